@@ -98,11 +98,11 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IPactumEscrow
-    function create(Agreement calldata agreement, bytes calldata brandSignature, bytes calldata creatorSignature)
-        external
-        nonReentrant
-        returns (bytes32 id)
-    {
+    function create(
+        Agreement calldata agreement,
+        bytes calldata brandSignature,
+        bytes calldata creatorSignature
+    ) external nonReentrant returns (bytes32 id) {
         id = _create(agreement, brandSignature, creatorSignature);
     }
 
@@ -152,7 +152,9 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     function revoke(Agreement calldata agreement) external nonReentrant {
         // Checks
         bytes32 id = _id(agreement);
-        if (msg.sender != agreement.brand && msg.sender != agreement.creator) revert Escrow_Unauthorized(msg.sender);
+        if (msg.sender != agreement.brand && msg.sender != agreement.creator) {
+            revert Escrow_Unauthorized(msg.sender);
+        }
         AgreementState storage s = _states[id];
         if (s.status != Status.None) revert Escrow_AlreadyExists(id);
 
@@ -270,7 +272,10 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IPactumEscrow
-    function dispute(Agreement calldata agreement, uint256 milestone, bytes32 reasonHash) external nonReentrant {
+    function dispute(Agreement calldata agreement, uint256 milestone, bytes32 reasonHash)
+        external
+        nonReentrant
+    {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
         _onlyParty(agreement);
@@ -309,7 +314,10 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPactumEscrow
-    function resolveDisputeAfterTimeout(Agreement calldata agreement, uint256 milestone) external nonReentrant {
+    function resolveDisputeAfterTimeout(Agreement calldata agreement, uint256 milestone)
+        external
+        nonReentrant
+    {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
         _onlyParty(agreement);
@@ -498,7 +506,10 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev Checks and records the funding of the next `count` milestones; returns the amount due.
-    function _recordFunding(Agreement calldata a, bytes32 id, uint256 count) private returns (uint256 amount) {
+    function _recordFunding(Agreement calldata a, bytes32 id, uint256 count)
+        private
+        returns (uint256 amount)
+    {
         // Checks
         AgreementState storage s = _states[id];
         if (s.status != Status.Active) revert Escrow_WrongStatus(id, uint8(s.status));
@@ -533,7 +544,8 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     /// transfer that follows fails with the token's own error.
     function _permit(address token, uint256 amount, Permit calldata p) private {
         if (token == address(0)) revert Escrow_WrongValue(amount, 0);
-        try IERC20Permit(token).permit(msg.sender, address(this), amount, p.deadline, p.v, p.r, p.s) {} catch {}
+        try IERC20Permit(token).permit(msg.sender, address(this), amount, p.deadline, p.v, p.r, p.s) {}
+            catch {}
     }
 
     /// @dev Marks a milestone final; returns whether that completed the agreement (and if so
@@ -633,7 +645,9 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @dev ECDSA (low-s only) for accounts without code, EIP-1271 for contract wallets.
     function _requireSignature(address signer, bytes32 digest, bytes calldata signature) private view {
-        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) revert Escrow_InvalidSignature(signer);
+        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) {
+            revert Escrow_InvalidSignature(signer);
+        }
     }
 
     function _requireBothSigned(
@@ -692,13 +706,18 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (MilestoneStatus)
     {
-        if (milestone >= a.milestones.length) revert Escrow_InvalidMilestone(milestone, a.milestones.length);
+        if (milestone >= a.milestones.length) {
+            revert Escrow_InvalidMilestone(milestone, a.milestones.length);
+        }
         uint256 funded = s.fundedCount;
         if (milestone >= funded) revert Escrow_NotFunded(milestone, funded);
         return _statusAt(s.milestones, milestone);
     }
 
-    function _requireDisputed(Agreement calldata a, AgreementState storage s, uint256 milestone) private view {
+    function _requireDisputed(Agreement calldata a, AgreementState storage s, uint256 milestone)
+        private
+        view
+    {
         MilestoneStatus status = _fundedMilestone(a, s, milestone);
         if (status != MilestoneStatus.Disputed) revert Escrow_WrongMilestoneStatus(milestone, status);
     }
@@ -722,12 +741,18 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
                         PRIVATE: MILESTONE BITS
     //////////////////////////////////////////////////////////////*/
 
-    function _milestoneStatus(AgreementState storage s, uint256 milestone) private view returns (MilestoneStatus) {
+    function _milestoneStatus(AgreementState storage s, uint256 milestone)
+        private
+        view
+        returns (MilestoneStatus)
+    {
         if (milestone >= MAX_MILESTONES) return MilestoneStatus.Open;
         return _statusAt(s.milestones, milestone);
     }
 
-    function _setMilestoneStatus(AgreementState storage s, uint256 milestone, MilestoneStatus status) private {
+    function _setMilestoneStatus(AgreementState storage s, uint256 milestone, MilestoneStatus status)
+        private
+    {
         s.milestones = _withStatus(s.milestones, milestone, status);
     }
 
@@ -735,7 +760,11 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         return MilestoneStatus(uint8((uint256(packed) >> (milestone * 4)) & _NIBBLE));
     }
 
-    function _withStatus(uint128 packed, uint256 milestone, MilestoneStatus status) private pure returns (uint128) {
+    function _withStatus(uint128 packed, uint256 milestone, MilestoneStatus status)
+        private
+        pure
+        returns (uint128)
+    {
         uint256 shift = milestone * 4;
         // milestone < MAX_MILESTONES (32), so the nibble lies within the 128 bits.
         return uint128((uint256(packed) & ~(_NIBBLE << shift)) | (uint256(status) << shift));

@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {
-    Agreement,
-    AgreementState,
-    MilestoneStatus,
-    Permit,
-    TerminationKind
-} from "../types/DataTypes.sol";
+import {Agreement, AgreementState, MilestoneStatus, Permit, TerminationKind} from "../types/DataTypes.sol";
 
 /// @title IPactumEscrow
 /// @notice Escrow for brand–creator agreements: one immutable deployment holds every agreement.
@@ -32,7 +26,9 @@ interface IPactumEscrow {
     );
 
     /// @notice The creator submitted a deliverable.
-    event DeliverableSubmitted(bytes32 indexed id, uint256 indexed milestone, bytes32 contentHash, string uri);
+    event DeliverableSubmitted(
+        bytes32 indexed id, uint256 indexed milestone, bytes32 contentHash, string uri
+    );
 
     /// @notice The brand asked for a revision of a submitted deliverable.
     event RevisionRequested(bytes32 indexed id, uint256 indexed milestone, bytes32 reasonHash);
@@ -47,7 +43,9 @@ interface IPactumEscrow {
     event MilestoneReclaimed(bytes32 indexed id, uint256 indexed milestone, uint256 amount);
 
     /// @notice A party disputed a milestone.
-    event DisputeOpened(bytes32 indexed id, uint256 indexed milestone, address indexed by, bytes32 reasonHash);
+    event DisputeOpened(
+        bytes32 indexed id, uint256 indexed milestone, address indexed by, bytes32 reasonHash
+    );
 
     /// @notice The arbiter ruled on a disputed milestone.
     event DisputeResolved(
@@ -60,23 +58,33 @@ interface IPactumEscrow {
     );
 
     /// @notice The arbiter did not rule in time; the milestone was split evenly without a fee.
-    event DisputeTimedOut(bytes32 indexed id, uint256 indexed milestone, uint256 creatorAmount, uint256 brandAmount);
+    event DisputeTimedOut(
+        bytes32 indexed id, uint256 indexed milestone, uint256 creatorAmount, uint256 brandAmount
+    );
 
     /// @notice Both parties signed a split of one milestone.
-    event MilestoneSettled(bytes32 indexed id, uint256 indexed milestone, uint256 creatorAmount, uint256 brandAmount);
+    event MilestoneSettled(
+        bytes32 indexed id, uint256 indexed milestone, uint256 creatorAmount, uint256 brandAmount
+    );
 
     /// @notice Every milestone reached a final state.
     event AgreementCompleted(bytes32 indexed id);
 
     /// @notice A party ended the agreement for cause; the other may contest until `contestDeadline`.
-    event TerminationStarted(bytes32 indexed id, address indexed by, bytes32 reasonHash, uint256 contestDeadline);
+    event TerminationStarted(
+        bytes32 indexed id, address indexed by, bytes32 reasonHash, uint256 contestDeadline
+    );
 
     /// @notice The other party contested the termination; the arbiter decides.
     event TerminationContested(bytes32 indexed id, address indexed by);
 
     /// @notice The agreement ended by termination. The amounts split what it still held.
     event AgreementTerminated(
-        bytes32 indexed id, TerminationKind kind, uint256 creatorAmount, uint256 brandAmount, uint256 arbiterFee
+        bytes32 indexed id,
+        TerminationKind kind,
+        uint256 creatorAmount,
+        uint256 brandAmount,
+        uint256 arbiterFee
     );
 
     /// @notice A payment could not be pushed (the recipient reverted, or the token refused it); it
@@ -200,7 +208,10 @@ interface IPactumEscrow {
     /// @param milestone The milestone's index.
     /// @return status The milestone's status.
     /// @return since When it was last submitted, sent back for revision, or disputed (0 if never).
-    function getMilestone(bytes32 id, uint256 milestone) external view returns (MilestoneStatus status, uint40 since);
+    function getMilestone(bytes32 id, uint256 milestone)
+        external
+        view
+        returns (MilestoneStatus status, uint40 since);
 
     /// @notice What `account` can withdraw in `token` (zero address: ETH).
     /// @param token The token, or zero for ETH.
@@ -217,9 +228,11 @@ interface IPactumEscrow {
     /// @param brandSignature The brand's signature of `hashAgreement(agreement)` (ECDSA or EIP-1271).
     /// @param creatorSignature The creator's signature of the same digest.
     /// @return id The agreement's id.
-    function create(Agreement calldata agreement, bytes calldata brandSignature, bytes calldata creatorSignature)
-        external
-        returns (bytes32 id);
+    function create(
+        Agreement calldata agreement,
+        bytes calldata brandSignature,
+        bytes calldata creatorSignature
+    ) external returns (bytes32 id);
 
     /// @notice Creates a signed agreement and funds its first `fundCount` milestones from the caller
     /// (ETH: `msg.value`; ERC-20: `transferFrom` after the caller's approval).

@@ -32,11 +32,13 @@ library AgreementHashing {
         Milestone[] calldata ms = a.milestones;
         bytes32[] memory items = new bytes32[](ms.length);
         for (uint256 i; i < ms.length; ++i) {
-            items[i] = keccak256(abi.encode(MILESTONE_TYPEHASH, ms[i].amount, ms[i].deadline, ms[i].reviewWindow));
+            items[i] =
+                keccak256(abi.encode(MILESTONE_TYPEHASH, ms[i].amount, ms[i].deadline, ms[i].reviewWindow));
         }
         bytes32 milestonesHash = keccak256(abi.encodePacked(items));
         // Split in two encodes only to stay within the legacy code generator's stack limit.
-        bytes memory head = abi.encode(AGREEMENT_TYPEHASH, a.brand, a.creator, a.arbiter, a.token, a.termsHash);
+        bytes memory head =
+            abi.encode(AGREEMENT_TYPEHASH, a.brand, a.creator, a.arbiter, a.token, a.termsHash);
         bytes memory tail = abi.encode(
             a.arbiterFeeBps, a.contestWindow, a.arbitrationWindow, a.deadline, a.salt, milestonesHash
         );

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
-import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /// @notice A 6-decimal stablecoin with EIP-2612 permit and an open mint, for tests and local chains.
@@ -104,7 +104,9 @@ contract MockERC1271Wallet is IERC1271 {
     function isValidSignature(bytes32 hash, bytes memory signature) external view returns (bytes4) {
         if (refuse) return 0xffffffff;
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == owner) return IERC1271.isValidSignature.selector;
+        if (err == ECDSA.RecoverError.NoError && recovered == owner) {
+            return IERC1271.isValidSignature.selector;
+        }
         return 0xffffffff;
     }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Base} from "../utils/Base.t.sol";
 import {Agreement, MilestoneStatus, Status} from "../../src/types/DataTypes.sol";
+import {Base} from "../utils/Base.t.sol";
 
 contract SmokeTest is Base {
     function test_Lifecycle_ERC20() public {

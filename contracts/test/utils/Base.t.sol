@@ -3,10 +3,15 @@ pragma solidity 0.8.30;
 
 import {Test} from "forge-std/Test.sol";
 
-import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
 import {PactumEscrow} from "../../src/PactumEscrow.sol";
+import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
 import {
-    Agreement, AgreementState, Milestone, MilestoneStatus, Permit, Status
+    Agreement,
+    AgreementState,
+    Milestone,
+    MilestoneStatus,
+    Permit,
+    Status
 } from "../../src/types/DataTypes.sol";
 import {MockStablecoin} from "../mocks/Mocks.sol";
 
@@ -24,14 +29,15 @@ abstract contract Base is Test {
     uint256 internal arbiterKey;
     address internal stranger = makeAddr("stranger");
 
-    uint256 internal constant AMOUNT = 1_000e6;
+    uint256 internal constant AMOUNT = 1000e6;
     uint32 internal constant REVIEW = 3 days;
     uint32 internal constant CONTEST = 2 days;
     uint32 internal constant ARBITRATION = 7 days;
     uint16 internal constant FEE_BPS = 250;
 
     // secp256k1 group order, for building high-s (malleable) signatures.
-    uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+    uint256 internal constant SECP256K1_N =
+        0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
 
     function setUp() public virtual {
         vm.warp(1_750_000_000);
@@ -60,8 +66,9 @@ abstract contract Base is Test {
         a.salt = 1;
         a.milestones = new Milestone[](n);
         for (uint256 i; i < n; ++i) {
-            a.milestones[i] =
-                Milestone({amount: AMOUNT, deadline: uint40(block.timestamp + (i + 1) * 1 weeks), reviewWindow: REVIEW});
+            a.milestones[i] = Milestone({
+                amount: AMOUNT, deadline: uint40(block.timestamp + (i + 1) * 1 weeks), reviewWindow: REVIEW
+            });
         }
     }
 
@@ -83,7 +90,11 @@ abstract contract Base is Test {
         return abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
     }
 
-    function _signatures(Agreement memory a) internal view returns (bytes memory brandSig, bytes memory creatorSig) {
+    function _signatures(Agreement memory a)
+        internal
+        view
+        returns (bytes memory brandSig, bytes memory creatorSig)
+    {
         bytes32 id = escrow.hashAgreement(a);
         brandSig = _sign(brandKey, id);
         creatorSig = _sign(creatorKey, id);
