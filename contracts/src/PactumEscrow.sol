@@ -6,6 +6,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
@@ -284,6 +285,12 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         if (status != MilestoneStatus.Submitted && status != MilestoneStatus.RevisionRequested) {
             revert Escrow_WrongMilestoneStatus(milestone, status);
         }
+        // Past the review window the creator's claim after silence stands: the brand may no
+        // longer turn a submission into a dispute (nor front-run the claim with one).
+        if (msg.sender == agreement.brand && status == MilestoneStatus.Submitted) {
+            uint256 reviewEnd = uint256(_since[id][milestone]) + agreement.milestones[milestone].reviewWindow;
+            if (block.timestamp > reviewEnd) revert Escrow_ReviewWindowClosed(reviewEnd);
+        }
 
         // Effects
         _setMilestoneStatus(s, milestone, MilestoneStatus.Disputed);
@@ -521,7 +528,8 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         }
 
         // Effects
-        // first + count <= milestones.length <= MAX_MILESTONES (32), so it fits in uint8.
+        // Safe: first + count <= milestones.length <= MAX_MILESTONES (32), which fits in uint8.
+        // forge-lint: disable-next-line(unsafe-typecast)
         s.fundedCount = uint8(first + count);
         emit MilestonesFunded(id, msg.sender, first, count, amount);
     }
@@ -643,9 +651,16 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         if (block.timestamp > a.deadline) revert Escrow_SignatureExpired(a.deadline, block.timestamp);
     }
 
-    /// @dev ECDSA (low-s only) for accounts without code, EIP-1271 for contract wallets.
+    /// @dev A low-s ECDSA signature by the signer's own key counts for any account; otherwise a
+    /// contract wallet may vouch for it through EIP-1271. Trying the key first keeps EIP-7702
+    /// accounts (code delegated to a contract that may not implement EIP-1271) able to sign with
+    /// their key. A contract created by CREATE or CREATE2 has no key, so nothing recovers to it.
     function _requireSignature(address signer, bytes32 digest, bytes calldata signature) private view {
-        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
+        if (
+            signer.code.length == 0 || !SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature)
+        ) {
             revert Escrow_InvalidSignature(signer);
         }
     }
@@ -757,6 +772,8 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     }
 
     function _statusAt(uint128 packed, uint256 milestone) private pure returns (MilestoneStatus) {
+        // Safe: masked to four bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
         return MilestoneStatus(uint8((uint256(packed) >> (milestone * 4)) & _NIBBLE));
     }
 

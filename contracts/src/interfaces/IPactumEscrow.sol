@@ -316,7 +316,8 @@ interface IPactumEscrow {
                                 DISPUTES
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Brand or creator disputes a submitted (or revision-requested) milestone.
+    /// @notice Brand or creator disputes a submitted (or revision-requested) milestone. The brand
+    /// may dispute a submission only within its review window.
     /// @param agreement The agreement; it must name an arbiter.
     /// @param milestone The milestone's index.
     /// @param reasonHash Hash of the written reasons.
