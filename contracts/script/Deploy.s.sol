@@ -21,7 +21,7 @@ import {MockStablecoin} from "../test/mocks/Mocks.sol";
 /// addresses: escrow at nonce 0, stablecoin at nonce 1.
 contract Deploy is Script {
     string internal constant ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
-    uint256 internal constant LOCAL_CHAIN_ID = 31337;
+    uint256 internal constant LOCAL_CHAIN_ID = 31_337;
 
     /// @notice Dev-account roles on local chains (indexes into the mnemonic's accounts).
     uint32 internal constant DEPLOYER = 0;
@@ -66,7 +66,8 @@ contract Deploy is Script {
             string memory roles = "roles";
             vm.serializeAddress(roles, "brand", vm.addr(vm.deriveKey(mnemonic, BRAND)));
             vm.serializeAddress(roles, "creator", vm.addr(vm.deriveKey(mnemonic, CREATOR)));
-            string memory rolesJson = vm.serializeAddress(roles, "arbiter", vm.addr(vm.deriveKey(mnemonic, ARBITER)));
+            string memory rolesJson =
+                vm.serializeAddress(roles, "arbiter", vm.addr(vm.deriveKey(mnemonic, ARBITER)));
             vm.serializeString(obj, "roles", rolesJson);
         }
         string memory json = vm.serializeAddress(obj, "escrow", address(escrow));
