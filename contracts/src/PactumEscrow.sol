@@ -16,6 +16,7 @@ import {SplitMath} from "./libraries/SplitMath.sol";
 import {
     Agreement,
     AgreementState,
+    Milestone,
     MilestoneStatus,
     Permit,
     Status,
@@ -41,6 +42,9 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @dev Four bits of `MilestoneStatus` per milestone.
     uint256 private constant _NIBBLE = 0xF;
+
+    /// @dev Bit 2 of each of the 32 nibbles of `AgreementState.milestones`.
+    uint256 private constant _FINAL_BITS = 0x44444444444444444444444444444444;
 
     /// @dev Party codes stored in `AgreementState.terminatedBy`.
     uint8 private constant _BRAND = 1;
@@ -175,12 +179,13 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyCreator(agreement);
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (status != MilestoneStatus.Open && status != MilestoneStatus.RevisionRequested) {
             revert Escrow_WrongMilestoneStatus(milestone, status);
         }
-        uint256 cutoff = _submissionCutoff(agreement, id, milestone, status);
+        uint256 cutoff = _submissionCutoff(ms, id, milestone, status);
         if (block.timestamp > cutoff) revert Escrow_DeadlinePassed(cutoff);
 
         // Effects
@@ -193,13 +198,14 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     function approve(Agreement calldata agreement, uint256 milestone) external nonReentrant {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyBrand(agreement);
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (_isFinal(status)) revert Escrow_WrongMilestoneStatus(milestone, status);
-        uint256 amount = agreement.milestones[milestone].amount;
+        uint256 amount = ms[milestone].amount;
 
         // Effects
-        bool completed = _finishMilestone(agreement, s, milestone, MilestoneStatus.Approved);
+        bool completed = _finishMilestone(ms, s, milestone, MilestoneStatus.Approved);
         emit MilestoneApproved(id, milestone, amount);
         if (completed) emit AgreementCompleted(id);
 
@@ -214,10 +220,11 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyBrand(agreement);
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (status != MilestoneStatus.Submitted) revert Escrow_WrongMilestoneStatus(milestone, status);
-        uint256 reviewEnd = uint256(_since[id][milestone]) + agreement.milestones[milestone].reviewWindow;
+        uint256 reviewEnd = uint256(_since[id][milestone]) + ms[milestone].reviewWindow;
         if (block.timestamp > reviewEnd) revert Escrow_ReviewWindowClosed(reviewEnd);
 
         // Effects
@@ -230,15 +237,16 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     function claimAfterSilence(Agreement calldata agreement, uint256 milestone) external nonReentrant {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyCreator(agreement);
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (status != MilestoneStatus.Submitted) revert Escrow_WrongMilestoneStatus(milestone, status);
-        uint256 reviewEnd = uint256(_since[id][milestone]) + agreement.milestones[milestone].reviewWindow;
+        uint256 reviewEnd = uint256(_since[id][milestone]) + ms[milestone].reviewWindow;
         if (block.timestamp <= reviewEnd) revert Escrow_ReviewWindowOpen(reviewEnd);
-        uint256 amount = agreement.milestones[milestone].amount;
+        uint256 amount = ms[milestone].amount;
 
         // Effects
-        bool completed = _finishMilestone(agreement, s, milestone, MilestoneStatus.Claimed);
+        bool completed = _finishMilestone(ms, s, milestone, MilestoneStatus.Claimed);
         emit MilestoneClaimed(id, milestone, amount);
         if (completed) emit AgreementCompleted(id);
 
@@ -250,17 +258,18 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     function reclaimAfterDeadline(Agreement calldata agreement, uint256 milestone) external nonReentrant {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyBrand(agreement);
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (status != MilestoneStatus.Open && status != MilestoneStatus.RevisionRequested) {
             revert Escrow_WrongMilestoneStatus(milestone, status);
         }
-        uint256 cutoff = _submissionCutoff(agreement, id, milestone, status);
+        uint256 cutoff = _submissionCutoff(ms, id, milestone, status);
         if (block.timestamp <= cutoff) revert Escrow_DeadlineNotPassed(cutoff);
-        uint256 amount = agreement.milestones[milestone].amount;
+        uint256 amount = ms[milestone].amount;
 
         // Effects
-        bool completed = _finishMilestone(agreement, s, milestone, MilestoneStatus.Reclaimed);
+        bool completed = _finishMilestone(ms, s, milestone, MilestoneStatus.Reclaimed);
         emit MilestoneReclaimed(id, milestone, amount);
         if (completed) emit AgreementCompleted(id);
 
@@ -279,16 +288,17 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyParty(agreement);
         if (agreement.arbiter == address(0)) revert Escrow_NoArbiter();
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (status != MilestoneStatus.Submitted && status != MilestoneStatus.RevisionRequested) {
             revert Escrow_WrongMilestoneStatus(milestone, status);
         }
         // Past the review window the creator's claim after silence stands: the brand may no
         // longer turn a submission into a dispute (nor front-run the claim with one).
         if (msg.sender == agreement.brand && status == MilestoneStatus.Submitted) {
-            uint256 reviewEnd = uint256(_since[id][milestone]) + agreement.milestones[milestone].reviewWindow;
+            uint256 reviewEnd = uint256(_since[id][milestone]) + ms[milestone].reviewWindow;
             if (block.timestamp > reviewEnd) revert Escrow_ReviewWindowClosed(reviewEnd);
         }
 
@@ -305,14 +315,15 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         if (msg.sender != agreement.arbiter) revert Escrow_Unauthorized(msg.sender);
-        _requireDisputed(agreement, s, milestone);
+        _requireDisputed(ms, s, milestone);
         if (creatorBps > SplitMath.BPS) revert Escrow_InvalidBps(creatorBps);
         (uint256 toCreator, uint256 toBrand, uint256 fee) =
-            SplitMath.split(agreement.milestones[milestone].amount, agreement.arbiterFeeBps, creatorBps);
+            SplitMath.split(ms[milestone].amount, agreement.arbiterFeeBps, creatorBps);
 
         // Effects
-        bool completed = _finishMilestone(agreement, s, milestone, MilestoneStatus.Resolved);
+        bool completed = _finishMilestone(ms, s, milestone, MilestoneStatus.Resolved);
         emit DisputeResolved(id, milestone, toCreator, toBrand, fee, creatorBps);
         if (completed) emit AgreementCompleted(id);
 
@@ -327,14 +338,15 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
+        Milestone[] calldata ms = agreement.milestones;
         _onlyParty(agreement);
-        _requireDisputed(agreement, s, milestone);
+        _requireDisputed(ms, s, milestone);
         uint256 until = uint256(_since[id][milestone]) + agreement.arbitrationWindow;
         if (block.timestamp <= until) revert Escrow_ArbitrationWindowOpen(until);
-        (uint256 toCreator, uint256 toBrand) = SplitMath.half(agreement.milestones[milestone].amount);
+        (uint256 toCreator, uint256 toBrand) = SplitMath.half(ms[milestone].amount);
 
         // Effects
-        bool completed = _finishMilestone(agreement, s, milestone, MilestoneStatus.TimedOut);
+        bool completed = _finishMilestone(ms, s, milestone, MilestoneStatus.TimedOut);
         emit DisputeTimedOut(id, milestone, toCreator, toBrand);
         if (completed) emit AgreementCompleted(id);
 
@@ -354,7 +366,7 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         // Checks
         (bytes32 id, AgreementState storage s) = _loadActive(agreement);
         if (block.timestamp > deadline) revert Escrow_SignatureExpired(deadline, block.timestamp);
-        MilestoneStatus status = _fundedMilestone(agreement, s, milestone);
+        MilestoneStatus status = _fundedMilestone(agreement.milestones, s, milestone);
         if (_isFinal(status)) revert Escrow_WrongMilestoneStatus(milestone, status);
         uint256 amount = agreement.milestones[milestone].amount;
         if (creatorAmount > amount) revert Escrow_SplitTooLarge(creatorAmount, amount);
@@ -366,7 +378,7 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
         );
 
         // Effects
-        bool completed = _finishMilestone(agreement, s, milestone, MilestoneStatus.Settled);
+        bool completed = _finishMilestone(agreement.milestones, s, milestone, MilestoneStatus.Settled);
         emit MilestoneSettled(id, milestone, creatorAmount, amount - creatorAmount);
         if (completed) emit AgreementCompleted(id);
 
@@ -509,7 +521,36 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
 
         // Effects
         s.status = Status.Active;
-        emit AgreementCreated(id, a.brand, a.creator, a);
+        _emitAgreementCreated(id, a);
+    }
+
+    /// @dev Emits `AgreementCreated(id, a.brand, a.creator, a)`. When the agreement's calldata is in
+    /// the canonical ABI layout (the milestones array right after the head, as every encoder writes
+    /// it), that calldata is byte for byte the event's data after its leading offset word, so it is
+    /// copied as is instead of being re-encoded field by field. Only called after `_validate` (1..32
+    /// milestones) and `_id` (which reverts on dirty upper bits), so every word copied is clean.
+    /// Any other layout falls back to the compiler's encoder; both give the same log.
+    function _emitAgreementCreated(bytes32 id, Agreement calldata a) private {
+        bool emitted;
+        bytes32 topic0 = AgreementCreated.selector;
+        assembly ("memory-safe") {
+            // Word 10 of the head is the milestones array's offset, relative to `a`; 0x160 means it
+            // follows the 11-word head directly.
+            if eq(calldataload(add(a, 0x140)), 0x160) {
+                // Event data = abi.encode(agreement): the tuple's offset (0x20), then the tuple: 11
+                // head words, the array's length n, and n elements of 3 words.
+                let n := calldataload(add(a, 0x160))
+                let size := add(0x180, mul(n, 0x60))
+                // Built in free memory without advancing the free memory pointer.
+                let p := mload(0x40)
+                mstore(p, 0x20)
+                calldatacopy(add(p, 0x20), a, size)
+                // Topics: the event signature, id, brand (head word 0), creator (head word 1).
+                log4(p, add(size, 0x20), topic0, id, calldataload(a), calldataload(add(a, 0x20)))
+                emitted := 1
+            }
+        }
+        if (!emitted) emit AgreementCreated(id, a.brand, a.creator, a);
     }
 
     /// @dev Checks and records the funding of the next `count` milestones; returns the amount due.
@@ -519,18 +560,21 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     {
         // Checks
         AgreementState storage s = _states[id];
-        if (s.status != Status.Active) revert Escrow_WrongStatus(id, uint8(s.status));
-        uint256 first = s.fundedCount;
-        uint256 remaining = a.milestones.length - first;
+        // Both fields read together: one storage read of the slot.
+        (Status status, uint256 first) = (s.status, s.fundedCount);
+        if (status != Status.Active) revert Escrow_WrongStatus(id, uint8(status));
+        Milestone[] calldata ms = a.milestones;
+        uint256 remaining = ms.length - first;
         if (count == 0 || count > remaining) revert Escrow_InvalidFundCount(count, remaining);
-        for (uint256 i = first; i < first + count; ++i) {
-            amount += a.milestones[i].amount;
+        uint256 end = first + count;
+        for (uint256 i = first; i < end; ++i) {
+            amount += ms[i].amount;
         }
 
         // Effects
         // Safe: first + count <= milestones.length <= MAX_MILESTONES (32), which fits in uint8.
         // forge-lint: disable-next-line(unsafe-typecast)
-        s.fundedCount = uint8(first + count);
+        s.fundedCount = uint8(end);
         emit MilestonesFunded(id, msg.sender, first, count, amount);
     }
 
@@ -559,29 +603,27 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     /// @dev Marks a milestone final; returns whether that completed the agreement (and if so
     /// records it).
     function _finishMilestone(
-        Agreement calldata a,
+        Milestone[] calldata ms,
         AgreementState storage s,
         uint256 milestone,
         MilestoneStatus finalStatus
     ) private returns (bool completed) {
         uint128 packed = _withStatus(s.milestones, milestone, finalStatus);
-        completed = true;
-        for (uint256 i; i < a.milestones.length; ++i) {
-            if (!_isFinal(_statusAt(packed, i))) {
-                completed = false;
-                break;
-            }
-        }
+        // Statuses run 0..9 and the final ones are 4..9 (0100..1001): a nibble is final iff its bit 2
+        // or bit 3 is set, while 0..3 have neither. Fold bit 3 of every nibble onto its bit 2 and
+        // require bit 2 in each of the agreement's nibbles (1..32 of them, checked at creation).
+        uint256 used = _FINAL_BITS >> (128 - 4 * ms.length);
+        completed = (uint256(packed) | (uint256(packed) >> 1)) & used == used;
         s.milestones = packed;
         if (completed) s.status = Status.Completed;
     }
 
     /// @dev What the agreement still holds: funded milestones that have not reached a final state.
     function _stake(Agreement calldata a, AgreementState storage s) private view returns (uint256 stake) {
-        uint256 funded = s.fundedCount;
-        uint128 packed = s.milestones;
+        (uint256 funded, uint128 packed) = (s.fundedCount, s.milestones);
+        Milestone[] calldata ms = a.milestones;
         for (uint256 i; i < funded; ++i) {
-            if (!_isFinal(_statusAt(packed, i))) stake += a.milestones[i].amount;
+            if (!_isFinal(_statusAt(packed, i))) stake += ms[i].amount;
         }
     }
 
@@ -636,19 +678,25 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     /// @dev The agreement's well-formedness, checked once at creation; later calls rely on the
     /// digest matching what was checked here.
     function _validate(Agreement calldata a) private view {
+        // Each calldata field is read (and range-checked) once, in the order the checks use them.
+        (address brand, address creator, address arbiter) = (a.brand, a.creator, a.arbiter);
         if (
-            a.brand == address(0) || a.creator == address(0) || a.brand == a.creator || a.arbiter == a.brand
-                || a.arbiter == a.creator
-        ) revert Escrow_InvalidParties(a.brand, a.creator, a.arbiter);
-        uint256 n = a.milestones.length;
+            brand == address(0) || creator == address(0) || brand == creator || arbiter == brand
+                || arbiter == creator
+        ) revert Escrow_InvalidParties(brand, creator, arbiter);
+        Milestone[] calldata ms = a.milestones;
+        uint256 n = ms.length;
         if (n == 0 || n > MAX_MILESTONES) revert Escrow_InvalidMilestoneCount(n, MAX_MILESTONES);
         for (uint256 i; i < n; ++i) {
-            if (a.milestones[i].amount == 0) revert Escrow_ZeroAmount(i);
+            if (ms[i].amount == 0) revert Escrow_ZeroAmount(i);
         }
-        if (a.arbiterFeeBps > SplitMath.BPS) revert Escrow_InvalidFee(a.arbiterFeeBps);
-        if (a.arbiter != address(0) && a.arbitrationWindow == 0) revert Escrow_ZeroArbitrationWindow();
-        if (a.token != address(0) && a.token.code.length == 0) revert Escrow_TokenHasNoCode(a.token);
-        if (block.timestamp > a.deadline) revert Escrow_SignatureExpired(a.deadline, block.timestamp);
+        uint16 fee = a.arbiterFeeBps;
+        if (fee > SplitMath.BPS) revert Escrow_InvalidFee(fee);
+        if (arbiter != address(0) && a.arbitrationWindow == 0) revert Escrow_ZeroArbitrationWindow();
+        address token = a.token;
+        if (token != address(0) && token.code.length == 0) revert Escrow_TokenHasNoCode(token);
+        uint40 deadline = a.deadline;
+        if (block.timestamp > deadline) revert Escrow_SignatureExpired(deadline, block.timestamp);
     }
 
     /// @dev A low-s ECDSA signature by the signer's own key counts for any account; otherwise a
@@ -716,38 +764,38 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev Checks the milestone exists and is funded; returns its status.
-    function _fundedMilestone(Agreement calldata a, AgreementState storage s, uint256 milestone)
+    function _fundedMilestone(Milestone[] calldata ms, AgreementState storage s, uint256 milestone)
         private
         view
         returns (MilestoneStatus)
     {
-        if (milestone >= a.milestones.length) {
-            revert Escrow_InvalidMilestone(milestone, a.milestones.length);
-        }
-        uint256 funded = s.fundedCount;
+        uint256 n = ms.length;
+        // Both fields read together: one storage read of the slot.
+        (uint256 funded, uint128 packed) = (s.fundedCount, s.milestones);
+        if (milestone >= n) revert Escrow_InvalidMilestone(milestone, n);
         if (milestone >= funded) revert Escrow_NotFunded(milestone, funded);
-        return _statusAt(s.milestones, milestone);
+        return _statusAt(packed, milestone);
     }
 
-    function _requireDisputed(Agreement calldata a, AgreementState storage s, uint256 milestone)
+    function _requireDisputed(Milestone[] calldata ms, AgreementState storage s, uint256 milestone)
         private
         view
     {
-        MilestoneStatus status = _fundedMilestone(a, s, milestone);
+        MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (status != MilestoneStatus.Disputed) revert Escrow_WrongMilestoneStatus(milestone, status);
     }
 
     /// @dev The last moment a deliverable may be submitted: the deadline, or after a revision
     /// request the later of the deadline and a fresh review window, so a late revision request
     /// cannot run the creator out of time.
-    function _submissionCutoff(Agreement calldata a, bytes32 id, uint256 milestone, MilestoneStatus status)
+    function _submissionCutoff(Milestone[] calldata ms, bytes32 id, uint256 milestone, MilestoneStatus status)
         private
         view
         returns (uint256 cutoff)
     {
-        cutoff = a.milestones[milestone].deadline;
+        cutoff = ms[milestone].deadline;
         if (status == MilestoneStatus.RevisionRequested) {
-            uint256 fresh = uint256(_since[id][milestone]) + a.milestones[milestone].reviewWindow;
+            uint256 fresh = uint256(_since[id][milestone]) + ms[milestone].reviewWindow;
             if (fresh > cutoff) cutoff = fresh;
         }
     }

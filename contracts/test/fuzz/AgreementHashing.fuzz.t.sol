@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test} from "forge-std/Test.sol";
+
+import {PactumEscrow} from "../../src/PactumEscrow.sol";
+import {Agreement, Milestone} from "../../src/types/DataTypes.sol";
+import {HashingHarness} from "../utils/ReferenceHashing.sol";
+
+/// @notice The assembly `AgreementHashing.hash` against the plain Solidity reference: equal hashes
+/// for every well-formed agreement, and the same accept/revert decision on malformed calldata.
+contract AgreementHashingFuzzTest is Test {
+    HashingHarness internal harness;
+    PactumEscrow internal escrow;
+
+    // Word offsets inside calldata of `f(Agreement)`: 4-byte selector, then the tuple's offset word,
+    // then the tuple's head (11 words), then the milestones array (length word, 3 words per element).
+    uint256 internal constant HEAD = 4 + 0x20;
+    uint256 internal constant MILESTONES = HEAD + 0x160;
+
+    function setUp() public {
+        harness = new HashingHarness();
+        escrow = new PactumEscrow();
+    }
+
+    function _random(
+        address brand,
+        address creator,
+        address arbiter,
+        address token,
+        bytes32 termsHash,
+        uint16 fee,
+        uint32 contest,
+        uint32 arbitration,
+        uint40 deadline,
+        uint256 salt,
+        uint256 n,
+        uint256 seed
+    ) internal pure returns (Agreement memory a) {
+        a.brand = brand;
+        a.creator = creator;
+        a.arbiter = arbiter;
+        a.token = token;
+        a.termsHash = termsHash;
+        a.arbiterFeeBps = fee;
+        a.contestWindow = contest;
+        a.arbitrationWindow = arbitration;
+        a.deadline = deadline;
+        a.salt = salt;
+        n = bound(n, 1, 32);
+        a.milestones = new Milestone[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            a.milestones[i] = Milestone({
+                amount: uint256(keccak256(abi.encode(r))), deadline: uint40(r), reviewWindow: uint32(r >> 64)
+            });
+        }
+    }
+
+    function _sample(uint256 seed) internal pure returns (Agreement memory) {
+        return _random(
+            address(0xB),
+            address(0xC),
+            address(0xA),
+            address(0x70),
+            keccak256("terms"),
+            250,
+            2 days,
+            7 days,
+            1_750_000_000,
+            seed,
+            1 + seed % 32,
+            seed
+        );
+    }
+
+    /// @dev Calls the harness with raw calldata; returns whether it succeeded and the hash.
+    function _call(bytes memory data) internal view returns (bool ok, bytes32 h) {
+        bytes memory ret;
+        (ok, ret) = address(harness).staticcall(data);
+        if (ok) h = abi.decode(ret, (bytes32));
+    }
+
+    function _setWord(bytes memory data, uint256 at, uint256 value) internal pure {
+        assembly {
+            mstore(add(add(data, 0x20), at), value)
+        }
+    }
+
+    function _word(bytes memory data, uint256 at) internal pure returns (uint256 value) {
+        assembly {
+            value := mload(add(add(data, 0x20), at))
+        }
+    }
+
+    function testFuzz_AssemblyHashEqualsReference(
+        address brand,
+        address creator,
+        address arbiter,
+        address token,
+        bytes32 termsHash,
+        uint16 fee,
+        uint32 contest,
+        uint32 arbitration,
+        uint40 deadline,
+        uint256 salt,
+        uint256 n,
+        uint256 seed
+    ) public view {
+        Agreement memory a = _random(
+            brand, creator, arbiter, token, termsHash, fee, contest, arbitration, deadline, salt, n, seed
+        );
+        assertEq(harness.assemblyHash(a), harness.referenceHash(a));
+    }
+
+    /// @dev Any single calldata word overwritten with any value (dirty bits, bad offsets, bad
+    /// lengths): the assembly accepts exactly when the reference does, and then hashes the same.
+    function testFuzz_MalformedCalldataMatchesReference(uint256 seed, uint256 wordIndex, uint256 value)
+        public
+        view
+    {
+        Agreement memory a = _sample(seed);
+        bytes memory asmData = abi.encodeCall(HashingHarness.assemblyHash, (a));
+        bytes memory refData = abi.encodeCall(HashingHarness.referenceHash, (a));
+        uint256 at = 4 + 0x20 * bound(wordIndex, 1, (asmData.length - 4) / 0x20 - 1);
+        _setWord(asmData, at, value);
+        _setWord(refData, at, value);
+        (bool asmOk, bytes32 asmHash) = _call(asmData);
+        (bool refOk, bytes32 refHash) = _call(refData);
+        assertEq(asmOk, refOk, "same accept/revert decision");
+        assertEq(asmHash, refHash);
+    }
+
+    /// @dev A dirty bit just above a field's width: `widths[k]` is the bit width of head word k, zero
+    /// for full words.
+    function testFuzz_DirtyUpperBitsRevert(uint256 seed, uint256 field, uint256 bit) public view {
+        uint8[10] memory widths = [160, 160, 160, 160, 0, 16, 32, 32, 40, 0];
+        Agreement memory a = _sample(seed);
+        uint256 n = a.milestones.length;
+        // Fields: 0..9 the head; then per milestone deadline (uint40) and reviewWindow (uint32).
+        field = bound(field, 0, 8 + 2 * n);
+        uint256 at;
+        uint256 width;
+        if (field < 10) {
+            if (widths[field] == 0) field = 0; // full-word fields cannot be dirty: use brand instead
+            at = HEAD + 0x20 * field;
+            width = widths[field];
+        } else {
+            uint256 i = (field - 10) / 2;
+            bool isDeadline = (field - 10) % 2 == 0;
+            at = MILESTONES + 0x20 + i * 0x60 + (isDeadline ? 0x20 : 0x40);
+            width = isDeadline ? 40 : 32;
+        }
+        bit = bound(bit, width, 255);
+        _dirtyReverts(a, at, 1 << bit);
+    }
+
+    function _dirtyReverts(Agreement memory a, uint256 at, uint256 dirt) internal view {
+        bytes memory asmData = abi.encodeCall(HashingHarness.assemblyHash, (a));
+        _setWord(asmData, at, _word(asmData, at) | dirt);
+        (bool ok,) = _call(asmData);
+        assertFalse(ok, "assembly hash accepted dirty bits");
+        // The reference (the ABI decoder) refuses it as well.
+        bytes memory refData = abi.encodeCall(HashingHarness.referenceHash, (a));
+        _setWord(refData, at, _word(refData, at) | dirt);
+        (ok,) = _call(refData);
+        assertFalse(ok, "reference accepted dirty bits");
+        // And so does the escrow's own view, which uses the assembly hash.
+        bytes memory escrowData = abi.encodeCall(PactumEscrow.hashAgreement, (a));
+        _setWord(escrowData, at, _word(escrowData, at) | dirt);
+        (ok,) = address(escrow).staticcall(escrowData);
+        assertFalse(ok, "escrow accepted dirty bits");
+    }
+
+    /// @dev Hand-crafted calldata with one dirty bit in each narrow field: every one reverts.
+    function test_DirtyUpperBitsRevert_EachField() public view {
+        Agreement memory a = _sample(3); // 4 milestones
+        _dirtyReverts(a, HEAD + 0x00, 1 << 160); // brand
+        _dirtyReverts(a, HEAD + 0x20, 1 << 160); // creator
+        _dirtyReverts(a, HEAD + 0x40, 1 << 255); // arbiter
+        _dirtyReverts(a, HEAD + 0x60, 1 << 200); // token
+        _dirtyReverts(a, HEAD + 0xa0, 1 << 16); // arbiterFeeBps
+        _dirtyReverts(a, HEAD + 0xc0, 1 << 32); // contestWindow
+        _dirtyReverts(a, HEAD + 0xe0, 1 << 32); // arbitrationWindow
+        _dirtyReverts(a, HEAD + 0x100, 1 << 40); // deadline
+        _dirtyReverts(a, MILESTONES + 0x20 + 0x20, 1 << 40); // milestone 0 deadline
+        _dirtyReverts(a, MILESTONES + 0x20 + 0x40, 1 << 32); // milestone 0 reviewWindow
+        _dirtyReverts(a, MILESTONES + 0x20 + 3 * 0x60 + 0x20, 1 << 255); // milestone 3 deadline
+        _dirtyReverts(a, MILESTONES + 0x20 + 3 * 0x60 + 0x40, 1 << 100); // milestone 3 reviewWindow
+    }
+
+    /// @dev Clean calldata: the hand-crafted encoding hashes to the reference, and full-word fields
+    /// (termsHash, salt, amounts) take any value.
+    function test_CleanCalldataHashesLikeReference() public view {
+        Agreement memory a = _sample(7);
+        a.termsHash = bytes32(type(uint256).max);
+        a.salt = type(uint256).max;
+        a.milestones[0].amount = type(uint256).max;
+        a.brand = address(type(uint160).max);
+        a.arbiterFeeBps = type(uint16).max;
+        a.contestWindow = type(uint32).max;
+        a.arbitrationWindow = type(uint32).max;
+        a.deadline = type(uint40).max;
+        a.milestones[0].deadline = type(uint40).max;
+        a.milestones[0].reviewWindow = type(uint32).max;
+        (bool ok, bytes32 h) = _call(abi.encodeCall(HashingHarness.assemblyHash, (a)));
+        assertTrue(ok);
+        assertEq(h, harness.referenceHash(a));
+    }
+
+    /// @dev A milestones array reaching past the end of calldata reverts, like the ABI decoder.
+    function test_TruncatedMilestonesRevert() public view {
+        Agreement memory a = _sample(2);
+        bytes memory data = abi.encodeCall(HashingHarness.assemblyHash, (a));
+        _setWord(data, MILESTONES, a.milestones.length + 1); // one element more than is there
+        (bool ok,) = _call(data);
+        assertFalse(ok);
+        _setWord(data, MILESTONES, 1 << 64); // a length above 64 bits
+        (ok,) = _call(data);
+        assertFalse(ok);
+        _setWord(data, MILESTONES, a.milestones.length);
+        _setWord(data, HEAD + 0x140, data.length); // the offset past the end
+        (ok,) = _call(data);
+        assertFalse(ok);
+    }
+}
