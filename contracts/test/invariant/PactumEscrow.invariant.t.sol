@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {console} from "forge-std/console.sol";
+
+import {AgreementState, MilestoneStatus, Status} from "../../src/types/DataTypes.sol";
+import {Base} from "../utils/Base.t.sol";
+import {EscrowHandler} from "./handlers/EscrowHandler.sol";
+
+/// @notice Invariants of the escrow over random action sequences on many agreements (see README.md).
+/// @dev Invariants run after every call, so they are kept cheap: they skip the check when the last call
+/// did not reach the escrow (it returned early, or only warped time), read the handler's books in one
+/// call, compare with the escrow's views, and call assertEq only when a check fails.
+contract PactumEscrowInvariantTest is Base {
+    uint256 internal constant N_ACTORS = 5;
+    uint256 internal constant N_ACTIONS = 23;
+
+    EscrowHandler internal handler;
+    address[3] internal tokens;
+    address[N_ACTORS] internal actors; // four keyed EOAs, then the ETH-refusing `rex`
+
+    function setUp() public override {
+        super.setUp();
+        handler = new EscrowHandler(escrow, usd);
+        for (uint256 t; t < 3; ++t) {
+            tokens[t] = handler.tokens(t);
+        }
+        for (uint256 a; a < N_ACTORS; ++a) {
+            actors[a] = handler.actors(a);
+        }
+
+        bytes4[] memory selectors = new bytes4[](N_ACTIONS);
+        selectors[0] = EscrowHandler.createAndFundFull.selector;
+        selectors[1] = EscrowHandler.createAndFundPartial.selector;
+        selectors[2] = EscrowHandler.createUnfunded.selector;
+        selectors[3] = EscrowHandler.fund.selector;
+        selectors[4] = EscrowHandler.submit.selector;
+        selectors[5] = EscrowHandler.approve.selector;
+        selectors[6] = EscrowHandler.requestRevision.selector;
+        selectors[7] = EscrowHandler.claimAfterSilence.selector;
+        selectors[8] = EscrowHandler.reclaimAfterDeadline.selector;
+        selectors[9] = EscrowHandler.dispute.selector;
+        selectors[10] = EscrowHandler.resolveDispute.selector;
+        selectors[11] = EscrowHandler.resolveDisputeAfterTimeout.selector;
+        selectors[12] = EscrowHandler.settle.selector;
+        selectors[13] = EscrowHandler.terminate.selector;
+        selectors[14] = EscrowHandler.contestTermination.selector;
+        selectors[15] = EscrowHandler.finalizeTermination.selector;
+        selectors[16] = EscrowHandler.resolveTermination.selector;
+        selectors[17] = EscrowHandler.resolveTerminationAfterTimeout.selector;
+        selectors[18] = EscrowHandler.terminateMutually.selector;
+        selectors[19] = EscrowHandler.withdraw.selector;
+        selectors[20] = EscrowHandler.warp.selector;
+        selectors[21] = EscrowHandler.toggleRecipients.selector;
+        selectors[22] = EscrowHandler.misuse.selector;
+        targetContract(address(handler));
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               INVARIANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice 1. Per token, the escrow's balance is exactly what its agreements still hold (funded
+    /// minus paid out) plus what is claimable and not yet withdrawn; the books agree with the escrow's
+    /// views (live agreements hold their funded, unfinished milestones) and its claimable balances,
+    /// and every payout paid each party exactly its share.
+    function invariant_EscrowBalanceMatchesHoldings() public view {
+        if (!handler.touched()) return; // the last call changed nothing these read
+        // Every payout the handler made paid each party (pushed or deferred) exactly its share.
+        _eq(handler.accountingErrors(), 0, "a payout differed from the rules");
+        EscrowHandler.Record[] memory pool = handler.records();
+        uint256[3] memory held;
+        uint256[3] memory heldByViews;
+        for (uint256 i; i < pool.length; ++i) {
+            EscrowHandler.Record memory r = pool[i];
+            held[r.tokenIndex] += r.funded - _paid(r);
+            heldByViews[r.tokenIndex] += _heldByViews(r);
+        }
+        (uint256[3] memory funded, uint256[3] memory paid, uint256[3] memory outstanding) =
+            handler.ghostTotals();
+        for (uint256 t; t < 3; ++t) {
+            _eq(held[t], heldByViews[t], "books vs escrow views: what agreements hold");
+            _eq(funded[t] - paid[t], held[t], "ghost totals vs per-agreement books");
+            _eq(
+                _tokenBalance(tokens[t], address(escrow)),
+                held[t] + outstanding[t],
+                "balance != held + claimable"
+            );
+        }
+        // Cross-check with the escrow's claimable balances. Only two accounts can ever be paid by
+        // deferral: `rex` in ETH (it refuses ETH while told to) and `blockable` in `bl` (while
+        // blocked); the plain stablecoin never refuses a transfer.
+        _eq(escrow.claimable(tokens[0], actors[4]), outstanding[0], "ETH claimable != deferred - withdrawn");
+        _eq(outstanding[1], 0, "stablecoin payment deferred");
+        _eq(
+            escrow.claimable(tokens[2], handler.blockable()),
+            outstanding[2],
+            "bl claimable != deferred - withdrawn"
+        );
+    }
+
+    /// @notice 2. No agreement pays out more than was funded into it (and it was funded exactly the
+    /// amounts of its funded milestones).
+    function invariant_NoAgreementPaysMoreThanFunded() public view {
+        if (!handler.touched()) return; // the last call changed nothing these read
+        EscrowHandler.Record[] memory pool = handler.records();
+        for (uint256 i; i < pool.length; ++i) {
+            EscrowHandler.Record memory r = pool[i];
+            if (_paid(r) > r.funded) assertLe(_paid(r), r.funded, "paid out more than funded");
+            uint256 fundedCount = escrow.getState(r.id).fundedCount;
+            uint256 due;
+            for (uint256 m; m < fundedCount; ++m) {
+                due += r.amounts[m];
+            }
+            _eq(r.funded, due, "funded != sum of funded milestones");
+        }
+    }
+
+    /// @notice 3. Every ended agreement (Completed or Terminated) paid out exactly what was funded:
+    /// creator payouts + brand refunds + arbiter fees == funded total.
+    function invariant_EndedAgreementsPaidOutExactly() public view {
+        if (!handler.touched()) return; // the last call changed nothing these read
+        EscrowHandler.Record[] memory pool = handler.records();
+        for (uint256 i; i < pool.length; ++i) {
+            EscrowHandler.Record memory r = pool[i];
+            AgreementState memory s = escrow.getState(r.id);
+            if (s.status != Status.Completed && s.status != Status.Terminated) continue;
+            _eq(r.toCreator + r.toBrand + r.toArbiter, r.funded, "ended, but payouts != funded");
+            if (s.status == Status.Completed) _eq(s.fundedCount, r.n, "completed but not fully funded");
+        }
+    }
+
+    /// @notice 4. An ended agreement never changes again: its state and every milestone's status and
+    /// time are as when it ended; every attempt to act on it (or on a finished milestone) is refused.
+    function invariant_EndedAgreementsNeverChange() public view {
+        if (!handler.touched()) return; // the last call changed nothing these read
+        _eq(handler.misuseAccepted(), 0, "a forbidden action on an ended agreement or milestone succeeded");
+        EscrowHandler.Record[] memory pool = handler.records();
+        for (uint256 i; i < pool.length; ++i) {
+            EscrowHandler.Record memory r = pool[i];
+            if (r.ended) {
+                _eq(uint256(_fingerprint(r.id, r.n)), uint256(r.endPrint), "ended agreement changed");
+            }
+        }
+    }
+
+    /// @notice 5. Milestone statuses only move forward, into final states, and never leave one; no
+    /// agreement changes except through the actions applied to it; every action valid by the rules
+    /// succeeds.
+    function invariant_MilestoneStatusesOnlyMoveForward() public view {
+        if (!handler.touched()) return; // the last call changed nothing these read
+        _eq(handler.illegalTransitions(), 0, "illegal status transition");
+        // Every action the handler judged valid by the rules succeeded.
+        _eq(handler.unexpectedReverts(), 0, "a valid action reverted");
+        EscrowHandler.Record[] memory pool = handler.records();
+        for (uint256 i; i < pool.length; ++i) {
+            EscrowHandler.Record memory r = pool[i];
+            AgreementState memory s = escrow.getState(r.id);
+            _eq(uint256(keccak256(abi.encode(s))), uint256(r.lastState), "state changed outside an action");
+            for (uint256 m; m < r.n; ++m) {
+                uint8 first = _nibble(r.firstFinal, m);
+                if (first != 0) _eq(_nibble(s.milestones, m), first, "milestone left a final state");
+            }
+        }
+    }
+
+    /// @dev Logs the call summary of each run (applied / skipped per action); with
+    /// PACTUM_INVARIANT_LOG set to a path under this folder, also appends it there.
+    function afterInvariant() external {
+        (uint256[N_ACTIONS] memory applied, uint256[N_ACTIONS] memory skipped) = handler.callSummary();
+        string memory path = vm.envOr("PACTUM_INVARIANT_LOG", string(""));
+        bool toFile = bytes(path).length != 0;
+        for (uint256 i; i < N_ACTIONS; ++i) {
+            string memory name = handler.actionName(i);
+            console.log(name, applied[i], skipped[i]);
+            if (toFile) {
+                vm.writeLine(
+                    path, string.concat(name, " ", vm.toString(applied[i]), " ", vm.toString(skipped[i]))
+                );
+            }
+        }
+        uint256 created = handler.agreementCount();
+        (uint256 deferredEth, uint256 deferredBl) = (handler.deferrals(0), handler.deferrals(2));
+        console.log("agreements", created);
+        console.log("deferred payouts: ETH", deferredEth, "bl", deferredBl);
+        if (toFile) {
+            vm.writeLine(path, string.concat("agreements ", vm.toString(created), " 0"));
+            vm.writeLine(path, string.concat("deferredPayoutsETH ", vm.toString(deferredEth), " 0"));
+            vm.writeLine(path, string.concat("deferredPayoutsBlacklist ", vm.toString(deferredBl), " 0"));
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                HELPERS
+    //////////////////////////////////////////////////////////////*/
+
+    function _paid(EscrowHandler.Record memory r) internal pure returns (uint256) {
+        return r.toCreator + r.toBrand + r.toArbiter;
+    }
+
+    /// @dev What an agreement still holds according to the escrow's views: its funded milestones not
+    /// yet final while it is live, nothing once it ended.
+    function _heldByViews(EscrowHandler.Record memory r) internal view returns (uint256 held) {
+        AgreementState memory s = escrow.getState(r.id);
+        if (s.status != Status.Active && s.status != Status.Terminating) return 0;
+        for (uint256 m; m < s.fundedCount; ++m) {
+            if (_nibble(s.milestones, m) < uint8(MilestoneStatus.Approved)) held += r.amounts[m];
+        }
+    }
+
+    /// @dev As `EscrowHandler.fingerprint`, computed here from the escrow's views.
+    function _fingerprint(bytes32 id, uint256 n) internal view returns (bytes32 h) {
+        h = keccak256(abi.encode(escrow.getState(id)));
+        for (uint256 m; m < n; ++m) {
+            (MilestoneStatus st, uint40 since) = escrow.getMilestone(id, m);
+            h = keccak256(abi.encode(h, st, since));
+        }
+    }
+
+    function _nibble(uint128 packed, uint256 m) internal pure returns (uint8) {
+        return uint8((uint256(packed) >> (4 * m)) & 0xF);
+    }
+
+    /// @dev assertEq that costs nothing while the values agree.
+    function _eq(uint256 a, uint256 b, string memory message) internal pure {
+        if (a != b) assertEq(a, b, message);
+    }
+
+    function _tokenBalance(address token, address who) internal view returns (uint256) {
+        return token == address(0) ? who.balance : IERC20(token).balanceOf(who);
+    }
+}
