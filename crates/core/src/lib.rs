@@ -13,6 +13,8 @@ use alloy::{
     sol_types::{eip712_domain, Eip712Domain, SolStruct},
 };
 
+pub mod ledger;
+
 pub use pactum_bindings::PactumEscrow::{Agreement, Milestone};
 
 /// The EIP-712 domain name the escrow was deployed with.

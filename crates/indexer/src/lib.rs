@@ -1,0 +1,695 @@
+//! The indexer: mirrors the Pactum escrow's events into PostgreSQL.
+//!
+//! It backfills with `eth_getLogs` over a block range that adapts (halved on errors and timeouts,
+//! doubled while calls are fast), then follows the head. Each batch — raw events, the agreements'
+//! rebuilt state, the ledger rows, the reorg window and the checkpoint — commits in one transaction,
+//! so a crash at any point resumes from the last checkpoint with nothing missed or repeated.
+//!
+//! Reorgs: every block above the finality depth is kept as (number, hash, parent) in the window.
+//! Before extending the mirror, the next block's parent must be the checkpoint's hash; if not, the
+//! indexer walks the window back to the newest block the node still has, deletes what lies above it,
+//! rebuilds the touched agreements from their remaining events, and goes on — atomically. A reorg
+//! below the window (deeper than finality) halts with an error; a node that is merely behind is
+//! waited for; a node with another genesis (a restarted anvil) is refused.
+
+mod project;
+
+use std::{collections::HashMap, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, B256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::{Filter, Log},
+    sol_types::SolEventInterface,
+};
+use futures::{stream, StreamExt, TryStreamExt};
+use pactum_bindings::PactumEscrow::PactumEscrowEvents;
+use pactum_core::ledger::{agreement_of, event_name, milestone_of, AgreementLedger, Inconsistent};
+use pactum_db::{AgreementRow, Checkpoint, EventRow, LogPosition, Projection};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+/// How the indexer runs. See the README's configuration reference for the defaults' reasons.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The chain the RPC node must serve.
+    pub chain_id: u64,
+    /// The escrow to mirror.
+    pub escrow: Address,
+    /// The escrow's deployment block: nothing before it is read.
+    pub start_block: u64,
+    /// Blocks to stay behind the head (0: index the head itself).
+    pub confirmations: u64,
+    /// Blocks below the head after which a block is final: the reorg window's depth.
+    pub finality_depth: u64,
+    /// The first `eth_getLogs` range, in blocks.
+    pub initial_range: u64,
+    /// The largest `eth_getLogs` range.
+    pub max_range: u64,
+    /// Pause between polls once caught up.
+    pub poll_interval: Duration,
+    /// Timeout of one RPC call.
+    pub rpc_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults for a chain: no confirmations, a 64-block window, ranges of 2,000 up to 50,000 blocks.
+    pub fn new(chain_id: u64, escrow: Address, start_block: u64) -> Self {
+        Self {
+            chain_id,
+            escrow,
+            start_block,
+            confirmations: 0,
+            finality_depth: 64,
+            initial_range: 2_000,
+            max_range: 50_000,
+            poll_interval: Duration::from_millis(500),
+            rpc_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the indexer stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] pactum_db::Error),
+    /// A database statement failed.
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// The node serves another chain than configured.
+    #[error(
+        "the RPC node serves chain {actual}, but the indexer is configured for chain {expected}"
+    )]
+    WrongChain {
+        /// Configured.
+        expected: u64,
+        /// Served.
+        actual: u64,
+    },
+    /// The node's genesis is not the one the mirror was built from.
+    #[error(
+        "the node's genesis block is {actual}, but chain {chain_id} was mirrored from genesis \
+         {stored}: this is another chain (a restarted anvil?). Point at the right node, or start \
+         from an empty database"
+    )]
+    GenesisChanged {
+        /// The chain id.
+        chain_id: u64,
+        /// What the mirror recorded.
+        stored: B256,
+        /// What the node says.
+        actual: B256,
+    },
+    /// The database mirrors another escrow on this chain.
+    #[error(
+        "the database mirrors escrow {stored} on chain {chain_id}, not the configured {configured}"
+    )]
+    EscrowMismatch {
+        /// The chain id.
+        chain_id: u64,
+        /// Mirrored.
+        stored: Address,
+        /// Configured.
+        configured: Address,
+    },
+    /// A reorg reaches below the window of unfinalized blocks.
+    #[error(
+        "reorg below the finality window at block {block} (finality depth {depth}): refusing to \
+         roll back blocks that were final; check the node, then re-index from an empty database"
+    )]
+    ReorgBeyondFinality {
+        /// The mirror's last block.
+        block: u64,
+        /// The configured depth.
+        depth: u64,
+    },
+    /// A log from the escrow did not decode as one of its events.
+    #[error("log {log_index} of block {block} is not an escrow event: {reason}")]
+    Decode {
+        /// Block.
+        block: u64,
+        /// Log index.
+        log_index: u64,
+        /// Decoder message.
+        reason: String,
+    },
+    /// Events do not fit the agreements' state (not the escrow's events, or a bug).
+    #[error(transparent)]
+    Inconsistent(#[from] Inconsistent),
+    /// Stopped on request.
+    #[error("stopped")]
+    Cancelled,
+}
+
+/// This crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Mirrored a batch (or undid a reorg): there may be more.
+    Advanced,
+    /// Nothing to do until the chain moves.
+    CaughtUp,
+}
+
+/// A block header's essentials.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    number: u64,
+    hash: B256,
+    parent: B256,
+    timestamp: u64,
+}
+
+/// Counters the operator reads (the `/metrics` endpoint renders them).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// The node's head at the last step.
+    pub head: u64,
+    /// The last mirrored block.
+    pub indexed: u64,
+    /// The finalized block at the last step.
+    pub finalized: u64,
+    /// Events mirrored by this process.
+    pub events: u64,
+    /// RPC calls that failed or timed out (each was retried).
+    pub rpc_errors: u64,
+    /// Reorgs undone.
+    pub reorgs: u64,
+    /// The current `eth_getLogs` range.
+    pub range: u64,
+}
+
+/// The indexer of one chain's escrow.
+#[derive(Debug)]
+pub struct Indexer {
+    cfg: Config,
+    provider: DynProvider,
+    pool: PgPool,
+    cancel: CancellationToken,
+    range: u64,
+    stats: Stats,
+}
+
+impl Indexer {
+    /// An indexer reading `rpc_url` and writing `pool` (migrated).
+    pub fn new(cfg: Config, rpc_url: alloy::transports::http::reqwest::Url, pool: PgPool) -> Self {
+        let provider =
+            ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
+        let range = cfg.initial_range.max(1);
+        Self {
+            cfg,
+            provider,
+            pool,
+            cancel: CancellationToken::new(),
+            range,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The token that stops [`Indexer::run`] between batches.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Takes the chain's writer lock (waiting while another indexer holds it), then mirrors and
+    /// follows the chain until cancelled. Database outages are waited out; only conditions that
+    /// need an operator (wrong chain, changed genesis, a reorg below finality) end it with an error.
+    pub async fn run(&mut self) -> Result<()> {
+        info!(chain_id = self.cfg.chain_id, "waiting for the writer lock");
+        let mut lock = tokio::select! {
+            lock = pactum_db::lock_writer(&self.pool, self.cfg.chain_id) => lock?,
+            () = self.cancel.cancelled() => return Ok(()),
+        };
+        info!(chain_id = self.cfg.chain_id, escrow = %self.cfg.escrow, "writer lock taken; indexing");
+        self.check_chain().await?;
+        let mut db_delay = Duration::from_millis(200);
+        while !self.cancel.is_cancelled() {
+            match self.step().await {
+                Ok(Progress::Advanced) => db_delay = Duration::from_millis(200),
+                Ok(Progress::CaughtUp) => self.pause(self.cfg.poll_interval).await,
+                Err(Error::Cancelled) => break,
+                Err(Error::Sqlx(e)) | Err(Error::Db(pactum_db::Error::Sqlx(e))) => {
+                    warn!(error = %e, "database unavailable; retrying");
+                    self.pause(jitter(db_delay)).await;
+                    db_delay = (db_delay * 2).min(Duration::from_secs(10));
+                    if !lock.is_held().await {
+                        // The lock died with its connection: another indexer may have taken over.
+                        info!("writer lock lost with the database connection; taking it again");
+                        lock = tokio::select! {
+                            lock = pactum_db::lock_writer(&self.pool, self.cfg.chain_id) => lock?,
+                            () = self.cancel.cancelled() => return Ok(()),
+                        };
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        info!(indexed = self.stats.indexed, "stopped between batches");
+        Ok(())
+    }
+
+    /// Mirrors until caught up with the head (without the writer lock: for tools and tests that
+    /// know they are alone).
+    pub async fn sync_to_head(&mut self) -> Result<()> {
+        self.check_chain().await?;
+        while self.step().await? == Progress::Advanced {}
+        Ok(())
+    }
+
+    async fn pause(&self, d: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(d) => {}
+            () = self.cancel.cancelled() => {}
+        }
+    }
+
+    async fn check_chain(&mut self) -> Result<()> {
+        let actual = self.rpc("eth_chainId", |p| async move { p.get_chain_id().await }).await?;
+        if actual != self.cfg.chain_id {
+            return Err(Error::WrongChain { expected: self.cfg.chain_id, actual });
+        }
+        Ok(())
+    }
+
+    /// One step: mirror the next batch, undo a reorg, or find nothing to do.
+    pub async fn step(&mut self) -> Result<Progress> {
+        let head =
+            self.rpc("eth_blockNumber", |p| async move { p.get_block_number().await }).await?;
+        let mut conn = self.pool.acquire().await?;
+        let cp = self.checkpoint(&mut conn).await?;
+        let finalized = head.saturating_sub(self.cfg.finality_depth);
+        self.stats.head = head;
+        self.stats.finalized = finalized;
+        self.stats.indexed = cp.block_number;
+        if head < cp.block_number {
+            warn!(head, indexed = cp.block_number, "the node is behind the mirror; waiting for it");
+            return Ok(Progress::CaughtUp);
+        }
+        let target = head.saturating_sub(self.cfg.confirmations);
+        if cp.block_number >= target {
+            // Idle: is the mirror's tip still on the canonical chain?
+            return match self.header(cp.block_number).await? {
+                Some(h) if h.hash != cp.block_hash => {
+                    self.undo_reorg(&mut conn, &cp).await?;
+                    Ok(Progress::Advanced)
+                }
+                _ => Ok(Progress::CaughtUp),
+            };
+        }
+
+        let from = cp.block_number + 1;
+        let Some(first) = self.header(from).await? else { return Ok(Progress::CaughtUp) };
+        if first.parent != cp.block_hash {
+            self.undo_reorg(&mut conn, &cp).await?;
+            return Ok(Progress::Advanced);
+        }
+        let (logs, to) = self.fetch_logs(from, target).await?;
+
+        // Headers: every block above the finality line (the reorg window, and a check that each
+        // log comes from the block the node now calls canonical), and the batch's last block.
+        let window_from = from.max(finalized + 1);
+        let mut numbers: Vec<u64> = (window_from..=to).collect();
+        if numbers.last() != Some(&to) {
+            numbers.push(to);
+        }
+        let headers: HashMap<u64, Header> = stream::iter(numbers)
+            .map(|n| self.header(n))
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|h| (h.number, h))
+            .collect();
+        let Some(last) = headers.get(&to).copied() else { return Ok(Progress::CaughtUp) };
+        for log in &logs {
+            let n = log.block_number.unwrap_or_default();
+            if let Some(h) = headers.get(&n) {
+                if Some(h.hash) != log.block_hash {
+                    debug!(block = n, "the chain moved during the batch; retrying it");
+                    return Ok(Progress::Advanced);
+                }
+            }
+        }
+        // Parent links inside the window must hold too, or the headers straddle a reorg.
+        for n in window_from + 1..=to {
+            if let (Some(h), Some(p)) = (headers.get(&n), headers.get(&(n - 1))) {
+                if h.parent != p.hash {
+                    debug!(block = n, "headers straddle a reorg; retrying the batch");
+                    return Ok(Progress::Advanced);
+                }
+            }
+        }
+
+        let timestamps = self.timestamps(&logs, &headers).await?;
+        let mut tx = self.pool.begin().await?;
+        let events = self.write_batch(&mut tx, &logs, &timestamps).await?;
+        let mut window: Vec<(u64, B256, B256)> = headers
+            .values()
+            .filter(|h| h.number > finalized || h.number == to)
+            .map(|h| (h.number, h.hash, h.parent))
+            .collect();
+        window.sort_unstable_by_key(|w| w.0);
+        pactum_db::save_blocks(&mut tx, self.cfg.chain_id, &window, finalized.min(to)).await?;
+        pactum_db::save_checkpoint(
+            &mut tx,
+            &Checkpoint {
+                block_number: to,
+                block_hash: last.hash,
+                head_block: head,
+                finalized_block: finalized,
+                ..cp
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.stats.events += events;
+        self.stats.indexed = to;
+        debug!(from, to, events, range = self.range, "batch mirrored");
+        Ok(Progress::Advanced)
+    }
+
+    /// The stored checkpoint, checked against the node; or a fresh one before the start block.
+    async fn checkpoint(&mut self, conn: &mut PgConnection) -> Result<Checkpoint> {
+        let genesis = self.header(0).await?.map(|h| h.hash).unwrap_or_default();
+        if let Some(cp) = pactum_db::checkpoint(conn, self.cfg.chain_id).await? {
+            if cp.genesis_hash != genesis {
+                return Err(Error::GenesisChanged {
+                    chain_id: self.cfg.chain_id,
+                    stored: cp.genesis_hash,
+                    actual: genesis,
+                });
+            }
+            if cp.escrow != self.cfg.escrow {
+                return Err(Error::EscrowMismatch {
+                    chain_id: self.cfg.chain_id,
+                    stored: cp.escrow,
+                    configured: self.cfg.escrow,
+                });
+            }
+            return Ok(cp);
+        }
+        // Block 0 is genesis: the escrow's events start at block 1 at the earliest.
+        let before = self.cfg.start_block.max(1) - 1;
+        let hash = self.header(before).await?.map(|h| h.hash).unwrap_or_default();
+        Ok(Checkpoint {
+            chain_id: self.cfg.chain_id,
+            escrow: self.cfg.escrow,
+            genesis_hash: genesis,
+            block_number: before,
+            block_hash: hash,
+            head_block: 0,
+            finalized_block: 0,
+        })
+    }
+
+    /// Finds the newest block of the window the node still has, deletes everything above it and
+    /// rebuilds the agreements that lost events, in one transaction.
+    async fn undo_reorg(&mut self, conn: &mut PgConnection, cp: &Checkpoint) -> Result<()> {
+        let window = pactum_db::window_desc(conn, self.cfg.chain_id).await?;
+        let mut ancestor = None;
+        for (n, hash) in window.into_iter().filter(|(n, _)| *n <= cp.block_number) {
+            if self.header(n).await?.map(|h| h.hash) == Some(hash) {
+                ancestor = Some((n, hash));
+                break;
+            }
+        }
+        let Some((number, hash)) = ancestor else {
+            return Err(Error::ReorgBeyondFinality {
+                block: cp.block_number,
+                depth: self.cfg.finality_depth,
+            });
+        };
+        let mut tx = self.pool.begin().await?;
+        let (ids, removed) = pactum_db::rollback_above(&mut tx, self.cfg.chain_id, number).await?;
+        let logs = pactum_db::agreement_logs(&mut tx, self.cfg.chain_id, &ids).await?;
+        let mut rows: HashMap<B256, AgreementRow> = HashMap::new();
+        for log in logs {
+            let event =
+                PactumEscrowEvents::decode_raw_log(&log.topics, &log.data).map_err(|e| {
+                    Error::Decode {
+                        block: log.at.block_number,
+                        log_index: u64::from(log.at.log_index),
+                        reason: e.to_string(),
+                    }
+                })?;
+            fold(&mut rows, &event, log.at)?;
+        }
+        let rows: Vec<AgreementRow> = rows.into_values().collect();
+        pactum_db::upsert_agreements(&mut tx, self.cfg.chain_id, &rows).await?;
+        pactum_db::save_checkpoint(
+            &mut tx,
+            &Checkpoint { block_number: number, block_hash: hash, ..cp.clone() },
+        )
+        .await?;
+        tx.commit().await?;
+        self.stats.reorgs += 1;
+        warn!(
+            from = cp.block_number,
+            ancestor = number,
+            events_removed = removed,
+            agreements_rebuilt = rows.len(),
+            "reorg: rolled back to the common ancestor"
+        );
+        Ok(())
+    }
+
+    /// Decodes, folds and writes one batch of logs; returns how many events it held.
+    async fn write_batch(
+        &self,
+        conn: &mut PgConnection,
+        logs: &[Log],
+        timestamps: &HashMap<u64, u64>,
+    ) -> Result<u64> {
+        let mut decoded = Vec::with_capacity(logs.len());
+        let mut ids = Vec::new();
+        for log in logs {
+            let at = LogPosition {
+                block_number: log.block_number.unwrap_or_default(),
+                block_hash: log.block_hash.unwrap_or_default(),
+                block_timestamp: timestamps
+                    .get(&log.block_number.unwrap_or_default())
+                    .copied()
+                    .unwrap_or_default(),
+                tx_hash: log.transaction_hash.unwrap_or_default(),
+                tx_index: u32::try_from(log.transaction_index.unwrap_or_default())
+                    .unwrap_or(u32::MAX),
+                log_index: u32::try_from(log.log_index.unwrap_or_default()).unwrap_or(u32::MAX),
+            };
+            let event = PactumEscrowEvents::decode_raw_log(log.topics(), &log.data().data)
+                .map_err(|e| Error::Decode {
+                    block: at.block_number,
+                    log_index: u64::from(at.log_index),
+                    reason: e.to_string(),
+                })?;
+            if let Some(id) = agreement_of(&event) {
+                ids.push(id);
+            }
+            decoded.push((log, event, at));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut rows = pactum_db::load_agreements(conn, self.cfg.chain_id, &ids).await?;
+        let mut projection = Projection::default();
+        for (log, event, at) in &decoded {
+            fold(&mut rows, event, *at)?;
+            let ledger = agreement_of(event).and_then(|id| rows.get(&id)).map(|r| &r.ledger);
+            project::project(event, *at, ledger, &mut projection);
+            projection.events.push(EventRow {
+                at: *at,
+                event: event_name(event),
+                agreement_id: agreement_of(event),
+                milestone: milestone_of(event).map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
+                topics: log.topics().to_vec(),
+                data: log.data().data.clone(),
+                fields: fields(event),
+            });
+        }
+        pactum_db::insert_projection(conn, self.cfg.chain_id, &projection).await?;
+        let touched: Vec<AgreementRow> =
+            rows.into_values().filter(|r| ids.binary_search(&r.id).is_ok()).collect();
+        pactum_db::upsert_agreements(conn, self.cfg.chain_id, &touched).await?;
+        Ok(decoded.len() as u64)
+    }
+
+    /// Block times of the logs' blocks: from the logs when the node includes them, else headers.
+    async fn timestamps(
+        &self,
+        logs: &[Log],
+        headers: &HashMap<u64, Header>,
+    ) -> Result<HashMap<u64, u64>> {
+        let mut out: HashMap<u64, u64> =
+            headers.values().map(|h| (h.number, h.timestamp)).collect();
+        let mut missing = Vec::new();
+        for log in logs {
+            let n = log.block_number.unwrap_or_default();
+            match log.block_timestamp {
+                Some(ts) => {
+                    out.insert(n, ts);
+                }
+                None if !out.contains_key(&n) => missing.push(n),
+                None => {}
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let fetched: Vec<Option<Header>> =
+            stream::iter(missing).map(|n| self.header(n)).buffer_unordered(8).try_collect().await?;
+        out.extend(fetched.into_iter().flatten().map(|h| (h.number, h.timestamp)));
+        Ok(out)
+    }
+
+    /// `eth_getLogs` from `from` to at most `to`, over as many blocks as the adaptive range allows;
+    /// returns the logs and the last block covered.
+    async fn fetch_logs(&mut self, from: u64, to: u64) -> Result<(Vec<Log>, u64)> {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let end = to.min(from.saturating_add(self.range - 1));
+            let filter = Filter::new().address(self.cfg.escrow).from_block(from).to_block(end);
+            let started = std::time::Instant::now();
+            let res =
+                tokio::time::timeout(self.cfg.rpc_timeout, self.provider.get_logs(&filter)).await;
+            match res {
+                Ok(Ok(logs)) => {
+                    if started.elapsed() < Duration::from_secs(1) && end - from + 1 == self.range {
+                        self.range = (self.range * 2).min(self.cfg.max_range.max(1));
+                    }
+                    self.stats.range = self.range;
+                    return Ok((logs, end));
+                }
+                Ok(Err(e)) => {
+                    self.stats.rpc_errors += 1;
+                    warn!(from, to = end, range = self.range, error = %e, "eth_getLogs failed; shrinking the range");
+                }
+                Err(_) => {
+                    self.stats.rpc_errors += 1;
+                    warn!(
+                        from,
+                        to = end,
+                        range = self.range,
+                        "eth_getLogs timed out; shrinking the range"
+                    );
+                }
+            }
+            if self.range > 1 {
+                self.range = (self.range / 2).max(1);
+            } else {
+                self.pause(jitter(delay)).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+
+    async fn header(&self, n: u64) -> Result<Option<Header>> {
+        let block = self
+            .rpc("eth_getBlockByNumber", |p| async move {
+                p.get_block_by_number(BlockNumberOrTag::Number(n)).await
+            })
+            .await?;
+        Ok(block.map(|b| Header {
+            number: b.header.number,
+            hash: b.header.hash,
+            parent: b.header.parent_hash,
+            timestamp: b.header.timestamp,
+        }))
+    }
+
+    /// Calls the node, retrying failures and timeouts with exponential backoff and jitter until
+    /// it answers or the indexer is cancelled. Never gives up on a block: a skipped block would be
+    /// a hole in the ledger.
+    async fn rpc<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T>
+    where
+        F: Fn(DynProvider) -> Fut,
+        Fut: std::future::Future<Output = alloy::transports::TransportResult<T>>,
+    {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            match tokio::time::timeout(self.cfg.rpc_timeout, call(self.provider.clone())).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => warn!(call = what, error = %e, "RPC call failed; retrying"),
+                Err(_) => warn!(call = what, "RPC call timed out; retrying"),
+            }
+            self.pause(jitter(delay)).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+/// Folds one event into the agreements' rows (creating the row on creation or revocation).
+fn fold(
+    rows: &mut HashMap<B256, AgreementRow>,
+    event: &PactumEscrowEvents,
+    at: LogPosition,
+) -> Result<()> {
+    let Some(id) = agreement_of(event) else { return Ok(()) };
+    match event {
+        PactumEscrowEvents::AgreementCreated(e) => {
+            let ledger = AgreementLedger::created(e.agreement.clone());
+            rows.insert(id, AgreementRow { id, ledger, created: at, updated: at });
+        }
+        PactumEscrowEvents::AgreementRevoked(_) => {
+            rows.insert(
+                id,
+                AgreementRow { id, ledger: AgreementLedger::revoked(), created: at, updated: at },
+            );
+        }
+        _ => {
+            let row = rows.get_mut(&id).ok_or_else(|| Inconsistent {
+                event: event_name(event),
+                reason: format!("agreement {id} was never created"),
+            })?;
+            row.ledger.apply(event, at.block_timestamp)?;
+            row.updated = at;
+        }
+    }
+    Ok(())
+}
+
+/// The event's decoded fields as JSON (amounts as hex strings, as alloy serializes them).
+fn fields(event: &PactumEscrowEvents) -> serde_json::Value {
+    use PactumEscrowEvents as Ev;
+    let v = match event {
+        Ev::AgreementCreated(e) => serde_json::to_value(e),
+        Ev::AgreementRevoked(e) => serde_json::to_value(e),
+        Ev::MilestonesFunded(e) => serde_json::to_value(e),
+        Ev::DeliverableSubmitted(e) => serde_json::to_value(e),
+        Ev::RevisionRequested(e) => serde_json::to_value(e),
+        Ev::MilestoneApproved(e) => serde_json::to_value(e),
+        Ev::MilestoneClaimed(e) => serde_json::to_value(e),
+        Ev::MilestoneReclaimed(e) => serde_json::to_value(e),
+        Ev::DisputeOpened(e) => serde_json::to_value(e),
+        Ev::DisputeResolved(e) => serde_json::to_value(e),
+        Ev::DisputeTimedOut(e) => serde_json::to_value(e),
+        Ev::MilestoneSettled(e) => serde_json::to_value(e),
+        Ev::AgreementCompleted(e) => serde_json::to_value(e),
+        Ev::TerminationStarted(e) => serde_json::to_value(e),
+        Ev::TerminationContested(e) => serde_json::to_value(e),
+        Ev::AgreementTerminated(e) => serde_json::to_value(e),
+        Ev::PaymentDeferred(e) => serde_json::to_value(e),
+        Ev::Withdrawn(e) => serde_json::to_value(e),
+        Ev::EIP712DomainChanged(e) => serde_json::to_value(e),
+    };
+    v.unwrap_or(serde_json::Value::Null)
+}
+
+/// `d` scaled by a random factor in [0.5, 1.5): spreads retries of many clients apart.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.5 + rand::random::<f64>())
+}

@@ -1,0 +1,186 @@
+//! Shared test set-up: a chain with the escrow and stablecoin deployed, keyed parties, agreement
+//! builders, and fresh databases.
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::{keccak256, Address, Bytes, Uint, B256, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::{local::PrivateKeySigner, SignerSync},
+};
+use eyre::Result;
+use pactum_bindings::{MockStablecoin, PactumEscrow};
+use pactum_core::{agreement_id, domain, Agreement, Milestone};
+use pactum_indexer::{Config, Indexer};
+use sqlx::{Connection, PgConnection, PgPool};
+
+pub(crate) struct Chain {
+    pub(crate) anvil: AnvilInstance,
+    pub(crate) provider: DynProvider,
+    pub(crate) escrow: PactumEscrow::PactumEscrowInstance<DynProvider>,
+    pub(crate) usd: MockStablecoin::MockStablecoinInstance<DynProvider>,
+    pub(crate) brand: PrivateKeySigner,
+    pub(crate) creator: PrivateKeySigner,
+    pub(crate) arbiter: PrivateKeySigner,
+    pub(crate) start_block: u64,
+}
+
+pub(crate) async fn chain() -> Result<Chain> {
+    let anvil = Anvil::new().try_spawn()?;
+    let keys: Vec<PrivateKeySigner> = anvil.keys()[..4].iter().cloned().map(Into::into).collect();
+    let mut wallet = EthereumWallet::from(keys[0].clone());
+    for k in &keys[1..] {
+        wallet.register_signer(k.clone());
+    }
+    let provider =
+        ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+    let escrow = PactumEscrow::deploy(provider.clone()).await?;
+    let start_block = provider.get_block_number().await?;
+    let usd = MockStablecoin::deploy(provider.clone()).await?;
+    let (brand, creator, arbiter) = (keys[1].clone(), keys[2].clone(), keys[3].clone());
+    usd.mint(brand.address(), U256::from(1_000_000_000_000u64)).send().await?.get_receipt().await?;
+    usd.approve(*escrow.address(), U256::MAX)
+        .from(brand.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    Ok(Chain { anvil, provider, escrow, usd, brand, creator, arbiter, start_block })
+}
+
+impl Chain {
+    pub(crate) fn chain_id(&self) -> u64 {
+        self.anvil.chain_id()
+    }
+
+    pub(crate) async fn now(&self) -> Result<u64> {
+        let block = self.provider.get_block_by_number(Default::default()).await?;
+        Ok(block.map(|b| b.header.timestamp).unwrap_or_default())
+    }
+
+    /// An agreement of `amounts.len()` milestones, due 1, 2, 3… weeks from now.
+    pub(crate) async fn agreement(
+        &self,
+        token: Address,
+        amounts: &[u64],
+        arbiter: bool,
+        salt: u64,
+    ) -> Result<Agreement> {
+        let now = self.now().await?;
+        Ok(Agreement {
+            brand: self.brand.address(),
+            creator: self.creator.address(),
+            arbiter: if arbiter { self.arbiter.address() } else { Address::ZERO },
+            token,
+            termsHash: keccak256(format!("terms {salt}")),
+            arbiterFeeBps: 250,
+            contestWindow: 2 * 86_400,
+            arbitrationWindow: if arbiter { 7 * 86_400 } else { 0 },
+            deadline: Uint::from(now + 86_400),
+            salt: U256::from(salt),
+            milestones: amounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| Milestone {
+                    amount: U256::from(*a),
+                    deadline: Uint::from(now + (i as u64 + 1) * 7 * 86_400),
+                    reviewWindow: 3 * 86_400,
+                })
+                .collect(),
+        })
+    }
+
+    pub(crate) fn id(&self, a: &Agreement) -> B256 {
+        agreement_id(a, &domain(self.chain_id(), *self.escrow.address()))
+    }
+
+    pub(crate) fn sign(&self, key: &PrivateKeySigner, digest: B256) -> Result<Bytes> {
+        Ok(key.sign_hash_sync(&digest)?.as_bytes().to_vec().into())
+    }
+
+    /// Creates `a` and funds its first `count` milestones from the brand.
+    pub(crate) async fn create_and_fund(&self, a: &Agreement, count: u64) -> Result<B256> {
+        let id = self.id(a);
+        let value: U256 = if a.token == Address::ZERO {
+            a.milestones.iter().take(count as usize).map(|m| m.amount).sum()
+        } else {
+            U256::ZERO
+        };
+        self.escrow
+            .createAndFund(
+                a.clone(),
+                self.sign(&self.brand, id)?,
+                self.sign(&self.creator, id)?,
+                U256::from(count),
+            )
+            .value(value)
+            .from(self.brand.address())
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        Ok(id)
+    }
+
+    /// Moves anvil's clock forward and mines a block.
+    pub(crate) async fn warp(&self, seconds: u64) -> Result<()> {
+        let _: serde_json::Value =
+            self.provider.raw_request("evm_increaseTime".into(), (seconds,)).await?;
+        let _: serde_json::Value = self.provider.raw_request("evm_mine".into(), ()).await?;
+        Ok(())
+    }
+
+    pub(crate) fn config(&self) -> Config {
+        let mut cfg = Config::new(self.chain_id(), *self.escrow.address(), self.start_block);
+        cfg.poll_interval = std::time::Duration::from_millis(50);
+        cfg
+    }
+
+    pub(crate) fn indexer(&self, cfg: Config, pool: PgPool) -> Indexer {
+        Indexer::new(cfg, self.anvil.endpoint_url(), pool)
+    }
+}
+
+/// A new, migrated database of its own.
+pub(crate) async fn fresh_db() -> Result<PgPool> {
+    let admin = std::env::var("PACTUM_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("pactum_test_{}", rand_suffix());
+    let mut conn = PgConnection::connect(&admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => eyre::bail!("PACTUM_TEST_DATABASE_URL has no database part: {admin}"),
+    };
+    Ok(pactum_db::connect(&url, 8).await?)
+}
+
+fn rand_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}_{}", std::process::id(), nanos)
+}
+
+/// Every mirrored table as text, in a stable order: equal dumps mean equal mirrors, row for row.
+pub(crate) async fn dump(pool: &PgPool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("escrow_events", "chain_id, block_number, log_index"),
+        ("agreements", "chain_id, id"),
+        ("milestones", "chain_id, agreement_id, index"),
+        ("deposits", "chain_id, block_number, log_index"),
+        ("payouts", "chain_id, block_number, log_index, role"),
+        ("disputes", "chain_id, block_number, log_index"),
+        ("terminations", "chain_id, block_number, log_index"),
+        ("deferred_payments", "chain_id, block_number, log_index"),
+    ] {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT t::text FROM {table} t ORDER BY {order}"))
+                .fetch_all(pool)
+                .await?;
+        out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+    }
+    Ok(out)
+}

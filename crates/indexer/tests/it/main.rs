@@ -1,0 +1,5 @@
+//! The indexer against a real anvil and a real PostgreSQL (a fresh database per test).
+
+mod helpers;
+mod lifecycle;
+mod resilience;
