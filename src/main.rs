@@ -1,9 +1,11 @@
 //! `pactum`: the command-line entry point of Pactum.
 //!
-//! Today it prepares and checks what parties sign: the EIP-712 typed data of an agreement (exactly
-//! what a wallet's `eth_signTypedData_v4` takes, with the agreement id the escrow will store) and
-//! the signer a signature recovers to. The indexer (`index`) and the API (`serve`) join it here as
-//! their crates land.
+//! `index` runs the indexer that mirrors the escrow into PostgreSQL. `typed-data` and `recover`
+//! prepare and check what parties sign: the EIP-712 typed data of an agreement (exactly what a
+//! wallet's `eth_signTypedData_v4` takes, with the agreement id the escrow will store) and the
+//! signer a signature recovers to.
+
+mod index;
 
 use std::{fs, path::PathBuf};
 
@@ -22,6 +24,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Mirror the escrow's events into PostgreSQL and follow the chain (Ctrl-C or SIGTERM stops it
+    /// between batches).
+    Index(index::IndexArgs),
     /// Print an agreement's id and the EIP-712 typed data both parties sign, as JSON.
     TypedData {
         /// The agreement as JSON (the escrow's `Agreement` struct; amounts and times as strings).
@@ -44,7 +49,17 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
+        Command::Index(args) => {
+            tokio::runtime::Runtime::new()?.block_on(index::run(args))?;
+        }
         Command::TypedData { agreement, chain_id, escrow } => {
             let text = fs::read_to_string(&agreement)
                 .wrap_err_with(|| format!("reading {}", agreement.display()))?;

@@ -12,9 +12,12 @@
 //! below the window (deeper than finality) halts with an error; a node that is merely behind is
 //! waited for; a node with another genesis (a restarted anvil) is refused.
 
+mod metrics;
 mod project;
 
-use std::{collections::HashMap, time::Duration};
+pub use metrics::Metrics;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -194,6 +197,7 @@ pub struct Indexer {
     cancel: CancellationToken,
     range: u64,
     stats: Stats,
+    metrics: Arc<Metrics>,
 }
 
 impl Indexer {
@@ -202,6 +206,7 @@ impl Indexer {
         let provider =
             ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
         let range = cfg.initial_range.max(1);
+        let metrics = Arc::new(Metrics::new(cfg.chain_id));
         Self {
             cfg,
             provider,
@@ -209,6 +214,7 @@ impl Indexer {
             cancel: CancellationToken::new(),
             range,
             stats: Stats::default(),
+            metrics,
         }
     }
 
@@ -220,6 +226,22 @@ impl Indexer {
     /// The counters so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The Prometheus metrics, shareable with the task that serves them.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    fn record_position(&mut self, head: u64, indexed: u64, finalized: u64) {
+        self.stats.head = head;
+        self.stats.indexed = indexed;
+        self.stats.finalized = finalized;
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.metrics.head.set(as_i64(head));
+        self.metrics.indexed.set(as_i64(indexed));
+        self.metrics.finalized.set(as_i64(finalized));
+        self.metrics.lag.set(as_i64(head.saturating_sub(indexed)));
     }
 
     /// Takes the chain's writer lock (waiting while another indexer holds it), then mirrors and
@@ -289,9 +311,8 @@ impl Indexer {
         let mut conn = self.pool.acquire().await?;
         let cp = self.checkpoint(&mut conn).await?;
         let finalized = head.saturating_sub(self.cfg.finality_depth);
-        self.stats.head = head;
-        self.stats.finalized = finalized;
-        self.stats.indexed = cp.block_number;
+        self.record_position(head, cp.block_number, finalized);
+        let started = std::time::Instant::now();
         if head < cp.block_number {
             warn!(head, indexed = cp.block_number, "the node is behind the mirror; waiting for it");
             return Ok(Progress::CaughtUp);
@@ -375,7 +396,11 @@ impl Indexer {
         .await?;
         tx.commit().await?;
         self.stats.events += events;
-        self.stats.indexed = to;
+        self.metrics.events.inc_by(events);
+        self.metrics
+            .events_per_second
+            .set(events as f64 / started.elapsed().as_secs_f64().max(1e-6));
+        self.record_position(head, to, finalized);
         debug!(from, to, events, range = self.range, "batch mirrored");
         Ok(Progress::Advanced)
     }
@@ -455,6 +480,7 @@ impl Indexer {
         .await?;
         tx.commit().await?;
         self.stats.reorgs += 1;
+        self.metrics.reorgs.inc();
         warn!(
             from = cp.block_number,
             ancestor = number,
@@ -573,10 +599,12 @@ impl Indexer {
                 }
                 Ok(Err(e)) => {
                     self.stats.rpc_errors += 1;
+                    self.metrics.rpc_errors.inc();
                     warn!(from, to = end, range = self.range, error = %e, "eth_getLogs failed; shrinking the range");
                 }
                 Err(_) => {
                     self.stats.rpc_errors += 1;
+                    self.metrics.rpc_errors.inc();
                     warn!(
                         from,
                         to = end,
@@ -623,8 +651,14 @@ impl Indexer {
             }
             match tokio::time::timeout(self.cfg.rpc_timeout, call(self.provider.clone())).await {
                 Ok(Ok(v)) => return Ok(v),
-                Ok(Err(e)) => warn!(call = what, error = %e, "RPC call failed; retrying"),
-                Err(_) => warn!(call = what, "RPC call timed out; retrying"),
+                Ok(Err(e)) => {
+                    self.metrics.rpc_errors.inc();
+                    warn!(call = what, error = %e, "RPC call failed; retrying")
+                }
+                Err(_) => {
+                    self.metrics.rpc_errors.inc();
+                    warn!(call = what, "RPC call timed out; retrying")
+                }
             }
             self.pause(jitter(delay)).await;
             delay = (delay * 2).min(Duration::from_secs(10));
