@@ -1,5 +1,6 @@
 //! The indexer against a real anvil and a real PostgreSQL (a fresh database per test).
 
+mod faults;
 mod helpers;
 mod lifecycle;
 mod resilience;
