@@ -188,3 +188,32 @@ async fn pool_url(pool: &sqlx::PgPool) -> Result<String> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     Ok(format!("{}/{name}", admin.rsplit_once('/').map(|x| x.0).unwrap_or_default()))
 }
+
+/// A reorg deeper than the finality window halts the indexer with a clear error rather than
+/// rolling back blocks it treated as final.
+#[tokio::test]
+async fn reorg_below_finality_halts() -> Result<()> {
+    let c = chain().await?;
+    let pool = fresh_db().await?;
+    let a = c.agreement(*c.usd.address(), &[100, 200], true, 8).await?;
+    c.create_and_fund(&a, 2).await?;
+    let _: serde_json::Value = c.provider.raw_request("anvil_mine".into(), (5u64,)).await?;
+    let mut cfg = c.config();
+    cfg.finality_depth = 1;
+    let mut indexer = c.indexer(cfg, pool.clone());
+    indexer.sync_to_head().await?;
+
+    // Replace the last four blocks: three of them are below the one-block window.
+    let _: serde_json::Value = c
+        .provider
+        .raw_request("anvil_reorg".into(), (4u64, Vec::<serde_json::Value>::new()))
+        .await?;
+    let _: serde_json::Value = c.provider.raw_request("anvil_mine".into(), (1u64,)).await?;
+    let err = indexer.sync_to_head().await.expect_err("must halt");
+    assert!(matches!(err, pactum_indexer::Error::ReorgBeyondFinality { .. }), "{err}");
+    // Nothing was rolled back.
+    let events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM escrow_events").fetch_one(&pool).await?;
+    assert_eq!(events, 2);
+    Ok(())
+}
