@@ -1,0 +1,570 @@
+//! The indexer benchmark: puts N escrow events on a throwaway anvil, then times a backfill from
+//! block 0 into a fresh database and prints events per second, rows per second and peak memory.
+//!
+//! `scripts/bench-index` builds and runs it. Two phases, two processes:
+//!
+//! * `bench [--events N] [--per-block K] [--keep-db]` starts anvil, generates the events (below),
+//!   then runs `bench index …` as a child process, so the indexer's peak RSS is its own and not
+//!   the generator's.
+//! * `bench index --rpc URL --escrow ADDR --chain-id ID --db URL` creates the database, backfills
+//!   with [`Indexer::sync_to_head`] and prints one JSON line of figures.
+//!
+//! Generation: sending tens of thousands of real signed escrow transactions would take longer
+//! than the benchmark itself, so the events come from `contracts/test/bench/EventReplayer.sol`,
+//! which emits whatever logs its calldata describes. Every log is ABI-encoded here from the
+//! escrow's own event types (`pactum_bindings::PactumEscrow`), byte for byte what the escrow
+//! emits, in valid per-agreement sequences (created, funded, submitted, approved, claimed,
+//! disputed, settled, terminated, completed…) interleaved across many agreements and blocks; the
+//! replayer's address is indexed as the escrow. Agreement ids are the real EIP-712 digests for
+//! that address. Blocks are packed with K events each: automine is off, the block's transactions
+//! are sent, then `evm_mine`.
+
+use std::{
+    collections::VecDeque,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    node_bindings::Anvil,
+    primitives::{keccak256, Address, Bytes, LogData, Uint, U256},
+    providers::{Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    sol_types::SolEvent,
+};
+use eyre::{bail, eyre, Result, WrapErr};
+use pactum_bindings::PactumEscrow as E;
+use pactum_core::{agreement_id, domain, Agreement, Milestone};
+use pactum_indexer::{Config, Indexer};
+use sqlx::{Connection, PgConnection};
+
+/// Calldata of one replayer transaction stays under this (node and pool limits on tx size).
+const MAX_TX_BYTES: usize = 96 * 1024;
+/// Gas budget of one replayer transaction (below the 2^24 per-transaction cap of recent forks).
+const MAX_TX_GAS: u64 = 14_000_000;
+/// Agreements in flight at once: their events interleave across blocks.
+const IN_FLIGHT: usize = 512;
+/// The replayer's address on the benchmark chain.
+const REPLAYER: Address = Address::new([0x5e; 20]);
+
+#[derive(Debug)]
+struct Args {
+    events: u64,
+    per_block: u64,
+    keep_db: bool,
+    admin_url: String,
+}
+
+fn flag(args: &mut VecDeque<String>, name: &str) -> Result<String> {
+    args.pop_front().ok_or_else(|| eyre!("{name} needs a value"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let mut args: VecDeque<String> = std::env::args().skip(1).collect();
+    if args.front().map(String::as_str) == Some("index") {
+        args.pop_front();
+        return index(args).await;
+    }
+    let mut a = Args {
+        events: 100_000,
+        per_block: 2_000,
+        keep_db: false,
+        admin_url: std::env::var("PACTUM_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+    };
+    while let Some(arg) = args.pop_front() {
+        match arg.as_str() {
+            "--events" => a.events = flag(&mut args, &arg)?.parse()?,
+            "--per-block" => a.per_block = flag(&mut args, &arg)?.parse()?,
+            "--keep-db" => a.keep_db = true,
+            "--db" => a.admin_url = flag(&mut args, &arg)?,
+            "-h" | "--help" => {
+                println!(
+                    "usage: bench [--events N (100000)] [--per-block K (2000)] [--keep-db] \
+                     [--db ADMIN_URL]"
+                );
+                return Ok(());
+            }
+            other => bail!("unknown argument {other} (see --help)"),
+        }
+    }
+    if a.events == 0 || a.per_block == 0 {
+        bail!("--events and --per-block must be positive");
+    }
+    run(a).await
+}
+
+async fn run(a: Args) -> Result<()> {
+    let artifact = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contracts/out/EventReplayer.sol/EventReplayer.json"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(artifact)
+            .wrap_err_with(|| format!("{artifact}: run scripts/bench-index (it builds it)"))?,
+    )?;
+    let code: Bytes = json["deployedBytecode"]["object"]
+        .as_str()
+        .ok_or_else(|| eyre!("{artifact} has no deployedBytecode"))?
+        .parse()?;
+
+    let anvil = Anvil::new().args(["--disable-block-gas-limit", "--order", "fifo"]).try_spawn()?;
+    let chain_id = anvil.chain_id();
+    let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url()).erased();
+    let _: serde_json::Value =
+        provider.raw_request("anvil_setCode".into(), (REPLAYER, code)).await?;
+    let _: serde_json::Value = provider.raw_request("evm_setAutomine".into(), (false,)).await?;
+    let from = anvil.addresses()[0];
+
+    eprintln!(
+        "generating {} events, {} per block, on anvil (chain {chain_id})…",
+        a.events, a.per_block
+    );
+    let started = Instant::now();
+    let mut gen = Generator::new(domain(chain_id, REPLAYER), a.events);
+    let mut nonce = 0u64;
+    let mut blocks = 0u64;
+    let mut kinds = std::collections::BTreeMap::<&'static str, u64>::new();
+    while !gen.done() {
+        let mut in_block = 0;
+        let mut txs = Vec::new();
+        let mut calldata = Vec::new();
+        let mut gas = 21_000u64;
+        while in_block < a.per_block {
+            let Some((name, log)) = gen.next() else { break };
+            *kinds.entry(name).or_default() += 1;
+            let record = encode(&log)?;
+            let record_gas = log_gas(&log, record.len());
+            if !calldata.is_empty()
+                && (calldata.len() + record.len() > MAX_TX_BYTES || gas + record_gas > MAX_TX_GAS)
+            {
+                txs.push((std::mem::take(&mut calldata), gas));
+                gas = 21_000;
+            }
+            calldata.extend_from_slice(&record);
+            gas += record_gas;
+            in_block += 1;
+        }
+        if !calldata.is_empty() {
+            txs.push((calldata, gas));
+        }
+        for (data, gas) in txs {
+            let tx = TransactionRequest::default()
+                .from(from)
+                .to(REPLAYER)
+                .input(Bytes::from(data).into())
+                .nonce(nonce)
+                .gas_limit(gas + gas / 5 + 50_000)
+                .max_fee_per_gas(100_000_000_000)
+                .max_priority_fee_per_gas(1);
+            let _pending = provider.send_transaction(tx).await?;
+            nonce += 1;
+        }
+        let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await?;
+        blocks += 1;
+    }
+    let head = provider.get_block_number().await?;
+    if head != blocks {
+        bail!("mined {head} blocks, expected {blocks}: a block did not take all its transactions");
+    }
+    let pending: serde_json::Value =
+        provider.raw_request("txpool_status".into(), ()).await.unwrap_or_default();
+    let gen_secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "generated {} events ({} agreements) in {blocks} blocks, {nonce} transactions, {gen_secs:.1} s; pool {pending}",
+        gen.emitted, gen.agreements
+    );
+    for (k, v) in &kinds {
+        eprintln!("  {k:<22} {v}");
+    }
+
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe);
+    child.args([
+        "index",
+        "--rpc",
+        anvil.endpoint_url().as_str(),
+        "--escrow",
+        &REPLAYER.to_string(),
+        "--chain-id",
+        &chain_id.to_string(),
+        "--db",
+        &a.admin_url,
+    ]);
+    if a.keep_db {
+        child.arg("--keep-db");
+    }
+    let out = child.output()?;
+    if !out.status.success() {
+        bail!("the indexing child failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value =
+        serde_json::from_str(line.trim()).wrap_err_with(|| format!("child printed {line:?}"))?;
+    let f = |k: &str| r[k].as_f64().unwrap_or_default();
+    let secs = f("seconds");
+    println!();
+    println!("| figure | value |");
+    println!("| --- | --- |");
+    println!("| events (N) | {} |", r["events"]);
+    println!("| events per block (K) | {} |", a.per_block);
+    println!("| blocks | {blocks} |");
+    println!("| rows written | {} |", r["rows"]);
+    println!("| backfill wall time | {secs:.2} s |");
+    println!("| events per second | {:.0} |", f("events") / secs);
+    println!("| rows per second | {:.0} |", f("rows") / secs);
+    println!("| indexer peak RSS (VmHWM, child process) | {:.1} MB |", f("vm_hwm_kb") / 1024.0);
+    println!(
+        "| generator peak RSS (parent, not the indexer) | {:.1} MB |",
+        vm_hwm_kb().unwrap_or_default() as f64 / 1024.0
+    );
+    println!("| generation time (not timed above) | {gen_secs:.1} s |");
+    println!("| database | {} |", r["database"].as_str().unwrap_or("?"));
+    for (table, n) in r["tables"].as_object().into_iter().flatten() {
+        eprintln!("  {table:<18} {n}");
+    }
+    Ok(())
+}
+
+/// The child: backfill into a fresh database, print figures as JSON.
+async fn index(mut args: VecDeque<String>) -> Result<()> {
+    let (mut rpc, mut escrow, mut chain_id, mut admin, mut keep) = (None, None, None, None, false);
+    while let Some(arg) = args.pop_front() {
+        match arg.as_str() {
+            "--rpc" => rpc = Some(flag(&mut args, &arg)?),
+            "--escrow" => escrow = Some(flag(&mut args, &arg)?.parse::<Address>()?),
+            "--chain-id" => chain_id = Some(flag(&mut args, &arg)?.parse::<u64>()?),
+            "--db" => admin = Some(flag(&mut args, &arg)?),
+            "--keep-db" => keep = true,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    let (Some(rpc), Some(escrow), Some(chain_id), Some(admin)) = (rpc, escrow, chain_id, admin)
+    else {
+        bail!("index needs --rpc, --escrow, --chain-id and --db");
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+    let name = format!("pactum_bench_{}_{nanos}", std::process::id());
+    let mut conn = PgConnection::connect(&admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    let Some((base, _)) = admin.rsplit_once('/') else { bail!("{admin} has no database part") };
+    let url = format!("{base}/{name}");
+    let pool = pactum_db::connect(&url, 4).await?;
+
+    let mut cfg = Config::new(chain_id, escrow, 1);
+    cfg.rpc_timeout = Duration::from_secs(120);
+    if let Ok(v) = std::env::var("BENCH_INITIAL_RANGE") {
+        cfg.initial_range = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("BENCH_MAX_RANGE") {
+        cfg.max_range = v.parse()?;
+    }
+    let mut indexer = Indexer::new(cfg, rpc.parse()?, pool.clone());
+    let started = Instant::now();
+    indexer.sync_to_head().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let hwm = vm_hwm_kb()?;
+
+    let mut rows = 0i64;
+    let mut tables = serde_json::Map::new();
+    for table in [
+        "escrow_events",
+        "agreements",
+        "milestones",
+        "deposits",
+        "payouts",
+        "disputes",
+        "terminations",
+        "deferred_payments",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await?;
+        rows += n;
+        tables.insert(table.to_owned(), n.into());
+    }
+    let events = indexer.stats().events;
+    drop(indexer);
+    pool.close().await;
+    if !keep {
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await?;
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "events": events,
+            "rows": rows,
+            "tables": tables,
+            "seconds": seconds,
+            "vm_hwm_kb": hwm,
+            "database": if keep { name } else { format!("{name} (dropped)") },
+        })
+    );
+    Ok(())
+}
+
+/// Peak resident set size of this process, from `/proc/self/status`.
+fn vm_hwm_kb() -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .ok_or_else(|| eyre!("no VmHWM in /proc/self/status"))?;
+    Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
+}
+
+/// One replayer record: topic count, data length, topics, data.
+fn encode(log: &LogData) -> Result<Vec<u8>> {
+    let topics = log.topics();
+    let data = &log.data;
+    if topics.is_empty() || topics.len() > 4 || data.len() > usize::from(u16::MAX) {
+        bail!("log does not fit a replayer record");
+    }
+    let mut out = Vec::with_capacity(3 + 32 * topics.len() + data.len());
+    out.push(topics.len() as u8);
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    for t in topics {
+        out.extend_from_slice(t.as_slice());
+    }
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+/// A generous gas estimate of replaying one record (log, copy, loop, calldata at the floor price).
+fn log_gas(log: &LogData, record_len: usize) -> u64 {
+    let len = log.data.len() as u64;
+    375 * (log.topics().len() as u64 + 1)
+        + 8 * len
+        + 3 * len.div_ceil(32)
+        + 300
+        + 40 * record_len as u64
+}
+
+/// Produces valid event sequences of many agreements, interleaved.
+struct Generator {
+    domain: alloy::sol_types::Eip712Domain,
+    target: u64,
+    emitted: u64,
+    agreements: u64,
+    in_flight: VecDeque<VecDeque<(&'static str, LogData)>>,
+}
+
+impl Generator {
+    fn new(domain: alloy::sol_types::Eip712Domain, target: u64) -> Self {
+        Self { domain, target, emitted: 0, agreements: 0, in_flight: VecDeque::new() }
+    }
+
+    fn done(&self) -> bool {
+        self.emitted >= self.target
+    }
+
+    /// The next event: round robin over the agreements in flight, starting new ones as they end.
+    fn next(&mut self) -> Option<(&'static str, LogData)> {
+        if self.done() {
+            return None;
+        }
+        while self.in_flight.len() < IN_FLIGHT {
+            let script = self.script(self.agreements);
+            self.agreements += 1;
+            self.in_flight.push_back(script);
+        }
+        let mut script = self.in_flight.pop_front()?;
+        let ev = script.pop_front();
+        if !script.is_empty() {
+            self.in_flight.push_back(script);
+        }
+        if ev.is_some() {
+            self.emitted += 1;
+        }
+        ev
+    }
+
+    /// Agreement number `n`'s events, one of five storylines.
+    fn script(&self, n: u64) -> VecDeque<(&'static str, LogData)> {
+        let party = |tag: u8| {
+            let mut a = [tag; 20];
+            a[12..20].copy_from_slice(&n.to_be_bytes());
+            Address::from(a)
+        };
+        let (brand, creator, arbiter) = (party(0xb0), party(0xc0), party(0xa0));
+        let unit = 1_000_000 * (1 + n % 97);
+        let amounts = [unit, 2 * unit, 3 * unit].map(U256::from);
+        let agreement = Agreement {
+            brand,
+            creator,
+            arbiter,
+            token: Address::new([0x55; 20]),
+            termsHash: keccak256(format!("terms {n}")),
+            arbiterFeeBps: 250,
+            contestWindow: 2 * 86_400,
+            arbitrationWindow: 7 * 86_400,
+            deadline: Uint::from(1_900_000_000u64),
+            salt: U256::from(n),
+            milestones: amounts
+                .iter()
+                .enumerate()
+                .map(|(i, amount)| Milestone {
+                    amount: *amount,
+                    deadline: Uint::from(1_900_000_000u64 + (i as u64 + 1) * 604_800),
+                    reviewWindow: 3 * 86_400,
+                })
+                .collect(),
+        };
+        let id = agreement_id(&agreement, &self.domain);
+        let h = |s: &str| keccak256(format!("{s} {n}"));
+        let m = |i: u64| U256::from(i);
+        let mut s: VecDeque<(&'static str, LogData)> = VecDeque::new();
+        macro_rules! ev {
+            ($name:ident { $($f:tt)* }) => {
+                s.push_back((stringify!($name), E::$name { $($f)* }.encode_log_data()))
+            };
+        }
+        if n % 50 == 49 {
+            // Revoked before creation: one event.
+            ev!(AgreementRevoked { id, by: brand });
+            return s;
+        }
+        ev!(AgreementCreated { id, brand, creator, agreement: agreement.clone() });
+        let submit = |s: &mut VecDeque<_>, i: u64| {
+            s.push_back((
+                "DeliverableSubmitted",
+                E::DeliverableSubmitted {
+                    id,
+                    milestone: m(i),
+                    contentHash: h("content"),
+                    uri: format!("ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/{n}/{i}"),
+                }
+                .encode_log_data(),
+            ))
+        };
+        let third = |x: U256| x / U256::from(3);
+        match n % 10 {
+            // Happy path: funded at once, approved, claimed after silence, approved, completed.
+            0..=4 => {
+                let total = amounts.iter().copied().sum();
+                ev!(MilestonesFunded {
+                    id,
+                    funder: brand,
+                    firstMilestone: m(0),
+                    count: m(3),
+                    amount: total
+                });
+                submit(&mut s, 0);
+                ev!(MilestoneApproved { id, milestone: m(0), amount: amounts[0] });
+                submit(&mut s, 1);
+                ev!(MilestoneClaimed { id, milestone: m(1), amount: amounts[1] });
+                submit(&mut s, 2);
+                ev!(MilestoneApproved { id, milestone: m(2), amount: amounts[2] });
+                ev!(AgreementCompleted { id });
+            }
+            // Revision and dispute ruled by the arbiter, a settlement, a reclaim.
+            5..=6 => {
+                let total = amounts.iter().copied().sum();
+                ev!(MilestonesFunded {
+                    id,
+                    funder: brand,
+                    firstMilestone: m(0),
+                    count: m(3),
+                    amount: total
+                });
+                submit(&mut s, 0);
+                ev!(RevisionRequested { id, milestone: m(0), reasonHash: h("revise") });
+                ev!(DisputeOpened { id, milestone: m(0), by: creator, reasonHash: h("dispute") });
+                let fee = amounts[0] * U256::from(250) / U256::from(10_000);
+                let creator_amount = (amounts[0] - fee) * U256::from(6) / U256::from(10);
+                ev!(DisputeResolved {
+                    id,
+                    milestone: m(0),
+                    creatorAmount: creator_amount,
+                    brandAmount: amounts[0] - fee - creator_amount,
+                    arbiterFee: fee,
+                    creatorBps: 6_000,
+                });
+                ev!(MilestoneSettled {
+                    id,
+                    milestone: m(1),
+                    creatorAmount: third(amounts[1]),
+                    brandAmount: amounts[1] - third(amounts[1])
+                });
+                ev!(MilestoneReclaimed { id, milestone: m(2), amount: amounts[2] });
+                ev!(AgreementCompleted { id });
+            }
+            // Funded in two steps, one approval, a contested termination ruled by the arbiter.
+            7..=8 => {
+                ev!(MilestonesFunded {
+                    id,
+                    funder: brand,
+                    firstMilestone: m(0),
+                    count: m(1),
+                    amount: amounts[0]
+                });
+                ev!(MilestonesFunded {
+                    id,
+                    funder: brand,
+                    firstMilestone: m(1),
+                    count: m(2),
+                    amount: amounts[1] + amounts[2]
+                });
+                submit(&mut s, 0);
+                ev!(MilestoneApproved { id, milestone: m(0), amount: amounts[0] });
+                ev!(TerminationStarted {
+                    id,
+                    by: brand,
+                    reasonHash: h("cause"),
+                    contestDeadline: U256::from(1_900_172_800u64)
+                });
+                ev!(TerminationContested { id, by: creator });
+                let rest = amounts[1] + amounts[2];
+                let fee = rest * U256::from(250) / U256::from(10_000);
+                ev!(AgreementTerminated {
+                    id,
+                    kind: 1,
+                    creatorAmount: third(rest - fee),
+                    brandAmount: rest - fee - third(rest - fee),
+                    arbiterFee: fee
+                });
+            }
+            // Partly funded, a dispute the arbiter let time out, an uncontested termination, and
+            // a deferred payment withdrawn.
+            _ => {
+                ev!(MilestonesFunded {
+                    id,
+                    funder: brand,
+                    firstMilestone: m(0),
+                    count: m(1),
+                    amount: amounts[0]
+                });
+                submit(&mut s, 0);
+                ev!(DisputeOpened { id, milestone: m(0), by: brand, reasonHash: h("late") });
+                let half = amounts[0] / U256::from(2);
+                ev!(DisputeTimedOut {
+                    id,
+                    milestone: m(0),
+                    creatorAmount: half,
+                    brandAmount: amounts[0] - half
+                });
+                ev!(PaymentDeferred { token: agreement.token, account: creator, amount: half });
+                ev!(TerminationStarted {
+                    id,
+                    by: creator,
+                    reasonHash: h("cause"),
+                    contestDeadline: U256::from(1_900_172_800u64)
+                });
+                ev!(AgreementTerminated {
+                    id,
+                    kind: 0,
+                    creatorAmount: U256::ZERO,
+                    brandAmount: U256::ZERO,
+                    arbiterFee: U256::ZERO
+                });
+                ev!(Withdrawn {
+                    token: agreement.token,
+                    account: creator,
+                    to: creator,
+                    amount: half
+                });
+            }
+        }
+        s
+    }
+}
