@@ -704,8 +704,8 @@ contract PactumEscrow is IPactumEscrow, EIP712, ReentrancyGuardTransient {
     /// accounts (code delegated to a contract that may not implement EIP-1271) able to sign with
     /// their key. A contract created by CREATE or CREATE2 has no key, so nothing recovers to it.
     function _requireSignature(address signer, bytes32 digest, bytes calldata signature) private view {
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
+        (address recovered, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && errArg == 0 && recovered == signer) return;
         if (
             signer.code.length == 0 || !SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature)
         ) {
