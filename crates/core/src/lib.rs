@@ -13,7 +13,10 @@ use alloy::{
     sol_types::{eip712_domain, Eip712Domain, SolStruct},
 };
 
+pub mod disclosure;
 pub mod ledger;
+pub mod siwe;
+pub mod terms;
 
 pub use pactum_bindings::PactumEscrow::{Agreement, Milestone};
 
@@ -24,7 +27,7 @@ pub const DOMAIN_VERSION: &str = "1";
 
 sol! {
     /// Both parties' signed split of one milestone (`PactumEscrow.settle`).
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     struct Settlement {
         /// The agreement's id.
         bytes32 agreementId;
@@ -37,7 +40,7 @@ sol! {
     }
 
     /// Both parties' signed termination (`PactumEscrow.terminateMutually`).
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     struct MutualTermination {
         /// The agreement's id.
         bytes32 agreementId;

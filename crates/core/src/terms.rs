@@ -1,0 +1,638 @@
+//! The off-chain terms document and the hash the escrow stores for it.
+//!
+//! An agreement on chain carries only `termsHash`; what was agreed — the deliverables, usage
+//! rights, exclusivity, disclosure duties and the morality clause — lives in a JSON document the
+//! parties submit. This module is the one place that says what such a document may contain
+//! ([`TermsDocument`], [`TermsDocument::validate`]) and how it is hashed ([`terms_hash`]), so the
+//! API, the indexer and the tests cannot disagree on either.
+//!
+//! The hash is keccak-256 over the document's RFC 8785 (JSON Canonicalization Scheme) form, taken
+//! from the JSON value the parties submitted rather than from [`TermsDocument`]: the same document
+//! yields the same hash whatever its key order or whitespace, and a field this version of the code
+//! does not model still counts. Canonicalization is done by the `serde_json_canonicalizer` crate,
+//! not by hand. Two consequences of RFC 8785 worth knowing:
+//!
+//! - Numbers are IEEE 754 doubles: `4.50` and `4.5` hash alike, and integers above 2^53 are
+//!   rounded. The document's own numbers are `u32`, far below that.
+//! - Duplicate object keys cannot be represented: `serde_json` keeps the last one when it parses
+//!   text into a [`serde_json::Value`], so a caller that hashes raw text should reject duplicates
+//!   first if it must tell such documents apart.
+
+use alloy::primitives::{keccak256, B256};
+use serde::{Deserialize, Serialize};
+
+/// The (region, rule) pairs [`TermsDocument::validate`] accepts: the advertising regulator of
+/// each market Pactum serves. A new market is one more line here (and, if it has a regulator's
+/// default labels, one more in [`crate::disclosure`]).
+pub const KNOWN_DISCLOSURE_RULES: &[(&str, &str)] = &[("US", "FTC"), ("UK", "ASA"), ("AU", "ACCC")];
+
+/// What the creator delivers, for how long the brand may use it, and on what conditions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TermsDocument {
+    /// The posts, videos and other pieces the creator delivers; at least one.
+    pub deliverables: Vec<Deliverable>,
+    /// What the brand may do with the deliverables afterwards.
+    pub usage_rights: UsageRights,
+    /// A category the creator may not promote for competitors, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusivity: Option<Exclusivity>,
+    /// The advertising disclosure each market requires; at least one.
+    pub disclosure: Vec<DisclosureRule>,
+    /// The conduct clause under which the brand may end the agreement; never empty.
+    pub morality_clause: String,
+}
+
+/// One piece of content, tied to the milestone whose payment it earns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deliverable {
+    /// Where it is published, lowercase: `"instagram"`, `"youtube"`, `"tiktok"`, `"linkedin"`,
+    /// `"x"`, `"webinar"`, …
+    pub platform: String,
+    /// What kind of piece it is: `"reel"`, `"video"`, `"post"`, `"story"`, …
+    pub format: String,
+    /// What it shows or says.
+    pub description: String,
+    /// The index, in the agreement's milestones, of the milestone it belongs to.
+    pub milestone: u32,
+}
+
+/// The brand's licence to reuse the deliverables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageRights {
+    /// What the brand may do, e.g. `"organic and paid social"`.
+    pub scope: String,
+    /// For how many days after publication.
+    pub duration_days: u32,
+    /// Where, e.g. `["US", "UK"]` or `["worldwide"]`; at least one.
+    pub territories: Vec<String>,
+}
+
+/// A product category the creator may not promote for anyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclusivity {
+    /// The category, e.g. `"running shoes"`.
+    pub category: String,
+    /// For how many days; at least one.
+    pub duration_days: u32,
+}
+
+/// One market's advertising-disclosure duty: the captions of the deliverables must carry one of
+/// `required_labels` (see [`crate::disclosure`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureRule {
+    /// The market, uppercase: `"US"`, `"UK"`, `"AU"`.
+    pub region: String,
+    /// The regulator whose guidance applies: `"FTC"`, `"ASA"`, `"ACCC"`.
+    pub rule: String,
+    /// Labels any one of which discloses the partnership, e.g. `["#ad", "#sponsored"]`. When
+    /// empty (or absent), the regulator's defaults apply (see [`crate::disclosure`]).
+    #[serde(default)]
+    pub required_labels: Vec<String>,
+}
+
+/// Why a terms document was refused or could not be hashed. [`TermsError::code`] is stable and
+/// meant for machines; the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TermsError {
+    /// The JSON is not a terms document: a field is missing, unknown or of the wrong type.
+    #[error("not a terms document: {0}")]
+    Malformed(String),
+    /// The document lists no deliverable.
+    #[error("the terms list no deliverables; at least one is required")]
+    NoDeliverables,
+    /// A deliverable's platform is empty, or not lowercase and trimmed.
+    #[error(
+        "deliverable {index}: platform {platform:?} must be non-empty, lowercase and without \
+         surrounding spaces"
+    )]
+    BadPlatform {
+        /// The deliverable's position in `deliverables`.
+        index: usize,
+        /// The platform as given.
+        platform: String,
+    },
+    /// A deliverable's format or description is empty.
+    #[error("deliverable {index}: {field} must not be empty")]
+    EmptyDeliverableField {
+        /// The deliverable's position in `deliverables`.
+        index: usize,
+        /// `"format"` or `"description"`.
+        field: &'static str,
+    },
+    /// A deliverable names a milestone the agreement does not have.
+    #[error(
+        "deliverable {index}: milestone {milestone} is out of range; the agreement has \
+         {milestone_count} milestone(s)"
+    )]
+    MilestoneOutOfRange {
+        /// The deliverable's position in `deliverables`.
+        index: usize,
+        /// The milestone index it names.
+        milestone: u32,
+        /// How many milestones the agreement has.
+        milestone_count: usize,
+    },
+    /// The usage rights have an empty scope.
+    #[error("usage_rights.scope must not be empty")]
+    EmptyUsageScope,
+    /// The usage rights name no territory, or an empty one.
+    #[error("usage_rights.territories must list at least one non-empty territory")]
+    BadTerritories,
+    /// The exclusivity has an empty category.
+    #[error("exclusivity.category must not be empty")]
+    EmptyExclusivityCategory,
+    /// The exclusivity lasts zero days; leave it out instead.
+    #[error("exclusivity.duration_days must be at least 1 (omit exclusivity for none)")]
+    ZeroExclusivityDuration,
+    /// The document lists no disclosure rule.
+    #[error("the terms list no disclosure rules; at least one market's rule is required")]
+    NoDisclosure,
+    /// A disclosure rule's (region, rule) pair is not one of [`KNOWN_DISCLOSURE_RULES`].
+    #[error(
+        "disclosure {index}: unknown region/rule pair {region:?}/{rule:?}; known pairs are \
+         US/FTC, UK/ASA and AU/ACCC"
+    )]
+    UnknownDisclosureRule {
+        /// The rule's position in `disclosure`.
+        index: usize,
+        /// The region as given.
+        region: String,
+        /// The rule as given.
+        rule: String,
+    },
+    /// The same (region, rule) pair is listed twice.
+    #[error("disclosure {index}: {region}/{rule} is listed more than once")]
+    DuplicateDisclosureRule {
+        /// The position of the second occurrence in `disclosure`.
+        index: usize,
+        /// The region.
+        region: String,
+        /// The rule.
+        rule: String,
+    },
+    /// A disclosure label is empty or has surrounding whitespace.
+    #[error(
+        "disclosure {index}: label {label:?} must be non-empty and without surrounding spaces"
+    )]
+    BadLabel {
+        /// The rule's position in `disclosure`.
+        index: usize,
+        /// The label as given.
+        label: String,
+    },
+    /// The morality clause is empty or only whitespace.
+    #[error("morality_clause must not be empty")]
+    EmptyMoralityClause,
+    /// The JSON value cannot be put in RFC 8785 form.
+    #[error("the document cannot be canonicalized (RFC 8785): {0}")]
+    Canonicalization(String),
+}
+
+impl TermsError {
+    /// A stable, machine-readable code for the error, e.g. `"terms_no_deliverables"`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "terms_malformed",
+            Self::NoDeliverables => "terms_no_deliverables",
+            Self::BadPlatform { .. } => "terms_bad_platform",
+            Self::EmptyDeliverableField { .. } => "terms_empty_deliverable_field",
+            Self::MilestoneOutOfRange { .. } => "terms_milestone_out_of_range",
+            Self::EmptyUsageScope => "terms_empty_usage_scope",
+            Self::BadTerritories => "terms_bad_territories",
+            Self::EmptyExclusivityCategory => "terms_empty_exclusivity_category",
+            Self::ZeroExclusivityDuration => "terms_zero_exclusivity_duration",
+            Self::NoDisclosure => "terms_no_disclosure",
+            Self::UnknownDisclosureRule { .. } => "terms_unknown_disclosure_rule",
+            Self::DuplicateDisclosureRule { .. } => "terms_duplicate_disclosure_rule",
+            Self::BadLabel { .. } => "terms_bad_label",
+            Self::EmptyMoralityClause => "terms_empty_morality_clause",
+            Self::Canonicalization(_) => "terms_not_canonicalizable",
+        }
+    }
+}
+
+impl TermsDocument {
+    /// Reads a terms document out of the JSON the parties submitted. Unknown fields are refused.
+    /// This checks the shape only; call [`TermsDocument::validate`] for the content.
+    pub fn from_json_value(value: &serde_json::Value) -> Result<Self, TermsError> {
+        Self::deserialize(value).map_err(|e| TermsError::Malformed(e.to_string()))
+    }
+
+    /// Checks the content for an agreement with `milestone_count` milestones, returning the first
+    /// problem found.
+    pub fn validate(&self, milestone_count: usize) -> Result<(), TermsError> {
+        if self.deliverables.is_empty() {
+            return Err(TermsError::NoDeliverables);
+        }
+        for (index, d) in self.deliverables.iter().enumerate() {
+            let platform = &d.platform;
+            if platform.is_empty()
+                || platform.trim() != platform
+                || platform.to_lowercase() != *platform
+            {
+                return Err(TermsError::BadPlatform { index, platform: platform.clone() });
+            }
+            if d.format.trim().is_empty() {
+                return Err(TermsError::EmptyDeliverableField { index, field: "format" });
+            }
+            if d.description.trim().is_empty() {
+                return Err(TermsError::EmptyDeliverableField { index, field: "description" });
+            }
+            if usize::try_from(d.milestone).map_or(true, |m| m >= milestone_count) {
+                return Err(TermsError::MilestoneOutOfRange {
+                    index,
+                    milestone: d.milestone,
+                    milestone_count,
+                });
+            }
+        }
+
+        if self.usage_rights.scope.trim().is_empty() {
+            return Err(TermsError::EmptyUsageScope);
+        }
+        if self.usage_rights.territories.is_empty()
+            || self.usage_rights.territories.iter().any(|t| t.trim().is_empty())
+        {
+            return Err(TermsError::BadTerritories);
+        }
+
+        if let Some(ex) = &self.exclusivity {
+            if ex.category.trim().is_empty() {
+                return Err(TermsError::EmptyExclusivityCategory);
+            }
+            if ex.duration_days == 0 {
+                return Err(TermsError::ZeroExclusivityDuration);
+            }
+        }
+
+        if self.disclosure.is_empty() {
+            return Err(TermsError::NoDisclosure);
+        }
+        for (index, rule) in self.disclosure.iter().enumerate() {
+            let pair = (rule.region.as_str(), rule.rule.as_str());
+            if !KNOWN_DISCLOSURE_RULES.contains(&pair) {
+                return Err(TermsError::UnknownDisclosureRule {
+                    index,
+                    region: rule.region.clone(),
+                    rule: rule.rule.clone(),
+                });
+            }
+            if self.disclosure[..index]
+                .iter()
+                .any(|r| r.region == rule.region && r.rule == rule.rule)
+            {
+                return Err(TermsError::DuplicateDisclosureRule {
+                    index,
+                    region: rule.region.clone(),
+                    rule: rule.rule.clone(),
+                });
+            }
+            if let Some(label) =
+                rule.required_labels.iter().find(|l| l.is_empty() || l.trim() != l.as_str())
+            {
+                return Err(TermsError::BadLabel { index, label: label.clone() });
+            }
+        }
+
+        if self.morality_clause.trim().is_empty() {
+            return Err(TermsError::EmptyMoralityClause);
+        }
+        Ok(())
+    }
+}
+
+/// The RFC 8785 (JSON Canonicalization Scheme) form of `value`: object keys sorted by UTF-16 code
+/// units, no whitespace, numbers in ECMAScript form, minimal string escaping.
+pub fn canonical_json(value: &serde_json::Value) -> Result<String, TermsError> {
+    serde_json_canonicalizer::to_string(value)
+        .map_err(|e| TermsError::Canonicalization(e.to_string()))
+}
+
+/// The terms hash the agreement commits to: keccak-256 of the UTF-8 bytes of
+/// [`canonical_json`]`(value)`.
+pub fn terms_hash(value: &serde_json::Value) -> Result<B256, TermsError> {
+    canonical_json(value).map(|json| keccak256(json.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::b256;
+    use serde_json::{json, Value};
+
+    fn parse(text: &str) -> Value {
+        serde_json::from_str(text).expect("test JSON parses")
+    }
+
+    fn canon(text: &str) -> String {
+        canonical_json(&parse(text)).expect("canonicalizes")
+    }
+
+    #[test]
+    fn rfc8785_section_3_2_2_example() {
+        // RFC 8785 §3.2.2: the input, and the output of §3.2.3 ("Sorting of object properties"
+        // aside, which this example also exercises).
+        let input = r#"{
+          "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+          "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+          "literals": [null, true, false]
+        }"#;
+        assert_eq!(
+            canon(input),
+            r#"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+        );
+    }
+
+    #[test]
+    fn rfc8785_number_formatting() {
+        assert_eq!(
+            canon(
+                r#"{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001]}"#
+            ),
+            r#"{"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27]}"#
+        );
+        // RFC 8785 Appendix B: IEEE 754 bit patterns and their ECMAScript form. The expected
+        // strings were cross-checked with node's `JSON.stringify`.
+        let cases: &[(u64, &str)] = &[
+            (0x0000000000000000, "0"),
+            (0x8000000000000000, "0"),
+            (0x0000000000000001, "5e-324"),
+            (0x8000000000000001, "-5e-324"),
+            (0x7fefffffffffffff, "1.7976931348623157e+308"),
+            (0xffefffffffffffff, "-1.7976931348623157e+308"),
+            (0x4340000000000000, "9007199254740992"),
+            (0xc340000000000000, "-9007199254740992"),
+            (0x4430000000000000, "295147905179352830000"),
+            (0x44b52d02c7e14af5, "9.999999999999997e+22"),
+            (0x44b52d02c7e14af6, "1e+23"),
+            (0x44b52d02c7e14af7, "1.0000000000000001e+23"),
+            (0x444b1ae4d6e2ef4e, "999999999999999700000"),
+            (0x444b1ae4d6e2ef4f, "999999999999999900000"),
+            (0x444b1ae4d6e2ef50, "1e+21"),
+            (0x3eb0c6f7a0b5ed8c, "9.999999999999997e-7"),
+            (0x3eb0c6f7a0b5ed8d, "0.000001"),
+            (0x41b3de4355555553, "333333333.3333332"),
+            (0x41b3de4355555554, "333333333.33333325"),
+            (0x41b3de4355555555, "333333333.3333333"),
+            (0x41b3de4355555556, "333333333.3333334"),
+            (0x41b3de4355555557, "333333333.33333343"),
+            (0xbecbf647612f3696, "-0.0000033333333333333333"),
+            (0x43143ff3c1cb0959, "1424953923781206.2"),
+        ];
+        for &(bits, expected) in cases {
+            let n = serde_json::Number::from_f64(f64::from_bits(bits)).expect("finite");
+            assert_eq!(canonical_json(&Value::Number(n)).expect("number"), expected, "{bits:#x}");
+        }
+        // Integers are doubles too.
+        assert_eq!(canonical_json(&json!(u64::MAX)).expect("u64"), "18446744073709552000");
+        assert_eq!(canon("[1.0, -0.0, 100, 1e2]"), "[1,0,100,100]");
+    }
+
+    #[test]
+    fn rfc8785_string_escaping() {
+        assert_eq!(
+            canon(r#""\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/""#),
+            r#""€$\u000f\nA'B\"\\\\\"/""#
+        );
+        // Control characters use the short escapes where JSON has them, \u00xx otherwise;
+        // everything else (DEL, non-ASCII, U+2028) is written as is.
+        assert_eq!(
+            canon(r#""\b\f\n\r\t\u0000\u001f\u007f\u00e9\u2028""#),
+            "\"\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}é\u{2028}\""
+        );
+    }
+
+    #[test]
+    fn rfc8785_key_order_is_utf16() {
+        // RFC 8785 §3.2.3: sorting by UTF-16 code units puts U+1F600 (a surrogate pair starting
+        // 0xD83D) before U+FB33, unlike sorting by code points or UTF-8 bytes.
+        let input = r#"{
+          "\u20ac": "Euro Sign",
+          "\r": "Carriage Return",
+          "\ufb33": "Hebrew Letter Dalet With Dagesh",
+          "1": "One",
+          "\ud83d\ude00": "Emoji: Grinning Face",
+          "\u0080": "Control",
+          "\u00f6": "Latin Small Letter O With Diaeresis"
+        }"#;
+        assert_eq!(
+            canon(input),
+            "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{80}\":\"Control\",\
+             \"ö\":\"Latin Small Letter O With Diaeresis\",\"€\":\"Euro Sign\",\
+             \"😀\":\"Emoji: Grinning Face\",\"\u{fb33}\":\"Hebrew Letter Dalet With Dagesh\"}"
+        );
+        // Nested objects are sorted too; arrays keep their order.
+        assert_eq!(
+            canon(r#"{"b":{"z":1,"a":[3,1,2]},"a":true}"#),
+            r#"{"a":true,"b":{"a":[3,1,2],"z":1}}"#
+        );
+    }
+
+    const SAMPLE: &str = r##"{
+      "deliverables": [
+        {"platform": "instagram", "format": "reel", "description": "30-second unboxing of the Trail 2 shoe", "milestone": 0},
+        {"platform": "youtube", "format": "video", "description": "Long-form review, product shown for at least 2 minutes", "milestone": 1}
+      ],
+      "usage_rights": {"scope": "organic and paid social", "duration_days": 90, "territories": ["US", "UK"]},
+      "exclusivity": {"category": "running shoes", "duration_days": 30},
+      "disclosure": [
+        {"region": "US", "rule": "FTC", "required_labels": ["#ad", "#sponsored"]},
+        {"region": "UK", "rule": "ASA", "required_labels": []}
+      ],
+      "morality_clause": "Either party may terminate if the other brings it into public disrepute."
+    }"##;
+
+    /// The same document as [`SAMPLE`]: keys in another order, other whitespace, and `\u`
+    /// escapes for some plain characters.
+    const SAMPLE_REORDERED: &str = "{\"morality_clause\":\"Either party may terminate if the other \
+        brings it into public disrepute.\",\"disclosure\":[{\"required_labels\":[\"#ad\",\
+        \"#sponsored\"],\"rule\":\"FTC\",\"region\":\"US\"},{\"required_labels\":[],\"region\":\
+        \"UK\",\"rule\":\"ASA\"}],\n\n\t\"exclusivity\" : {\"duration_days\":30,\"category\":\
+        \"running sh\\u006fes\"},\"usage_rights\":{\"territories\":[\"US\",\"UK\"],\"duration_days\":\
+        90,\"scope\":\"organic and paid social\"},\"deliverables\":[{\"milestone\":0,\
+        \"description\":\"30-second unboxing of the Trail 2 shoe\",\"format\":\"reel\",\
+        \"platform\":\"instagram\"},{\"milestone\":1,\"platform\":\"youtube\",\"format\":\
+        \"video\",\"description\":\"Long-form review, product shown for at least 2 minutes\"}]}";
+
+    /// The canonical form of [`SAMPLE`]; computed once, checked with an independent
+    /// implementation (a JavaScript `JSON.stringify` with sorted keys), then written down.
+    const SAMPLE_CANONICAL: &str = r##"{"deliverables":[{"description":"30-second unboxing of the Trail 2 shoe","format":"reel","milestone":0,"platform":"instagram"},{"description":"Long-form review, product shown for at least 2 minutes","format":"video","milestone":1,"platform":"youtube"}],"disclosure":[{"region":"US","required_labels":["#ad","#sponsored"],"rule":"FTC"},{"region":"UK","required_labels":[],"rule":"ASA"}],"exclusivity":{"category":"running shoes","duration_days":30},"morality_clause":"Either party may terminate if the other brings it into public disrepute.","usage_rights":{"duration_days":90,"scope":"organic and paid social","territories":["US","UK"]}}"##;
+
+    /// keccak-256 of [`SAMPLE_CANONICAL`], checked with pycryptodome's keccak. If this test
+    /// fails, canonicalization changed and every stored terms hash with it.
+    const SAMPLE_HASH: B256 =
+        b256!("0x3c941d0aba5ef72512c80a0c3d60df5971dd55f830cd852e5e8a2c1f51aedd66");
+
+    #[test]
+    fn sample_hash_is_fixed_and_order_independent() {
+        let a = parse(SAMPLE);
+        let b = parse(SAMPLE_REORDERED);
+        assert_eq!(canonical_json(&a).expect("a"), SAMPLE_CANONICAL);
+        assert_eq!(canonical_json(&b).expect("b"), SAMPLE_CANONICAL);
+        assert_eq!(terms_hash(&a).expect("a"), SAMPLE_HASH);
+        assert_eq!(terms_hash(&b).expect("b"), SAMPLE_HASH);
+        assert_eq!(keccak256(SAMPLE_CANONICAL), SAMPLE_HASH);
+        // RFC 8785 numbers are doubles: 9e1 and 90.0 are 90. (`TermsDocument` itself refuses
+        // them for its u32 fields; the hash is over the JSON as submitted.)
+        let mut n = parse(SAMPLE);
+        n["usage_rights"]["duration_days"] = parse("9e1");
+        n["exclusivity"]["duration_days"] = parse("30.0");
+        assert_eq!(terms_hash(&n).expect("n"), SAMPLE_HASH);
+        // A one-character change changes the hash.
+        let mut c = a.clone();
+        c["usage_rights"]["duration_days"] = json!(91);
+        assert_ne!(terms_hash(&c).expect("c"), SAMPLE_HASH);
+    }
+
+    fn sample_doc() -> TermsDocument {
+        TermsDocument::from_json_value(&parse(SAMPLE)).expect("sample is a terms document")
+    }
+
+    #[test]
+    fn sample_is_valid_and_round_trips() {
+        let doc = sample_doc();
+        doc.validate(2).expect("valid with two milestones");
+        assert_eq!(doc.deliverables.len(), 2);
+        assert_eq!(doc.disclosure[1].required_labels, Vec::<String>::new());
+        let back = serde_json::to_value(&doc).expect("serializes");
+        assert_eq!(terms_hash(&back).expect("hash"), SAMPLE_HASH);
+        let reordered =
+            TermsDocument::from_json_value(&parse(SAMPLE_REORDERED)).expect("reordered parses");
+        assert_eq!(reordered, doc);
+    }
+
+    #[test]
+    fn shape_errors() {
+        let mut v = parse(SAMPLE);
+        v["surprise"] = json!(1);
+        let err = TermsDocument::from_json_value(&v).expect_err("unknown top-level field");
+        assert_eq!(err.code(), "terms_malformed");
+        assert!(err.to_string().contains("surprise"), "{err}");
+
+        let mut v = parse(SAMPLE);
+        v["deliverables"][0]["colour"] = json!("red");
+        assert_eq!(
+            TermsDocument::from_json_value(&v).expect_err("nested").code(),
+            "terms_malformed"
+        );
+
+        let mut v = parse(SAMPLE);
+        v.as_object_mut().expect("object").remove("morality_clause");
+        assert_eq!(
+            TermsDocument::from_json_value(&v).expect_err("missing").code(),
+            "terms_malformed"
+        );
+
+        let mut v = parse(SAMPLE);
+        v["deliverables"][0]["milestone"] = json!(-1);
+        assert_eq!(
+            TermsDocument::from_json_value(&v).expect_err("negative").code(),
+            "terms_malformed"
+        );
+
+        // Exclusivity may be absent or null; required_labels may be absent.
+        let mut v = parse(SAMPLE);
+        v["exclusivity"] = Value::Null;
+        v["disclosure"][1].as_object_mut().expect("object").remove("required_labels");
+        let doc = TermsDocument::from_json_value(&v).expect("optional fields");
+        assert_eq!(doc.exclusivity, None);
+        doc.validate(2).expect("still valid");
+    }
+
+    fn code_after(milestones: usize, edit: impl FnOnce(&mut TermsDocument)) -> &'static str {
+        let mut doc = sample_doc();
+        edit(&mut doc);
+        doc.validate(milestones).expect_err("should be refused").code()
+    }
+
+    #[test]
+    fn validation_errors_have_specific_codes() {
+        assert_eq!(code_after(2, |d| d.deliverables.clear()), "terms_no_deliverables");
+        assert_eq!(code_after(1, |_| {}), "terms_milestone_out_of_range");
+        assert_eq!(code_after(0, |_| {}), "terms_milestone_out_of_range");
+        assert_eq!(
+            code_after(2, |d| d.deliverables[0].platform = "Instagram".into()),
+            "terms_bad_platform"
+        );
+        assert_eq!(
+            code_after(2, |d| d.deliverables[0].platform = " tiktok".into()),
+            "terms_bad_platform"
+        );
+        assert_eq!(code_after(2, |d| d.deliverables[1].platform.clear()), "terms_bad_platform");
+        assert_eq!(
+            code_after(2, |d| d.deliverables[0].format = "  ".into()),
+            "terms_empty_deliverable_field"
+        );
+        assert_eq!(
+            code_after(2, |d| d.deliverables[0].description.clear()),
+            "terms_empty_deliverable_field"
+        );
+        assert_eq!(code_after(2, |d| d.usage_rights.scope.clear()), "terms_empty_usage_scope");
+        assert_eq!(code_after(2, |d| d.usage_rights.territories.clear()), "terms_bad_territories");
+        assert_eq!(
+            code_after(2, |d| d.usage_rights.territories.push(" ".into())),
+            "terms_bad_territories"
+        );
+        assert_eq!(
+            code_after(2, |d| {
+                if let Some(ex) = d.exclusivity.as_mut() {
+                    ex.category.clear();
+                }
+            }),
+            "terms_empty_exclusivity_category"
+        );
+        assert_eq!(
+            code_after(2, |d| {
+                if let Some(ex) = d.exclusivity.as_mut() {
+                    ex.duration_days = 0;
+                }
+            }),
+            "terms_zero_exclusivity_duration"
+        );
+        assert_eq!(code_after(2, |d| d.disclosure.clear()), "terms_no_disclosure");
+        assert_eq!(
+            code_after(2, |d| d.disclosure[0].rule = "ASA".into()),
+            "terms_unknown_disclosure_rule"
+        );
+        assert_eq!(
+            code_after(2, |d| d.disclosure[0].region = "us".into()),
+            "terms_unknown_disclosure_rule"
+        );
+        assert_eq!(
+            code_after(2, |d| d.disclosure.push(d.disclosure[0].clone())),
+            "terms_duplicate_disclosure_rule"
+        );
+        assert_eq!(
+            code_after(2, |d| d.disclosure[0].required_labels.push("#ad ".into())),
+            "terms_bad_label"
+        );
+        assert_eq!(
+            code_after(2, |d| d.disclosure[0].required_labels.push(String::new())),
+            "terms_bad_label"
+        );
+        assert_eq!(
+            code_after(2, |d| d.morality_clause = " \n".into()),
+            "terms_empty_morality_clause"
+        );
+    }
+
+    #[test]
+    fn error_messages_name_the_problem() {
+        let mut doc = sample_doc();
+        doc.deliverables[1].milestone = 7;
+        let err = doc.validate(2).expect_err("out of range");
+        assert_eq!(
+            err.to_string(),
+            "deliverable 1: milestone 7 is out of range; the agreement has 2 milestone(s)"
+        );
+        assert_eq!(
+            err,
+            TermsError::MilestoneOutOfRange { index: 1, milestone: 7, milestone_count: 2 }
+        );
+    }
+}
