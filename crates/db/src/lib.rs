@@ -2,12 +2,18 @@
 //!
 //! The schema lives in `migrations/` (applied at start-up by [`migrate`]); every statement the
 //! indexer and the API run is a named constant or function here, with bound parameters only.
-//! Writes are bulk: one `INSERT … SELECT FROM unnest(…)` per table per batch, so a batch of
-//! thousands of events costs a handful of round trips. Functions take a `&mut PgConnection` so the
+//! Writes are bulk: one binary `COPY` for the events and one `INSERT … SELECT FROM unnest(…)` per
+//! derived table per batch, so a batch of thousands of events costs a handful of round trips. Functions take a `&mut PgConnection` so the
 //! caller decides the transaction: the indexer writes a batch, its derived rows and its checkpoint
 //! in one.
 
+pub mod api;
+mod copy;
+pub mod scratch;
+
 use std::collections::HashMap;
+
+use copy::BinaryCopy;
 
 use alloy::primitives::{Address, Bytes, Uint, B256, U256};
 use pactum_core::{
@@ -85,8 +91,8 @@ pub struct EventRow {
     pub topics: Vec<B256>,
     /// The log's data.
     pub data: Bytes,
-    /// The decoded fields as JSON.
-    pub fields: serde_json::Value,
+    /// The decoded fields as JSON text.
+    pub fields: String,
 }
 
 /// Where a log sits on the chain.
@@ -336,6 +342,11 @@ pub async fn window_desc(conn: &mut PgConnection, chain_id: u64) -> Result<Vec<(
         .collect()
 }
 
+/// The `escrow_events` columns in the order [`insert_projection`] encodes them.
+const COPY_EVENTS: &str = "COPY escrow_events (chain_id, block_number, block_hash, \
+    block_timestamp, tx_hash, tx_index, log_index, event, agreement_id, milestone, topics, data, \
+    fields) FROM STDIN WITH (FORMAT binary)";
+
 /// Writes a batch's events and projections.
 pub async fn insert_projection(
     conn: &mut PgConnection,
@@ -344,34 +355,33 @@ pub async fn insert_projection(
 ) -> Result<()> {
     let chain = i64_of(chain_id);
     if !p.events.is_empty() {
-        let e = &p.events;
-        sqlx::query(
-            "INSERT INTO escrow_events (chain_id, block_number, block_hash, block_timestamp, \
-               tx_hash, tx_index, log_index, event, agreement_id, milestone, topics, data, fields) \
-             SELECT $1, n, bh, ts, th, ti, li, ev, ag, ms, tp, dt, f::jsonb FROM unnest( \
-               $2::int8[], $3::bytea[], $4::int8[], $5::bytea[], $6::int4[], $7::int4[], \
-               $8::text[], $9::bytea[], $10::int4[], $11::bytea[], $12::bytea[], $13::text[]) \
-             AS t(n, bh, ts, th, ti, li, ev, ag, ms, tp, dt, f)",
-        )
-        .bind(chain)
-        .bind(e.iter().map(|x| i64_of(x.at.block_number)).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| i64_of(x.at.block_timestamp)).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| x.at.tx_index as i32).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| x.event).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| x.agreement_id.map(b)).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| x.milestone).collect::<Vec<_>>())
-        .bind(
-            e.iter()
-                .map(|x| x.topics.iter().flat_map(|t| t.0).collect::<Vec<u8>>())
-                .collect::<Vec<_>>(),
-        )
-        .bind(e.iter().map(|x| x.data.to_vec()).collect::<Vec<_>>())
-        .bind(e.iter().map(|x| x.fields.to_string()).collect::<Vec<_>>())
-        .execute(&mut *conn)
-        .await?;
+        // Binary COPY: the bulk of a backfill's bytes (see `copy`).
+        let mut copy = BinaryCopy::with_capacity(p.events.len() * 640);
+        for x in &p.events {
+            copy.row(13);
+            copy.int8(chain);
+            copy.int8(i64_of(x.at.block_number));
+            copy.bytes(x.at.block_hash.as_slice());
+            copy.int8(i64_of(x.at.block_timestamp));
+            copy.bytes(x.at.tx_hash.as_slice());
+            copy.int4(x.at.tx_index as i32);
+            copy.int4(x.at.log_index as i32);
+            copy.bytes(x.event.as_bytes());
+            match x.agreement_id {
+                Some(id) => copy.bytes(id.as_slice()),
+                None => copy.null(),
+            }
+            match x.milestone {
+                Some(m) => copy.int4(m),
+                None => copy.null(),
+            }
+            copy.bytes(&x.topics.iter().flat_map(|t| t.0).collect::<Vec<u8>>());
+            copy.bytes(&x.data);
+            copy.jsonb(&x.fields);
+        }
+        let mut sink = conn.copy_in_raw(COPY_EVENTS).await?;
+        sink.send(copy.finish()).await?;
+        sink.finish().await?;
     }
     if !p.deposits.is_empty() {
         let d = &p.deposits;

@@ -195,9 +195,10 @@ async fn run(a: Args) -> Result<()> {
     if a.keep_db {
         child.arg("--keep-db");
     }
-    let out = child.output()?;
+    // The child's stderr (errors, and its logs under RUST_LOG) goes straight to ours.
+    let out = child.stderr(std::process::Stdio::inherit()).output()?;
     if !out.status.success() {
-        bail!("the indexing child failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!("the indexing child failed ({}); its messages are above", out.status);
     }
     let line = String::from_utf8_lossy(&out.stdout);
     let r: serde_json::Value =
@@ -229,6 +230,13 @@ async fn run(a: Args) -> Result<()> {
 
 /// The child: backfill into a fresh database, print figures as JSON.
 async fn index(mut args: VecDeque<String>) -> Result<()> {
+    // RUST_LOG=pactum_indexer=debug shows each batch's phase timings on stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let (mut rpc, mut escrow, mut chain_id, mut admin, mut keep) = (None, None, None, None, false);
     while let Some(arg) = args.pop_front() {
         match arg.as_str() {
@@ -259,6 +267,9 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
     }
     if let Ok(v) = std::env::var("BENCH_MAX_RANGE") {
         cfg.max_range = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("BENCH_BATCH_EVENTS") {
+        cfg.batch_events = v.parse()?;
     }
     let mut indexer = Indexer::new(cfg, rpc.parse()?, pool.clone());
     let started = Instant::now();

@@ -51,6 +51,10 @@ pub struct Config {
     pub initial_range: u64,
     /// The largest `eth_getLogs` range.
     pub max_range: u64,
+    /// Events one batch aims at: the range shrinks in proportion when a call returns more, and
+    /// grows while calls return under half of it. Bounds memory (two batches are in flight: one
+    /// being written, the next being fetched) whatever the chain's density.
+    pub batch_events: u64,
     /// Pause between polls once caught up.
     pub poll_interval: Duration,
     /// Timeout of one RPC call.
@@ -58,7 +62,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults for a chain: no confirmations, a 64-block window, ranges of 2,000 up to 50,000 blocks.
+    /// Defaults for a chain: no confirmations, a 64-block window, ranges from 4 up to 50,000
+    /// blocks aiming at 10,000 events a batch.
     pub fn new(chain_id: u64, escrow: Address, start_block: u64) -> Self {
         Self {
             chain_id,
@@ -66,8 +71,9 @@ impl Config {
             start_block,
             confirmations: 0,
             finality_depth: 64,
-            initial_range: 2_000,
+            initial_range: 4,
             max_range: 50_000,
+            batch_events: 10_000,
             poll_interval: Duration::from_millis(500),
             rpc_timeout: Duration::from_secs(10),
         }
@@ -188,6 +194,15 @@ pub struct Stats {
     pub range: u64,
 }
 
+/// The next batch's logs, fetched while the current batch is written.
+#[derive(Debug)]
+struct Prefetch {
+    from: u64,
+    to: u64,
+    started: std::time::Instant,
+    task: tokio::task::JoinHandle<Option<Vec<Log>>>,
+}
+
 /// The indexer of one chain's escrow.
 #[derive(Debug)]
 pub struct Indexer {
@@ -196,8 +211,17 @@ pub struct Indexer {
     pool: PgPool,
     cancel: CancellationToken,
     range: u64,
+    prefetch: Option<Prefetch>,
     stats: Stats,
     metrics: Arc<Metrics>,
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        if let Some(p) = self.prefetch.take() {
+            p.task.abort();
+        }
+    }
 }
 
 impl Indexer {
@@ -213,6 +237,7 @@ impl Indexer {
             pool,
             cancel: CancellationToken::new(),
             range,
+            prefetch: None,
             stats: Stats::default(),
             metrics,
         }
@@ -336,6 +361,7 @@ impl Indexer {
             return Ok(Progress::Advanced);
         }
         let (logs, to) = self.fetch_logs(from, target).await?;
+        let fetched = started.elapsed();
 
         // Headers: every block above the finality line (the reorg window, and a check that each
         // log comes from the block the node now calls canonical), and the batch's last block.
@@ -374,8 +400,15 @@ impl Indexer {
         }
 
         let timestamps = self.timestamps(&logs, &headers).await?;
+        let headed = started.elapsed();
+        // The next range is fetched while this one is written: the node and PostgreSQL work at
+        // once. The next step checks those logs against the chain like any others.
+        if to < target {
+            self.start_prefetch(to + 1, target);
+        }
         let mut tx = self.pool.begin().await?;
         let events = self.write_batch(&mut tx, &logs, &timestamps).await?;
+        let written = started.elapsed();
         let mut window: Vec<(u64, B256, B256)> = headers
             .values()
             .filter(|h| h.number > finalized || h.number == to)
@@ -401,7 +434,17 @@ impl Indexer {
             .events_per_second
             .set(events as f64 / started.elapsed().as_secs_f64().max(1e-6));
         self.record_position(head, to, finalized);
-        debug!(from, to, events, range = self.range, "batch mirrored");
+        debug!(
+            from,
+            to,
+            events,
+            range = self.range,
+            fetch_ms = fetched.as_millis() as u64,
+            headers_ms = (headed - fetched).as_millis() as u64,
+            write_ms = (written - headed).as_millis() as u64,
+            commit_ms = (started.elapsed() - written).as_millis() as u64,
+            "batch mirrored"
+        );
         Ok(Progress::Advanced)
     }
 
@@ -579,6 +622,17 @@ impl Indexer {
     /// `eth_getLogs` from `from` to at most `to`, over as many blocks as the adaptive range allows;
     /// returns the logs and the last block covered.
     async fn fetch_logs(&mut self, from: u64, to: u64) -> Result<(Vec<Log>, u64)> {
+        if let Some(p) = self.prefetch.take() {
+            if p.from == from && p.to <= to {
+                if let Ok(Some(logs)) = p.task.await {
+                    self.adapt_range(p.to - p.from + 1, logs.len(), p.started.elapsed());
+                    return Ok((logs, p.to));
+                }
+                // A failed prefetch is simply fetched again below, with retries.
+            } else {
+                p.task.abort();
+            }
+        }
         let mut delay = Duration::from_millis(100);
         loop {
             if self.cancel.is_cancelled() {
@@ -591,10 +645,7 @@ impl Indexer {
                 tokio::time::timeout(self.cfg.rpc_timeout, self.provider.get_logs(&filter)).await;
             match res {
                 Ok(Ok(logs)) => {
-                    if started.elapsed() < Duration::from_secs(1) && end - from + 1 == self.range {
-                        self.range = (self.range * 2).min(self.cfg.max_range.max(1));
-                    }
-                    self.stats.range = self.range;
+                    self.adapt_range(end - from + 1, logs.len(), started.elapsed());
                     return Ok((logs, end));
                 }
                 Ok(Err(e)) => {
@@ -619,6 +670,39 @@ impl Indexer {
                 self.pause(jitter(delay)).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
+        }
+    }
+
+    /// Sizes the next `eth_getLogs` range from what a call over `blocks` blocks returned.
+    fn adapt_range(&mut self, blocks: u64, events: usize, elapsed: Duration) {
+        let target = self.cfg.batch_events.max(1);
+        let events = events as u64;
+        if events > target {
+            // Proportional: the next batch holds about `target` events at this density.
+            self.range = (blocks.saturating_mul(target) / events).clamp(1, self.range.max(1));
+        } else if blocks >= self.range
+            && events.saturating_mul(2) <= target
+            && elapsed < Duration::from_secs(1)
+        {
+            self.range = (self.range * 2).min(self.cfg.max_range.max(1));
+        }
+        self.stats.range = self.range;
+    }
+
+    /// Starts fetching the logs of the range after this batch (one attempt, no retries: on any
+    /// failure the next step fetches it the ordinary way).
+    fn start_prefetch(&mut self, from: u64, target: u64) {
+        let to = target.min(from.saturating_add(self.range - 1));
+        let filter = Filter::new().address(self.cfg.escrow).from_block(from).to_block(to);
+        let provider = self.provider.clone();
+        let timeout = self.cfg.rpc_timeout;
+        let task = tokio::spawn(async move {
+            tokio::time::timeout(timeout, provider.get_logs(&filter)).await.ok()?.ok()
+        });
+        if let Some(old) =
+            self.prefetch.replace(Prefetch { from, to, started: std::time::Instant::now(), task })
+        {
+            old.task.abort();
         }
     }
 
@@ -696,31 +780,32 @@ fn fold(
     Ok(())
 }
 
-/// The event's decoded fields as JSON (amounts as hex strings, as alloy serializes them).
-fn fields(event: &PactumEscrowEvents) -> serde_json::Value {
+/// The event's decoded fields as JSON text (amounts as hex strings, as alloy serializes them).
+fn fields(event: &PactumEscrowEvents) -> String {
     use PactumEscrowEvents as Ev;
     let v = match event {
-        Ev::AgreementCreated(e) => serde_json::to_value(e),
-        Ev::AgreementRevoked(e) => serde_json::to_value(e),
-        Ev::MilestonesFunded(e) => serde_json::to_value(e),
-        Ev::DeliverableSubmitted(e) => serde_json::to_value(e),
-        Ev::RevisionRequested(e) => serde_json::to_value(e),
-        Ev::MilestoneApproved(e) => serde_json::to_value(e),
-        Ev::MilestoneClaimed(e) => serde_json::to_value(e),
-        Ev::MilestoneReclaimed(e) => serde_json::to_value(e),
-        Ev::DisputeOpened(e) => serde_json::to_value(e),
-        Ev::DisputeResolved(e) => serde_json::to_value(e),
-        Ev::DisputeTimedOut(e) => serde_json::to_value(e),
-        Ev::MilestoneSettled(e) => serde_json::to_value(e),
-        Ev::AgreementCompleted(e) => serde_json::to_value(e),
-        Ev::TerminationStarted(e) => serde_json::to_value(e),
-        Ev::TerminationContested(e) => serde_json::to_value(e),
-        Ev::AgreementTerminated(e) => serde_json::to_value(e),
-        Ev::PaymentDeferred(e) => serde_json::to_value(e),
-        Ev::Withdrawn(e) => serde_json::to_value(e),
-        Ev::EIP712DomainChanged(e) => serde_json::to_value(e),
+        Ev::AgreementCreated(e) => serde_json::to_string(e),
+        Ev::AgreementRevoked(e) => serde_json::to_string(e),
+        Ev::MilestonesFunded(e) => serde_json::to_string(e),
+        Ev::DeliverableSubmitted(e) => serde_json::to_string(e),
+        Ev::RevisionRequested(e) => serde_json::to_string(e),
+        Ev::MilestoneApproved(e) => serde_json::to_string(e),
+        Ev::MilestoneClaimed(e) => serde_json::to_string(e),
+        Ev::MilestoneReclaimed(e) => serde_json::to_string(e),
+        Ev::DisputeOpened(e) => serde_json::to_string(e),
+        Ev::DisputeResolved(e) => serde_json::to_string(e),
+        Ev::DisputeTimedOut(e) => serde_json::to_string(e),
+        Ev::MilestoneSettled(e) => serde_json::to_string(e),
+        Ev::AgreementCompleted(e) => serde_json::to_string(e),
+        Ev::TerminationStarted(e) => serde_json::to_string(e),
+        Ev::TerminationContested(e) => serde_json::to_string(e),
+        Ev::AgreementTerminated(e) => serde_json::to_string(e),
+        Ev::PaymentDeferred(e) => serde_json::to_string(e),
+        Ev::Withdrawn(e) => serde_json::to_string(e),
+        Ev::EIP712DomainChanged(e) => serde_json::to_string(e),
     };
-    v.unwrap_or(serde_json::Value::Null)
+    // Event structs of plain fields always serialize; "null" keeps the column's NOT NULL honest.
+    v.unwrap_or_else(|_| "null".to_owned())
 }
 
 /// `d` scaled by a random factor in [0.5, 1.5): spreads retries of many clients apart.

@@ -12,7 +12,7 @@ use eyre::Result;
 use pactum_bindings::{MockStablecoin, PactumEscrow};
 use pactum_core::{agreement_id, domain, Agreement, Milestone};
 use pactum_indexer::{Config, Indexer};
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 
 pub(crate) struct Chain {
     pub(crate) anvil: AnvilInstance,
@@ -143,24 +143,8 @@ impl Chain {
 
 /// A new, migrated database of its own.
 pub(crate) async fn fresh_db() -> Result<PgPool> {
-    let admin = std::env::var("PACTUM_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("pactum_test_{}", rand_suffix());
-    let mut conn = PgConnection::connect(&admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-    let url = match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => eyre::bail!("PACTUM_TEST_DATABASE_URL has no database part: {admin}"),
-    };
+    let url = pactum_db::scratch::create(&pactum_db::scratch::admin_url(), "pactum_test").await?;
     Ok(pactum_db::connect(&url, 8).await?)
-}
-
-fn rand_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{}_{}", std::process::id(), nanos)
 }
 
 /// Every mirrored table as text, in a stable order: equal dumps mean equal mirrors, row for row.

@@ -1,0 +1,683 @@
+//! The API's queries: sign-in nonces and sessions, drafts, versions, signatures, the hash-chained
+//! off-chain log, and the reads it serves from the indexer's tables.
+//!
+//! Writes that belong together take a `&mut PgConnection` so the API runs them in one
+//! transaction: a rejected request writes nothing.
+
+use alloy::primitives::{keccak256, Address, B256};
+use sqlx::{PgConnection, Row};
+
+use crate::{address, hash, i64_of, Result};
+
+/// A session found by its token hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The signed-in account.
+    pub address: Address,
+    /// `party` or `auditor`.
+    pub role: String,
+    /// Unix time it ends.
+    pub expires_at: i64,
+}
+
+/// Stores a fresh sign-in nonce.
+pub async fn insert_nonce(conn: &mut PgConnection, nonce: &str, expires_at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO siwe_nonces (nonce, expires_at) VALUES ($1, $2)")
+        .bind(nonce)
+        .bind(expires_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a nonce used if it exists, is unused and has not expired; false otherwise. Atomic: two
+/// sign-ins racing with one nonce cannot both succeed.
+pub async fn consume_nonce(conn: &mut PgConnection, nonce: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE siwe_nonces SET used_at = $2 \
+         WHERE nonce = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(nonce)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stores a session under the hash of its token.
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    token_hash: B256,
+    account: Address,
+    role: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, address, role, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash.as_slice())
+    .bind(account.as_slice())
+    .bind(role)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The live session with this token hash, if any (not expired, not revoked).
+pub async fn session(
+    conn: &mut PgConnection,
+    token_hash: B256,
+    now: i64,
+) -> Result<Option<Session>> {
+    let row = sqlx::query(
+        "SELECT address, role, expires_at FROM sessions \
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash.as_slice())
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Session {
+            address: address(r.try_get("address")?, "address")?,
+            role: r.try_get("role")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Revokes a session; true if it was live.
+pub async fn revoke_session(conn: &mut PgConnection, token_hash: B256, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash.as_slice())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A draft's fixed facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// Its id.
+    pub id: String,
+    /// The chain it is for.
+    pub chain_id: u64,
+    /// The escrow it is for.
+    pub escrow: Address,
+    /// The paying party (who created it).
+    pub brand: Address,
+    /// The paid party.
+    pub creator: Address,
+    /// The agreement salt (decimal).
+    pub salt: String,
+    /// The version in force.
+    pub current_version: i32,
+    /// Unix time created.
+    pub created_at: i64,
+}
+
+/// One version of a draft.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftVersion {
+    /// The draft.
+    pub draft_id: String,
+    /// 1, 2, …
+    pub version: i32,
+    /// Who proposed it.
+    pub proposed_by: Address,
+    /// The agreement struct as JSON (what both sign).
+    pub agreement: serde_json::Value,
+    /// Its EIP-712 digest.
+    pub agreement_id: B256,
+    /// The terms document as submitted.
+    pub terms: serde_json::Value,
+    /// Its canonical JSON text.
+    pub terms_canonical: String,
+    /// keccak256 of the canonical text.
+    pub terms_hash: B256,
+    /// Unix time proposed.
+    pub created_at: i64,
+}
+
+/// One party's verified signature of one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftSignature {
+    /// `brand` or `creator`.
+    pub role: String,
+    /// The party.
+    pub signer: Address,
+    /// The digest signed (the agreement id).
+    pub digest: B256,
+    /// The signature bytes.
+    pub signature: Vec<u8>,
+    /// `ecdsa` or `eip1271`.
+    pub method: String,
+    /// Unix time verified.
+    pub verified_at: i64,
+}
+
+/// Stores a new draft (its first version is stored by [`insert_version`]).
+pub async fn insert_draft(conn: &mut PgConnection, d: &Draft) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO drafts (id, chain_id, escrow, brand, creator, salt, current_version, \
+           created_at) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8)",
+    )
+    .bind(&d.id)
+    .bind(i64_of(d.chain_id))
+    .bind(d.escrow.as_slice())
+    .bind(d.brand.as_slice())
+    .bind(d.creator.as_slice())
+    .bind(&d.salt)
+    .bind(d.current_version)
+    .bind(d.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A draft by id; `lock` takes its row lock until the transaction ends (serializes changes).
+pub async fn draft(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Option<Draft>> {
+    const PLAIN: &str = "SELECT id, chain_id, escrow, brand, creator, salt::text AS salt, \
+        current_version, created_at FROM drafts WHERE id = $1";
+    const LOCKED: &str = "SELECT id, chain_id, escrow, brand, creator, salt::text AS salt, \
+        current_version, created_at FROM drafts WHERE id = $1 FOR UPDATE";
+    let row = sqlx::query(if lock { LOCKED } else { PLAIN }).bind(id).fetch_optional(conn).await?;
+    row.map(|r| {
+        Ok(Draft {
+            id: r.try_get("id")?,
+            chain_id: u64::try_from(r.try_get::<i64, _>("chain_id")?).unwrap_or(0),
+            escrow: address(r.try_get("escrow")?, "escrow")?,
+            brand: address(r.try_get("brand")?, "brand")?,
+            creator: address(r.try_get("creator")?, "creator")?,
+            salt: r.try_get("salt")?,
+            current_version: r.try_get("current_version")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores a version and makes it the draft's current one.
+pub async fn insert_version(conn: &mut PgConnection, v: &DraftVersion) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO draft_versions (draft_id, version, proposed_by, agreement, agreement_id, \
+           terms, terms_canonical, terms_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&v.draft_id)
+    .bind(v.version)
+    .bind(v.proposed_by.as_slice())
+    .bind(&v.agreement)
+    .bind(v.agreement_id.as_slice())
+    .bind(&v.terms)
+    .bind(&v.terms_canonical)
+    .bind(v.terms_hash.as_slice())
+    .bind(v.created_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE drafts SET current_version = $2 WHERE id = $1")
+        .bind(&v.draft_id)
+        .bind(v.version)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn version_of(r: &sqlx::postgres::PgRow) -> Result<DraftVersion> {
+    Ok(DraftVersion {
+        draft_id: r.try_get("draft_id")?,
+        version: r.try_get("version")?,
+        proposed_by: address(r.try_get("proposed_by")?, "proposed_by")?,
+        agreement: r.try_get("agreement")?,
+        agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
+        terms: r.try_get("terms")?,
+        terms_canonical: r.try_get("terms_canonical")?,
+        terms_hash: hash(r.try_get("terms_hash")?, "terms_hash")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// One version of a draft.
+pub async fn version(
+    conn: &mut PgConnection,
+    draft_id: &str,
+    version: i32,
+) -> Result<Option<DraftVersion>> {
+    let row = sqlx::query("SELECT draft_id, version, proposed_by, agreement, agreement_id, terms, \
+    terms_canonical, terms_hash, created_at FROM draft_versions WHERE draft_id = $1 AND version = $2")
+    .bind(draft_id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(version_of).transpose()
+}
+
+/// The draft version whose agreement id is `agreement_id` (the one that went on chain), if the
+/// agreement was drafted here.
+pub async fn version_by_agreement(
+    conn: &mut PgConnection,
+    agreement_id: B256,
+) -> Result<Option<DraftVersion>> {
+    let row = sqlx::query(
+        "SELECT draft_id, version, proposed_by, agreement, agreement_id, terms, \
+    terms_canonical, terms_hash, created_at FROM draft_versions WHERE agreement_id = $1 \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(agreement_id.as_slice())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(version_of).transpose()
+}
+
+/// Stores (or replaces) a party's signature of a version.
+pub async fn upsert_signature(
+    conn: &mut PgConnection,
+    draft_id: &str,
+    version: i32,
+    s: &DraftSignature,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO draft_signatures (draft_id, version, role, signer, digest, signature, \
+           method, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (draft_id, version, role) DO UPDATE SET signer = EXCLUDED.signer, \
+           digest = EXCLUDED.digest, signature = EXCLUDED.signature, method = EXCLUDED.method, \
+           verified_at = EXCLUDED.verified_at",
+    )
+    .bind(draft_id)
+    .bind(version)
+    .bind(&s.role)
+    .bind(s.signer.as_slice())
+    .bind(s.digest.as_slice())
+    .bind(&s.signature)
+    .bind(&s.method)
+    .bind(s.verified_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The signatures of one version.
+pub async fn signatures(
+    conn: &mut PgConnection,
+    draft_id: &str,
+    version: i32,
+) -> Result<Vec<DraftSignature>> {
+    let rows = sqlx::query(
+        "SELECT role, signer, digest, signature, method, verified_at FROM draft_signatures \
+         WHERE draft_id = $1 AND version = $2 ORDER BY role",
+    )
+    .bind(draft_id)
+    .bind(version)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DraftSignature {
+                role: r.try_get("role")?,
+                signer: address(r.try_get("signer")?, "signer")?,
+                digest: hash(r.try_get("digest")?, "digest")?,
+                signature: r.try_get("signature")?,
+                method: r.try_get("method")?,
+                verified_at: r.try_get("verified_at")?,
+            })
+        })
+        .collect()
+}
+
+/// One entry of the off-chain log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Position in the draft's chain, from 1.
+    pub seq: i32,
+    /// What happened (`draft_created`, `draft_changed`, `draft_signed`, …).
+    pub kind: String,
+    /// Who did it.
+    pub actor: Address,
+    /// Unix time.
+    pub at: i64,
+    /// The canonical JSON text that was hashed.
+    pub entry: String,
+    /// The previous entry's hash (zero for the first).
+    pub prev_hash: B256,
+    /// keccak256(prev_hash || entry).
+    pub hash: B256,
+}
+
+/// The hash of one log entry given its predecessor's.
+pub fn log_hash(prev_hash: B256, entry: &str) -> B256 {
+    let mut buf = Vec::with_capacity(32 + entry.len());
+    buf.extend_from_slice(prev_hash.as_slice());
+    buf.extend_from_slice(entry.as_bytes());
+    keccak256(buf)
+}
+
+/// Appends to a draft's log. The caller holds the draft's row lock ([`draft`] with `lock`), so
+/// appends to one chain are serialized.
+pub async fn append_log(
+    conn: &mut PgConnection,
+    draft_id: &str,
+    kind: &str,
+    actor: Address,
+    at: i64,
+    entry: &str,
+) -> Result<LogEntry> {
+    let last = sqlx::query(
+        "SELECT seq, hash FROM offchain_log WHERE draft_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(draft_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (seq, prev_hash) = match last {
+        Some(r) => (r.try_get::<i32, _>("seq")? + 1, hash(r.try_get("hash")?, "hash")?),
+        None => (1, B256::ZERO),
+    };
+    let h = log_hash(prev_hash, entry);
+    sqlx::query(
+        "INSERT INTO offchain_log (draft_id, seq, kind, actor, at, entry, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(draft_id)
+    .bind(seq)
+    .bind(kind)
+    .bind(actor.as_slice())
+    .bind(at)
+    .bind(entry)
+    .bind(prev_hash.as_slice())
+    .bind(h.as_slice())
+    .execute(conn)
+    .await?;
+    Ok(LogEntry {
+        seq,
+        kind: kind.to_owned(),
+        actor,
+        at,
+        entry: entry.to_owned(),
+        prev_hash,
+        hash: h,
+    })
+}
+
+/// A draft's log in order.
+pub async fn log(conn: &mut PgConnection, draft_id: &str) -> Result<Vec<LogEntry>> {
+    let rows = sqlx::query(
+        "SELECT seq, kind, actor, at, entry, prev_hash, hash FROM offchain_log \
+         WHERE draft_id = $1 ORDER BY seq",
+    )
+    .bind(draft_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LogEntry {
+                seq: r.try_get("seq")?,
+                kind: r.try_get("kind")?,
+                actor: address(r.try_get("actor")?, "actor")?,
+                at: r.try_get("at")?,
+                entry: r.try_get("entry")?,
+                prev_hash: hash(r.try_get("prev_hash")?, "prev_hash")?,
+                hash: hash(r.try_get("hash")?, "hash")?,
+            })
+        })
+        .collect()
+}
+
+/// An agreement as the API shows it (amounts as decimal strings).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementView {
+    /// The id.
+    pub id: B256,
+    /// Parties and token (absent for an agreement revoked before creation).
+    pub brand: Option<Address>,
+    /// The creator.
+    pub creator: Option<Address>,
+    /// The arbiter (zero: none).
+    pub arbiter: Option<Address>,
+    /// The token (zero: ETH).
+    pub token: Option<Address>,
+    /// The terms document's hash.
+    pub terms_hash: Option<B256>,
+    /// Status name.
+    pub status: String,
+    /// Milestones funded so far.
+    pub funded_count: i32,
+    /// Sum of milestone amounts.
+    pub total_amount: String,
+    /// Funded so far.
+    pub funded: String,
+    /// Paid to the creator.
+    pub paid_to_creator: String,
+    /// Refunded to the brand.
+    pub refunded_to_brand: String,
+    /// Paid to the arbiter.
+    pub arbiter_fees: String,
+    /// Block it was created in.
+    pub created_block: i64,
+    /// Its log index there (with the block, the list's order).
+    #[serde(skip)]
+    pub created_log_index: i32,
+    /// Block time of creation.
+    pub created_at: i64,
+    /// Block of its latest event.
+    pub updated_block: i64,
+}
+
+/// A milestone as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneView {
+    /// Index.
+    pub index: i32,
+    /// Amount (decimal).
+    pub amount: String,
+    /// Delivery deadline (Unix time).
+    pub deadline: i64,
+    /// Review window (seconds).
+    pub review_window: i64,
+    /// Funded yet.
+    pub funded: bool,
+    /// Status name.
+    pub status: String,
+    /// Unix time the status began.
+    pub since: i64,
+    /// The submitted deliverable's hash.
+    pub content_hash: Option<B256>,
+    /// The submitted deliverable's URI.
+    pub uri: Option<String>,
+}
+
+/// Filters of the agreement list; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementFilter {
+    /// Either party, or the given role's party.
+    pub party: Option<Address>,
+    /// `brand`, `creator` or `arbiter` (with `party`).
+    pub role: Option<String>,
+    /// Status name.
+    pub status: Option<String>,
+    /// Token.
+    pub token: Option<Address>,
+    /// Created at or after (Unix time).
+    pub from: Option<i64>,
+    /// Created before (Unix time).
+    pub to: Option<i64>,
+    /// Keyset cursor: strictly after this (created_block, created_log_index).
+    pub after: Option<(i64, i32)>,
+}
+
+fn agreement_of(r: &sqlx::postgres::PgRow) -> Result<AgreementView> {
+    let opt_addr = |c: &'static str| -> Result<Option<Address>> {
+        r.try_get::<Option<Vec<u8>>, _>(c)?.map(|v| address(v, c)).transpose()
+    };
+    Ok(AgreementView {
+        id: hash(r.try_get("id")?, "id")?,
+        brand: opt_addr("brand")?,
+        creator: opt_addr("creator")?,
+        arbiter: opt_addr("arbiter")?,
+        token: opt_addr("token")?,
+        terms_hash: r
+            .try_get::<Option<Vec<u8>>, _>("terms_hash")?
+            .map(|v| hash(v, "terms_hash"))
+            .transpose()?,
+        status: r.try_get("status")?,
+        funded_count: r.try_get("funded_count")?,
+        total_amount: r.try_get("total_amount")?,
+        funded: r.try_get("funded")?,
+        paid_to_creator: r.try_get("paid_to_creator")?,
+        refunded_to_brand: r.try_get("refunded_to_brand")?,
+        arbiter_fees: r.try_get("arbiter_fees")?,
+        created_block: r.try_get("created_block")?,
+        created_log_index: r.try_get("created_log_index")?,
+        created_at: r.try_get("created_at")?,
+        updated_block: r.try_get("updated_block")?,
+    })
+}
+
+/// Agreements matching `f`, in chain order of creation, at most `limit`, after the cursor.
+pub async fn list_agreements(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    f: &AgreementFilter,
+    limit: i64,
+) -> Result<Vec<AgreementView>> {
+    // One static statement: each filter is a parameter that is NULL when unused.
+    let rows = sqlx::query("SELECT id, brand, creator, arbiter, token, terms_hash, status, \
+    funded_count, total_amount::text AS total_amount, funded::text AS funded, \
+    paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
+    arbiter_fees::text AS arbiter_fees, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 \
+           AND ($2::bytea IS NULL OR CASE $3::text \
+                WHEN 'brand' THEN brand = $2 WHEN 'creator' THEN creator = $2 \
+                WHEN 'arbiter' THEN arbiter = $2 \
+                ELSE (brand = $2 OR creator = $2 OR arbiter = $2) END) \
+           AND ($4::text IS NULL OR status = $4) \
+           AND ($5::bytea IS NULL OR token = $5) \
+           AND ($6::int8 IS NULL OR created_at >= $6) \
+           AND ($7::int8 IS NULL OR created_at < $7) \
+           AND ($8::int8 IS NULL OR (created_block, created_log_index) > ($8, $9::int4)) \
+         ORDER BY created_block, created_log_index LIMIT $10")
+    .bind(i64_of(chain_id))
+    .bind(f.party.map(|a| a.to_vec()))
+    .bind(f.role.as_deref())
+    .bind(f.status.as_deref())
+    .bind(f.token.map(|a| a.to_vec()))
+    .bind(f.from)
+    .bind(f.to)
+    .bind(f.after.map(|a| a.0))
+    .bind(f.after.map(|a| a.1))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(agreement_of).collect()
+}
+
+/// One agreement with its milestones.
+pub async fn agreement(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    id: B256,
+) -> Result<Option<(AgreementView, Vec<MilestoneView>)>> {
+    let row = sqlx::query("SELECT id, brand, creator, arbiter, token, terms_hash, status, \
+    funded_count, total_amount::text AS total_amount, funded::text AS funded, \
+    paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
+    arbiter_fees::text AS arbiter_fees, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 AND id = $2")
+    .bind(i64_of(chain_id))
+    .bind(id.as_slice())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let view = agreement_of(&row)?;
+    let rows = sqlx::query(
+        "SELECT index, amount::text AS amount, deadline, review_window, funded, status, since, \
+           content_hash, uri FROM milestones WHERE chain_id = $1 AND agreement_id = $2 \
+         ORDER BY index",
+    )
+    .bind(i64_of(chain_id))
+    .bind(id.as_slice())
+    .fetch_all(conn)
+    .await?;
+    let milestones = rows
+        .iter()
+        .map(|r| {
+            Ok(MilestoneView {
+                index: r.try_get("index")?,
+                amount: r.try_get("amount")?,
+                deadline: r.try_get("deadline")?,
+                review_window: r.try_get("review_window")?,
+                funded: r.try_get("funded")?,
+                status: r.try_get("status")?,
+                since: r.try_get("since")?,
+                content_hash: r
+                    .try_get::<Option<Vec<u8>>, _>("content_hash")?
+                    .map(|v| hash(v, "content_hash"))
+                    .transpose()?,
+                uri: r.try_get("uri")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((view, milestones)))
+}
+
+/// One event of an agreement's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvent {
+    /// Block number.
+    pub block_number: i64,
+    /// Block hash.
+    pub block_hash: B256,
+    /// Block time.
+    pub block_timestamp: i64,
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Log index in the block.
+    pub log_index: i32,
+    /// Event name.
+    pub event: String,
+    /// Milestone, if the event is about one.
+    pub milestone: Option<i32>,
+    /// Raw topics (concatenated 32-byte words).
+    pub topics: Vec<u8>,
+    /// Raw data.
+    pub data: Vec<u8>,
+    /// Decoded fields.
+    pub fields: serde_json::Value,
+}
+
+/// Every event of an agreement, in chain order.
+pub async fn history(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    id: B256,
+) -> Result<Vec<HistoryEvent>> {
+    let rows = sqlx::query(
+        "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, event, milestone, \
+           topics, data, fields FROM escrow_events WHERE chain_id = $1 AND agreement_id = $2 \
+         ORDER BY block_number, log_index",
+    )
+    .bind(i64_of(chain_id))
+    .bind(id.as_slice())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryEvent {
+                block_number: r.try_get("block_number")?,
+                block_hash: hash(r.try_get("block_hash")?, "block_hash")?,
+                block_timestamp: r.try_get("block_timestamp")?,
+                tx_hash: hash(r.try_get("tx_hash")?, "tx_hash")?,
+                log_index: r.try_get("log_index")?,
+                event: r.try_get("event")?,
+                milestone: r.try_get("milestone")?,
+                topics: r.try_get("topics")?,
+                data: r.try_get("data")?,
+                fields: r.try_get("fields")?,
+            })
+        })
+        .collect()
+}
