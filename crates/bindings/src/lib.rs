@@ -18,3 +18,10 @@ alloy::sol!(
     MockStablecoin,
     "artifacts/MockStablecoin.json"
 );
+
+alloy::sol!(
+    #[allow(missing_docs, clippy::too_many_arguments)]
+    #[sol(rpc, all_derives)]
+    MockERC1271Wallet,
+    "artifacts/MockERC1271Wallet.json"
+);

@@ -1,0 +1,307 @@
+//! Sign-In with Ethereum (EIP-4361) and who a request comes from.
+//!
+//! `POST /v1/auth/nonce` hands out a single-use nonce; the wallet signs a SIWE message naming it;
+//! `POST /v1/auth/login` checks the message (domain, URI, chain id, nonce, issued-at, expiry) and
+//! the signature (ECDSA, or EIP-1271 for contract wallets) and returns a bearer token; `POST
+//! /v1/auth/logout` revokes it. Only the token's keccak256 is stored. Auditors are configured
+//! accounts (signing in as above) or API keys.
+
+use alloy::{
+    primitives::{keccak256, Address, Bytes, B256},
+    providers::Provider,
+    sol,
+};
+use axum::{
+    extract::{FromRequestParts, State},
+    http::{header::AUTHORIZATION, request::Parts, StatusCode},
+};
+use pactum_core::siwe::{SiweExpectations, SiweMessage};
+use rand::distr::{Alphanumeric, SampleString};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    error::{ApiError, Json},
+    now, AppState,
+};
+
+sol! {
+    #[sol(rpc)]
+    interface IERC1271 {
+        function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4);
+    }
+}
+
+/// EIP-1271's "valid" answer.
+const ERC1271_MAGIC: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
+/// How long a nonce may wait for its sign-in.
+const NONCE_TTL_SECS: i64 = 600;
+
+/// Who is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// No credentials: sees what is public on chain.
+    Anonymous,
+    /// A signed-in account: acts on its own drafts and agreements.
+    Party(Address),
+    /// An auditor: reads everything, changes nothing (`None`: an API key, not an account).
+    Auditor(Option<Address>),
+}
+
+impl Caller {
+    /// The signed-in party, or 401/403.
+    pub fn party(self) -> Result<Address, ApiError> {
+        match self {
+            Self::Party(a) => Ok(a),
+            Self::Auditor(_) => {
+                Err(ApiError::forbidden("auditors read; they cannot change anything"))
+            }
+            Self::Anonymous => Err(ApiError::unauthorized("sign in first (POST /v1/auth/login)")),
+        }
+    }
+
+    /// Whether the caller may read what `parties` may read (parties themselves and auditors).
+    pub fn may_read(self, parties: &[Address]) -> bool {
+        match self {
+            Self::Auditor(_) => true,
+            Self::Party(a) => parties.contains(&a),
+            Self::Anonymous => false,
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else { return Ok(None) };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
+    Ok(Some(token.trim()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(parts)? else { return Ok(Self::Anonymous) };
+        if state
+            .cfg
+            .auditor_api_keys
+            .iter()
+            .any(|k| constant_time_eq(k.as_bytes(), token.as_bytes()))
+        {
+            return Ok(Self::Auditor(None));
+        }
+        let mut conn = state.pool.acquire().await?;
+        match pactum_db::api::session(&mut conn, keccak256(token.as_bytes()), now()).await? {
+            Some(s) if s.role == "auditor" => Ok(Self::Auditor(Some(s.address))),
+            Some(s) => Ok(Self::Party(s.address)),
+            None => Err(ApiError::unauthorized("the session is unknown, expired or logged out")),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// How a signature was found valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureMethod {
+    /// The signer's key (low-s ECDSA).
+    Ecdsa,
+    /// The signer's contract said yes (`isValidSignature`).
+    Eip1271,
+}
+
+impl SignatureMethod {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ecdsa => "ecdsa",
+            Self::Eip1271 => "eip1271",
+        }
+    }
+}
+
+/// Checks that `signer` signed `digest`, as the escrow does: the key first (so EIP-7702 accounts
+/// sign with their key), then EIP-1271 if the account has code.
+pub async fn verify_signature(
+    state: &AppState,
+    signer: Address,
+    digest: B256,
+    signature: &[u8],
+) -> Result<SignatureMethod, ApiError> {
+    match pactum_core::recover_signer(digest, signature) {
+        Ok(a) if a == signer => return Ok(SignatureMethod::Ecdsa),
+        Err(pactum_core::Error::HighS) => {
+            return Err(ApiError::bad_request(
+                "malleable_signature",
+                "the signature has a high s value; wallets produce low-s signatures only",
+            ))
+        }
+        _ => {}
+    }
+    let code = state.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
+    if !code.is_empty() {
+        let wallet = IERC1271::new(signer, state.provider.clone());
+        let answer =
+            wallet.isValidSignature(digest, Bytes::copy_from_slice(signature)).call().await;
+        if matches!(answer, Ok(magic) if magic.0 == ERC1271_MAGIC) {
+            return Ok(SignatureMethod::Eip1271);
+        }
+    }
+    Err(ApiError::bad_request(
+        "invalid_signature",
+        format!("the signature is not {signer}'s (neither its key nor its contract wallet)"),
+    ))
+}
+
+/// Routes under `/v1/auth`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(nonce))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+/// A fresh nonce.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NonceResponse {
+    /// Put it in the SIWE message.
+    pub nonce: String,
+    /// Unix time it stops being accepted.
+    pub expires_at: i64,
+    /// The domain the message must name.
+    pub domain: String,
+    /// The URI the message must name.
+    pub uri: String,
+    /// The chain id the message must name.
+    pub chain_id: u64,
+}
+
+#[utoipa::path(post, path = "/v1/auth/nonce", tag = "auth", summary = "A single-use SIWE nonce", responses((status = 200, body = NonceResponse)), security(()))]
+async fn nonce(State(state): State<AppState>) -> Result<Json<NonceResponse>, ApiError> {
+    let nonce = Alphanumeric.sample_string(&mut rand::rng(), 17);
+    let expires_at = now() + NONCE_TTL_SECS;
+    let mut conn = state.pool.acquire().await?;
+    pactum_db::api::insert_nonce(&mut conn, &nonce, expires_at).await?;
+    Ok(Json(NonceResponse {
+        nonce,
+        expires_at,
+        domain: state.cfg.siwe_domain.clone(),
+        uri: state.cfg.siwe_uri.clone(),
+        chain_id: state.cfg.chain_id,
+    }))
+}
+
+/// A signed SIWE message.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The EIP-4361 message text, exactly as signed.
+    pub message: String,
+    /// The `personal_sign` signature (hex).
+    #[schema(value_type = String)]
+    pub signature: Bytes,
+}
+
+/// A session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// `Authorization: Bearer <token>`.
+    pub token: String,
+    /// The account signed in.
+    #[schema(value_type = String)]
+    pub address: Address,
+    /// `party` or `auditor`.
+    pub role: &'static str,
+    /// Unix time the session ends.
+    pub expires_at: i64,
+}
+
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
+async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let msg: SiweMessage = req.message.parse().map_err(|e: pactum_core::siwe::SiweError| {
+        ApiError::bad_request(e.code(), e.to_string())
+    })?;
+    let t = now();
+    let expect = SiweExpectations {
+        domain: state.cfg.siwe_domain.clone(),
+        uri: state.cfg.siwe_uri.clone(),
+        chain_id: state.cfg.chain_id,
+    };
+    msg.verify_fields(&expect, t).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    verify_signature(&state, msg.address, msg.eip191_hash(), &req.signature).await?;
+
+    let role = if state.cfg.auditors.contains(&msg.address) { "auditor" } else { "party" };
+    let ttl = i64::try_from(state.cfg.session_ttl.as_secs()).unwrap_or(i64::MAX);
+    let expires_at = msg.expiration_unix().map_or(t + ttl, |e| e.min(t + ttl));
+    let token = format!("pct_{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
+    let mut tx = state.pool.begin().await?;
+    // The nonce is spent in the same transaction that creates the session: a replay of the same
+    // message finds it used.
+    if !pactum_db::api::consume_nonce(&mut tx, &msg.nonce, t).await? {
+        return Err(ApiError::bad_request(
+            "siwe_nonce_invalid",
+            "the nonce is unknown, expired or already used; ask for a new one",
+        ));
+    }
+    pactum_db::api::insert_session(
+        &mut tx,
+        keccak256(token.as_bytes()),
+        msg.address,
+        role,
+        t,
+        expires_at,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(LoginResponse { token, address: msg.address, role, expires_at }))
+}
+
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", summary = "Revoke the session", responses((status = 204, description = "Logged out"), (status = 401, description = "No valid session", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn logout(
+    State(state): State<AppState>,
+    parts: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = parts
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("no session to log out of"))?;
+    let mut conn = state.pool.acquire().await?;
+    if pactum_db::api::revoke_session(&mut conn, keccak256(token.trim().as_bytes()), now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::unauthorized("the session is unknown or already logged out"))
+    }
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// `anonymous`, `party` or `auditor`.
+    pub role: &'static str,
+    /// The account, if signed in with one.
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Address>,
+}
+
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", summary = "Who the caller is", responses((status = 200, body = Me), (status = 401, description = "No valid session", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
+async fn me(caller: Caller) -> Json<Me> {
+    Json(match caller {
+        Caller::Anonymous => Me { role: "anonymous", address: None },
+        Caller::Party(a) => Me { role: "party", address: Some(a) },
+        Caller::Auditor(a) => Me { role: "auditor", address: a },
+    })
+}

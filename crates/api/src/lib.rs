@@ -1,0 +1,198 @@
+//! Pactum's HTTP API (axum), over the PostgreSQL the indexer writes.
+//!
+//! Brands draft agreements, both parties sign them with their wallets, and everyone reads the
+//! ledger. The API never holds a key: it prepares what a wallet signs or sends and verifies what
+//! comes back (ECDSA recovery with k256 through alloy, EIP-1271 through `eth_call`). Routes:
+//!
+//! * `auth`: Sign-In with Ethereum (nonce, login, logout) and who the caller is.
+//! * `drafts`: off-chain drafts, versions, typed data, signatures, the transactions to send, and
+//!   the hash-chained log of every off-chain step.
+//! * `reads`: agreements, their milestones and history (JSON or CSV), and sync status.
+//! * `actions`: the transaction for every escrow action, simulated against the current state first.
+//!
+//! Every error has one JSON shape ([`error::ApiError`]).
+
+pub mod actions;
+pub mod auth;
+pub mod bundle;
+pub mod drafts;
+pub mod error;
+pub mod metrics;
+pub mod reads;
+mod time;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::Address,
+    providers::{DynProvider, Provider, ProviderBuilder},
+};
+use axum::{extract::DefaultBodyLimit, http::HeaderValue, routing::get, Router};
+use sqlx::PgPool;
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::router::OpenApiRouter;
+
+/// How the API runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The chain it serves.
+    pub chain_id: u64,
+    /// The escrow it serves.
+    pub escrow: Address,
+    /// The SIWE domain sign-in messages must name (the host users see, e.g. `app.pactum.xyz`).
+    pub siwe_domain: String,
+    /// The SIWE URI sign-in messages must name.
+    pub siwe_uri: String,
+    /// Accounts that sign in as auditors: they read everything, write nothing.
+    pub auditors: Vec<Address>,
+    /// API keys that act as auditors (`Authorization: Bearer <key>`), for tools without a wallet.
+    pub auditor_api_keys: Vec<String>,
+    /// Tokens agreements may use (the zero address: native ETH).
+    pub tokens: Vec<Address>,
+    /// How long a session lasts at most.
+    pub session_ttl: Duration,
+    /// `/readyz` fails while the indexer is more than this many blocks behind the head.
+    pub ready_max_lag: u64,
+    /// Origins allowed by CORS (empty: same-origin only).
+    pub cors_origins: Vec<String>,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+}
+
+impl Config {
+    /// Defaults for a chain and escrow: SIWE for `localhost`, ETH only, 24 h sessions, 64 KiB
+    /// bodies, 10 s requests.
+    pub fn new(chain_id: u64, escrow: Address) -> Self {
+        Self {
+            chain_id,
+            escrow,
+            siwe_domain: "localhost".to_owned(),
+            siwe_uri: "http://localhost".to_owned(),
+            auditors: Vec::new(),
+            auditor_api_keys: Vec::new(),
+            tokens: vec![Address::ZERO],
+            session_ttl: Duration::from_secs(24 * 3600),
+            ready_max_lag: 5,
+            cors_origins: Vec::new(),
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The configuration.
+    pub cfg: Arc<Config>,
+    /// The database (migrated).
+    pub pool: PgPool,
+    /// The chain, for EIP-1271 checks, allowances and the head.
+    pub provider: DynProvider,
+    /// Request counters and latencies.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// State for a pool (migrated) and an RPC URL.
+    pub fn new(cfg: Config, pool: PgPool, rpc_url: alloy::transports::http::reqwest::Url) -> Self {
+        let provider =
+            ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
+        // Registering two fixed instruments in a fresh registry cannot collide.
+        let metrics = Arc::new(metrics::Metrics::new().unwrap_or_else(|e| unreachable!("{e}")));
+        Self { cfg: Arc::new(cfg), pool, provider, metrics }
+    }
+
+    /// The node's head block, for status and readiness.
+    pub async fn head(&self) -> Result<u64, error::ApiError> {
+        self.provider.get_block_number().await.map_err(error::ApiError::upstream)
+    }
+}
+
+/// The API reference's frame; the paths come from the routes themselves.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Pactum API",
+        description = "Escrowed brand–creator agreements: wallet sign-in, drafts and signatures, \
+                       settlement transactions, and a verifiable audit history. Errors are \
+                       `{\"error\": {\"code\", \"message\"}}`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-In with Ethereum (EIP-4361)"),
+        (name = "drafts", description = "Agreements before they go on chain"),
+        (name = "settlement", description = "Transactions for escrow actions"),
+        (name = "reads", description = "The ledger, from the indexer's tables"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes())
+        .merge(drafts::routes())
+        .merge(reads::routes())
+        .merge(actions::routes())
+}
+
+/// The OpenAPI 3 document of every route (also served at `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(
+            state.cfg.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+        .allow_methods(tower_http::cors::Any)
+        .allow_headers(tower_http::cors::Any);
+    let timeout = state.cfg.request_timeout;
+    let body_limit = state.cfg.body_limit;
+    let (api, doc) = routes().split_for_parts();
+    let doc = Arc::new(doc);
+    let metrics = state.metrics.clone();
+    let render = metrics.clone();
+    api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .route("/metrics", get(move || async move { render.render() }))
+        // A route layer runs after routing, so it sees the matched route pattern.
+        .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Unix time now, in seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,360 @@
+//! Reads from the indexer's tables: agreements (filtered, keyset-paginated), one agreement with
+//! its milestones and money, its event history (JSON or CSV), and how far the mirror has synced.
+//! What is on chain is public; the terms document is shown to the parties and auditors only.
+
+use alloy::primitives::{Address, B256};
+use axum::{
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    auth::Caller,
+    error::{ApiError, Json, Query},
+    AppState,
+};
+
+/// Routes of the reads.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(status))
+        .routes(routes!(list))
+        .routes(routes!(one))
+        .routes(routes!(history))
+        .routes(routes!(audit_bundle))
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "Liveness", responses((status = 200, description = "ok")), security(()))]
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: not ready until the indexer has caught up", responses((status = 200, body = SyncStatus), (status = 503, description = "Indexer behind", body = crate::error::ErrorBody)), security(()))]
+/// Readiness: the database answers and the indexer is within `ready_max_lag` blocks of the head.
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
+    let s = sync_status(&state).await?;
+    if s.head.saturating_sub(s.indexed) > state.cfg.ready_max_lag {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!(
+                "the indexer is at block {} of {}; not serving until it catches up",
+                s.indexed, s.head
+            ),
+        ));
+    }
+    Ok(Json(s))
+}
+
+/// How far the mirror has synced.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// The chain.
+    pub chain_id: u64,
+    /// The last block mirrored.
+    pub indexed: u64,
+    /// The node's head now.
+    pub head: u64,
+    /// The last final block, as the indexer counts finality.
+    pub finalized: u64,
+}
+
+async fn sync_status(state: &AppState) -> Result<SyncStatus, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let cp = pactum_db::checkpoint(&mut conn, state.cfg.chain_id).await?;
+    let head = state.head().await?;
+    Ok(SyncStatus {
+        chain_id: state.cfg.chain_id,
+        indexed: cp.as_ref().map_or(0, |c| c.block_number),
+        head,
+        finalized: cp.as_ref().map_or(0, |c| c.finalized_block),
+    })
+}
+
+#[utoipa::path(get, path = "/v1/status", tag = "reads", summary = "Sync status: indexed block, head, finalized block", responses((status = 200, body = SyncStatus)), security(()))]
+async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
+    Ok(Json(sync_status(&state).await?))
+}
+
+/// Filters and paging of `GET /v1/agreements`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// An account: agreements it is party (or arbiter) to.
+    pub party: Option<String>,
+    /// With `party`: `brand`, `creator` or `arbiter`.
+    pub role: Option<String>,
+    /// A status (`active`, `completed`, `terminating`, `terminated`, `revoked`).
+    pub status: Option<String>,
+    /// A token (zero address: ETH).
+    pub token: Option<String>,
+    /// Created at or after (Unix time).
+    pub from: Option<i64>,
+    /// Created before (Unix time).
+    pub to: Option<i64>,
+    /// The `next` cursor of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request("invalid_address", format!("{field}: {s:?} is not an address"))
+    })
+}
+
+const STATUSES: [&str; 5] = ["active", "completed", "terminating", "terminated", "revoked"];
+
+#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_limit", "limit is 1 to 200"));
+    }
+    if let Some(r) = &q.role {
+        if !["brand", "creator", "arbiter"].contains(&r.as_str()) {
+            return Err(ApiError::bad_request("invalid_role", "role is brand, creator or arbiter"));
+        }
+        if q.party.is_none() {
+            return Err(ApiError::bad_request(
+                "invalid_role",
+                "role filters by a party: give party too",
+            ));
+        }
+    }
+    if let Some(s) = &q.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::bad_request(
+                "invalid_status",
+                format!("status is one of {}", STATUSES.join(", ")),
+            ));
+        }
+    }
+    let after = match &q.cursor {
+        None => None,
+        Some(c) => {
+            let parsed = c
+                .split_once('.')
+                .and_then(|(b, l)| Some((b.parse::<i64>().ok()?, l.parse::<i32>().ok()?)));
+            Some(parsed.ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned")
+            })?)
+        }
+    };
+    let filter = pactum_db::api::AgreementFilter {
+        party: q.party.as_deref().map(|p| query_address("party", p)).transpose()?,
+        role: q.role.clone(),
+        status: q.status.clone(),
+        token: q.token.as_deref().map(|t| query_address("token", t)).transpose()?,
+        from: q.from,
+        to: q.to,
+        after,
+    };
+    let mut conn = state.pool.acquire().await?;
+    let rows =
+        pactum_db::api::list_agreements(&mut conn, state.cfg.chain_id, &filter, limit).await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| format!("{}.{}", r.created_block, r.created_log_index)))
+        .flatten();
+    Ok(Json(serde_json::json!({ "items": rows, "next": next })))
+}
+
+fn parse_id(id: &str) -> Result<B256, ApiError> {
+    id.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("{id:?} is not an agreement id (0x and 64 hex digits)"),
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut conn = state.pool.acquire().await?;
+    let (a, milestones) = pactum_db::api::agreement(&mut conn, state.cfg.chain_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("agreement"))?;
+    let parties: Vec<Address> =
+        [a.brand, a.creator, a.arbiter].into_iter().flatten().filter(|p| !p.is_zero()).collect();
+    // The terms document is private: parties and auditors only, and only if drafted here.
+    let terms = if caller.may_read(&parties) {
+        pactum_db::api::version_by_agreement(&mut conn, id).await?.map(|v| serde_json::json!({
+            "draft": v.draft_id, "version": v.version, "document": v.terms, "termsHash": v.terms_hash,
+        }))
+    } else {
+        None
+    };
+    let milestones: Vec<serde_json::Value> = milestones
+        .into_iter()
+        .map(|m| {
+            serde_json::json!({
+                "index": m.index, "amount": m.amount, "deadline": m.deadline,
+                "reviewWindow": m.review_window, "funded": m.funded, "status": m.status,
+                "since": m.since, "contentHash": m.content_hash, "uri": m.uri,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "agreement": a,
+        "milestones": milestones,
+        "terms": terms,
+    })))
+}
+
+/// `?format=csv` for a spreadsheet.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path), HistoryQuery), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(()))]
+async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let mut conn = state.pool.acquire().await?;
+    let events = pactum_db::api::history(&mut conn, state.cfg.chain_id, id).await?;
+    if events.is_empty() {
+        return Err(ApiError::not_found("agreement"));
+    }
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let items: Vec<serde_json::Value> = events
+                .into_iter()
+                .map(|e| serde_json::json!({
+                    "blockNumber": e.block_number, "blockHash": e.block_hash,
+                    "timestamp": e.block_timestamp, "txHash": e.tx_hash, "logIndex": e.log_index,
+                    "event": e.event, "milestone": e.milestone, "fields": e.fields,
+                    "topics": alloy::hex::encode_prefixed(&e.topics), "data": alloy::hex::encode_prefixed(&e.data),
+                }))
+                .collect();
+            Ok(Json(serde_json::json!({ "agreementId": id, "events": items })).into_response())
+        }
+        Some("csv") => {
+            let mut out = String::from(
+                "block_number,block_hash,timestamp,tx_hash,log_index,event,milestone,fields\n",
+            );
+            for e in events {
+                // Fields are JSON: quoted, with quotes doubled (RFC 4180).
+                let fields = e.fields.to_string().replace('"', "\"\"");
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},\"{}\"\n",
+                    e.block_number,
+                    e.block_hash,
+                    e.block_timestamp,
+                    e.tx_hash,
+                    e.log_index,
+                    e.event,
+                    e.milestone.map(|m| m.to_string()).unwrap_or_default(),
+                    fields
+                ));
+            }
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+        }
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_format",
+            format!("format is json or csv, not {other:?}"),
+        )),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle (check it with `pactum verify`)", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// The audit bundle of one agreement (parties and auditors: it holds the private terms).
+async fn audit_bundle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<crate::bundle::Bundle>, ApiError> {
+    use crate::bundle::{
+        Bundle, BundleEvent, BundleLogEntry, BundleSignature, IndexerPosition, Terms,
+    };
+    let id = parse_id(&id)?;
+    let sync = sync_status(&state).await?;
+    let mut conn = state.pool.acquire().await?;
+    let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
+    let agreement = rows
+        .get(&id)
+        .and_then(|r| r.ledger.agreement.clone())
+        .ok_or_else(|| ApiError::not_found("agreement"))?;
+    if !caller.may_read(&[agreement.brand, agreement.creator, agreement.arbiter]) {
+        return Err(ApiError::forbidden(
+            "the audit bundle holds the private terms: parties and auditors only",
+        ));
+    }
+    let version = pactum_db::api::version_by_agreement(&mut conn, id).await?;
+    let (signatures, log) = match &version {
+        Some(v) => (
+            pactum_db::api::signatures(&mut conn, &v.draft_id, v.version).await?,
+            pactum_db::api::log(&mut conn, &v.draft_id).await?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let events = pactum_db::api::history(&mut conn, state.cfg.chain_id, id).await?;
+    Ok(Json(Bundle {
+        format: crate::bundle::FORMAT.to_owned(),
+        chain_id: state.cfg.chain_id,
+        escrow: state.cfg.escrow,
+        exported_at: crate::now(),
+        indexer: IndexerPosition {
+            indexed: sync.indexed,
+            head: sync.head,
+            finalized: sync.finalized,
+        },
+        agreement_id: id,
+        agreement,
+        terms: version.map(|v| Terms { document: v.terms, hash: v.terms_hash }),
+        signatures: signatures
+            .into_iter()
+            .map(|s| BundleSignature {
+                role: s.role,
+                signer: s.signer,
+                digest: s.digest,
+                signature: s.signature.into(),
+                method: s.method,
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| BundleEvent {
+                event: e.event,
+                block_number: u64::try_from(e.block_number).unwrap_or(0),
+                block_hash: e.block_hash,
+                tx_hash: e.tx_hash,
+                log_index: u64::try_from(e.log_index).unwrap_or(0),
+                topics: e.topics.chunks(32).map(B256::from_slice).collect(),
+                data: e.data.into(),
+            })
+            .collect(),
+        offchain_log: log
+            .into_iter()
+            .map(|e| BundleLogEntry {
+                seq: i64::from(e.seq),
+                entry: e.entry,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,310 @@
+//! The whole flow as brand, creator and auditor: draft, change, sign, send, index, read.
+
+use alloy::providers::Provider;
+use alloy::{
+    dyn_abi::TypedData,
+    primitives::{keccak256, B256},
+};
+use eyre::Result;
+use pactum_bindings::PactumEscrow;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{stack, AUDITOR_KEY};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn draft_sign_fund_and_read_as_every_role() -> Result<()> {
+    let s = stack().await?;
+    let brand = s.login(&s.brand).await?;
+    let creator = s.login(&s.creator).await?;
+    let auditor = s.login(&s.auditor).await?;
+    let (_, me) = s.get("/v1/auth/me", Some(&auditor)).await?;
+    assert_eq!(me["role"], "auditor");
+
+    // The brand drafts; the creator asks for more on milestone 1 (version 2).
+    let (status, draft) =
+        s.post("/v1/drafts", Some(&brand), s.draft_body(["1000000", "2000000"])).await?;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(draft["status"], "awaiting_signatures");
+    let v1_id: B256 = serde_json::from_value(draft["version"]["agreementId"].clone())?;
+    let (status, v2) = s
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/drafts/{id}"),
+            Some(&creator),
+            Some(s.draft_body(["1000000", "2500000"])),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["version"]["number"], 2);
+    let v2_id: B256 = serde_json::from_value(v2["version"]["agreementId"].clone())?;
+    assert_ne!(v1_id, v2_id);
+
+    // A signature of version 1 is refused now: it signs a different agreement.
+    let (status, err) = s
+        .post(
+            &format!("/v1/drafts/{id}/signatures"),
+            Some(&brand),
+            json!({ "version": 1, "signature": s.sign_digest(&s.brand, v1_id)? }),
+        )
+        .await?;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("stale_version"))
+    );
+
+    // The typed data is what a wallet signs: its EIP-712 hash is the agreement id.
+    let (status, td) = s.get(&format!("/v1/drafts/{id}/typed-data"), Some(&creator)).await?;
+    assert_eq!(status, StatusCode::OK);
+    let typed: TypedData = serde_json::from_value(td["typedData"].clone())?;
+    assert_eq!(typed.eip712_signing_hash()?, v2_id);
+
+    // Not ready with one signature.
+    let (status, _) = s
+        .post(
+            &format!("/v1/drafts/{id}/signatures"),
+            Some(&brand),
+            json!({ "version": 2, "signature": s.sign_digest(&s.brand, v2_id)? }),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = s.get(&format!("/v1/drafts/{id}/transactions"), Some(&brand)).await?;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_signed")));
+    let (status, ready) = s
+        .post(
+            &format!("/v1/drafts/{id}/signatures"),
+            Some(&creator),
+            json!({ "version": 2, "signature": s.sign_digest(&s.creator, v2_id)? }),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["version"]["signatures"].as_array().map(Vec::len), Some(2));
+
+    // The brand sends what the API prepared: approve, then create-and-fund.
+    let (status, txs) = s.get(&format!("/v1/drafts/{id}/transactions"), Some(&brand)).await?;
+    assert_eq!(status, StatusCode::OK, "{txs}");
+    let txs = txs["transactions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(txs.len(), 2, "approve + createAndFund");
+    for tx in &txs {
+        s.send(tx).await?;
+    }
+    // The chain agrees: the escrow funded both milestones under the id the API computed.
+    let escrow = PactumEscrow::new(s.escrow, s.provider.clone());
+    let on_chain = escrow.getState(v2_id).call().await?;
+    let unknown = escrow.getState(B256::ZERO).call().await?;
+    assert_ne!(format!("{on_chain:?}"), format!("{unknown:?}"));
+
+    s.index().await?;
+    let (_, shown) = s.get(&format!("/v1/drafts/{id}"), Some(&brand)).await?;
+    assert_eq!(shown["status"], "created");
+    assert_eq!(shown["agreement"], json!(format!("/v1/agreements/{v2_id}")));
+
+    // The agreement as the creator sees it: on-chain state and the private terms.
+    let (status, one) = s.get(&format!("/v1/agreements/{v2_id}"), Some(&creator)).await?;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["agreement"]["funded"], "3500000");
+    assert_eq!(one["agreement"]["status"], "active");
+    assert_eq!(one["milestones"].as_array().map(Vec::len), Some(2));
+    assert_eq!(one["milestones"][1]["amount"], "2500000");
+    let terms_hash: B256 = serde_json::from_value(one["agreement"]["termsHash"].clone())?;
+    assert_eq!(one["terms"]["termsHash"], json!(terms_hash));
+    assert_eq!(one["terms"]["document"], crate::helpers::terms());
+    // Anonymous: the public on-chain part only. Auditor by API key: everything.
+    let (_, public) = s.get(&format!("/v1/agreements/{v2_id}"), None).await?;
+    assert_eq!(public["terms"], Value::Null);
+    assert_eq!(public["agreement"]["funded"], "3500000");
+    let (_, audited) = s.get(&format!("/v1/agreements/{v2_id}"), Some(AUDITOR_KEY)).await?;
+    assert_eq!(audited["terms"]["document"], crate::helpers::terms());
+
+    // History, JSON and CSV.
+    let (_, h) = s.get(&format!("/v1/agreements/{v2_id}/history"), None).await?;
+    let names: Vec<&str> =
+        h["events"].as_array().into_iter().flatten().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(names, ["AgreementCreated", "MilestonesFunded"]);
+    let csv =
+        s.http.get(format!("{}/v1/agreements/{v2_id}/history?format=csv", s.base)).send().await?;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await?;
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.lines().nth(1).is_some_and(|l| l.contains("AgreementCreated")));
+
+    // Lists: by party and role, paged one at a time with a stable cursor.
+    let (_, mine) =
+        s.get(&format!("/v1/agreements?party={}&role=creator", s.creator.address()), None).await?;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
+    let (_, none) =
+        s.get(&format!("/v1/agreements?party={}&role=brand", s.creator.address()), None).await?;
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
+    let (_, page) = s.get("/v1/agreements?limit=1", None).await?;
+    let next = page["next"].as_str().unwrap_or_default().to_owned();
+    let (_, after) = s.get(&format!("/v1/agreements?limit=1&cursor={next}"), None).await?;
+    assert_eq!(after["items"].as_array().map(Vec::len), Some(0));
+
+    // Status and readiness.
+    let (status, st) = s.get("/v1/status", None).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(st["indexed"], st["head"]);
+    assert_eq!(s.get("/readyz", None).await?.0, StatusCode::OK);
+
+    // Settlement: a caption without the required disclosure is flagged before anything is sent.
+    let content = keccak256("reel v1");
+    let submit = |caption: &str| {
+        json!({
+            "action": "submit", "milestone": 0, "contentHash": content, "uri": "ipfs://reel-v1",
+            "caption": caption,
+        })
+    };
+    let path = format!("/v1/agreements/{v2_id}/transactions");
+    let (status, body) = s.post(&path, Some(&creator), submit("Loving my new runners!")).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("disclosure_missing")),
+        "{body}"
+    );
+    // The brand cannot submit (the escrow says so, decoded).
+    let (status, body) = s.post(&path, Some(&brand), submit("#ad Loving my new runners!")).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_your_action")),
+        "{body}"
+    );
+    let (status, body) =
+        s.post(&path, Some(&creator), submit("#ad Loving my new runners!")).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s.send(&body["transactions"][0]).await?;
+    // Claiming during the review window is refused with the window's end, in words.
+    let (status, body) =
+        s.post(&path, Some(&creator), json!({ "action": "claim", "milestone": 0 })).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("review_window_open")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("review window is still open until 20")),
+        "{body}"
+    );
+    // The brand approves; milestone 0 is paid.
+    let (status, body) =
+        s.post(&path, Some(&brand), json!({ "action": "approve", "milestone": 0 })).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s.send(&body["transactions"][0]).await?;
+    // A settlement of milestone 1: first the typed data both sign, then the transaction.
+    let deadline = crate::helpers::now() + 3600;
+    let split = json!({ "action": "settle", "milestone": 1, "creatorAmount": "1000000", "deadline": deadline });
+    let (status, typed) = s.post(&path, Some(&brand), split.clone()).await?;
+    assert_eq!(status, StatusCode::OK, "{typed}");
+    let digest: B256 = serde_json::from_value(typed["digest"].clone())?;
+    let td: TypedData = serde_json::from_value(typed["typedData"].clone())?;
+    assert_eq!(td.eip712_signing_hash()?, digest);
+    let mut signed = split.clone();
+    signed["brandSignature"] = json!(s.sign_digest(&s.brand, digest)?);
+    signed["creatorSignature"] = json!(s.sign_digest(&s.creator, digest)?);
+    let (status, body) = s.post(&path, Some(&brand), signed).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    s.send(&body["transactions"][0]).await?;
+    s.index().await?;
+    let (_, done) = s.get(&format!("/v1/agreements/{v2_id}"), None).await?;
+    assert_eq!(done["agreement"]["status"], "completed", "{done}");
+    assert_eq!(done["agreement"]["paidToCreator"], "2000000");
+    assert_eq!(done["agreement"]["refundedToBrand"], "1500000");
+
+    // The audit bundle verifies against the node; one changed byte anywhere fails it.
+    let (status, bundle) =
+        s.get(&format!("/v1/agreements/{v2_id}/audit-bundle"), Some(AUDITOR_KEY)).await?;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let parsed: pactum_api::bundle::Bundle = serde_json::from_value(bundle.clone())?;
+    let checks = pactum_api::bundle::verify(&parsed, &s.provider).await;
+    assert!(checks.iter().all(|c| c.ok), "{checks:#?}");
+    assert!(checks.len() >= 12, "{checks:#?}");
+    let mut tampered = parsed.clone();
+    let mut data = tampered.events[1].data.to_vec();
+    data[31] ^= 1;
+    tampered.events[1].data = data.into();
+    assert!(pactum_api::bundle::verify(&tampered, &s.provider).await.iter().any(|c| !c.ok));
+    let mut tampered = parsed.clone();
+    tampered.offchain_log[1].entry = tampered.offchain_log[1].entry.replacen("2", "3", 1);
+    assert!(pactum_api::bundle::verify(&tampered, &s.provider).await.iter().any(|c| !c.ok));
+    let (status, _) = s.get(&format!("/v1/agreements/{v2_id}/audit-bundle"), None).await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The off-chain log: created, changed, signed twice, the caption; each hash chained.
+    let (_, log) = s.get(&format!("/v1/drafts/{id}/log"), Some(AUDITOR_KEY)).await?;
+    let entries = log["entries"].as_array().cloned().unwrap_or_default();
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["draft_created", "draft_changed", "draft_signed", "draft_signed", "caption_recorded"]
+    );
+    let mut prev = B256::ZERO;
+    for e in &entries {
+        let entry = e["entry"].as_str().unwrap_or_default();
+        assert_eq!(e["prevHash"], json!(prev));
+        let mut buf = prev.to_vec();
+        buf.extend_from_slice(entry.as_bytes());
+        prev = keccak256(&buf);
+        assert_eq!(e["hash"], json!(prev));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_waits_for_the_indexer() -> Result<()> {
+    let s = stack().await?;
+    // Nothing indexed yet, and the head well past the allowed lag.
+    let _: serde_json::Value = s.provider.raw_request("anvil_mine".into(), (20,)).await?;
+    let (status, body) = s.get("/readyz", None).await?;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "not_ready");
+    s.index().await?;
+    assert_eq!(s.get("/readyz", None).await?.0, StatusCode::OK);
+    assert_eq!(s.get("/healthz", None).await?.0, StatusCode::OK);
+    // /metrics counts requests by route pattern, never by raw path.
+    s.get(&format!("/v1/agreements/{}", alloy::primitives::B256::ZERO), None).await?;
+    let metrics = s.http.get(format!("{}/metrics", s.base)).send().await?.text().await?;
+    assert!(
+        metrics.contains("pactum_api_requests_total{method=\"GET\",route=\"/v1/agreements/{id}\",status=\"404\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("pactum_api_request_seconds_bucket"), "{metrics}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_document_covers_every_route() -> Result<()> {
+    let s = stack().await?;
+    let (status, doc) = s.get("/openapi.json", None).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/v1/auth/nonce", "post"),
+        ("/v1/auth/login", "post"),
+        ("/v1/auth/logout", "post"),
+        ("/v1/auth/me", "get"),
+        ("/v1/drafts", "post"),
+        ("/v1/drafts/{id}", "get"),
+        ("/v1/drafts/{id}", "put"),
+        ("/v1/drafts/{id}/typed-data", "get"),
+        ("/v1/drafts/{id}/signatures", "post"),
+        ("/v1/drafts/{id}/transactions", "get"),
+        ("/v1/drafts/{id}/log", "get"),
+        ("/v1/status", "get"),
+        ("/v1/agreements", "get"),
+        ("/v1/agreements/{id}", "get"),
+        ("/v1/agreements/{id}/history", "get"),
+        ("/v1/agreements/{id}/audit-bundle", "get"),
+        ("/v1/agreements/{id}/transactions", "post"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+    }
+    assert_eq!(paths.len(), 18, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
+    assert!(doc["components"]["schemas"]["DraftInput"].is_object());
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `pactum serve`: the HTTP API over the database the indexer writes.
+//!
+//! Configuration precedence, as for `pactum index`: flag, then environment variable, then the TOML
+//! file given by `--config`, then the default. Auditor API keys are secrets: environment or file
+//! only, never a flag that would land in shell history.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use alloy::primitives::Address;
+use clap::Args;
+use eyre::{bail, Context, Result};
+use pactum_api::{router, AppState, Config};
+use serde::Deserialize;
+use tracing::info;
+
+/// Flags of `pactum serve`; each also reads the environment variable named in its help.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// TOML file with any of the settings below (keys as the long flags, with `_` for `-`).
+    #[arg(long, env = "PACTUM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PACTUM_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// JSON-RPC URL of the chain's node.
+    #[arg(long, env = "PACTUM_RPC_URL")]
+    rpc_url: Option<String>,
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Chain id.
+    #[arg(long, env = "PACTUM_CHAIN_ID")]
+    chain_id: Option<u64>,
+    /// The escrow's address.
+    #[arg(long, env = "PACTUM_ESCROW")]
+    escrow: Option<Address>,
+    /// The domain SIWE messages must name [default: the listen address].
+    #[arg(long, env = "PACTUM_SIWE_DOMAIN")]
+    siwe_domain: Option<String>,
+    /// The URI SIWE messages must name [default: http://<domain>].
+    #[arg(long, env = "PACTUM_SIWE_URI")]
+    siwe_uri: Option<String>,
+    /// Auditor accounts (comma-separated).
+    #[arg(long, env = "PACTUM_AUDITORS", value_delimiter = ',')]
+    auditors: Option<Vec<Address>>,
+    /// Tokens agreements may use besides ETH (comma-separated).
+    #[arg(long, env = "PACTUM_TOKENS", value_delimiter = ',')]
+    tokens: Option<Vec<Address>>,
+    /// Origins allowed by CORS (comma-separated) [default: none].
+    #[arg(long, env = "PACTUM_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Option<Vec<String>>,
+}
+
+/// The same settings as read from the file, plus the secrets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    rpc_url: Option<String>,
+    database_url: Option<String>,
+    chain_id: Option<u64>,
+    escrow: Option<Address>,
+    siwe_domain: Option<String>,
+    siwe_uri: Option<String>,
+    auditors: Option<Vec<Address>>,
+    auditor_api_keys: Option<Vec<String>>,
+    tokens: Option<Vec<Address>>,
+    cors_origins: Option<Vec<String>>,
+}
+
+/// Runs the API until Ctrl-C or SIGTERM (in-flight requests finish first).
+pub(crate) async fn run(args: ServeArgs) -> Result<()> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .wrap_err_with(|| format!("reading config file {}", path.display()))?;
+            toml::from_str(&text).wrap_err_with(|| format!("config file {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let Some(rpc_url) = args.rpc_url.or(file.rpc_url) else {
+        bail!("the RPC URL is required: --rpc-url, PACTUM_RPC_URL, or `rpc_url` in the config file")
+    };
+    let Some(database_url) = args.database_url.or(file.database_url) else {
+        bail!("the database URL is required: --database-url, DATABASE_URL, or `database_url` in the config file")
+    };
+    let Some(chain_id) = args.chain_id.or(file.chain_id) else {
+        bail!("the chain id is required: --chain-id, PACTUM_CHAIN_ID, or `chain_id` in the config file")
+    };
+    let Some(escrow) = args.escrow.or(file.escrow) else {
+        bail!("the escrow address is required: --escrow, PACTUM_ESCROW, or `escrow` in the config file")
+    };
+    let listen = args.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let mut cfg = Config::new(chain_id, escrow);
+    cfg.siwe_domain = args.siwe_domain.or(file.siwe_domain).unwrap_or_else(|| listen.to_string());
+    cfg.siwe_uri =
+        args.siwe_uri.or(file.siwe_uri).unwrap_or_else(|| format!("http://{}", cfg.siwe_domain));
+    cfg.auditors = args.auditors.or(file.auditors).unwrap_or_default();
+    cfg.auditor_api_keys = match std::env::var("PACTUM_AUDITOR_API_KEYS") {
+        Ok(v) => v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+        Err(_) => file.auditor_api_keys.unwrap_or_default(),
+    };
+    if cfg.auditor_api_keys.iter().any(|k| k.len() < 24) {
+        bail!("auditor API keys must be at least 24 characters long");
+    }
+    cfg.tokens.extend(args.tokens.or(file.tokens).unwrap_or_default());
+    cfg.cors_origins = args.cors_origins.or(file.cors_origins).unwrap_or_default();
+
+    let pool = pactum_db::connect(&database_url, 16)
+        .await
+        .wrap_err("connecting to PostgreSQL and applying migrations")?;
+    let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL {rpc_url:?}"))?;
+    let app = router(AppState::new(cfg, pool, url));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .wrap_err_with(|| format!("binding {listen}"))?;
+    info!(%listen, chain_id, %escrow, "serving the API");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::index::shutdown_signal())
+        .await
+        .wrap_err("API server")?;
+    Ok(())
+}
