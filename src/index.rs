@@ -39,12 +39,15 @@ pub(crate) struct IndexArgs {
     /// Depth below the head after which blocks are final [default: 64].
     #[arg(long, env = "PACTUM_FINALITY_DEPTH")]
     finality_depth: Option<u64>,
-    /// First eth_getLogs range in blocks [default: 2000].
+    /// First eth_getLogs range in blocks [default: 4].
     #[arg(long, env = "PACTUM_INITIAL_RANGE")]
     initial_range: Option<u64>,
     /// Largest eth_getLogs range in blocks [default: 50000].
     #[arg(long, env = "PACTUM_MAX_RANGE")]
     max_range: Option<u64>,
+    /// Events a batch aims at; the range adapts to it [default: 10000].
+    #[arg(long, env = "PACTUM_BATCH_EVENTS")]
+    batch_events: Option<u64>,
     /// Poll interval once caught up, in milliseconds [default: 500].
     #[arg(long, env = "PACTUM_POLL_MS")]
     poll_ms: Option<u64>,
@@ -66,6 +69,7 @@ struct FileConfig {
     finality_depth: Option<u64>,
     initial_range: Option<u64>,
     max_range: Option<u64>,
+    batch_events: Option<u64>,
     poll_ms: Option<u64>,
     metrics_addr: Option<String>,
 }
@@ -124,6 +128,9 @@ impl IndexArgs {
         }
         if let Some(v) = self.max_range.or(file.max_range) {
             indexer.max_range = v.max(1);
+        }
+        if let Some(v) = self.batch_events.or(file.batch_events) {
+            indexer.batch_events = v.max(1);
         }
         if let Some(v) = self.poll_ms.or(file.poll_ms) {
             indexer.poll_interval = Duration::from_millis(v);
@@ -222,7 +229,7 @@ async fn report_progress(metrics: Arc<Metrics>, cancel: tokio_util::sync::Cancel
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,15 +1,23 @@
 //! `pactum`: the command-line entry point of Pactum.
 //!
-//! `index` runs the indexer that mirrors the escrow into PostgreSQL. `typed-data` and `recover`
+//! `index` runs the indexer that mirrors the escrow into PostgreSQL; `serve` runs the HTTP API
+//! over it. `typed-data` and `recover`
 //! prepare and check what parties sign: the EIP-712 typed data of an agreement (exactly what a
 //! wallet's `eth_signTypedData_v4` takes, with the agreement id the escrow will store) and the
 //! signer a signature recovers to.
 
+mod demo;
+mod deploy;
+mod dev;
 mod index;
+mod serve;
 
 use std::{fs, path::PathBuf};
 
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::{
+    primitives::{Address, Bytes, B256},
+    providers::Provider,
+};
 use clap::{Parser, Subcommand};
 use eyre::{Context, Result};
 use pactum_core::{agreement_id, agreement_typed_data, domain, recover_signer, Agreement};
@@ -27,6 +35,17 @@ enum Command {
     /// Mirror the escrow's events into PostgreSQL and follow the chain (Ctrl-C or SIGTERM stops it
     /// between batches).
     Index(index::IndexArgs),
+    /// Run the whole stack on this machine: anvil with the contracts, PostgreSQL, the indexer and
+    /// the API; Ctrl-C stops everything it started.
+    Dev(dev::DevArgs),
+    /// Play one agreement's whole life through the API of a running `pactum dev`, step by step,
+    /// and verify its audit bundle.
+    Demo(demo::DemoArgs),
+    /// Deploy the escrow to a chain (key from a keystore or PACTUM_DEPLOYER_KEY, never a flag) and
+    /// print the chain id, address and block to configure.
+    Deploy(deploy::DeployArgs),
+    /// Serve the HTTP API (wallet sign-in, drafts, signatures, reads) over the indexer's database.
+    Serve(serve::ServeArgs),
     /// Print an agreement's id and the EIP-712 typed data both parties sign, as JSON.
     TypedData {
         /// The agreement as JSON (the escrow's `Agreement` struct; amounts and times as strings).
@@ -37,6 +56,15 @@ enum Command {
         /// Address of the escrow contract.
         #[arg(long, env = "PACTUM_ESCROW")]
         escrow: Address,
+    },
+    /// Check an audit bundle against any node: hashes, signatures, every event, the log's chain.
+    /// Prints each check; exits with 1 on any mismatch.
+    Verify {
+        /// The bundle (JSON, as `GET /v1/agreements/{id}/audit-bundle` returns it).
+        bundle: PathBuf,
+        /// JSON-RPC URL of a node of the bundle's chain.
+        #[arg(long, env = "PACTUM_RPC_URL")]
+        rpc_url: String,
     },
     /// Print the account a 65-byte ECDSA signature of a digest recovers to.
     Recover {
@@ -60,6 +88,18 @@ fn main() -> Result<()> {
         Command::Index(args) => {
             tokio::runtime::Runtime::new()?.block_on(index::run(args))?;
         }
+        Command::Dev(args) => {
+            tokio::runtime::Runtime::new()?.block_on(dev::run(args))?;
+        }
+        Command::Demo(args) => {
+            tokio::runtime::Runtime::new()?.block_on(demo::run(args))?;
+        }
+        Command::Deploy(args) => {
+            tokio::runtime::Runtime::new()?.block_on(deploy::run(args))?;
+        }
+        Command::Serve(args) => {
+            tokio::runtime::Runtime::new()?.block_on(serve::run(args))?;
+        }
         Command::TypedData { agreement, chain_id, escrow } => {
             let text = fs::read_to_string(&agreement)
                 .wrap_err_with(|| format!("reading {}", agreement.display()))?;
@@ -71,6 +111,27 @@ fn main() -> Result<()> {
                 "typedData": agreement_typed_data(&agreement, &domain)?,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Command::Verify { bundle, rpc_url } => {
+            let text = fs::read_to_string(&bundle)
+                .wrap_err_with(|| format!("reading {}", bundle.display()))?;
+            let parsed: pactum_api::bundle::Bundle = serde_json::from_str(&text)
+                .wrap_err_with(|| format!("{} is not an audit bundle", bundle.display()))?;
+            let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL {rpc_url:?}"))?;
+            let provider = alloy::providers::ProviderBuilder::new()
+                .disable_recommended_fillers()
+                .connect_http(url)
+                .erased();
+            let checks = tokio::runtime::Runtime::new()?
+                .block_on(pactum_api::bundle::verify(&parsed, &provider));
+            let failed = checks.iter().filter(|c| !c.ok).count();
+            for c in &checks {
+                println!("{} {}: {}", if c.ok { "ok  " } else { "FAIL" }, c.what, c.detail);
+            }
+            println!("{} checks, {failed} failed", checks.len());
+            if failed > 0 {
+                std::process::exit(1);
+            }
         }
         Command::Recover { digest, signature } => {
             println!("{}", recover_signer(digest, &signature)?);

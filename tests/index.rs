@@ -19,17 +19,7 @@ use pactum_core::{agreement_id, domain, Agreement, Milestone};
 use sqlx::Connection;
 
 async fn fresh_database() -> Result<String> {
-    let admin = std::env::var("PACTUM_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!(
-        "pactum_cli_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos()
-    );
-    let mut conn = sqlx::PgConnection::connect(&admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-    let (base, _) = admin.rsplit_once('/').ok_or_else(|| eyre::eyre!("no database in {admin}"))?;
-    Ok(format!("{base}/{name}"))
+    Ok(pactum_db::scratch::create(&pactum_db::scratch::admin_url(), "pactum_cli").await?)
 }
 
 fn free_port() -> Result<u16> {

@@ -1,0 +1,260 @@
+//! `pactum dev`: the whole stack on this machine in one process: anvil (from the project's npm
+//! toolchain) with the escrow and a test stablecoin deployed, PostgreSQL (`DATABASE_URL`, or a
+//! private throwaway cluster made with the machine's `initdb` and `pg_ctl`), the indexer and the
+//! API. Ctrl-C or SIGTERM stops everything it started; so does a failure half-way, because each
+//! piece is stopped by its guard's `Drop`.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::U256,
+    providers::{Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use clap::Args;
+use eyre::{bail, Context, Result};
+use pactum_bindings::{MockStablecoin, PactumEscrow};
+use tracing::{info, warn};
+
+/// Flags of `pactum dev`.
+#[derive(Debug, Args)]
+pub(crate) struct DevArgs {
+    /// Port for anvil's JSON-RPC.
+    #[arg(long, env = "ANVIL_PORT", default_value_t = 8545)]
+    anvil_port: u16,
+    /// Address for the API.
+    #[arg(long, env = "PACTUM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// PostgreSQL to use; without it, a private cluster in a temporary folder.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// The anvil binary: `PACTUM_ANVIL`, else `node_modules/.bin/anvil` in this folder or above it
+/// (where `scripts/setup` puts it), else `anvil` on `PATH`.
+fn anvil_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("PACTUM_ANVIL") {
+        return p.into();
+    }
+    let mut dir = std::env::current_dir().ok();
+    while let Some(d) = dir {
+        let candidate = d.join("node_modules/.bin/anvil");
+        if candidate.exists() {
+            return candidate;
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    "anvil".into()
+}
+
+/// A PostgreSQL binary: on `PATH`, else in Debian's `/usr/lib/postgresql/<version>/bin`.
+fn pg_binary(name: &str) -> Result<PathBuf> {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            if dir.join(name).is_file() {
+                return Ok(dir.join(name));
+            }
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|r| {
+            r.flatten().map(|e| e.path().join("bin").join(name)).filter(|p| p.is_file()).collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().ok_or_else(|| {
+        eyre::eyre!(
+            "PostgreSQL's {name} was not found (PATH, /usr/lib/postgresql/*/bin): install it \
+             (Debian: apt-get install postgresql) or give --database-url"
+        )
+    })
+}
+
+/// A throwaway cluster; stopped and deleted on drop.
+struct PrivateCluster {
+    dir: PathBuf,
+    pg_ctl: PathBuf,
+    as_postgres: bool,
+    url: String,
+}
+
+impl PrivateCluster {
+    fn start() -> Result<Self> {
+        let initdb = pg_binary("initdb")?;
+        let pg_ctl = pg_binary("pg_ctl")?;
+        let dir = std::env::temp_dir().join(format!("pactum-dev-pg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        // PostgreSQL refuses to run as root: run its tools as the `postgres` account then.
+        let as_postgres = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false);
+        let mut cluster = Self { dir, pg_ctl, as_postgres, url: String::new() };
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&cluster.dir)
+                .status()?;
+            if !ok.success() {
+                bail!("could not hand {} to the postgres account", cluster.dir.display());
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let data = cluster.dir.join("data");
+        cluster.run(
+            &initdb,
+            &["-D", &data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        )?;
+        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", cluster.dir.display());
+        let log = cluster.dir.join("log");
+        cluster.run(
+            &cluster.pg_ctl.clone(),
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-o",
+                &opts,
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "start",
+            ],
+        )?;
+        cluster.url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        Ok(cluster)
+    }
+
+    fn run(&self, bin: &Path, args: &[&str]) -> Result<()> {
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        let out = cmd.args(args).output().wrap_err_with(|| format!("running {}", bin.display()))?;
+        if !out.status.success() {
+            bail!("{} failed: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        if data.exists() {
+            if let Err(e) = self.run(
+                &self.pg_ctl.clone(),
+                &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+            ) {
+                warn!(error = %e, "stopping the private PostgreSQL cluster");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs the stack until Ctrl-C or SIGTERM.
+pub(crate) async fn run(args: DevArgs) -> Result<()> {
+    let anvil: AnvilInstance = Anvil::at(anvil_binary())
+        .port(args.anvil_port)
+        .chain_id(31_337)
+        .try_spawn()
+        .wrap_err("starting anvil (run scripts/setup, or set PACTUM_ANVIL)")?;
+    let keys: Vec<PrivateKeySigner> = anvil.keys()[..5].iter().cloned().map(Into::into).collect();
+    let mut wallet = EthereumWallet::from(keys[0].clone());
+    for k in &keys[1..] {
+        wallet.register_signer(k.clone());
+    }
+    let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url());
+    // Account 0's first two transactions: the same addresses on every fresh start.
+    let escrow = PactumEscrow::deploy(&provider).await.wrap_err("deploying the escrow")?;
+    let start_block = provider.get_block_number().await?;
+    let usd = MockStablecoin::deploy(&provider).await.wrap_err("deploying the stablecoin")?;
+    for k in &keys[1..3] {
+        usd.mint(k.address(), U256::from(1_000_000_000_000u64)).send().await?.get_receipt().await?;
+    }
+    // The same shape as `scripts/run` (contracts/script/Deploy.s.sol) writes.
+    let deployments = serde_json::json!({
+        "chainId": anvil.chain_id(), "deploymentBlock": start_block, "deployer": keys[0].address(),
+        "escrow": escrow.address(), "stablecoin": usd.address(), "mockStablecoin": true,
+        "stablecoinDecimals": 6,
+        "roles": { "brand": keys[1].address(), "creator": keys[2].address(), "arbiter": keys[3].address() },
+    });
+    if Path::new("anvil").is_dir() {
+        std::fs::write("anvil/deployments.json", serde_json::to_string_pretty(&deployments)?)?;
+    }
+
+    let cluster = match &args.database_url {
+        Some(_) => None,
+        None => Some(PrivateCluster::start().wrap_err("starting a private PostgreSQL cluster")?),
+    };
+    let database_url = args
+        .database_url
+        .clone()
+        .or_else(|| cluster.as_ref().map(|c| c.url.clone()))
+        .unwrap_or_default();
+    let pool = pactum_db::connect(&database_url, 16)
+        .await
+        .wrap_err("connecting to PostgreSQL and applying migrations")?;
+
+    let mut cfg = pactum_indexer::Config::new(anvil.chain_id(), *escrow.address(), start_block);
+    cfg.poll_interval = std::time::Duration::from_millis(250);
+    let mut indexer = pactum_indexer::Indexer::new(cfg, anvil.endpoint_url(), pool.clone());
+    let cancel = indexer.cancel_token();
+    let indexing = tokio::spawn(async move { indexer.run().await });
+
+    let mut api = pactum_api::Config::new(anvil.chain_id(), *escrow.address());
+    api.siwe_domain = args.listen.to_string();
+    api.siwe_uri = format!("http://{}", args.listen);
+    api.tokens.push(*usd.address());
+    api.auditors = vec![keys[4].address()];
+    let app =
+        pactum_api::router(pactum_api::AppState::new(api, pool.clone(), anvil.endpoint_url()));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .wrap_err_with(|| format!("binding {}", args.listen))?;
+
+    let role = ["deployer", "brand", "creator", "arbiter", "auditor"];
+    println!("Pactum dev stack");
+    println!("  API:        http://{}  (OpenAPI: /openapi.json)", args.listen);
+    println!("  RPC:        {}  (chain {})", anvil.endpoint(), anvil.chain_id());
+    println!("  escrow:     {} (from block {start_block})", escrow.address());
+    println!("  stablecoin: {} (pUSD, 6 decimals, permit)", usd.address());
+    println!(
+        "  PostgreSQL: {database_url}{}",
+        if cluster.is_some() { "  (private, deleted on exit)" } else { "" }
+    );
+    for (k, r) in keys.iter().zip(role) {
+        println!("  {r:<9} {}  key {}", k.address(), alloy::hex::encode_prefixed(k.to_bytes()));
+    }
+    println!("Ctrl-C stops everything.");
+    info!(addr = %args.listen, "dev stack up");
+
+    let stopping = cancel.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            crate::index::shutdown_signal().await;
+            stopping.cancel();
+        })
+        .await;
+    cancel.cancel();
+    match indexing.await {
+        Ok(Err(e)) => warn!(error = %e, "indexer stopped with an error"),
+        Err(e) => warn!(error = %e, "indexer task failed"),
+        Ok(Ok(())) => {}
+    }
+    pool.close().await;
+    drop(cluster);
+    drop(anvil);
+    served.wrap_err("API server")?;
+    Ok(())
+}

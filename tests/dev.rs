@@ -1,0 +1,125 @@
+//! `pactum dev` as a new user runs it: the whole stack from one command (a private PostgreSQL
+//! cluster, since no DATABASE_URL is given), ready to serve, and nothing left behind after SIGTERM
+//! or after a start-up that fails half-way.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpStream,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use eyre::{bail, Result};
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn answers(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+fn dev(anvil_port: u16, listen: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pactum"));
+    cmd.args(["dev", "--anvil-port", &anvil_port.to_string(), "--listen", listen])
+        .env_remove("DATABASE_URL")
+        .env_remove("PACTUM_LISTEN")
+        .env_remove("ANVIL_PORT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_runs_the_stack_and_leaves_nothing_behind() -> Result<()> {
+    let (anvil_port, api_port) = (free_port()?, free_port()?);
+    let listen = format!("127.0.0.1:{api_port}");
+    let mut child = dev(anvil_port, &listen).spawn()?;
+    let pid = child.id();
+    let stdout = child.stdout.take().ok_or_else(|| eyre::eyre!("no stdout"))?;
+    // Read what it prints until the ready line; note PostgreSQL's port.
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.starts_with("Ctrl-C");
+            out.push(line);
+            if done {
+                break;
+            }
+        }
+        out
+    })
+    .await?;
+    let text = lines.join("\n");
+    assert!(text.contains("escrow:     0x5FbDB2315678afecb367f032d93F642f64180aa3"), "{text}");
+    for role in ["brand", "creator", "arbiter", "auditor"] {
+        assert!(text.contains(role), "{text}");
+    }
+    let pg_port: u16 = text
+        .split("postgres://postgres@127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| eyre::eyre!("no PostgreSQL URL in {text}"))?;
+
+    let client = alloy::transports::http::reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = client.get(format!("http://{listen}/readyz")).send().await;
+        if ready.as_ref().is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("never ready: {ready:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let status: serde_json::Value = serde_json::from_str(
+        &client.get(format!("http://{listen}/v1/status")).send().await?.text().await?,
+    )?;
+    assert_eq!(status["chainId"], 31_337);
+    assert!(answers(anvil_port) && answers(pg_port));
+
+    // SIGTERM: everything it started stops, and its folder goes.
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status()?.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "pactum dev did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exit.success(), "{exit}");
+    assert!(!answers(anvil_port), "anvil left running");
+    assert!(!answers(api_port), "API left running");
+    assert!(!answers(pg_port), "PostgreSQL left running");
+    assert!(!std::env::temp_dir().join(format!("pactum-dev-pg-{pid}")).exists());
+    Ok(())
+}
+
+#[test]
+fn a_start_up_that_fails_half_way_stops_what_it_started() -> Result<()> {
+    // The API's port is taken: anvil and PostgreSQL are up by the time binding fails.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let listen = taken.local_addr()?.to_string();
+    let anvil_port = free_port()?;
+    let mut cmd = dev(anvil_port, &listen);
+    let out = cmd.stderr(Stdio::piped()).output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("binding"), "{stderr}");
+    assert!(!answers(anvil_port), "anvil left running");
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pactum-dev-pg-"))
+        .filter(|e| {
+            // Only clusters of processes that are gone count as leftovers.
+            let pid =
+                e.file_name().to_string_lossy().trim_start_matches("pactum-dev-pg-").to_owned();
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    Ok(())
+}
