@@ -18,35 +18,37 @@ contract AgreementHashingFuzzTest is Test {
     uint256 internal constant HEAD = 4 + 0x20;
     uint256 internal constant MILESTONES = HEAD + 0x160;
 
+    /// @dev The agreement's scalar fields, as one fuzz input (twelve separate parameters are too
+    /// deep a stack for the unoptimized build `forge coverage` makes).
+    struct Head {
+        address brand;
+        address creator;
+        address arbiter;
+        address token;
+        bytes32 termsHash;
+        uint16 fee;
+        uint32 contest;
+        uint32 arbitration;
+        uint40 deadline;
+        uint256 salt;
+    }
+
     function setUp() public {
         harness = new HashingHarness();
         escrow = new PactumEscrow();
     }
 
-    function _random(
-        address brand,
-        address creator,
-        address arbiter,
-        address token,
-        bytes32 termsHash,
-        uint16 fee,
-        uint32 contest,
-        uint32 arbitration,
-        uint40 deadline,
-        uint256 salt,
-        uint256 n,
-        uint256 seed
-    ) internal pure returns (Agreement memory a) {
-        a.brand = brand;
-        a.creator = creator;
-        a.arbiter = arbiter;
-        a.token = token;
-        a.termsHash = termsHash;
-        a.arbiterFeeBps = fee;
-        a.contestWindow = contest;
-        a.arbitrationWindow = arbitration;
-        a.deadline = deadline;
-        a.salt = salt;
+    function _random(Head memory h, uint256 n, uint256 seed) internal pure returns (Agreement memory a) {
+        a.brand = h.brand;
+        a.creator = h.creator;
+        a.arbiter = h.arbiter;
+        a.token = h.token;
+        a.termsHash = h.termsHash;
+        a.arbiterFeeBps = h.fee;
+        a.contestWindow = h.contest;
+        a.arbitrationWindow = h.arbitration;
+        a.deadline = h.deadline;
+        a.salt = h.salt;
         n = bound(n, 1, 32);
         a.milestones = new Milestone[](n);
         for (uint256 i; i < n; ++i) {
@@ -59,16 +61,18 @@ contract AgreementHashingFuzzTest is Test {
 
     function _sample(uint256 seed) internal pure returns (Agreement memory) {
         return _random(
-            address(0xB),
-            address(0xC),
-            address(0xA),
-            address(0x70),
-            keccak256("terms"),
-            250,
-            2 days,
-            7 days,
-            1_750_000_000,
-            seed,
+            Head({
+                brand: address(0xB),
+                creator: address(0xC),
+                arbiter: address(0xA),
+                token: address(0x70),
+                termsHash: keccak256("terms"),
+                fee: 250,
+                contest: 2 days,
+                arbitration: 7 days,
+                deadline: 1_750_000_000,
+                salt: seed
+            }),
             1 + seed % 32,
             seed
         );
@@ -93,23 +97,8 @@ contract AgreementHashingFuzzTest is Test {
         }
     }
 
-    function testFuzz_AssemblyHashEqualsReference(
-        address brand,
-        address creator,
-        address arbiter,
-        address token,
-        bytes32 termsHash,
-        uint16 fee,
-        uint32 contest,
-        uint32 arbitration,
-        uint40 deadline,
-        uint256 salt,
-        uint256 n,
-        uint256 seed
-    ) public view {
-        Agreement memory a = _random(
-            brand, creator, arbiter, token, termsHash, fee, contest, arbitration, deadline, salt, n, seed
-        );
+    function testFuzz_AssemblyHashEqualsReference(Head memory h, uint256 n, uint256 seed) public view {
+        Agreement memory a = _random(h, n, seed);
         assertEq(harness.assemblyHash(a), harness.referenceHash(a));
     }
 
