@@ -9,3 +9,4 @@ export FOUNDRY_SOLC="$ROOT/scripts/solc"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+warn() { printf 'warning: %s\n' "$*" >&2; }

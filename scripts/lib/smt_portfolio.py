@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -58,18 +59,22 @@ def _portfolio(path: str) -> int:
         [sys.executable, here, "--cvc5", path],
         [yices, "--smt2-model-format", "--bvconst-in-decimal", path],  # as Halmos runs yices
     ]
+    # Each solver writes to a file, not a pipe: a model larger than a pipe's buffer would block a
+    # solver that nobody reads until it exits, and the portfolio would wait for it forever.
+    outputs = [tempfile.TemporaryFile(mode="w+") for _ in commands]
     procs = [
-        subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
-        for c in commands
+        subprocess.Popen(c, stdout=o, stderr=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
+        for c, o in zip(commands, outputs)
     ]
-    pending = list(procs)
+    pending = list(zip(procs, outputs))
     try:
         while pending:
-            for p in list(pending):
+            for p, o in list(pending):
                 if p.poll() is None:
                     continue
-                pending.remove(p)
-                out = p.stdout.read()
+                pending.remove((p, o))
+                o.seek(0)
+                out = o.read()
                 first = out.split("\n", 1)[0].strip()
                 if first in ("sat", "unsat"):
                     sys.stdout.write(out)
@@ -82,6 +87,8 @@ def _portfolio(path: str) -> int:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        for o in outputs:
+            o.close()
 
 
 if __name__ == "__main__":
