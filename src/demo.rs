@@ -7,6 +7,14 @@
 //! and, uncontested, the third milestone's escrow goes back. Then the audit bundle is exported and
 //! verified against the node. Time is moved forward on anvil (`evm_increaseTime`), which is why
 //! this runs against a dev chain only.
+//!
+//! The demo outlives a restart of the stack under it (`pactum dev --state … --database-url …`
+//! stopped and started again): a request that could not reach the stack is retried until it is
+//! back (up to [`STACK_BACK_WITHIN`]). A refused connection is always retried (nothing was acted
+//! on); a connection closed before any response only for requests that change nothing (reads,
+//! and the API's transaction preparation), and for JSON-RPC, whose retried calls are reads, signed
+//! transactions (sent twice, mined once) and time travel (a second warp only adds time).
+//! Each request opens its own connection, so none is caught on a pooled one the server closes.
 
 use std::time::Duration;
 
@@ -14,9 +22,13 @@ use alloy::{
     network::EthereumWallet,
     primitives::{keccak256, Address, Bytes, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::types::TransactionRequest,
+    rpc::{client::ClientBuilder, types::TransactionRequest},
     signers::{local::PrivateKeySigner, SignerSync},
-    transports::http::reqwest,
+    transports::{
+        http::reqwest,
+        layers::{OrRetryPolicyFn, RateLimitRetryPolicy, RetryBackoffLayer},
+        RpcError, TransportErrorKind,
+    },
 };
 use clap::Args;
 use eyre::{bail, eyre, Context, Result};
@@ -29,6 +41,24 @@ const DEV_KEYS: [&str; 3] = [
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 ];
+
+/// How long the demo waits for a stack that stopped answering to come back.
+const STACK_BACK_WITHIN: Duration = Duration::from_secs(120);
+/// Pause between attempts while it waits.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// True when `e` (from reqwest, possibly wrapped) is a failed connection or, with `unanswered`, a
+/// request that got no response at all.
+fn unreached(e: &(dyn std::error::Error + 'static), unanswered: bool) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<reqwest::Error>() {
+            return r.is_connect() || (unanswered && r.is_request());
+        }
+        cur = err.source();
+    }
+    false
+}
 
 /// Flags of `pactum demo`.
 #[derive(Debug, Args)]
@@ -66,10 +96,22 @@ impl Demo {
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
         }
-        let res = req
-            .send()
-            .await
-            .wrap_err_with(|| format!("{method} {path}: is `pactum dev` running?"))?;
+        let changes_nothing = method == "GET" || path.ends_with("/transactions");
+        let deadline = tokio::time::Instant::now() + STACK_BACK_WITHIN;
+        let res = loop {
+            let attempt = req.try_clone().ok_or_else(|| eyre!("{method} {path}: unclonable"))?;
+            match attempt.send().await {
+                Err(e)
+                    if unreached(&e, changes_nothing) && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+                other => {
+                    break other
+                        .wrap_err_with(|| format!("{method} {path}: is `pactum dev` running?"))?
+                }
+            }
+        };
         let status = res.status();
         let value: Value = serde_json::from_str(&res.text().await?).unwrap_or(Value::Null);
         if !status.is_success() {
@@ -162,12 +204,23 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let mut wallet = EthereumWallet::from(brand.clone());
     wallet.register_signer(creator.clone());
     let url = args.rpc_url.parse().wrap_err_with(|| format!("RPC URL {:?}", args.rpc_url))?;
-    let provider = ProviderBuilder::new().wallet(wallet).connect_http(url).erased();
-    let d = Demo {
-        api: args.api.trim_end_matches('/').to_owned(),
-        http: reqwest::Client::new(),
-        provider,
-    };
+    // No pooled connections (see the module docs), for the API and the RPC alike.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+    let retry_refused = OrRetryPolicyFn::new(
+        RateLimitRetryPolicy::default(),
+        |e| matches!(e, RpcError::Transport(TransportErrorKind::Custom(c)) if unreached(c.as_ref(), true)),
+    );
+    let attempts = (STACK_BACK_WITHIN.as_millis() / RETRY_EVERY.as_millis()) as u32;
+    let rpc = ClientBuilder::default()
+        .layer(RetryBackoffLayer::new_with_policy(
+            attempts,
+            RETRY_EVERY.as_millis() as u64,
+            u64::MAX,
+            retry_refused,
+        ))
+        .http_with_client(http.clone(), url);
+    let provider = ProviderBuilder::new().wallet(wallet).connect_client(rpc).erased();
+    let d = Demo { api: args.api.trim_end_matches('/').to_owned(), http, provider };
 
     let b = d.login(brand).await?;
     let c = d.login(creator).await?;

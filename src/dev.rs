@@ -3,6 +3,10 @@
 //! private throwaway cluster made with the machine's `initdb` and `pg_ctl`), the indexer and the
 //! API. Ctrl-C or SIGTERM stops everything it started; so does a failure half-way, because each
 //! piece is stopped by its guard's `Drop`.
+//!
+//! With `--state FILE` the chain outlives the process (anvil loads FILE at start and writes it back
+//! when stopped), and with `--database-url` so does the ledger: a restarted `pactum dev` finds its
+//! contracts already deployed and its indexer resumes from its checkpoint.
 
 use std::{
     net::SocketAddr,
@@ -11,9 +15,10 @@ use std::{
 };
 
 use alloy::{
+    eips::BlockNumberOrTag,
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::U256,
+    primitives::{Address, U256},
     providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -34,6 +39,56 @@ pub(crate) struct DevArgs {
     /// PostgreSQL to use; without it, a private cluster in a temporary folder.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Keep the chain in this file across restarts (anvil's `--state`: loaded at start, written
+    /// when the stack stops). Without it, every start is a fresh chain.
+    #[arg(long, env = "PACTUM_DEV_STATE")]
+    state: Option<PathBuf>,
+}
+
+/// What `pactum dev` deployed; written to `anvil/deployments.json` (the shape `scripts/run`'s
+/// forge script writes) and, with `--state`, beside the state file to be found again on restart.
+fn deployments_json(
+    chain_id: u64,
+    start_block: u64,
+    keys: &[PrivateKeySigner],
+    escrow: Address,
+    usd: Address,
+) -> serde_json::Value {
+    serde_json::json!({
+        "chainId": chain_id, "deploymentBlock": start_block, "deployer": keys[0].address(),
+        "escrow": escrow, "stablecoin": usd, "mockStablecoin": true,
+        "stablecoinDecimals": 6,
+        "roles": { "brand": keys[1].address(), "creator": keys[2].address(), "arbiter": keys[3].address() },
+    })
+}
+
+/// The sidecar of a state file: `<state>.deployments.json`.
+fn sidecar(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".deployments.json");
+    name.into()
+}
+
+/// Anvil, stopped with SIGTERM so that it writes its `--state` file (alloy's own drop kills it
+/// outright, which would lose the chain).
+struct Chain(AnvilInstance);
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        let pid = self.0.child().id().to_string();
+        if let Err(e) = Command::new("kill").args(["-TERM", &pid]).status() {
+            warn!(error = %e, "stopping anvil");
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.0.child_mut().try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        warn!("anvil did not stop within 15 s; killing it (its state file may be stale)");
+    }
 }
 
 /// The anvil binary: `PACTUM_ANVIL`, else `node_modules/.bin/anvil` in this folder or above it
@@ -164,31 +219,71 @@ impl Drop for PrivateCluster {
 
 /// Runs the stack until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: DevArgs) -> Result<()> {
-    let anvil: AnvilInstance = Anvil::at(anvil_binary())
-        .port(args.anvil_port)
-        .chain_id(31_337)
-        .try_spawn()
-        .wrap_err("starting anvil (run scripts/setup, or set PACTUM_ANVIL)")?;
-    let keys: Vec<PrivateKeySigner> = anvil.keys()[..5].iter().cloned().map(Into::into).collect();
+    let mut anvil = Anvil::at(anvil_binary()).port(args.anvil_port).chain_id(31_337);
+    if let Some(state) = &args.state {
+        anvil = anvil.arg("--state").arg(state);
+    }
+    let anvil = Chain(
+        anvil.try_spawn().wrap_err("starting anvil (run scripts/setup, or set PACTUM_ANVIL)")?,
+    );
+    let chain_id = anvil.0.chain_id();
+    let keys: Vec<PrivateKeySigner> = anvil.0.keys()[..5].iter().cloned().map(Into::into).collect();
     let mut wallet = EthereumWallet::from(keys[0].clone());
     for k in &keys[1..] {
         wallet.register_signer(k.clone());
     }
-    let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url());
+    let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.0.endpoint_url());
     // Account 0's first two transactions: the same addresses on every fresh start.
-    let escrow = PactumEscrow::deploy(&provider).await.wrap_err("deploying the escrow")?;
-    let start_block = provider.get_block_number().await?;
-    let usd = MockStablecoin::deploy(&provider).await.wrap_err("deploying the stablecoin")?;
-    for k in &keys[1..3] {
-        usd.mint(k.address(), U256::from(1_000_000_000_000u64)).send().await?.get_receipt().await?;
-    }
-    // The same shape as `scripts/run` (contracts/script/Deploy.s.sol) writes.
-    let deployments = serde_json::json!({
-        "chainId": anvil.chain_id(), "deploymentBlock": start_block, "deployer": keys[0].address(),
-        "escrow": escrow.address(), "stablecoin": usd.address(), "mockStablecoin": true,
-        "stablecoinDecimals": 6,
-        "roles": { "brand": keys[1].address(), "creator": keys[2].address(), "arbiter": keys[3].address() },
-    });
+    let (escrow, usd) = (keys[0].address().create(0), keys[0].address().create(1));
+    let resumed = !provider.get_code_at(escrow).await?.is_empty();
+    let deployments = if resumed {
+        let state = args.state.as_deref().unwrap_or(Path::new("(none)"));
+        let file = sidecar(state);
+        let text = std::fs::read_to_string(&file).wrap_err_with(|| {
+            format!(
+                "the chain loaded from {} already holds the escrow, but {} (what was deployed \
+                 there, from which block) cannot be read: delete the state file to start afresh",
+                state.display(),
+                file.display()
+            )
+        })?;
+        // The offset `evm_increaseTime` added is not part of the state file: without this, the
+        // next block would be stamped earlier than the last one.
+        let latest = provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await?
+            .ok_or_else(|| eyre::eyre!("the loaded chain has no latest block"))?;
+        let next = latest.header.timestamp + 1;
+        if next > time::OffsetDateTime::now_utc().unix_timestamp().try_into().unwrap_or(0) {
+            let _: serde_json::Value =
+                provider.raw_request("evm_setNextBlockTimestamp".into(), (next,)).await?;
+        }
+        serde_json::from_str::<serde_json::Value>(&text)
+            .wrap_err_with(|| format!("reading {}", file.display()))?
+    } else {
+        let deployed = PactumEscrow::deploy(&provider).await.wrap_err("deploying the escrow")?;
+        let start_block = provider.get_block_number().await?;
+        let coin = MockStablecoin::deploy(&provider).await.wrap_err("deploying the stablecoin")?;
+        if (*deployed.address(), *coin.address()) != (escrow, usd) {
+            bail!("account 0 had sent transactions before the deployment: addresses differ");
+        }
+        for k in &keys[1..3] {
+            coin.mint(k.address(), U256::from(1_000_000_000_000u64))
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+        }
+        let d = deployments_json(chain_id, start_block, &keys, escrow, usd);
+        if let Some(state) = &args.state {
+            std::fs::write(sidecar(state), serde_json::to_string_pretty(&d)?)
+                .wrap_err("writing the state file's deployments")?;
+        }
+        d
+    };
+    let start_block = deployments["deploymentBlock"]
+        .as_u64()
+        .ok_or_else(|| eyre::eyre!("deployments without a deploymentBlock"))?;
     if Path::new("anvil").is_dir() {
         std::fs::write("anvil/deployments.json", serde_json::to_string_pretty(&deployments)?)?;
     }
@@ -206,19 +301,19 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
 
-    let mut cfg = pactum_indexer::Config::new(anvil.chain_id(), *escrow.address(), start_block);
+    let mut cfg = pactum_indexer::Config::new(chain_id, escrow, start_block);
     cfg.poll_interval = std::time::Duration::from_millis(250);
-    let mut indexer = pactum_indexer::Indexer::new(cfg, anvil.endpoint_url(), pool.clone());
+    let mut indexer = pactum_indexer::Indexer::new(cfg, anvil.0.endpoint_url(), pool.clone());
     let cancel = indexer.cancel_token();
     let indexing = tokio::spawn(async move { indexer.run().await });
 
-    let mut api = pactum_api::Config::new(anvil.chain_id(), *escrow.address());
+    let mut api = pactum_api::Config::new(chain_id, escrow);
     api.siwe_domain = args.listen.to_string();
     api.siwe_uri = format!("http://{}", args.listen);
-    api.tokens.push(*usd.address());
+    api.tokens.push(usd);
     api.auditors = vec![keys[4].address()];
     let app =
-        pactum_api::router(pactum_api::AppState::new(api, pool.clone(), anvil.endpoint_url()));
+        pactum_api::router(pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .wrap_err_with(|| format!("binding {}", args.listen))?;
@@ -226,9 +321,13 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     let role = ["deployer", "brand", "creator", "arbiter", "auditor"];
     println!("Pactum dev stack");
     println!("  API:        http://{}  (OpenAPI: /openapi.json)", args.listen);
-    println!("  RPC:        {}  (chain {})", anvil.endpoint(), anvil.chain_id());
-    println!("  escrow:     {} (from block {start_block})", escrow.address());
-    println!("  stablecoin: {} (pUSD, 6 decimals, permit)", usd.address());
+    println!("  RPC:        {}  (chain {chain_id})", anvil.0.endpoint());
+    println!("  escrow:     {escrow} (from block {start_block})");
+    println!("  stablecoin: {usd} (pUSD, 6 decimals, permit)");
+    if let Some(state) = &args.state {
+        let how = if resumed { "resumed from" } else { "kept in" };
+        println!("  chain:      {how} {}", state.display());
+    }
     println!(
         "  PostgreSQL: {database_url}{}",
         if cluster.is_some() { "  (private, deleted on exit)" } else { "" }
