@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/run and scripts/bench-gas: toolchain environment, a short-lived anvil
+# Helpers shared by scripts/chain and scripts/bench-gas: toolchain environment, a short-lived anvil
 # that is always stopped, and the deployment. Source it after setting ROOT to the repository root.
 
 chain_env() {
@@ -39,7 +39,7 @@ ANVIL_PID=""
 start_anvil() {
   local port=$1 log=$2 i
   if port_in_use "$ANVIL_HOST" "$port"; then
-    echo "error: port $port on $ANVIL_HOST is already in use (another anvil or scripts/run?)." >&2
+    echo "error: port $port on $ANVIL_HOST is already in use (another anvil, scripts/chain or scripts/run?)." >&2
     echo "       Stop it, or pick another port: ANVIL_PORT=<port> $0" >&2
     return 1
   fi
