@@ -1,16 +1,12 @@
 //! `pactum demo` against a `pactum dev` stack, both run as a user runs them: the whole scenario
 //! completes and its audit bundle verifies.
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+mod common;
+use common::{free_port, wait_ready};
 
-use eyre::{bail, Result};
+use std::process::{Command, Stdio};
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+use eyre::Result;
 
 /// Stops the stack when the test ends, however it ends.
 struct Stack(std::process::Child);
@@ -36,14 +32,7 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
             .stderr(Stdio::null())
             .spawn()?,
     );
-    let client = alloy::transports::http::reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client.get(format!("{api}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-        if Instant::now() > deadline {
-            bail!("pactum dev never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_ready(&api).await?;
     let bundle = std::env::temp_dir().join(format!("pactum-demo-{}.json", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_pactum"))
         .args(["demo", "--api", &api, "--rpc-url", &rpc, "--bundle"])

@@ -2,6 +2,9 @@
 //! cluster, since no DATABASE_URL is given), ready to serve, and nothing left behind after SIGTERM
 //! or after a start-up that fails half-way.
 
+mod common;
+use common::free_port;
+
 use std::{
     io::{BufRead, BufReader},
     net::TcpStream,
@@ -10,10 +13,6 @@ use std::{
 };
 
 use eyre::{bail, Result};
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 fn answers(port: u16) -> bool {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()

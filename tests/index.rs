@@ -1,6 +1,9 @@
 //! `pactum index` run as a user runs it: configured by file, environment and flags, mirroring a
 //! live anvil into PostgreSQL, serving /metrics, and stopping cleanly on SIGTERM.
 
+mod common;
+use common::{free_port, fresh_database};
+
 use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -17,14 +20,6 @@ use eyre::Result;
 use pactum_bindings::PactumEscrow;
 use pactum_core::{agreement_id, domain, Agreement, Milestone};
 use sqlx::Connection;
-
-async fn fresh_database() -> Result<String> {
-    Ok(pactum_db::scratch::create(&pactum_db::scratch::admin_url(), "pactum_cli").await?)
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 #[tokio::test]
 async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<()> {
@@ -79,7 +74,7 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
         &config,
         format!("chain_id = 1\nescrow = \"{}\"\nstart_block = {start}\n", escrow.address()),
     )?;
-    let database_url = fresh_database().await?;
+    let database_url = fresh_database("pactum_cli").await?;
     let metrics_port = free_port()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_pactum"))
         .args(["index", "--config"])

@@ -3,6 +3,9 @@
 //! to come back and plays on, and afterwards the ledger holds every escrow event on the chain
 //! exactly once.
 
+mod common;
+use common::{free_port, fresh_database, wait_ready};
+
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -17,10 +20,6 @@ use alloy::{
 };
 use eyre::{bail, eyre, Result};
 use sqlx::Row;
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 /// One run of the stack; stopped with SIGTERM (as an operator would) when dropped.
 struct Stack(Child);
@@ -56,21 +55,9 @@ impl Drop for Stack {
     }
 }
 
-async fn wait_ready(api: &str) -> Result<()> {
-    let client = alloy::transports::http::reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client.get(format!("{api}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-        if Instant::now() > deadline {
-            bail!("pactum dev never became ready");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restart_in_the_middle_of_the_demo_loses_nothing() -> Result<()> {
-    let db = pactum_db::scratch::create(&pactum_db::scratch::admin_url(), "pactum_restart").await?;
+    let db = fresh_database("pactum_restart").await?;
     let dir = std::env::temp_dir().join(format!("pactum-restart-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let state = dir.join("chain.json");

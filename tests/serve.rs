@@ -2,6 +2,9 @@
 //! one database, an agreement drafted, signed and funded over HTTP, its audit bundle exported and
 //! verified against the node, and a bundle with one changed byte refused.
 
+mod common;
+use common::{free_port, fresh_database};
+
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -19,14 +22,6 @@ use alloy::{
 use eyre::{bail, Result};
 use pactum_bindings::PactumEscrow;
 use serde_json::{json, Value};
-
-async fn fresh_database() -> Result<String> {
-    Ok(pactum_db::scratch::create(&pactum_db::scratch::admin_url(), "pactum_serve").await?)
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 /// Kills the child when the test ends, however it ends.
 struct Running(Child);
@@ -111,7 +106,7 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
     let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url());
     let escrow = PactumEscrow::deploy(&provider).await?;
     let start = provider.get_block_number().await?;
-    let database_url = fresh_database().await?;
+    let database_url = fresh_database("pactum_serve").await?;
     let port = free_port()?;
     let domain = format!("127.0.0.1:{port}");
     let common = |cmd: &mut Command| {
