@@ -38,7 +38,7 @@ use crate::{
 
 /// Routes of the settlement actions.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(prepare))
+    OpenApiRouter::new().routes(routes!(prepare)).routes(routes!(caption_check))
 }
 
 /// What to do; the fields each action needs are listed with it.
@@ -147,7 +147,11 @@ fn explain(e: &E) -> (&'static str, String) {
         ),
         E::Escrow_WrongMilestoneStatus(x) => (
             "wrong_milestone_status",
-            format!("milestone {} is {:?}; this action is not possible now", x.milestone, x.status),
+            format!(
+                "milestone {} is {}; this action is not possible now",
+                x.milestone,
+                milestone_status_name(x.status)
+            ),
         ),
         E::Escrow_InvalidMilestone(x) => (
             "invalid_milestone",
@@ -188,6 +192,24 @@ fn explain(e: &E) -> (&'static str, String) {
         }
         other => ("escrow_refused", format!("the escrow would refuse this: {other:?}")),
     }
+}
+
+fn milestone_status_name(s: u8) -> &'static str {
+    use pactum_core::ledger::MilestoneStatus as M;
+    let status = match s {
+        0 => M::Open,
+        1 => M::Submitted,
+        2 => M::RevisionRequested,
+        3 => M::Disputed,
+        4 => M::Approved,
+        5 => M::Claimed,
+        6 => M::Reclaimed,
+        7 => M::Resolved,
+        8 => M::TimedOut,
+        9 => M::Settled,
+        _ => return "in an unknown state",
+    };
+    status.as_str()
 }
 
 fn status_name(s: u8) -> &'static str {
@@ -385,11 +407,29 @@ async fn prepare(
     };
     let data = Bytes::from(data);
 
+    let tx = TxRequest {
+        description: format!("{a} on agreement {id}"),
+        from: who,
+        to: state.cfg.escrow,
+        data,
+        value: value.to_string(),
+    };
     // Would the escrow accept it from this account, now?
+    simulate(&state, &tx).await?;
+    if let Some((milestone, caption, report)) = recorded {
+        record_caption(&state, id, who, milestone, &caption, report).await?;
+    }
+    Ok(Json(json!({ "action": a, "transactions": [tx] })))
+}
+
+/// Runs `tx` as an `eth_call` from its sender at the latest block; a refusal comes back as a 409
+/// whose code and message are the escrow's reason, in words.
+pub(crate) async fn simulate(state: &AppState, tx: &TxRequest) -> Result<(), ApiError> {
+    let value = U256::from_str_radix(&tx.value, 10).map_err(ApiError::internal)?;
     let call = TransactionRequest::default()
-        .from(who)
-        .to(state.cfg.escrow)
-        .input(data.clone().into())
+        .from(tx.from)
+        .to(tx.to)
+        .input(tx.data.clone().into())
         .value(value);
     if let Err(err) = state.provider.call(call).await {
         let decoded = err.as_error_resp().and_then(|e| e.as_decoded_interface_error::<E>());
@@ -404,17 +444,43 @@ async fn prepare(
             None => ApiError::upstream(err),
         });
     }
-    if let Some((milestone, caption, report)) = recorded {
-        record_caption(&state, id, who, milestone, &caption, report).await?;
+    Ok(())
+}
+
+/// A caption to check before anything goes on chain.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaptionCheckRequest {
+    /// The milestone the deliverable is for (its deliverable names the platform).
+    pub milestone: u64,
+    /// The caption.
+    pub caption: String,
+    /// The platform (default: the milestone's deliverable's platform).
+    pub platform: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/agreements/{id}/caption-check", tag = "settlement", summary = "The disclosure check of a caption against the agreement's terms, without preparing anything", params(("id" = String, Path)), request_body = CaptionCheckRequest, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Terms unknown", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn caption_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<CaptionCheckRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id: B256 =
+        id.parse().map_err(|_| ApiError::bad_request("invalid_id", "not an agreement id"))?;
+    let mut conn = state.pool.acquire().await?;
+    let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
+    let agreement = rows
+        .get(&id)
+        .and_then(|r| r.ledger.agreement.clone())
+        .ok_or_else(|| ApiError::not_found("agreement"))?;
+    if !caller.may_read(&[agreement.brand, agreement.creator, agreement.arbiter]) {
+        // The terms (and so the rules) are private to the parties and auditors.
+        return Err(ApiError::not_found("agreement"));
     }
-    let tx = TxRequest {
-        description: format!("{a} on agreement {id}"),
-        from: who,
-        to: state.cfg.escrow,
-        data,
-        value: value.to_string(),
-    };
-    Ok(Json(json!({ "action": a, "transactions": [tx] })))
+    let (ok, summary, report) =
+        check_caption(&mut conn, id, req.milestone, &req.caption, req.platform.as_deref()).await?;
+    Ok(Json(json!({ "ok": ok, "summary": summary, "report": report })))
 }
 
 /// Checks a caption against the disclosure rules of the agreement's terms (when it was drafted

@@ -3,8 +3,10 @@
 //! A brand drafts; either party proposes a new version (which voids the signatures collected for
 //! the previous one, since they sign a different digest); each party fetches the EIP-712 typed
 //! data of the current version, signs it in its wallet and posts the signature, which is verified
-//! before it is stored. With both signatures the brand gets the transactions to send. Every step is
-//! appended to the draft's hash-chained log.
+//! before it is stored. With both signatures the brand gets the transactions to send: an ERC-20
+//! `approve` (when the allowance falls short) and `createAndFund`, or, with an EIP-2612 permit the
+//! brand signed off chain, the one `createAndFundWithPermit`. Every step is appended to the draft's
+//! hash-chained log.
 
 use std::str::FromStr;
 
@@ -48,11 +50,12 @@ const DEFAULT_SIGNATURE_LIFETIME: i64 = 7 * 24 * 3600;
 /// Routes under `/v1/drafts`.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create))
+        .routes(routes!(create, mine))
         .routes(routes!(show, change))
         .routes(routes!(typed_data))
         .routes(routes!(sign))
-        .routes(routes!(transactions))
+        .routes(routes!(transactions, transactions_with_permit))
+        .routes(routes!(permit))
         .routes(routes!(log))
 }
 
@@ -359,7 +362,7 @@ async fn current_version(
     })
 }
 
-async fn view(
+pub(crate) async fn view(
     state: &AppState,
     conn: &mut sqlx::PgConnection,
     d: &Draft,
@@ -455,6 +458,42 @@ async fn create(
     let out = view(&state, &mut tx, &draft).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// How many drafts `GET /v1/drafts` returns at most (newest first).
+const LIST_LIMIT: i64 = 100;
+
+#[utoipa::path(get, path = "/v1/drafts", tag = "drafts", summary = "The caller's drafts (as brand or creator), newest first; an auditor's: all", responses((status = 200, body = Object), (status = 401, description = "No valid session", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn mine(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let party = match caller {
+        Caller::Party(a) => Some(a),
+        Caller::Auditor(_) => None,
+        Caller::Anonymous => {
+            return Err(ApiError::unauthorized("sign in first (POST /v1/auth/login)"))
+        }
+    };
+    let mut conn = state.pool.acquire().await?;
+    // Bound parameters only; a party sees the drafts that name it, an auditor every draft.
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM drafts WHERE chain_id = $1 AND escrow = $2 \
+         AND ($3::bytea IS NULL OR brand = $3 OR creator = $3) \
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+    )
+    .bind(i64::try_from(state.cfg.chain_id).map_err(ApiError::internal)?)
+    .bind(state.cfg.escrow.as_slice())
+    .bind(party.map(|a| a.to_vec()))
+    .bind(LIST_LIMIT)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let draft = load(&mut conn, &id, caller, false).await?;
+        items.push(view(&state, &mut conn, &draft).await?);
+    }
+    Ok(Json(serde_json::json!({ "items": items })))
 }
 
 #[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", summary = "A draft, its current version and signatures", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -642,22 +681,30 @@ pub struct TxRequest {
     pub value: String,
 }
 
-#[utoipa::path(get, path = "/v1/drafts/{id}/transactions", tag = "drafts", summary = "The transactions the brand sends once both signed", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
-async fn transactions(
-    State(state): State<AppState>,
+/// A draft both parties signed and that is not on chain yet, with what funding it needs.
+struct Signed {
+    draft: Draft,
+    version: DraftVersion,
+    agreement: Agreement,
+    brand_sig: Bytes,
+    creator_sig: Bytes,
+}
+
+async fn signed(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut conn = state.pool.acquire().await?;
-    let draft = load(&mut conn, &id, caller, false).await?;
-    let v = current_version(&mut conn, &draft).await?;
-    if pactum_db::api::agreement(&mut conn, state.cfg.chain_id, v.agreement_id).await?.is_some() {
+    id: &str,
+) -> Result<Signed, ApiError> {
+    let draft = load(conn, id, caller, false).await?;
+    let version = current_version(conn, &draft).await?;
+    if pactum_db::api::agreement(conn, state.cfg.chain_id, version.agreement_id).await?.is_some() {
         return Err(ApiError::conflict(
             "already_on_chain",
-            format!("the agreement is on chain: GET /v1/agreements/{}", v.agreement_id),
+            format!("the agreement is on chain: GET /v1/agreements/{}", version.agreement_id),
         ));
     }
-    let sigs = pactum_db::api::signatures(&mut conn, &id, draft.current_version).await?;
+    let sigs = pactum_db::api::signatures(conn, id, draft.current_version).await?;
     let sig =
         |role: &str| sigs.iter().find(|s| s.role == role).map(|s| Bytes::from(s.signature.clone()));
     let (Some(brand_sig), Some(creator_sig)) = (sig("brand"), sig("creator")) else {
@@ -672,7 +719,19 @@ async fn transactions(
             ),
         ));
     };
-    let agreement = agreement_of(&v)?;
+    let agreement = agreement_of(&version)?;
+    Ok(Signed { draft, version, agreement, brand_sig, creator_sig })
+}
+
+#[utoipa::path(get, path = "/v1/drafts/{id}/transactions", tag = "drafts", summary = "The transactions the brand sends once both signed", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn transactions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let Signed { draft, version: v, agreement, brand_sig, creator_sig } =
+        signed(&state, &mut conn, caller, &id).await?;
     let total = total_amount(&agreement);
     let mut out = Vec::new();
     if !agreement.token.is_zero() {
@@ -709,6 +768,162 @@ async fn transactions(
         value: if call.agreement.token.is_zero() { total.to_string() } else { "0".to_owned() },
     });
     Ok(Json(serde_json::json!({ "agreementId": v.agreement_id, "transactions": out })))
+}
+
+/// EIP-2612 permits: the brand signs one off chain instead of sending an `approve`, and the
+/// escrow spends it in `createAndFundWithPermit`, so funding is one transaction.
+mod eip2612 {
+    #![allow(missing_docs, unreachable_pub)]
+    alloy::sol! {
+        #[sol(rpc)]
+        interface IERC20Permit {
+            function nonces(address owner) external view returns (uint256);
+            function eip712Domain() external view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions);
+        }
+
+        #[derive(Debug, serde::Serialize, serde::Deserialize)]
+        struct Permit {
+            address owner;
+            address spender;
+            uint256 value;
+            uint256 nonce;
+            uint256 deadline;
+        }
+    }
+}
+
+/// How long a permit the API prepares stays valid.
+const PERMIT_LIFETIME: i64 = 3600;
+
+/// The permit of a signed draft's total, as the token's EIP-712 domain and the brand's nonce
+/// make it.
+async fn permit_of(
+    state: &AppState,
+    s: &Signed,
+    deadline: i64,
+) -> Result<(eip2612::Permit, alloy::sol_types::Eip712Domain), ApiError> {
+    if s.agreement.token.is_zero() {
+        return Err(ApiError::conflict(
+            "no_permit_for_eth",
+            "this agreement is paid in ETH: it is funded with the value of one transaction, no permit",
+        ));
+    }
+    let token = eip2612::IERC20Permit::new(s.agreement.token, state.provider.clone());
+    let d = token.eip712Domain().call().await.map_err(|e| {
+        ApiError::conflict(
+            "permit_unsupported",
+            format!(
+                "token {} does not publish its EIP-712 domain (EIP-5267), so no permit: {e}",
+                s.agreement.token
+            ),
+        )
+    })?;
+    let nonce = token.nonces(s.draft.brand).call().await.map_err(ApiError::upstream)?;
+    let domain = alloy::sol_types::Eip712Domain::new(
+        Some(d.name.into()),
+        Some(d.version.into()),
+        Some(d.chainId),
+        Some(d.verifyingContract),
+        None,
+    );
+    let permit = eip2612::Permit {
+        owner: s.draft.brand,
+        spender: s.draft.escrow,
+        value: total_amount(&s.agreement),
+        nonce,
+        deadline: U256::from(u64::try_from(deadline).unwrap_or(0)),
+    };
+    Ok((permit, domain))
+}
+
+#[utoipa::path(get, path = "/v1/drafts/{id}/permit", tag = "drafts", summary = "The EIP-2612 permit the brand signs to fund in one transaction (ERC-20 tokens with permit)", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn permit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let s = signed(&state, &mut conn, caller, &id).await?;
+    let deadline = now() + PERMIT_LIFETIME;
+    let (permit, domain) = permit_of(&state, &s, deadline).await?;
+    let typed = alloy::dyn_abi::TypedData::from_struct(&permit, Some(domain));
+    Ok(Json(serde_json::json!({
+        "token": s.agreement.token,
+        "value": permit.value.to_string(),
+        "deadline": deadline,
+        "typedData": typed,
+    })))
+}
+
+/// The brand's signed permit.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermitInput {
+    /// The deadline of the permit signed (as `GET /v1/drafts/{id}/permit` gave it).
+    pub deadline: i64,
+    /// The `eth_signTypedData_v4` signature of the permit (hex).
+    #[schema(value_type = String)]
+    pub signature: Bytes,
+}
+
+/// Funding with a permit.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FundWithPermit {
+    /// The signed permit.
+    pub permit: PermitInput,
+}
+
+#[utoipa::path(post, path = "/v1/drafts/{id}/transactions", tag = "drafts", summary = "With the brand's signed permit: the one transaction that creates and funds the agreement", params(("id" = String, Path)), request_body = FundWithPermit, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+async fn transactions_with_permit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<FundWithPermit>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let s = signed(&state, &mut conn, caller, &id).await?;
+    if req.permit.deadline <= now() {
+        return Err(ApiError::bad_request(
+            "permit_expired",
+            "the permit's deadline has passed; sign a new one",
+        ));
+    }
+    let (permit, domain) = permit_of(&state, &s, req.permit.deadline).await?;
+    let digest = alloy::sol_types::SolStruct::eip712_signing_hash(&permit, &domain);
+    match pactum_core::recover_signer(digest, &req.permit.signature) {
+        Ok(a) if a == s.draft.brand => {}
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_signature",
+                format!("the permit is not signed by the brand {}", s.draft.brand),
+            ))
+        }
+    }
+    let sig = alloy::primitives::Signature::try_from(req.permit.signature.as_ref())
+        .map_err(|e| ApiError::bad_request("invalid_signature", e.to_string()))?;
+    let n = s.agreement.milestones.len();
+    let call = PactumEscrow::createAndFundWithPermitCall {
+        agreement: s.agreement,
+        brandSignature: s.brand_sig,
+        creatorSignature: s.creator_sig,
+        fundCount: U256::from(n),
+        permit: PactumEscrow::Permit {
+            deadline: permit.deadline,
+            v: 27 + u8::from(sig.v()),
+            r: sig.r().into(),
+            s: sig.s().into(),
+        },
+    };
+    let tx = TxRequest {
+        description: format!("create the agreement and fund all {n} milestones (with the permit)"),
+        from: s.draft.brand,
+        to: s.draft.escrow,
+        data: call.abi_encode().into(),
+        value: "0".to_owned(),
+    };
+    crate::actions::simulate(&state, &tx).await?;
+    Ok(Json(serde_json::json!({ "agreementId": s.version.agreement_id, "transactions": [tx] })))
 }
 
 #[utoipa::path(get, path = "/v1/drafts/{id}/log", tag = "drafts", summary = "The draft's hash-chained off-chain log", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(("bearer" = [])))]

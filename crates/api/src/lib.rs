@@ -9,12 +9,17 @@
 //!   the hash-chained log of every off-chain step.
 //! * `reads`: agreements, their milestones and history (JSON or CSV), and sync status.
 //! * `actions`: the transaction for every escrow action, simulated against the current state first.
+//! * `config`: the chain, escrow and tokens a client needs before it can talk to the rest.
+//!
+//! Every other GET path is the web app (`pactum-web`), so the app shares the API's origin; an
+//! unknown `/v1/…` path is still a JSON 404.
 //!
 //! Every error has one JSON shape ([`error::ApiError`]).
 
 pub mod actions;
 pub mod auth;
 pub mod bundle;
+pub mod config;
 pub mod drafts;
 pub mod error;
 pub mod metrics;
@@ -157,6 +162,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(drafts::routes())
         .merge(reads::routes())
         .merge(actions::routes())
+        .merge(config::routes())
 }
 
 /// The OpenAPI 3 document of every route (also served at `/openapi.json`).
@@ -182,11 +188,23 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(move || async move { render.render() }))
         // A route layer runs after routing, so it sees the matched route pattern.
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .fallback(fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
+}
+
+/// Anything no route matched: the web app for pages, the JSON error shape for the API's paths.
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = uri.path();
+    let api = ["/v1/", "/openapi.json", "/metrics", "/healthz", "/readyz"];
+    if path == "/v1" || api.iter().any(|p| path.starts_with(p)) {
+        return error::ApiError::not_found(&format!("route {method} {path}")).into_response();
+    }
+    pactum_web::respond(&method, &uri)
 }
 
 /// Unix time now, in seconds.

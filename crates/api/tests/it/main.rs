@@ -5,3 +5,4 @@ mod access;
 mod helpers;
 mod lifecycle;
 mod wallets;
+mod web;

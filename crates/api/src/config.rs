@@ -1,0 +1,82 @@
+//! `GET /v1/config`: what a client must know before it can talk to this deployment — the chain
+//! (so a wallet on another network can be asked to switch), the escrow, the SIWE domain, and the
+//! tokens agreements may use with their symbols and decimals (so amounts can be shown and typed
+//! in token units rather than in the smallest unit). The web app reads it first; it is public,
+//! since all of it is on chain or in every sign-in message anyway.
+
+use alloy::{primitives::Address, sol};
+use axum::extract::State;
+use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    error::{ApiError, Json},
+    AppState,
+};
+
+sol! {
+    #[sol(rpc)]
+    interface IERC20Metadata {
+        function symbol() external view returns (string);
+        function decimals() external view returns (uint8);
+    }
+}
+
+/// Routes of the client configuration.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(config))
+}
+
+/// A token agreements may use.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    /// Its address (the zero address: native ETH).
+    #[schema(value_type = String)]
+    pub address: Address,
+    /// Its symbol, as the token reports it (`None` if it does not answer).
+    pub symbol: Option<String>,
+    /// Its decimals, as the token reports them (`None` if it does not answer).
+    pub decimals: Option<u8>,
+}
+
+/// The deployment a client talks to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientConfig {
+    /// The chain id wallets must be on.
+    pub chain_id: u64,
+    /// The escrow contract (the EIP-712 verifying contract).
+    #[schema(value_type = String)]
+    pub escrow: Address,
+    /// The domain SIWE messages must name.
+    pub siwe_domain: String,
+    /// The URI SIWE messages must name.
+    pub siwe_uri: String,
+    /// The tokens agreements may use.
+    pub tokens: Vec<TokenInfo>,
+}
+
+#[utoipa::path(get, path = "/v1/config", tag = "operations", summary = "The chain, escrow, SIWE domain and tokens of this deployment", responses((status = 200, body = ClientConfig)), security(()))]
+async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, ApiError> {
+    let mut tokens = Vec::with_capacity(state.cfg.tokens.len());
+    for &address in &state.cfg.tokens {
+        tokens.push(if address.is_zero() {
+            TokenInfo { address, symbol: Some("ETH".to_owned()), decimals: Some(18) }
+        } else {
+            let erc20 = IERC20Metadata::new(address, state.provider.clone());
+            TokenInfo {
+                address,
+                symbol: erc20.symbol().call().await.ok(),
+                decimals: erc20.decimals().call().await.ok(),
+            }
+        });
+    }
+    Ok(Json(ClientConfig {
+        chain_id: state.cfg.chain_id,
+        escrow: state.cfg.escrow,
+        siwe_domain: state.cfg.siwe_domain.clone(),
+        siwe_uri: state.cfg.siwe_uri.clone(),
+        tokens,
+    }))
+}
