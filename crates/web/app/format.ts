@@ -1,0 +1,105 @@
+// Words for people: token amounts in units, times in the reader's time zone, durations in days,
+// and the escrow's errors as sentences.
+
+import { formatUnits } from 'viem';
+import type { TokenInfo } from './api';
+
+export function tokenOf(tokens: TokenInfo[], address: string): TokenInfo {
+  return (
+    tokens.find((t) => t.address.toLowerCase() === address.toLowerCase()) ?? {
+      address: address as `0x${string}`,
+      symbol: null,
+      decimals: null,
+    }
+  );
+}
+
+/** An amount in the token's smallest unit (decimal or 0x string, or bigint) in token units. */
+export function amount(raw: string | bigint | number, token: TokenInfo): string {
+  const v = BigInt(raw);
+  if (token.decimals === null) return `${v} (smallest units of token ${token.address})`;
+  return `${formatUnits(v, token.decimals)} ${token.symbol ?? 'tokens'}`;
+}
+
+/** Unix seconds as a local date and time, e.g. "Tue, 8 Dec 2026, 14:00". */
+export function when(unix: number | string | bigint): string {
+  const d = new Date(Number(BigInt(unix)) * 1000);
+  return d.toLocaleString(undefined, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
+/** Seconds as "3 days", "12 hours", "1 day 6 hours". */
+export function duration(seconds: number | string | bigint): string {
+  let s = Number(BigInt(seconds));
+  const days = Math.floor(s / 86400);
+  s -= days * 86400;
+  const hours = Math.floor(s / 3600);
+  const parts = [];
+  if (days) parts.push(`${days} day${days === 1 ? '' : 's'}`);
+  if (hours) parts.push(`${hours} hour${hours === 1 ? '' : 's'}`);
+  if (!parts.length) parts.push(`${Math.max(1, Math.round(s / 60))} minutes`);
+  return parts.join(' ');
+}
+
+export function short(addr: string): string {
+  return `${addr.slice(0, 6)}…${addr.slice(-4)}`;
+}
+
+const MILESTONE_STATUS = [
+  'open',
+  'submitted',
+  'revision requested',
+  'disputed',
+  'approved',
+  'claimed',
+  'reclaimed',
+  'resolved',
+  'timed out',
+  'settled',
+];
+const AGREEMENT_STATUS = ['none', 'active', 'terminating', 'completed', 'terminated', 'revoked'];
+
+/** The escrow's custom errors as sentences (the same reasons the API gives). */
+export function explainEscrowError(name: string, args: readonly unknown[]): string {
+  const t = (x: unknown) => when(x as bigint);
+  switch (name) {
+    case 'Escrow_ReviewWindowOpen':
+      return `the review window is still open until ${t(args[1] ?? args[0])}`;
+    case 'Escrow_ReviewWindowClosed':
+      return `the review window has closed`;
+    case 'Escrow_DeadlinePassed':
+      return `the delivery deadline has passed`;
+    case 'Escrow_DeadlineNotPassed':
+      return `the delivery deadline has not passed yet`;
+    case 'Escrow_ContestWindowOpen':
+      return `the other party may still contest the termination`;
+    case 'Escrow_ContestWindowClosed':
+      return `the contest window has closed`;
+    case 'Escrow_Unauthorized':
+      return `this account may not take this action on this agreement`;
+    case 'Escrow_WrongStatus':
+      return `the agreement is ${AGREEMENT_STATUS[Number(args[args.length - 1])] ?? 'in another state'}; this action is not possible now`;
+    case 'Escrow_WrongMilestoneStatus':
+      return `the milestone is ${MILESTONE_STATUS[Number(args[args.length - 1])] ?? 'in another state'}; this action is not possible now`;
+    case 'Escrow_NothingToWithdraw':
+      return `there is nothing to withdraw`;
+    case 'Escrow_AlreadyExists':
+      return `this agreement is already on chain`;
+    case 'Escrow_SignatureExpired':
+      return `the signatures have expired`;
+    case 'Escrow_InvalidSignature':
+      return `a signature is not valid for this agreement`;
+    case 'Escrow_WrongValue':
+      return `the amount of ETH sent is not what the agreement needs`;
+    case 'Escrow_FundingShortfall':
+      return `the token delivered less than the agreement needs`;
+    default:
+      return `the escrow refused (${name})`;
+  }
+}

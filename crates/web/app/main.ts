@@ -1,0 +1,862 @@
+// Pactum's web app: routes, the sign-in gate, and each screen (dashboard, draft form, the deal in
+// plain language with what the wallet will sign, funding, deliverables and settlement actions,
+// the auditor's search, timeline and in-browser bundle check).
+
+import './style.css';
+import { formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToBytes, zeroAddress } from 'viem';
+import { api, ApiError, getConfig, session, setSession, type Config } from './api';
+import { field, h, setStatus, statusBox } from './dom';
+import { amount, duration, short, tokenOf, when } from './format';
+import { verifyBundle, type Check } from './verify';
+import {
+  indexed,
+  sendAll,
+  signIn,
+  signTypedData,
+  switchNetwork,
+  walletRequest,
+  WalletRejected,
+  WrongNetwork,
+  provider,
+  type PreparedTx,
+} from './wallet';
+
+const main = document.getElementById('main') as HTMLElement;
+const walletBox = document.getElementById('wallet') as HTMLElement;
+
+// ---------------------------------------------------------------- routing
+
+function navigate(path: string) {
+  history.pushState(null, '', path);
+  void render();
+}
+
+document.addEventListener('click', (e) => {
+  const a = (e.target as HTMLElement).closest('a[data-link]') as HTMLAnchorElement | null;
+  if (a && !e.metaKey && !e.ctrlKey && !e.shiftKey && a.origin === location.origin) {
+    e.preventDefault();
+    navigate(a.pathname + a.search);
+  }
+});
+window.addEventListener('popstate', () => void render());
+
+// The wallet changed network or account: the header is redrawn; the screen is left alone so an
+// operation under way keeps its status. Each request checks the network and the account first.
+provider()?.on?.('chainChanged', () => renderWallet());
+provider()?.on?.('accountsChanged', () => renderWallet());
+
+function link(href: string, text: string, attrs: Record<string, string> = {}) {
+  return h('a', { href, 'data-link': true, ...attrs }, text);
+}
+
+async function render() {
+  renderWallet();
+  const path = location.pathname;
+  main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  let m: RegExpMatchArray | null;
+  try {
+    if (path === '/' || path === '') await dashboard();
+    else if (path === '/drafts/new') await draftForm(null);
+    else if ((m = path.match(/^\/drafts\/([\w-]+)\/edit$/))) await draftForm(m[1]);
+    else if ((m = path.match(/^\/drafts\/([\w-]+)$/))) await draftPage(m[1]);
+    else if ((m = path.match(/^\/agreements\/(0x[0-9a-fA-F]{64})$/))) await agreementPage(m[1]);
+    else if (path === '/audit') await auditPage();
+    else screen('Not found', h('p', {}, 'There is no page here. ', link('/', 'Go to the dashboard.')));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      setSession(null);
+      renderWallet();
+      screen('Sign in', signInPanel());
+    } else {
+      screen('Something went wrong', h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+    }
+  }
+}
+
+function screen(title: string, ...content: (Node | null)[]) {
+  document.title = `${title} · Pactum`;
+  main.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node => c !== null));
+  main.focus({ preventScroll: true });
+}
+
+// ---------------------------------------------------------------- sign-in
+
+function renderWallet() {
+  const s = session();
+  if (s) {
+    walletBox.replaceChildren(
+      h('span', { 'data-testid': 'signed-in-as' }, `${s.role === 'auditor' ? 'Auditor' : 'Signed in'}: `, h('code', { title: s.address }, short(s.address))),
+      h('button', { type: 'button', class: 'link', onclick: async () => {
+        try {
+          await api('POST', '/v1/auth/logout');
+        } catch {
+          /* the session is gone either way */
+        }
+        setSession(null);
+        void render();
+      } }, 'Sign out'),
+    );
+  } else {
+    walletBox.replaceChildren(h('span', { class: 'muted' }, 'Not signed in'));
+  }
+}
+
+/** The sign-in panel: connect, switch network if needed, sign the SIWE message. */
+function signInPanel(): HTMLElement {
+  const status = statusBox('signin');
+  const actions = h('div', { class: 'actions' });
+  const go = h('button', { type: 'button', class: 'primary' }, 'Connect wallet and sign in');
+  const attempt = async () => {
+    setStatus(status, 'waiting', 'Waiting for your wallet: approve the connection, then sign the sign-in message.');
+    try {
+      await signIn();
+      setStatus(status, 'confirmed', 'Signed in.');
+      await render();
+    } catch (e) {
+      if (e instanceof WrongNetwork) {
+        const sw = h('button', { type: 'button', class: 'primary' }, `Switch to network ${e.wanted}`);
+        sw.addEventListener('click', async () => {
+          setStatus(status, 'waiting', 'Waiting for your wallet to switch networks.');
+          try {
+            await switchNetwork();
+            await attempt();
+          } catch (err) {
+            setStatus(status, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
+          }
+        });
+        setStatus(status, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
+        sw.focus();
+      } else if (e instanceof WalletRejected) {
+        setStatus(status, 'rejected', 'Rejected in your wallet. You are not signed in.');
+      } else {
+        setStatus(status, 'error', (e as Error).message);
+      }
+    }
+  };
+  go.addEventListener('click', attempt);
+  actions.append(go);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'signin-h' },
+    h('h2', { id: 'signin-h' }, 'Sign in with your wallet'),
+    h('p', {}, 'Your wallet signs a short sign-in message (no transaction, no fee). Pactum never holds your keys: it prepares what your wallet signs or sends, and your wallet shows it to you first.'),
+    actions,
+    status,
+  );
+}
+
+function requireSession(): boolean {
+  if (session()) return true;
+  screen('Sign in', signInPanel());
+  return false;
+}
+
+// ---------------------------------------------------------------- dashboard
+
+const MS_STATUS_WORDS: Record<string, string> = {
+  open: 'waiting for the deliverable',
+  submitted: 'delivered, in review',
+  revision_requested: 'revision requested',
+  disputed: 'in dispute',
+  approved: 'approved and paid',
+  claimed: 'paid (claimed after the brand\u2019s silence)',
+  reclaimed: 'returned to the brand (deadline missed)',
+  resolved: 'resolved by the arbiter',
+  timed_out: 'split after the arbiter\u2019s timeout',
+  settled: 'settled by both',
+};
+
+/** What the viewer must do next on an agreement, and by when (terminations: from its events). */
+function nextSteps(a: any, milestones: any[], me: string, events: any[]): string[] {
+  const role = me.toLowerCase() === String(a.brand).toLowerCase() ? 'brand' : me.toLowerCase() === String(a.creator).toLowerCase() ? 'creator' : 'other';
+  if (a.status === 'terminating') {
+    const started = [...events].reverse().find((e) => e.event === 'TerminationStarted');
+    const contested = events.some((e) => e.event === 'TerminationContested');
+    if (contested) return ['Termination contested: the arbiter decides how the unpaid money is split.'];
+    const by = String(started?.fields?.by ?? '').toLowerCase();
+    const until = started?.fields?.contestDeadline !== undefined ? when(started.fields.contestDeadline) : 'the end of the contest window';
+    if (role === 'other') return [`Termination under way: it may be contested until ${until}.`];
+    return by === me.toLowerCase()
+      ? [`Termination under way: the other party may contest it until ${until}; after that, finalize it.`]
+      : [`Termination under way: contest it before ${until} if you disagree; otherwise the unpaid milestones go back to the brand.`];
+  }
+  if (a.status !== 'active') return [`Nothing to do: the agreement is ${a.status}.`];
+  for (const m of milestones) {
+    const review = Number(m.since) + Number(m.reviewWindow);
+    if (m.status === 'open' || m.status === 'revision_requested') {
+      return [role === 'creator' ? `Deliver milestone ${m.index + 1} by ${when(m.deadline)}.` : `Milestone ${m.index + 1}: the creator delivers by ${when(m.deadline)}.`];
+    }
+    if (m.status === 'submitted') {
+      return [role === 'brand' ? `Review milestone ${m.index + 1} by ${when(review)}; after that the creator may claim it.` : `Milestone ${m.index + 1} is in review until ${when(review)}; if the brand stays silent, claim it then.`];
+    }
+    if (m.status === 'disputed') return [`Milestone ${m.index + 1} is with the arbiter.`];
+  }
+  return ['Nothing to do right now.'];
+}
+
+async function dashboard() {
+  if (!requireSession()) return;
+  const s = session()!;
+  const cfg = await getConfig();
+  if (s.role === 'auditor') {
+    screen('Dashboard', h('p', {}, 'You are signed in as an auditor: you can read every agreement and check its audit bundle. ', link('/audit', 'Search agreements.')));
+    return;
+  }
+  const [drafts, agreements] = await Promise.all([
+    api<{ items: any[] }>('GET', '/v1/drafts'),
+    api<{ items: any[] }>('GET', `/v1/agreements?party=${s.address}&limit=200`),
+  ]);
+  const me = s.address.toLowerCase();
+  const pending = drafts.items.filter((d) => d.status !== 'created');
+  const draftRows = pending.map((d) => {
+    const v = d.version;
+    const mine = me === String(d.brand).toLowerCase() ? 'brand' : 'creator';
+    const signed = v.signatures.map((x: any) => x.role);
+    const token = tokenOf(cfg.tokens, v.agreement.token);
+    const total = (v.agreement.milestones as any[]).reduce((t, m) => t + BigInt(m.amount), 0n);
+    let next: string;
+    if (d.status === 'ready') next = mine === 'brand' ? `Fund it before ${when(v.agreement.deadline)}.` : `The brand funds it before ${when(v.agreement.deadline)}.`;
+    else if (!signed.includes(mine)) next = `Read and sign version ${v.number} before ${when(v.agreement.deadline)}.`;
+    else next = `Waiting for the ${mine === 'brand' ? 'creator' : 'brand'}\u2019s signature (until ${when(v.agreement.deadline)}).`;
+    return h('tr', {},
+      h('td', {}, link(`/drafts/${d.id}`, d.id)),
+      h('td', {}, mine),
+      h('td', {}, amount(total, token)),
+      h('td', {}, d.status === 'ready' ? 'signed by both' : 'awaiting signatures'),
+      h('td', {}, next));
+  });
+  const groups = new Map<string, HTMLElement[]>();
+  for (const a of agreements.items) {
+    const [detail, history] = await Promise.all([api<any>('GET', `/v1/agreements/${a.id}`), api<any>('GET', `/v1/agreements/${a.id}/history`)]);
+    const token = tokenOf(cfg.tokens, a.token);
+    const mine = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : 'arbiter';
+    const row = h('tr', {},
+      h('td', {}, link(`/agreements/${a.id}`, short(a.id))),
+      h('td', {}, mine),
+      h('td', {}, amount(a.totalAmount, token)),
+      h('td', {}, `${amount(a.paidToCreator, token)} paid`),
+      h('td', {}, nextSteps(a, detail.milestones, me, history.events).join(' ')));
+    groups.set(a.status, [...(groups.get(a.status) ?? []), row]);
+  }
+  const table = (caption: string, head: string[], rows: HTMLElement[]) =>
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+  const sections: HTMLElement[] = [];
+  sections.push(h('section', { 'aria-labelledby': 'drafts-h' }, h('h2', { id: 'drafts-h' }, 'Drafts'),
+    draftRows.length ? table('Drafts not yet on chain', ['Draft', 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
+  const order = ['active', 'terminating', 'completed', 'terminated', 'revoked'];
+  sections.push(h('section', { 'aria-labelledby': 'agreements-h' }, h('h2', { id: 'agreements-h' }, 'Agreements'),
+    groups.size ? order.filter((st) => groups.has(st)).map((st) => table(`${st[0].toUpperCase()}${st.slice(1)}`, ['Agreement', 'You are', 'Total', 'Paid', 'Next, and by when'], groups.get(st)!)) : h('p', { class: 'muted' }, 'No agreements on chain yet.')));
+  screen('Dashboard', ...sections);
+}
+
+// ---------------------------------------------------------------- draft form
+
+const RULES: [string, string, string][] = [
+  ['US', 'FTC', '#ad, #sponsored'],
+  ['UK', 'ASA', '#ad'],
+  ['AU', 'ACCC', '#ad'],
+];
+const PLATFORMS = ['instagram', 'youtube', 'tiktok', 'x', 'linkedin', 'twitch', 'podcast', 'blog'];
+
+function localInput(unix: number): string {
+  const d = new Date(unix * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+async function draftForm(editId: string | null) {
+  if (!requireSession()) return;
+  const cfg = await getConfig();
+  let existing: any = null;
+  if (editId) existing = await api<any>('GET', `/v1/drafts/${editId}`);
+  const v = existing?.version;
+  const ag = v?.agreement;
+  const terms = v?.terms;
+  const now = Math.floor(Date.now() / 1000);
+
+  const creator = h('input', { name: 'creator', required: true, autocomplete: 'off', spellcheck: 'false', value: existing?.creator ?? '', readonly: !!existing, placeholder: '0x…' }) as HTMLInputElement;
+  const token = h('select', { name: 'token' }, cfg.tokens.map((t) => h('option', { value: t.address, selected: ag && t.address.toLowerCase() === String(ag.token).toLowerCase() }, `${t.symbol ?? short(t.address)}${t.address === zeroAddress ? '' : ` (${short(t.address)})`}`))) as HTMLSelectElement;
+  if (!ag) token.selectedIndex = cfg.tokens.length > 1 ? 1 : 0;
+  const arbiter = h('input', { name: 'arbiter', autocomplete: 'off', spellcheck: 'false', value: ag && ag.arbiter !== zeroAddress ? ag.arbiter : '', placeholder: '0x… (optional)' }) as HTMLInputElement;
+  const fee = h('input', { name: 'arbiterFee', type: 'number', min: '0', max: '100', step: '0.01', value: ag ? Number(BigInt(ag.arbiterFeeBps)) / 100 : 2 }) as HTMLInputElement;
+  const contest = h('input', { name: 'contestDays', type: 'number', min: '0.01', step: '0.01', required: true, value: ag ? Number(BigInt(ag.contestWindow)) / 86400 : 1 }) as HTMLInputElement;
+  const arbitration = h('input', { name: 'arbitrationDays', type: 'number', min: '0', step: '0.01', value: ag ? Number(BigInt(ag.arbitrationWindow)) / 86400 : 7 }) as HTMLInputElement;
+
+  const msList = h('ol', { class: 'milestones' });
+  const addMilestone = (m?: any, d?: any) => {
+    const tk = tokenOf(cfg.tokens, token.value);
+    const li = h('li', { class: 'card milestone' });
+    const amountIn = h('input', { name: 'amount', inputmode: 'decimal', required: true, value: m ? (tk.decimals !== null ? formatUnits(BigInt(m.amount), tk.decimals) : String(BigInt(m.amount))) : '' }) as HTMLInputElement;
+    const deadline = h('input', { name: 'deadline', type: 'datetime-local', required: true, value: localInput(m ? Number(BigInt(m.deadline)) : now + 14 * 86400 * (msList.children.length + 1)) }) as HTMLInputElement;
+    const review = h('input', { name: 'reviewDays', type: 'number', min: '0.01', step: '0.01', required: true, value: m ? Number(BigInt(m.reviewWindow)) / 86400 : 3 }) as HTMLInputElement;
+    const platform = h('select', { name: 'platform' }, PLATFORMS.map((p) => h('option', { value: p, selected: d?.platform === p }, p))) as HTMLSelectElement;
+    const format = h('input', { name: 'format', required: true, value: d?.format ?? 'post' }) as HTMLInputElement;
+    const description = h('input', { name: 'description', required: true, value: d?.description ?? '' }) as HTMLInputElement;
+    const remove = h('button', { type: 'button', class: 'link' }, 'Remove this milestone');
+    remove.addEventListener('click', () => {
+      if (msList.children.length > 1) li.remove();
+      renumber();
+    });
+    li.append(
+      h('h3', { class: 'milestone-title' }, 'Milestone'),
+      field('Amount (in token units)', amountIn, 'For example 150 or 12.5'),
+      field('Delivery deadline (your local time)', deadline),
+      field('Brand\u2019s review window (days)', review, 'If the brand says nothing this long after a delivery, the creator may claim the payment.'),
+      field('Platform', platform),
+      field('Format', format, 'reel, video, post, story…'),
+      field('What the creator delivers', description),
+      remove,
+    );
+    li.setAttribute('role', 'group');
+    msList.append(li);
+    renumber();
+  };
+  // Each milestone's group is named "Milestone N", so its repeated field labels stay clear to
+  // screen readers.
+  const renumber = () =>
+    Array.from(msList.children).forEach((el, i) => {
+      const title = el.querySelector('.milestone-title') as HTMLElement;
+      title.textContent = `Milestone ${i + 1}`;
+      title.id = `milestone-title-${i}`;
+      el.setAttribute('aria-labelledby', title.id);
+    });
+  const deliverables: any[] = terms?.deliverables ?? [];
+  if (ag) (ag.milestones as any[]).forEach((m, i) => addMilestone(m, deliverables.find((d) => d.milestone === i)));
+  else addMilestone();
+  const more = h('button', { type: 'button' }, 'Add a milestone');
+  more.addEventListener('click', () => addMilestone());
+
+  const scope = h('input', { name: 'scope', required: true, value: terms?.usage_rights?.scope ?? 'organic social' }) as HTMLInputElement;
+  const usageDays = h('input', { name: 'usageDays', type: 'number', min: '0', step: '1', required: true, value: terms?.usage_rights?.duration_days ?? 90 }) as HTMLInputElement;
+  const territories = h('input', { name: 'territories', required: true, value: (terms?.usage_rights?.territories ?? ['US']).join(', ') }) as HTMLInputElement;
+  const exclCategory = h('input', { name: 'exclusivityCategory', value: terms?.exclusivity?.category ?? '', placeholder: 'none' }) as HTMLInputElement;
+  const exclDays = h('input', { name: 'exclusivityDays', type: 'number', min: '0', step: '1', value: terms?.exclusivity?.duration_days ?? 0 }) as HTMLInputElement;
+  const rules = RULES.map(([region, rule, defaults]) => {
+    const existingRule = (terms?.disclosure ?? []).find((r: any) => r.region === region);
+    const on = h('input', { type: 'checkbox', name: `disclosure-${region}`, checked: existingRule ? true : !terms && region === 'US' }) as HTMLInputElement;
+    const labels = h('input', { name: `labels-${region}`, value: existingRule ? (existingRule.required_labels ?? []).join(', ') : defaults }) as HTMLInputElement;
+    return { region, rule, on, labels };
+  });
+  const morality = h('textarea', { name: 'morality', rows: 3, required: true }, terms?.morality_clause ?? 'Either party may end the agreement for public conduct that brings the other into disrepute.') as HTMLTextAreaElement;
+
+  const status = statusBox('draft-form');
+  const submit = h('button', { type: 'submit', class: 'primary' }, existing ? 'Propose this version' : 'Create the draft');
+  const form = h('form', { novalidate: false },
+    h('fieldset', {}, h('legend', {}, 'Parties and money'),
+      field('Creator\u2019s address', creator, existing ? 'A new version cannot change the creator.' : 'The wallet address the creator will sign with.'),
+      field('Token', token),
+      field('Arbiter\u2019s address (optional)', arbiter, 'Decides disputes and contested terminations.'),
+      field('Arbiter\u2019s fee (% of what it rules on)', fee),
+      field('Contest window after a termination (days)', contest),
+      field('Arbiter\u2019s deadline to rule (days)', arbitration)),
+    h('fieldset', {}, h('legend', {}, 'Milestones and deliverables'), msList, more),
+    h('fieldset', {}, h('legend', {}, 'Terms'),
+      field('Usage rights: what the brand may do with the content', scope),
+      field('Usage rights: for how many days', usageDays),
+      field('Usage rights: territories (comma-separated)', territories),
+      field('Exclusivity: category the creator may not promote for others', exclCategory, 'Leave empty for no exclusivity.'),
+      field('Exclusivity: days', exclDays),
+      h('fieldset', {}, h('legend', {}, 'Advertising disclosure, per region'),
+        rules.map((r) => h('div', { class: 'rule' }, h('label', {}, r.on, ` ${r.region} (${r.rule})`), field(`Labels accepted in ${r.region} (comma-separated)`, r.labels)))),
+      field('Morality clause', morality)),
+    h('div', { class: 'actions' }, submit),
+    status);
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const tk = tokenOf(cfg.tokens, token.value);
+      const items = Array.from(msList.children) as HTMLElement[];
+      const get = (li: HTMLElement, name: string) => (li.querySelector(`[name="${name}"]`) as HTMLInputElement).value.trim();
+      const milestones = items.map((li, i) => {
+        const raw = get(li, 'amount');
+        let units: string;
+        try {
+          units = tk.decimals !== null ? parseUnits(raw, tk.decimals).toString() : BigInt(raw).toString();
+        } catch {
+          throw new Error(`Milestone ${i + 1}: "${raw}" is not an amount.`);
+        }
+        const dl = new Date(get(li, 'deadline')).getTime();
+        if (!Number.isFinite(dl)) throw new Error(`Milestone ${i + 1}: give a delivery deadline.`);
+        return { amount: units, deadline: Math.floor(dl / 1000), reviewWindow: Math.round(Number(get(li, 'reviewDays')) * 86400) };
+      });
+      const creatorAddr = creator.value.trim();
+      if (!isAddress(creatorAddr, { strict: false })) throw new Error('The creator\u2019s address is not an address (0x and 40 hex digits).');
+      const arbiterAddr = arbiter.value.trim();
+      if (arbiterAddr && !isAddress(arbiterAddr, { strict: false })) throw new Error('The arbiter\u2019s address is not an address.');
+      const doc: any = {
+        deliverables: items.map((li, i) => ({ platform: get(li, 'platform'), format: get(li, 'format'), description: get(li, 'description'), milestone: i })),
+        usage_rights: { scope: scope.value.trim(), duration_days: Number(usageDays.value), territories: territories.value.split(',').map((x) => x.trim()).filter(Boolean) },
+        disclosure: rules.filter((r) => r.on.checked).map((r) => ({ region: r.region, rule: r.rule, required_labels: r.labels.value.split(',').map((x) => x.trim()).filter(Boolean) })),
+        morality_clause: morality.value.trim(),
+      };
+      if (exclCategory.value.trim()) doc.exclusivity = { category: exclCategory.value.trim(), duration_days: Number(exclDays.value) };
+      const body = {
+        creator: creatorAddr.toLowerCase(),
+        arbiter: arbiterAddr ? arbiterAddr.toLowerCase() : null,
+        token: token.value,
+        milestones,
+        arbiterFeeBps: Math.round(Number(fee.value) * 100),
+        contestWindow: Math.round(Number(contest.value) * 86400),
+        arbitrationWindow: arbiterAddr ? Math.round(Number(arbitration.value) * 86400) : 0,
+        terms: doc,
+      };
+      setStatus(status, 'checking', 'Saving the draft…');
+      const d = existing ? await api<any>('PUT', `/v1/drafts/${existing.id}`, body) : await api<any>('POST', '/v1/drafts', body);
+      navigate(`/drafts/${d.id}`);
+    } catch (err) {
+      setStatus(status, 'error', h('span', { role: 'alert' }, (err as Error).message));
+    }
+  });
+  screen(existing ? `Propose changes to ${existing.id}` : 'New agreement', form);
+}
+
+// ---------------------------------------------------------------- the deal in plain language
+
+function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HTMLElement {
+  const tk = tokenOf(cfg.tokens, ag.token);
+  const youAreCreator = viewer?.toLowerCase() === String(ag.creator).toLowerCase();
+  const creatorWord = youAreCreator ? 'you' : 'the creator';
+  const total = (ag.milestones as any[]).reduce((t, m) => t + BigInt(m.amount), 0n);
+  const hasArbiter = ag.arbiter !== zeroAddress && BigInt(ag.arbiter) !== 0n;
+  const contest = duration(ag.contestWindow);
+  const deliverables: any[] = terms?.deliverables ?? [];
+  return h('section', { class: 'card terms', 'aria-labelledby': 'terms-h' },
+    h('h2', { id: 'terms-h' }, 'The deal, in plain words'),
+    h('p', {}, `The brand `, h('code', {}, ag.brand), ` pays ${creatorWord} `, h('strong', {}, amount(total, tk)), ` in ${ag.milestones.length} milestone${ag.milestones.length === 1 ? '' : 's'}. The money is locked in the Pactum escrow before any work starts, so it is there when ${creatorWord} deliver${youAreCreator ? '' : 's'}.`),
+    h('ol', { class: 'plain-milestones' }, (ag.milestones as any[]).map((m, i) => {
+      const d = deliverables.find((x) => x.milestone === i);
+      return h('li', { 'data-milestone': i },
+        h('strong', {}, `Milestone ${i + 1}: ${amount(m.amount, tk)}. `),
+        d ? `Deliver a ${d.format} on ${d.platform} (“${d.description}”) ` : 'Deliver ',
+        `by ${when(m.deadline)}. `,
+        `Once delivered, the brand has ${duration(m.reviewWindow)} to approve it or ask for a revision. `,
+        h('em', {}, `If the brand says nothing within ${duration(m.reviewWindow)}, ${creatorWord} can claim the ${amount(m.amount, tk)} without the brand.`),
+        ` If nothing is delivered by the deadline, the brand can take this milestone\u2019s money back.`);
+    })),
+    terms ? h('div', {},
+      h('h3', {}, 'Disclosure: what every caption must say'),
+      h('ul', {}, (terms.disclosure as any[]).map((r) => h('li', { 'data-region': r.region }, `${regionName(r.region)} (${r.rule} rules): every caption must carry ${r.required_labels?.length ? `one of ${r.required_labels.join(', ')}` : 'the regulator\u2019s standard disclosure'}. Pactum checks the caption before a delivery goes on chain.`))),
+      h('h3', {}, 'Morality clause'),
+      h('blockquote', {}, terms.morality_clause),
+      h('p', { 'data-testid': 'morality-meaning' }, `What this means: either side can end the agreement for cause under this clause. The other side then has ${contest} to contest it. ${hasArbiter ? `If contested, the arbiter ${short(ag.arbiter)} decides how the unpaid money is split (fee ${Number(BigInt(ag.arbiterFeeBps)) / 100}% of what it rules on, within ${duration(ag.arbitrationWindow)}). ` : 'There is no arbiter, so a contest cannot be ruled on by a third party. '}If nobody contests, the milestones not yet paid go back to the brand; money already paid stays with the creator.`),
+      h('h3', {}, 'Usage rights'),
+      h('p', {}, `The brand may use the content for ${terms.usage_rights.scope}, for ${terms.usage_rights.duration_days} days, in ${terms.usage_rights.territories.join(', ')}.`),
+      terms.exclusivity ? h('p', {}, `Exclusivity: ${creatorWord} may not promote ${terms.exclusivity.category} for anyone else for ${terms.exclusivity.duration_days} days.`) : h('p', {}, 'No exclusivity.'),
+    ) : h('p', { class: 'muted' }, 'The terms document is not shown to you.'),
+    h('p', { class: 'muted' }, `Both signatures must be given, and the escrow funded, before ${when(ag.deadline)}; after that this version can no longer go on chain.`));
+}
+
+function regionName(r: string): string {
+  return ({ US: 'In the United States', UK: 'In the United Kingdom', AU: 'In Australia' } as Record<string, string>)[r] ?? `In ${r}`;
+}
+
+// ---------------------------------------------------------------- draft page
+
+async function draftPage(id: string) {
+  if (!requireSession()) return;
+  const s = session()!;
+  const cfg = await getConfig();
+  const d = await api<any>('GET', `/v1/drafts/${id}`);
+  const v = d.version;
+  const me = s.address.toLowerCase();
+  const role = me === String(d.brand).toLowerCase() ? 'brand' : me === String(d.creator).toLowerCase() ? 'creator' : 'auditor';
+  const signedRoles: string[] = v.signatures.map((x: any) => x.role);
+  const typed = await api<any>('GET', `/v1/drafts/${id}/typed-data`);
+  const shareUrl = `${location.origin}/drafts/${id}`;
+
+  const parts: HTMLElement[] = [];
+  parts.push(h('p', { class: 'lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
+    h('span', { 'data-testid': 'draft-status' }, d.status === 'created' ? 'On chain.' : d.status === 'ready' ? 'Signed by both: ready to fund.' : `Signed by: ${signedRoles.length ? signedRoles.join(' and ') : 'nobody yet'}.`)));
+  if (role === 'brand' && d.status !== 'created') {
+    const share = h('input', { readonly: true, value: shareUrl, 'data-testid': 'share-link' }) as HTMLInputElement;
+    const copy = h('button', { type: 'button' }, 'Copy link');
+    copy.addEventListener('click', async () => {
+      share.select();
+      try {
+        await navigator.clipboard.writeText(shareUrl);
+        copy.textContent = 'Copied';
+      } catch {
+        copy.textContent = 'Select and copy the link';
+      }
+    });
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'share-h' }, h('h2', { id: 'share-h' }, 'Share with the creator'), field('Link to this draft', share, 'The creator opens it, signs in with their wallet, reads the terms and signs.'), copy));
+  }
+  parts.push(plainTerms(cfg, v.agreement, v.terms, s.address));
+
+  // What the wallet will sign, and checked here: its digest is the agreement id.
+  parts.push(h('section', { class: 'card', 'aria-labelledby': 'sign-h' },
+    h('h2', { id: 'sign-h' }, 'What your wallet will sign'),
+    h('p', {}, 'Your wallet shows this EIP-712 message. Its digest is the agreement id ', h('code', { class: 'wrap' }, v.agreementId), '; the escrow accepts the funding only with both parties\u2019 signatures of exactly this.'),
+    h('details', {}, h('summary', {}, 'The exact typed data (eth_signTypedData_v4)'), h('pre', { 'data-testid': 'typed-data', tabindex: '0' }, JSON.stringify(typed.typedData, null, 2))),
+    h('p', {}, 'Terms hash (keccak256 of the RFC 8785 form of the terms above): ', h('code', { class: 'wrap' }, v.termsHash))));
+
+  if (d.status !== 'created' && (role === 'brand' || role === 'creator')) {
+    const status = statusBox('sign');
+    const actions = h('div', { class: 'actions' });
+    if (!signedRoles.includes(role)) {
+      const sign = h('button', { type: 'button', class: 'primary' }, `Sign version ${v.number} with my wallet`);
+      sign.addEventListener('click', async () => {
+        setStatus(status, 'waiting', 'Waiting for your wallet: check the message it shows, then sign.');
+        try {
+          const signature = await signTypedData(s.address, typed.typedData);
+          setStatus(status, 'checking', 'Signed; the server is checking the signature…');
+          await api('POST', `/v1/drafts/${id}/signatures`, { version: v.number, signature });
+          setStatus(status, 'confirmed', 'Your signature is recorded.');
+          await render();
+        } catch (e) {
+          if (e instanceof WalletRejected) setStatus(status, 'rejected', 'Rejected in your wallet. Nothing was signed.');
+          else if (e instanceof WrongNetwork) {
+            const sw = h('button', { type: 'button' }, `Switch to network ${e.wanted}`);
+            sw.addEventListener('click', async () => {
+              try {
+                await switchNetwork();
+                setStatus(status, 'confirmed', 'Network switched. Sign again.');
+              } catch (err) {
+                setStatus(status, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
+              }
+            });
+            setStatus(status, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
+          } else setStatus(status, 'error', (e as Error).message);
+        }
+      });
+      actions.append(sign);
+    } else {
+      actions.append(h('p', {}, `You signed version ${v.number}.`));
+    }
+    actions.append(link(`/drafts/${id}/edit`, 'Propose changes (a new version; signatures start over)', { class: 'button' }));
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'act-h' }, h('h2', { id: 'act-h' }, 'Sign or propose changes'), actions, status));
+  }
+
+  if (d.status === 'ready' && role === 'brand') {
+    const status = statusBox('fund');
+    const tk = tokenOf(cfg.tokens, v.agreement.token);
+    const done = async (block: number) => {
+      setStatus(status, 'confirmed', `Funded: confirmed in block ${block}. Waiting for Pactum to see it…`);
+      await indexed(block);
+      navigate(`/agreements/${v.agreementId}`);
+    };
+    const failed = (e: unknown) => {
+      if (e instanceof WalletRejected) setStatus(status, 'rejected', 'Rejected in your wallet. Nothing was signed or sent.');
+      else if (e instanceof ApiError) setStatus(status, 'refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
+      else if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+    };
+    const withApprove = h('button', { type: 'button', class: tk.address === zeroAddress ? 'primary' : '' }, tk.address === zeroAddress ? 'Fund the escrow' : 'Approve, then fund (two transactions)');
+    withApprove.addEventListener('click', async () => {
+      try {
+        setStatus(status, 'checking', 'Preparing the transactions…');
+        const prepared = await api<{ transactions: PreparedTx[] }>('GET', `/v1/drafts/${id}/transactions`);
+        await done(await sendAll(status, prepared.transactions));
+      } catch (e) {
+        failed(e);
+      }
+    });
+    const buttons: HTMLElement[] = [];
+    if (tk.address !== zeroAddress) {
+      const withPermit = h('button', { type: 'button', class: 'primary' }, 'Sign a permit, then fund (one transaction)');
+      withPermit.addEventListener('click', async () => {
+        try {
+          setStatus(status, 'checking', 'Preparing the permit…');
+          const p = await api<{ deadline: number; typedData: unknown }>('GET', `/v1/drafts/${id}/permit`);
+          setStatus(status, 'waiting', `Waiting for your wallet: sign the permit letting the escrow take ${amount(BigInt((p.typedData as any).message.value), tk)} (valid until ${when(p.deadline)}).`);
+          const signature = await signTypedData(s.address, p.typedData);
+          setStatus(status, 'checking', 'Permit signed; checking the funding with the escrow…');
+          const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/drafts/${id}/transactions`, { permit: { deadline: p.deadline, signature } });
+          await done(await sendAll(status, prepared.transactions));
+        } catch (e) {
+          failed(e);
+        }
+      });
+      buttons.push(withPermit);
+    }
+    buttons.push(withApprove);
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'fund-h' }, h('h2', { id: 'fund-h' }, 'Fund it'),
+      h('p', {}, tk.address === zeroAddress
+        ? 'One transaction creates the agreement and locks the money.'
+        : `Either sign a permit (no fee) and send one transaction, or allow the escrow to take the ${tk.symbol ?? 'token'} with an approve transaction (skipped if already allowed) and then create the agreement. Both lock the money in the escrow.`),
+      h('div', { class: 'actions' }, buttons), status));
+  }
+  if (d.status === 'created') parts.push(h('p', {}, link(`/agreements/${v.agreementId}`, 'Open the agreement on chain')));
+  screen(`Draft ${id}`, ...parts);
+}
+
+// ---------------------------------------------------------------- agreement page
+
+async function agreementPage(id: string) {
+  if (!requireSession()) return;
+  const s = session()!;
+  const cfg = await getConfig();
+  const [detail, history] = await Promise.all([api<any>('GET', `/v1/agreements/${id}`), api<any>('GET', `/v1/agreements/${id}/history`)]);
+  const a = detail.agreement;
+  const tk = tokenOf(cfg.tokens, a.token);
+  const me = s.address.toLowerCase();
+  const role = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : me === String(a.arbiter).toLowerCase() ? 'arbiter' : 'auditor';
+  const parts: HTMLElement[] = [];
+  parts.push(h('section', { class: 'card', 'aria-labelledby': 'sum-h' },
+    h('h2', { id: 'sum-h' }, 'Summary'),
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Status'), h('dd', { 'data-testid': 'agreement-status' }, a.status),
+      h('dt', {}, 'You are'), h('dd', {}, role),
+      h('dt', {}, 'Brand'), h('dd', {}, h('code', { class: 'wrap' }, a.brand)),
+      h('dt', {}, 'Creator'), h('dd', {}, h('code', { class: 'wrap' }, a.creator)),
+      h('dt', {}, 'Total'), h('dd', {}, amount(a.totalAmount, tk)),
+      h('dt', {}, 'Held in escrow'), h('dd', {}, amount(BigInt(a.funded) - BigInt(a.paidToCreator) - BigInt(a.refundedToBrand) - BigInt(a.arbiterFees), tk)),
+      h('dt', {}, 'Paid to the creator'), h('dd', { 'data-testid': 'paid' }, amount(a.paidToCreator, tk)),
+      h('dt', {}, 'Returned to the brand'), h('dd', {}, amount(a.refundedToBrand, tk))),
+    h('p', { 'data-testid': 'next-step' }, h('strong', {}, 'Next: '), nextSteps(a, detail.milestones, me, history.events).join(' '))));
+
+  parts.push(h('section', { 'aria-labelledby': 'ms-h' }, h('h2', { id: 'ms-h' }, 'Milestones'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, 'Each milestone, its money and its state'),
+      h('thead', {}, h('tr', {}, ['#', 'Amount', 'Deadline', 'Review window', 'State', 'Delivered'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, (detail.milestones as any[]).map((m) => h('tr', { 'data-milestone': m.index },
+        h('td', {}, m.index + 1), h('td', {}, amount(m.amount, tk)), h('td', {}, when(m.deadline)), h('td', {}, duration(m.reviewWindow)),
+        h('td', { 'data-testid': `milestone-${m.index}-status` }, MS_STATUS_WORDS[m.status] ?? m.status),
+        h('td', {}, m.uri ? h('a', { href: m.uri, rel: 'noopener noreferrer', target: '_blank' }, m.uri) : '—'))))))));
+
+  if (detail.terms) parts.push(plainTerms(cfg, await agreementStruct(detail), detail.terms.document, s.address));
+
+  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail));
+  parts.push(timeline(history.events));
+  parts.push(auditPanel(id));
+  screen(`Agreement ${short(id)}`, ...parts);
+}
+
+/** The agreement struct as signed, from its draft (for the plain-language terms). */
+async function agreementStruct(detail: any): Promise<any> {
+  const d = await api<any>('GET', `/v1/drafts/${detail.terms.draft}`);
+  return d.version.agreement;
+}
+
+function actionsPanel(id: string, role: string, detail: any): HTMLElement {
+  const status = statusBox('action');
+  const forms: HTMLElement[] = [];
+  const ms = detail.milestones as any[];
+  const msSelect = (name: string, filter: (m: any) => boolean) =>
+    h('select', { name }, ms.filter(filter).map((m) => h('option', { value: m.index }, `Milestone ${m.index + 1}`))) as HTMLSelectElement;
+
+  const act = async (body: any) => {
+    try {
+      setStatus(status, 'checking', 'Checking with the escrow (simulated first)…');
+      const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/agreements/${id}/transactions`, body);
+      const block = await sendAll(status, prepared.transactions);
+      await indexed(block);
+      const confirmed = status.textContent;
+      await render();
+      const again = document.querySelector('[data-status="action"]') as HTMLElement | null;
+      if (again) setStatus(again, 'confirmed', confirmed ?? 'Confirmed.');
+    } catch (e) {
+      if (e instanceof ApiError) setStatus(status, 'refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
+      else if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+    }
+  };
+
+  if (role === 'creator' && detail.agreement.status === 'active') {
+    const openMs = msSelect('milestone', (m) => m.status === 'open' || m.status === 'revision_requested');
+    const url = h('input', { name: 'uri', type: 'url', required: true, placeholder: 'https://…' }) as HTMLInputElement;
+    const caption = h('textarea', { name: 'caption', rows: 3, required: true }) as HTMLTextAreaElement;
+    const verdict = h('div', { class: 'verdict', role: 'status', 'aria-live': 'polite', 'data-testid': 'disclosure-verdict' });
+    const check = h('button', { type: 'button' }, 'Check the disclosure');
+    // Submitting runs the disclosure check first; a caption that failed it cannot be submitted
+    // until it changes.
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Submit the deliverable');
+    let checkedFor = '';
+    const runCheck = async (): Promise<boolean> => {
+      const r = await api<any>('POST', `/v1/agreements/${id}/caption-check`, { milestone: Number(openMs.value), caption: caption.value });
+      verdict.dataset.ok = String(r.ok);
+      verdict.replaceChildren(
+        h('strong', {}, r.ok ? 'Disclosure check passed: ' : 'Disclosure missing: '),
+        r.summary,
+        h('ul', {}, (r.report.rules as any[]).map((x) => h('li', {}, `${x.region} (${x.rule}): ${x.ok ? `found ${x.found}` : `needs one of ${x.accepted.join(', ')}`}`)), (r.report.warnings as string[]).map((w) => h('li', {}, `Warning: ${w}`))),
+      );
+      checkedFor = r.ok ? `${openMs.value}\n${caption.value}` : '';
+      (submit as HTMLButtonElement).disabled = !r.ok;
+      return r.ok;
+    };
+    caption.addEventListener('input', () => {
+      (submit as HTMLButtonElement).disabled = false;
+      delete verdict.dataset.ok;
+      verdict.replaceChildren();
+    });
+    check.addEventListener('click', async () => {
+      try {
+        await runCheck();
+      } catch (e) {
+        verdict.replaceChildren((e as Error).message);
+      }
+    });
+    const form = h('form', { class: 'card', 'aria-labelledby': 'submit-h' },
+      h('h3', { id: 'submit-h' }, 'Submit a deliverable'),
+      field('Milestone', openMs), field('Link to the published content', url), field('Caption as published', caption, 'Checked against the disclosure rules before anything goes on chain.'),
+      h('div', { class: 'actions' }, check, submit), verdict);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        if (checkedFor !== `${openMs.value}\n${caption.value}` && !(await runCheck())) return;
+      } catch (err) {
+        verdict.replaceChildren((err as Error).message);
+        return;
+      }
+      await act({ action: 'submit', milestone: Number(openMs.value), uri: url.value.trim(), caption: caption.value, contentHash: keccak256(stringToBytes(`${url.value.trim()}\n${caption.value}`)) });
+    });
+    if (openMs.options.length) forms.push(form);
+
+    const claimable = ms.filter((m) => m.status === 'submitted');
+    if (claimable.length) {
+      const sel = msSelect('milestone', (m) => m.status === 'submitted');
+      const claim = h('button', { type: 'submit', class: 'primary' }, 'Claim after the brand\u2019s silence');
+      const f = h('form', { class: 'card', 'aria-labelledby': 'claim-h' }, h('h3', { id: 'claim-h' }, 'Claim a delivered milestone'),
+        h('p', {}, 'If the brand said nothing during the review window, the payment is yours to claim.'), field('Milestone', sel), claim);
+      f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'claim', milestone: Number(sel.value) }); });
+      forms.push(f);
+    }
+  }
+  if (role === 'brand' && detail.agreement.status === 'active') {
+    const inReview = ms.filter((m) => m.status === 'submitted');
+    if (inReview.length) {
+      const sel = msSelect('milestone', (m) => m.status === 'submitted');
+      const reason = h('input', { name: 'reason' }) as HTMLInputElement;
+      const approve = h('button', { type: 'button', class: 'primary' }, 'Approve and pay');
+      const revise = h('button', { type: 'button' }, 'Ask for a revision');
+      approve.addEventListener('click', () => void act({ action: 'approve', milestone: Number(sel.value) }));
+      revise.addEventListener('click', () => void act({ action: 'request-revision', milestone: Number(sel.value), reason: reason.value }));
+      forms.push(h('div', { class: 'card' }, h('h3', {}, 'Review a deliverable'), field('Milestone', sel), field('Reason (for a revision)', reason), h('div', { class: 'actions' }, approve, revise)));
+    }
+  }
+  if (detail.agreement.status === 'active') {
+    const sel = msSelect('milestone', (m) => ['submitted', 'revision_requested'].includes(m.status));
+    if (sel.options.length) {
+      const reason = h('input', { name: 'reason', required: true }) as HTMLInputElement;
+      const f = h('form', { class: 'card', 'aria-labelledby': 'dispute-h' }, h('h3', { id: 'dispute-h' }, 'Dispute a milestone'), h('p', {}, 'The arbiter both of you named decides.'), field('Milestone', sel), field('Why', reason), h('button', { type: 'submit' }, 'Open a dispute'));
+      f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'dispute', milestone: Number(sel.value), reason: reason.value }); });
+      forms.push(f);
+    }
+    const reason = h('input', { name: 'reason', required: true }) as HTMLInputElement;
+    const f = h('form', { class: 'card', 'aria-labelledby': 'terminate-h' }, h('h3', { id: 'terminate-h' }, 'End the agreement for cause (morality clause)'), field('Why', reason, 'Kept off chain; only its hash goes on chain.'), h('button', { type: 'submit', class: 'danger' }, 'End the agreement'));
+    f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'terminate', reason: reason.value }); });
+    forms.push(f);
+  }
+  if (detail.agreement.status === 'terminating') {
+    const contest = h('button', { type: 'button', class: 'primary' }, 'Contest the termination');
+    contest.addEventListener('click', () => void act({ action: 'contest' }));
+    const fin = h('button', { type: 'button' }, 'Finalize the termination');
+    fin.addEventListener('click', () => void act({ action: 'finalize-termination' }));
+    forms.push(h('div', { class: 'card' }, h('h3', {}, 'Termination under way'), h('p', {}, 'The party that did not end the agreement may contest it within the contest window; the arbiter then decides. Once the window has closed, anyone may finalize it.'), h('div', { class: 'actions' }, contest, fin)));
+  }
+  const withdraw = h('button', { type: 'button' }, 'Withdraw deferred payments');
+  withdraw.addEventListener('click', () => void act({ action: 'withdraw' }));
+  forms.push(h('div', { class: 'card' }, h('h3', {}, 'Withdraw'), h('p', {}, 'If a payment to you could not be pushed to your account, it waits in the escrow: withdraw it here.'), withdraw));
+  return h('section', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'What you can do'), forms, status);
+}
+
+function timeline(events: any[]): HTMLElement {
+  return h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Timeline'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', { 'data-testid': 'timeline' }, h('caption', {}, 'Every escrow event of this agreement, in chain order'),
+      h('thead', {}, h('tr', {}, ['Event', 'Milestone', 'Block', 'Time', 'Transaction'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, events.map((e) => h('tr', {},
+        h('td', {}, e.event), h('td', {}, e.milestone === null || e.milestone === undefined ? '—' : Number(e.milestone) + 1),
+        h('td', {}, e.blockNumber), h('td', {}, when(e.timestamp)), h('td', {}, h('code', { class: 'wrap' }, e.txHash))))))));
+}
+
+// ---------------------------------------------------------------- audit
+
+function renderChecks(target: HTMLElement, checks: Check[]) {
+  const failed = checks.filter((c) => !c.ok).length;
+  target.dataset.verdict = failed ? 'fail' : 'pass';
+  target.replaceChildren(
+    h('p', { class: failed ? 'error' : 'ok', role: 'alert', 'data-testid': 'verify-verdict' }, failed ? `The bundle does NOT verify: ${failed} of ${checks.length} checks failed.` : `The bundle verifies: all ${checks.length} checks passed, computed in this browser.`),
+    h('ul', { class: 'checks' }, checks.map((c) => h('li', { 'data-ok': String(c.ok) }, h('strong', {}, c.ok ? 'ok ' : 'FAIL '), c.what, h('br', {}), h('small', { class: 'wrap' }, c.detail)))),
+  );
+}
+
+function rpc() {
+  const p = provider();
+  return p ? (method: string, params: unknown[]) => walletRequest(method, params) : null;
+}
+
+function auditPanel(id: string): HTMLElement {
+  const out = h('div', { 'data-testid': 'verify-result', 'aria-live': 'polite' });
+  const download = h('button', { type: 'button' }, 'Download the audit bundle');
+  const verify = h('button', { type: 'button', class: 'primary' }, 'Verify the bundle in this browser');
+  download.addEventListener('click', async () => {
+    try {
+      const b = await api<any>('GET', `/v1/agreements/${id}/audit-bundle`);
+      const blob = new Blob([JSON.stringify(b, null, 2)], { type: 'application/json' });
+      const a = h('a', { href: URL.createObjectURL(blob), download: `pactum-${id.slice(0, 10)}.json` }) as HTMLAnchorElement;
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (e) {
+      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+    }
+  });
+  verify.addEventListener('click', async () => {
+    out.replaceChildren('Checking…');
+    try {
+      const b = await api<any>('GET', `/v1/agreements/${id}/audit-bundle`);
+      renderChecks(out, await verifyBundle(b, rpc()));
+    } catch (e) {
+      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'audit-h' }, h('h2', { id: 'audit-h' }, 'Audit'),
+    h('p', {}, 'The bundle holds the agreement as signed, the terms, both signatures, every event and the off-chain log. This page checks it with its own code: signatures recover to the parties, the terms hash to the on-chain termsHash, and each event is on chain.'),
+    h('div', { class: 'actions' }, download, verify), bundleUpload(out), out);
+}
+
+function bundleUpload(out: HTMLElement): HTMLElement {
+  const file = h('input', { type: 'file', accept: 'application/json,.json', 'data-testid': 'bundle-file' }) as HTMLInputElement;
+  file.addEventListener('change', async () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    out.replaceChildren('Checking…');
+    try {
+      const b = JSON.parse(await f.text());
+      renderChecks(out, await verifyBundle(b, rpc()));
+    } catch (e) {
+      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Not a bundle: ${(e as Error).message}`));
+    }
+  });
+  return field('Or check a bundle file', file, 'A bundle downloaded earlier, or sent to you by anyone.');
+}
+
+async function auditPage() {
+  if (!requireSession()) return;
+  const party = h('input', { name: 'party', spellcheck: 'false', autocomplete: 'off', placeholder: '0x… (any party)' }) as HTMLInputElement;
+  const idIn = h('input', { name: 'id', spellcheck: 'false', autocomplete: 'off', placeholder: '0x… (64 hex digits)' }) as HTMLInputElement;
+  const statusSel = h('select', { name: 'status' }, ['', 'active', 'terminating', 'completed', 'terminated', 'revoked'].map((x) => h('option', { value: x }, x || 'any'))) as HTMLSelectElement;
+  const results = h('div', { 'aria-live': 'polite', 'data-testid': 'search-results' });
+  const form = h('form', { class: 'card', role: 'search' },
+    field('Agreement id', idIn), field('Party address', party), field('Status', statusSel),
+    h('button', { type: 'submit', class: 'primary' }, 'Search'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const id = idIn.value.trim();
+    if (id) {
+      navigate(`/agreements/${id}`);
+      return;
+    }
+    const q = new URLSearchParams();
+    if (party.value.trim()) {
+      if (!isAddress(party.value.trim(), { strict: false })) {
+        results.replaceChildren(h('p', { class: 'error', role: 'alert' }, 'The party is not an address.'));
+        return;
+      }
+      q.set('party', getAddress(party.value.trim()));
+    }
+    if (statusSel.value) q.set('status', statusSel.value);
+    try {
+      const cfg = await getConfig();
+      const r = await api<{ items: any[] }>('GET', `/v1/agreements?${q}`);
+      results.replaceChildren(r.items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, `${r.items.length} agreement(s)`),
+        h('thead', {}, h('tr', {}, ['Agreement', 'Status', 'Brand', 'Creator', 'Total', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, r.items.map((a) => h('tr', {}, h('td', {}, link(`/agreements/${a.id}`, short(a.id))), h('td', {}, a.status), h('td', {}, h('code', {}, short(a.brand))), h('td', {}, h('code', {}, short(a.creator))), h('td', {}, amount(a.totalAmount, tokenOf(cfg.tokens, a.token))), h('td', {}, when(a.createdAt)))))))
+        : h('p', {}, 'No agreement matches.'));
+    } catch (err) {
+      results.replaceChildren(h('p', { class: 'error', role: 'alert' }, (err as Error).message));
+    }
+  });
+  const out = h('div', { 'data-testid': 'verify-result', 'aria-live': 'polite' });
+  screen('Audit', form, results, h('section', { class: 'card', 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h' }, 'Check a bundle file'), bundleUpload(out), out));
+}
+
+void render();

@@ -1,0 +1,631 @@
+// End-to-end tests of the web app in real Chromium (playwright-core, the system's
+// /usr/bin/chromium), against the stack exactly as `pactum dev` starts it: anvil with the escrow
+// and pUSD, PostgreSQL, the indexer and `pactum serve` with the embedded app.
+//
+// Three browser contexts play the brand, the creator (at phone width) and the auditor. Each has a
+// test wallet: an EIP-1193 provider injected into the page (addInitScript) whose requests go to
+// this script (exposeFunction), which forwards them to anvil, whose unlocked dev accounts answer
+// eth_signTypedData_v4, personal_sign and eth_sendTransaction. The script can tell a wallet to
+// reject the next request of a kind (EIP-1193 error 4001) or to report a wrong chain until the
+// page asks it to switch. Screenshots of each main screen go to e2e/screenshots/.
+//
+//   node e2e/run.mjs [--pactum PATH] [--keep-going]
+// Ends with "web e2e: N passed, N failed"; exits 1 on any failure.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const web = path.resolve(here, '..');
+const root = path.resolve(web, '../..');
+const shots = path.join(here, 'screenshots');
+const output = path.join(here, 'output');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const pactum = opt('--pactum', path.join(root, 'target/debug/pactum'));
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const TIMEOUT = 20_000;
+
+// Anvil's well-known dev accounts, as `pactum dev` assigns them.
+const ACCOUNTS = {
+  brand: '0x70997970C51812dc3A010C7d01b50e0D17dc79C8',
+  creator: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+  arbiter: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+  auditor: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
+};
+
+// ------------------------------------------------------------------ harness
+
+const results = [];
+const debugPages = [];
+const pageErrors = [];
+let stopped = false;
+async function step(name, fn) {
+  if (stopped) {
+    results.push({ name, ok: false, skipped: true });
+    console.log(`  skip  ${name}`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ok    ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    for (const [who, page] of debugPages) {
+      await page.bringToFront().catch(() => {});
+      await page.screenshot({ timeout: 5000, path: path.join(output, `failed-${results.length}-${who}.png`), fullPage: true }).catch(() => {});
+    }
+    if (pageErrors.length) console.log(`        page errors: ${pageErrors.join(' | ')}`);
+    console.log(`  FAIL  ${name}\n        ${String(e?.stack ?? e).split('\n').slice(0, 6).join('\n        ')}`);
+    if (!argv.includes('--keep-going')) stopped = true;
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ the stack
+
+async function startStack() {
+  const anvilPort = await freePort();
+  const apiPort = await freePort();
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'pactum-web-e2e-'));
+  const env = { ...process.env, PACTUM_ANVIL: process.env.PACTUM_ANVIL ?? path.join(root, 'node_modules/.bin/anvil'), RUST_LOG: process.env.RUST_LOG ?? 'warn' };
+  delete env.DATABASE_URL; // a private throwaway cluster, as `pactum dev` makes by default
+  const child = spawn(pactum, ['dev', '--anvil-port', String(anvilPort), '--listen', `127.0.0.1:${apiPort}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const base = `http://127.0.0.1:${apiPort}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`pactum dev exited early:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`pactum dev did not come up:\n${log}`);
+    if (log.includes('Ctrl-C stops everything')) {
+      try {
+        if ((await fetch(`${base}/readyz`)).ok) break;
+      } catch {
+        /* not listening yet */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    base,
+    rpcUrl: `http://127.0.0.1:${anvilPort}`,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const r = await exited;
+      clearTimeout(t);
+      rmSync(cwd, { recursive: true, force: true });
+      return r;
+    },
+  };
+}
+
+let rpcId = 0;
+async function rpc(url, method, params = []) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }) });
+  return res.json();
+}
+
+// ------------------------------------------------------------------ the test wallet
+
+async function testWallet(context, rpcUrl, address, chainId) {
+  const w = { address, wrongChain: false, reject: new Set(), calls: [], hold: null };
+  await context.exposeFunction('__pactumTestWallet', async (method, params) => {
+    w.calls.push({ method, params });
+    const fail = (code, message) => ({ error: { code, message } });
+    if (w.reject.has(method)) {
+      w.reject.delete(method);
+      return fail(4001, 'User rejected the request.');
+    }
+    switch (method) {
+      case 'eth_requestAccounts':
+      case 'eth_accounts':
+        return { result: [address] };
+      case 'eth_chainId':
+        return { result: w.wrongChain ? '0x1' : `0x${chainId.toString(16)}` };
+      case 'wallet_switchEthereumChain':
+        if (Number(BigInt(params[0].chainId)) !== chainId) return fail(4902, 'Unrecognized chain ID.');
+        w.wrongChain = false;
+        return { result: null };
+      case 'eth_sendTransaction':
+      case 'eth_signTypedData_v4':
+      case 'personal_sign': {
+        if (w.wrongChain && method !== 'personal_sign') return fail(4100, 'The wallet is on another chain.');
+        const signer = method === 'personal_sign' ? params[1] : method === 'eth_sendTransaction' ? params[0].from : params[0];
+        if (signer.toLowerCase() !== address.toLowerCase()) return fail(4100, `the wallet holds ${address}, not ${signer}`);
+        break;
+      }
+      default:
+        break;
+    }
+    if (method === 'eth_sendTransaction' && !params[0].gas) {
+      // Like a real wallet: the fee is estimated when the confirmation opens, then the user
+      // confirms (at once, or when the test releases a held request).
+      const est = await rpc(rpcUrl, 'eth_estimateGas', [params[0]]);
+      if (est.error) return { error: est.error };
+      params = [{ ...params[0], gas: est.result }];
+      if (w.hold) {
+        const held = w.hold;
+        w.hold = null;
+        await held;
+      }
+    }
+    const r = await rpc(rpcUrl, method, params);
+    return r.error ? { error: r.error } : { result: r.result };
+  });
+  await context.addInitScript(() => {
+    window.ethereum = {
+      isPactumTestWallet: true,
+      async request({ method, params }) {
+        const r = await window.__pactumTestWallet(method, params ?? []);
+        if (r.error) {
+          const e = new Error(r.error.message);
+          e.code = r.error.code;
+          e.data = r.error.data;
+          throw e;
+        }
+        return r.result;
+      },
+      on() {},
+      removeListener() {},
+    };
+  });
+  w.count = (method) => w.calls.filter((c) => c.method === method).length;
+  return w;
+}
+
+// ------------------------------------------------------------------ the scenario
+
+async function shot(page, name) {
+  // Headless Chromium renders only the front tab of a context: a screenshot of another waits.
+  await page.bringToFront();
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+async function state(page, box, expected) {
+  const el = page.locator(`[data-status="${box}"]`);
+  await el.and(page.locator(`[data-state="${expected}"]`)).waitFor({ timeout: TIMEOUT }).catch(async () => {
+    throw new Error(`status ${box} is ${await el.getAttribute('data-state').catch(() => '?')} (${await el.textContent().catch(() => '')}), expected ${expected}`);
+  });
+  return (await el.textContent()) ?? '';
+}
+
+async function signInVia(page) {
+  await page.getByRole('button', { name: 'Connect wallet and sign in' }).click();
+  await page.locator('[data-testid="signed-in-as"]').waitFor({ timeout: TIMEOUT });
+}
+
+async function main() {
+  mkdirSync(shots, { recursive: true });
+  rmSync(output, { recursive: true, force: true });
+  mkdirSync(output, { recursive: true });
+  const t0 = Date.now();
+  const stack = await startStack();
+  console.log(`pactum dev up at ${stack.base} (anvil ${stack.rpcUrl}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'pactum-web-chromium-'));
+  // Chromium is started here with exactly these flags and a fresh profile, and driven over CDP
+  // (playwright-core downloads no browser; Playwright's launch() refuses --user-data-dir).
+  const chrome = spawn(chromiumPath, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`, '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const wsEndpoint = await new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`chromium did not start:\n${err}`)), 30_000);
+    chrome.stderr.on('data', (d) => {
+      err += d;
+      const m = err.match(/DevTools listening on (ws:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    chrome.on('exit', (code) => reject(new Error(`chromium exited (${code}):\n${err}`)));
+  });
+  const browser = await chromium.connectOverCDP(wsEndpoint);
+  const cfg = await (await fetch(`${stack.base}/v1/config`)).json();
+  const newParty = async (who, viewport) => {
+    const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'Europe/London' });
+    context.setDefaultTimeout(TIMEOUT);
+    const wallet = await testWallet(context, stack.rpcUrl, ACCOUNTS[who], cfg.chainId);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(`${who} console: ${m.text()}`));
+    debugPages.push([who, page]);
+    return { context, wallet, page };
+  };
+  const brand = await newParty('brand', { width: 1280, height: 900 });
+  const creator = await newParty('creator', { width: 390, height: 844 });
+  const auditor = await newParty('auditor', { width: 1280, height: 900 });
+  let draftUrl = '';
+  let agreementId = '';
+  let secondId = '';
+
+  try {
+    await step('brand: wrong network is offered a switch, then SIWE sign-in', async () => {
+      brand.wallet.wrongChain = true;
+      await brand.page.goto(`${stack.base}/`);
+      await brand.page.getByRole('button', { name: 'Connect wallet and sign in' }).click();
+      const text = await state(brand.page, 'signin', 'wrong-network');
+      assert(text.includes('Wrong network') && text.includes(String(cfg.chainId)), text);
+      await shot(brand.page, '01-wrong-network');
+      await brand.page.getByRole('button', { name: `Switch to network ${cfg.chainId}` }).click();
+      await brand.page.locator('[data-testid="signed-in-as"]').waitFor();
+      await brand.page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      assert(brand.wallet.count('wallet_switchEthereumChain') === 1, 'switch requested once');
+      assert(brand.wallet.count('personal_sign') === 1, 'one SIWE signature');
+    });
+
+    await step('brand: drafts a two-milestone pUSD agreement in token units and local time', async () => {
+      const p = brand.page;
+      await p.getByRole('link', { name: 'New agreement' }).click();
+      await p.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      const pusd = cfg.tokens.find((t) => t.symbol === 'pUSD');
+      assert(pusd && pusd.decimals === 6, `pUSD in /v1/config: ${JSON.stringify(cfg.tokens)}`);
+      await p.getByLabel('Token', { exact: true }).selectOption(pusd.address);
+      await p.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+      await p.getByRole('button', { name: 'Add a milestone' }).click();
+      const ms = p.locator('li.milestone');
+      const fill = async (i, amount, platform, format, description) => {
+        const li = ms.nth(i);
+        await li.getByLabel('Amount (in token units)').fill(amount);
+        await li.getByLabel('Platform').selectOption(platform);
+        await li.getByLabel('Format').fill(format);
+        await li.getByLabel('What the creator delivers').fill(description);
+      };
+      await fill(0, '150', 'instagram', 'reel', 'launch reel');
+      await fill(1, '250.5', 'youtube', 'video', 'review video');
+      await p.getByLabel(/UK \(ASA\)/).check();
+      const unlabelled = await p.evaluate(() =>
+        [...document.querySelectorAll('main input, main select, main textarea')]
+          .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+          .map((el) => el.outerHTML),
+      );
+      assert(unlabelled.length === 0, `every form control has a label: ${unlabelled.join(' ')}`);
+      await shot(p, '02-new-agreement-form');
+      await p.getByRole('button', { name: 'Create the draft' }).click();
+      await p.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      draftUrl = await p.locator('[data-testid="share-link"]').inputValue();
+      assert(draftUrl === p.url(), `share link ${draftUrl} is the page ${p.url()}`);
+      const body = await p.locator('main').innerText();
+      assert(body.includes('400.5 pUSD'), 'total in token units');
+      assert(body.includes('Milestone 1: 150 pUSD') && body.includes('Milestone 2: 250.5 pUSD'), 'milestone amounts');
+    });
+
+    await step('brand: a signature rejected in the wallet is shown, then signing works', async () => {
+      const p = brand.page;
+      brand.wallet.reject.add('eth_signTypedData_v4');
+      await p.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      const text = await state(p, 'sign', 'rejected');
+      assert(text.includes('Rejected in your wallet'), text);
+      await shot(p, '03-draft-signature-rejected');
+      await p.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await p.getByText('You signed version 1.').waitFor();
+      assert(brand.wallet.count('eth_signTypedData_v4') === 2, 'two signing requests');
+    });
+
+    await step('creator (phone width): opens the shared link, signs in, reads the deal in plain words and what the wallet will sign', async () => {
+      const p = creator.page;
+      await p.goto(draftUrl);
+      await signInVia(p);
+      await p.getByRole('heading', { name: 'The deal, in plain words' }).waitFor();
+      const text = await p.locator('main').innerText();
+      for (const s of [
+        'pays you 400.5 pUSD in 2 milestones',
+        'Milestone 1: 150 pUSD.',
+        'Deliver a reel on instagram',
+        'If the brand says nothing within 3 days, you can claim the 150 pUSD without the brand.',
+        'In the United States (FTC rules): every caption must carry one of #ad, #sponsored.',
+        'In the United Kingdom (ASA rules): every caption must carry one of #ad.',
+        'What this means: either side can end the agreement for cause',
+      ]) assert(text.includes(s), `plain terms say: ${s}`);
+      await p.getByText('The exact typed data (eth_signTypedData_v4)').click();
+      const typed = JSON.parse(await p.locator('[data-testid="typed-data"]').innerText());
+      assert(typed.primaryType === 'Agreement' && typed.message.creator.toLowerCase() === ACCOUNTS.creator.toLowerCase(), 'typed data shown');
+      await shot(p, '04-creator-reads-terms-phone');
+    });
+
+    await step('creator: proposes a change (version 2 voids the brand’s signature) and signs exactly what was shown', async () => {
+      const p = creator.page;
+      await p.getByRole('link', { name: /Propose changes/ }).click();
+      await p.locator('li.milestone').nth(1).getByLabel('Amount (in token units)').fill('300');
+      await shot(p, '05-creator-proposes-change-phone');
+      await p.getByRole('button', { name: 'Propose this version' }).click();
+      await p.getByText('Version 2, proposed by the creator.').waitFor();
+      assert((await p.locator('main').innerText()).includes('pays you 450 pUSD'), 'new total');
+      await p.getByText('The exact typed data (eth_signTypedData_v4)').click();
+      const typed = JSON.parse(await p.locator('[data-testid="typed-data"]').innerText());
+      await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
+      await p.getByText('You signed version 2.').waitFor();
+      const signed = creator.wallet.calls.filter((c) => c.method === 'eth_signTypedData_v4').pop();
+      assert(JSON.stringify(JSON.parse(signed.params[1])) === JSON.stringify(typed), 'the wallet signed exactly what was shown');
+    });
+
+    await step('brand: signs version 2, funds with an EIP-2612 permit and one createAndFundWithPermit transaction', async () => {
+      const p = brand.page;
+      await p.reload();
+      await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
+      await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
+      await p.getByText('Signed by both: ready to fund.').waitFor();
+      await shot(p, '06-brand-ready-to-fund');
+      const signs = brand.wallet.count('eth_signTypedData_v4');
+      await p.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await p.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      agreementId = p.url().split('/').pop();
+      const permit = JSON.parse(brand.wallet.calls.filter((c) => c.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(brand.wallet.count('eth_signTypedData_v4') === signs + 1 && permit.primaryType === 'Permit' && BigInt(permit.message.value) === 450_000_000n, `one permit of 450 pUSD: ${JSON.stringify(permit.message)}`);
+      assert(brand.wallet.count('eth_sendTransaction') === 1, 'one transaction: createAndFundWithPermit');
+      await p.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      const text = await p.locator('main').innerText();
+      assert(text.includes('AgreementCreated') && text.includes('MilestonesFunded'), 'timeline has creation and funding');
+      await shot(p, '07-agreement-funded-brand');
+    });
+
+    await step('brand: a second agreement (one milestone) is funded with approve + createAndFund', async () => {
+      const p = brand.page;
+      await p.getByRole('link', { name: 'New agreement' }).click();
+      await p.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await p.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      const li = p.locator('li.milestone').first();
+      await li.getByLabel('Amount (in token units)').fill('50');
+      await li.getByLabel('What the creator delivers').fill('story');
+      await p.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+      await p.getByRole('button', { name: 'Create the draft' }).click();
+      await p.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await p.locator('[data-testid="share-link"]').inputValue();
+      await p.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await p.getByText('You signed version 1.').waitFor();
+      const c = creator.page;
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await p.reload();
+      const sent = brand.wallet.count('eth_sendTransaction');
+      await p.getByRole('button', { name: 'Approve, then fund (two transactions)' }).click();
+      await p.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      const calls = brand.wallet.calls.filter((x) => x.method === 'eth_sendTransaction').slice(sent);
+      assert(calls.length === 2 && calls[0].params[0].to.toLowerCase() === cfg.tokens.find((t) => t.symbol === 'pUSD').address.toLowerCase(), 'approve on the token, then createAndFund');
+      await p.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      secondId = p.url().split('/').pop();
+    });
+
+    await step('creator: a caption without disclosure is refused before anything goes on chain', async () => {
+      const p = creator.page;
+      await p.goto(`${stack.base}/agreements/${agreementId}`);
+      const sent = creator.wallet.count('eth_sendTransaction');
+      await p.getByLabel('Link to the published content').fill('https://instagram.com/p/launch');
+      await p.getByLabel('Caption as published').fill('Launch day with the new runners!');
+      await p.getByRole('button', { name: 'Check the disclosure' }).click();
+      const verdict = p.locator('[data-testid="disclosure-verdict"][data-ok="false"]');
+      await verdict.waitFor();
+      const v = await verdict.innerText();
+      assert(v.includes('Disclosure missing') && v.includes('US (FTC)') && v.includes('#ad'), v);
+      assert(await p.getByRole('button', { name: 'Submit the deliverable' }).isDisabled(), 'submit disabled');
+      await shot(p, '08-creator-disclosure-missing-phone');
+      assert(creator.wallet.count('eth_sendTransaction') === sent, 'nothing was sent');
+    });
+
+    await step('creator: delivers with #ad; the check passes and the submission is confirmed', async () => {
+      const p = creator.page;
+      await p.getByLabel('Caption as published').fill('#ad Launch day with the new runners!');
+      await p.getByRole('button', { name: 'Check the disclosure' }).click();
+      await p.locator('[data-testid="disclosure-verdict"][data-ok="true"]').waitFor();
+      await p.getByRole('button', { name: 'Submit the deliverable' }).click();
+      const text = await state(p, 'action', 'confirmed');
+      assert(text.includes('Confirmed in block'), text);
+      await p.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+    });
+
+    await step('creator: a claim inside the review window is refused in words; after the silence it is pending, then confirmed; a racing second claim reverts with the reason', async () => {
+      const p = creator.page;
+      await p.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
+      const refused = await state(p, 'action', 'refused');
+      assert(refused.includes('the review window is still open until'), refused);
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [3 * 86400 + 60]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await p.reload();
+      // A second tab of the creator claims the same milestone while the wallet's confirmation is
+      // still open (held); meanwhile the first tab's claim goes through, with blocks mined by hand
+      // so "pending" is really pending. The second transaction is then mined and really reverts.
+      const tab = await creator.context.newPage();
+      debugPages.push(['creator-tab-2', tab]);
+      await tab.goto(`${stack.base}/agreements/${agreementId}`);
+      await signInVia(tab);
+      let release;
+      creator.wallet.hold = new Promise((r) => (release = r));
+      await tab.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
+      const waiting = await state(tab, 'action', 'waiting');
+      assert(waiting.includes('Waiting for your wallet to confirm'), waiting);
+      await p.bringToFront();
+      await rpc(stack.rpcUrl, 'evm_setAutomine', [false]);
+      try {
+        await p.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
+        const pending = await state(p, 'action', 'pending');
+        assert(/Pending: transaction 0x[0-9a-f]{64}/.test(pending), pending);
+        await shot(p, '09-creator-claim-pending-phone');
+        await rpc(stack.rpcUrl, 'evm_mine', []);
+      } finally {
+        await rpc(stack.rpcUrl, 'evm_setAutomine', [true]);
+      }
+      await state(p, 'action', 'confirmed');
+      release();
+      await tab.bringToFront();
+      const reverted = await state(tab, 'action', 'reverted');
+      assert(reverted.includes('Reverted in block') && reverted.includes('the milestone is claimed; this action is not possible now'), reverted);
+      await shot(tab, '10-creator-second-claim-reverted-phone');
+      await tab.close();
+      await p.bringToFront();
+      await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
+      assert((await p.locator('[data-testid="paid"]').innerText()) === '150 pUSD', 'paid 150 pUSD');
+    });
+
+    await step('creator: withdraw with nothing deferred is refused with the escrow’s reason', async () => {
+      const p = creator.page;
+      await p.getByRole('button', { name: 'Withdraw deferred payments' }).click();
+      const refused = await state(p, 'action', 'refused');
+      assert(refused.includes('nothing to withdraw'), refused);
+    });
+
+    await step('second agreement: creator delivers, brand asks for a revision, creator disputes it', async () => {
+      const c = creator.page;
+      await c.goto(`${stack.base}/agreements/${secondId}`);
+      await c.getByLabel('Link to the published content').fill('https://instagram.com/stories/1');
+      await c.getByLabel('Caption as published').fill('#ad New colours are out');
+      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+      await state(c, 'action', 'confirmed');
+      // The page shows the new state once Pactum's indexer has it.
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      const b = brand.page;
+      await b.goto(`${stack.base}/agreements/${secondId}`);
+      await b.getByLabel('Reason (for a revision)').fill('Show the product in the first second.');
+      await b.getByRole('button', { name: 'Ask for a revision' }).click();
+      await state(b, 'action', 'confirmed');
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'revision requested' }).waitFor();
+      await c.reload();
+      const form = c.getByRole('form', { name: 'Dispute a milestone' });
+      await form.getByLabel('Why').fill('The revision asks for more than the brief.');
+      await form.getByRole('button', { name: 'Open a dispute' }).click();
+      await state(c, 'action', 'confirmed');
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'in dispute' }).waitFor();
+    });
+
+    await step('brand ends the deal under the morality clause; creator contests; a rejected transaction is shown', async () => {
+      const b = brand.page;
+      await b.goto(`${stack.base}/agreements/${agreementId}`);
+      await b.getByLabel('Why').last().fill('Public conduct breached the morality clause.');
+      await b.getByRole('button', { name: 'End the agreement' }).click();
+      await state(b, 'action', 'confirmed');
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
+      const c = creator.page;
+      await c.goto(`${stack.base}/agreements/${agreementId}`);
+      creator.wallet.reject.add('eth_sendTransaction');
+      await c.getByRole('button', { name: 'Contest the termination' }).click();
+      const rejected = await state(c, 'action', 'rejected');
+      assert(rejected.includes('Rejected in your wallet. Nothing was sent.'), rejected);
+      await c.getByRole('button', { name: 'Contest the termination' }).click();
+      await state(c, 'action', 'confirmed');
+      await c.locator('[data-testid="timeline"]', { hasText: 'TerminationContested' }).waitFor();
+    });
+
+    await step('brand: the dashboard lists drafts and agreements by state with the next step', async () => {
+      const p = brand.page;
+      await p.getByRole('link', { name: 'Dashboard' }).click();
+      await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      const text = await p.locator('main').innerText();
+      assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
+      assert(text.includes('Active') && text.includes('Milestone 1 is with the arbiter.'), text);
+      await shot(p, '11-dashboard-brand');
+    });
+
+    await step('auditor: signs in by keyboard, searches, reads the timeline, verifies the bundle in the browser', async () => {
+      const p = auditor.page;
+      await p.goto(`${stack.base}/audit`);
+      // Keyboard only: Tab to the sign-in button (skip link, header links first) and press Enter.
+      let focused = '';
+      for (let i = 0; i < 12 && focused !== 'Connect wallet and sign in'; i++) {
+        await p.keyboard.press('Tab');
+        focused = await p.evaluate(() => document.activeElement?.textContent ?? '');
+      }
+      assert(focused === 'Connect wallet and sign in', `the sign-in button is reachable by Tab (${focused})`);
+      await p.keyboard.press('Enter');
+      await p.locator('[data-testid="signed-in-as"]').waitFor();
+      await p.getByLabel('Party address').fill(ACCOUNTS.brand);
+      await p.getByRole('button', { name: 'Search' }).click();
+      const found = p.locator('[data-testid="search-results"] a');
+      await found.first().waitFor();
+      assert((await found.count()) === 2, 'both of the brand’s agreements are found');
+      await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
+      await p.getByRole('heading', { name: 'Timeline' }).waitFor();
+      const rows = await p.locator('[data-testid="timeline"] tbody tr').allInnerTexts();
+      const events = rows.map((r) => r.split('\t')[0]);
+      for (const e of ['AgreementCreated', 'MilestonesFunded', 'DeliverableSubmitted', 'MilestoneClaimed', 'TerminationStarted', 'TerminationContested'])
+        assert(events.includes(e), `timeline has ${e}: ${events}`);
+      assert(rows.every((r) => /\t\d+\t/.test(r) && /0x[0-9a-f]{64}/.test(r)), 'each row has block and tx');
+      await p.getByRole('button', { name: 'Verify the bundle in this browser' }).click();
+      const verdict = p.locator('[data-testid="verify-verdict"]');
+      await verdict.waitFor();
+      const v = await verdict.innerText();
+      assert(v.startsWith('The bundle verifies'), `${v}\n${await p.locator('ul.checks').innerText()}`);
+      const checks = await p.locator('ul.checks').innerText();
+      assert(checks.includes('brand signature recovers') && checks.includes('computed here') && checks.includes('is on chain'), checks);
+      await shot(p, '12-audit-verified');
+    });
+
+    await step('auditor: a downloaded bundle with tampered terms fails the in-browser check', async () => {
+      const p = auditor.page;
+      const [download] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Download the audit bundle' }).click()]);
+      const file = path.join(output, 'bundle.json');
+      await download.saveAs(file);
+      const bundle = JSON.parse(readFileSync(file, 'utf8'));
+      assert(bundle.format === 'pactum-audit-bundle/1' && bundle.agreementId === agreementId, 'a bundle of this agreement');
+      const tampered = structuredClone(bundle);
+      tampered.terms.document.morality_clause = 'The brand may end the agreement at will.';
+      const bad = path.join(output, 'bundle-tampered.json');
+      writeFileSync(bad, JSON.stringify(tampered, null, 2));
+      await p.locator('[data-testid="bundle-file"]').setInputFiles(bad);
+      await p.locator('[data-testid="verify-result"][data-verdict="fail"]').waitFor();
+      const failed = await p.locator('ul.checks li[data-ok="false"]').allInnerTexts();
+      assert(failed.some((f) => f.includes('terms document hashes')), failed.join('\n'));
+      assert(!failed.some((f) => f.includes('signature')), 'signatures still recover');
+      await shot(p, '13-audit-tampered-bundle');
+      // And the untampered file passes.
+      await p.locator('[data-testid="bundle-file"]').setInputFiles(file);
+      await p.locator('[data-testid="verify-result"][data-verdict="pass"]').waitFor();
+    });
+
+    await step('no uncaught errors in any page', async () => {
+      assert(pageErrors.length === 0, pageErrors.join('\n'));
+    });
+  } finally {
+    await browser.close().catch(() => {});
+    chrome.kill('SIGTERM');
+    await new Promise((r) => (chrome.exitCode !== null ? r() : chrome.on('exit', r)));
+    try {
+      rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch {
+      /* a profile left in the temp dir is harmless */
+    }
+    const exit = await stack.stop();
+    if (results.some((r) => !r.ok)) writeFileSync(path.join(output, 'pactum-dev.log'), stack.log());
+    stopped = false;
+    await step('pactum dev stops cleanly on SIGINT', async () => {
+      assert(exit.code === 0, `exit ${JSON.stringify(exit)}; log in e2e/output/pactum-dev.log`);
+    });
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`web e2e: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (failed) writeFileSync(path.join(output, 'pactum-dev.log'), stack.log());
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log('web e2e: 0 passed, 1 failed (the run could not start)');
+  process.exit(1);
+});
