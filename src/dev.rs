@@ -131,6 +131,11 @@ fn pg_binary(name: &str) -> Result<PathBuf> {
     })
 }
 
+/// True when this process runs as root.
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
 /// A throwaway cluster; stopped and deleted on drop.
 struct PrivateCluster {
     dir: PathBuf,
@@ -143,14 +148,11 @@ impl PrivateCluster {
     fn start() -> Result<Self> {
         let initdb = pg_binary("initdb")?;
         let pg_ctl = pg_binary("pg_ctl")?;
+        Self::reap_orphans(&pg_ctl);
         let dir = std::env::temp_dir().join(format!("pactum-dev-pg-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         // PostgreSQL refuses to run as root: run its tools as the `postgres` account then.
-        let as_postgres = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout.starts_with(b"0"))
-            .unwrap_or(false);
+        let as_postgres = running_as_root();
         let mut cluster = Self { dir, pg_ctl, as_postgres, url: String::new() };
         if as_postgres {
             let ok = Command::new("chown")
@@ -186,6 +188,29 @@ impl PrivateCluster {
         Ok(cluster)
     }
 
+    /// Stops and deletes the clusters of earlier `pactum dev` processes that are gone without
+    /// cleaning up (killed with SIGKILL, say): their PostgreSQL would otherwise run forever.
+    fn reap_orphans(pg_ctl: &Path) {
+        let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix("pactum-dev-pg-") else { continue };
+            if pid.parse::<u32>().is_err() || Path::new("/proc").join(pid).exists() {
+                continue;
+            }
+            let dir = entry.path();
+            let orphan = Self {
+                dir: dir.clone(),
+                pg_ctl: pg_ctl.to_path_buf(),
+                as_postgres: running_as_root(),
+                url: String::new(),
+            };
+            info!(dir = %dir.display(), "removing the cluster of a pactum dev that did not clean up");
+            // Dropping it stops its server (if running) and deletes the folder.
+            drop(orphan);
+        }
+    }
+
     fn run(&self, bin: &Path, args: &[&str]) -> Result<()> {
         let mut cmd = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -205,7 +230,7 @@ impl PrivateCluster {
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        if data.exists() {
+        if data.join("postmaster.pid").exists() {
             if let Err(e) = self.run(
                 &self.pg_ctl.clone(),
                 &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
@@ -217,8 +242,62 @@ impl Drop for PrivateCluster {
     }
 }
 
+/// What start-up made; each piece is stopped when this is dropped.
+struct Started {
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    indexing: tokio::task::JoinHandle<Result<(), pactum_indexer::Error>>,
+    stop_indexer: tokio_util::sync::CancellationToken,
+    pool: pactum_db::Pool,
+    cluster: Option<PrivateCluster>,
+    anvil: Chain,
+}
+
 /// Runs the stack until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: DevArgs) -> Result<()> {
+    // Signals are watched from the start: one that arrives during start-up drops what has
+    // started so far (each piece's guard stops it) instead of ending the process outright, which
+    // would leave anvil and PostgreSQL running.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            crate::index::shutdown_signal().await;
+            stop.cancel();
+        })
+    };
+    tokio::task::yield_now().await;
+    let started = tokio::select! {
+        s = start(&args) => s?,
+        () = stop.cancelled() => {
+            info!("stopped during start-up");
+            return Ok(());
+        }
+    };
+    let Started { listener, app, indexing, stop_indexer, pool, cluster, anvil } = started;
+    let stopping = stop_indexer.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            stop.cancelled().await;
+            stopping.cancel();
+        })
+        .await;
+    watcher.abort();
+    stop_indexer.cancel();
+    match indexing.await {
+        Ok(Err(e)) => warn!(error = %e, "indexer stopped with an error"),
+        Err(e) => warn!(error = %e, "indexer task failed"),
+        Ok(Ok(())) => {}
+    }
+    pool.close().await;
+    drop(cluster);
+    drop(anvil);
+    served.wrap_err("API server")?;
+    Ok(())
+}
+
+/// Starts every piece and prints where it is.
+async fn start(args: &DevArgs) -> Result<Started> {
     let mut anvil = Anvil::at(anvil_binary()).port(args.anvil_port).chain_id(31_337);
     if let Some(state) = &args.state {
         anvil = anvil.arg("--state").arg(state);
@@ -338,22 +417,5 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     println!("Ctrl-C stops everything.");
     info!(addr = %args.listen, "dev stack up");
 
-    let stopping = cancel.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            crate::index::shutdown_signal().await;
-            stopping.cancel();
-        })
-        .await;
-    cancel.cancel();
-    match indexing.await {
-        Ok(Err(e)) => warn!(error = %e, "indexer stopped with an error"),
-        Err(e) => warn!(error = %e, "indexer task failed"),
-        Ok(Ok(())) => {}
-    }
-    pool.close().await;
-    drop(cluster);
-    drop(anvil);
-    served.wrap_err("API server")?;
-    Ok(())
+    Ok(Started { listener, app, indexing, stop_indexer: cancel, pool, cluster, anvil })
 }

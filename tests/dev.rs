@@ -103,22 +103,65 @@ fn a_start_up_that_fails_half_way_stops_what_it_started() -> Result<()> {
     let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
     let listen = taken.local_addr()?.to_string();
     let anvil_port = free_port()?;
-    let mut cmd = dev(anvil_port, &listen);
-    let out = cmd.stderr(Stdio::piped()).output()?;
+    let child = dev(anvil_port, &listen).stderr(Stdio::piped()).spawn()?;
+    let pid = child.id();
+    let out = child.wait_with_output()?;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("binding"), "{stderr}");
     assert!(!answers(anvil_port), "anvil left running");
-    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())?
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("pactum-dev-pg-"))
-        .filter(|e| {
-            // Only clusters of processes that are gone count as leftovers.
-            let pid =
-                e.file_name().to_string_lossy().trim_start_matches("pactum-dev-pg-").to_owned();
-            !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        })
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let cluster = std::env::temp_dir().join(format!("pactum-dev-pg-{pid}"));
+    assert!(!cluster.exists(), "its PostgreSQL cluster was left in {}", cluster.display());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_left_by_a_killed_dev_is_removed_at_the_next_start() -> Result<()> {
+    // SIGKILL gives `pactum dev` no chance to stop its PostgreSQL: the next start must.
+    let (anvil_port, api_port) = (free_port()?, free_port()?);
+    let mut child = dev(anvil_port, &format!("127.0.0.1:{api_port}")).spawn()?;
+    let pid = child.id();
+    let cluster = std::env::temp_dir().join(format!("pactum-dev-pg-{pid}"));
+    common::wait_ready(&format!("http://127.0.0.1:{api_port}")).await?;
+    child.kill()?;
+    child.wait()?;
+    // Its anvil is orphaned too; that one the test stops itself.
+    Command::new("pkill").args(["-f", &format!("anvil -p {anvil_port} ")]).status()?;
+    assert!(cluster.join("data/postmaster.pid").exists(), "no running cluster to orphan");
+    // Even a start that fails (its API port is taken) reaps the orphan first.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let out = dev(free_port()?, &taken.local_addr()?.to_string()).output()?;
+    assert!(!out.status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the orphaned cluster {} is still there",
+            cluster.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+#[test]
+fn sigterm_during_start_up_stops_what_it_started() -> Result<()> {
+    let (anvil_port, api_port) = (free_port()?, free_port()?);
+    let child = dev(anvil_port, &format!("127.0.0.1:{api_port}")).spawn()?;
+    let pid = child.id();
+    // anvil answers first; PostgreSQL's initdb and the deployment take a second more.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !answers(anvil_port) {
+        assert!(Instant::now() < deadline, "anvil never came up");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    let out = child.wait_with_output()?;
+    assert!(out.status.success(), "{}", out.status);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(!printed.contains("Ctrl-C stops everything"), "the stack was already up:\n{printed}");
+    assert!(!answers(anvil_port), "anvil left running");
+    let cluster = std::env::temp_dir().join(format!("pactum-dev-pg-{pid}"));
+    assert!(!cluster.exists(), "its PostgreSQL cluster was left in {}", cluster.display());
     Ok(())
 }

@@ -22,6 +22,9 @@ use pactum_core::{
 };
 use sqlx::{postgres::PgPoolOptions, PgConnection, PgPool, Row};
 
+/// The connection pool every caller of this crate holds (re-exported so they need no sqlx).
+pub use sqlx::PgPool as Pool;
+
 /// What can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
