@@ -476,17 +476,14 @@ async fn mine(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    // Bound parameters only; a party sees the drafts that name it, an auditor every draft.
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM drafts WHERE chain_id = $1 AND escrow = $2 \
-         AND ($3::bytea IS NULL OR brand = $3 OR creator = $3) \
-         ORDER BY created_at DESC, id DESC LIMIT $4",
+    // A party sees the drafts that name it, an auditor every draft.
+    let ids = pactum_db::api::draft_ids(
+        &mut conn,
+        state.cfg.chain_id,
+        state.cfg.escrow,
+        party,
+        LIST_LIMIT,
     )
-    .bind(i64::try_from(state.cfg.chain_id).map_err(ApiError::internal)?)
-    .bind(state.cfg.escrow.as_slice())
-    .bind(party.map(|a| a.to_vec()))
-    .bind(LIST_LIMIT)
-    .fetch_all(&mut *conn)
     .await?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {

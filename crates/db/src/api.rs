@@ -205,6 +205,28 @@ pub async fn draft(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Opti
     .transpose()
 }
 
+/// The ids of the drafts on one chain and escrow, newest first, at most `limit`: those naming
+/// `party` as brand or creator, or every draft when `party` is `None` (an auditor's view).
+pub async fn draft_ids(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    escrow: Address,
+    party: Option<Address>,
+    limit: i64,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM drafts WHERE chain_id = $1 AND escrow = $2 \
+         AND ($3::bytea IS NULL OR brand = $3 OR creator = $3) \
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+    )
+    .bind(i64_of(chain_id))
+    .bind(escrow.as_slice())
+    .bind(party.map(|a| a.to_vec()))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Stores a version and makes it the draft's current one.
 pub async fn insert_version(conn: &mut PgConnection, v: &DraftVersion) -> Result<()> {
     sqlx::query(
