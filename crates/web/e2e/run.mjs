@@ -386,14 +386,17 @@ async function main() {
       await shot(p, '07-agreement-funded-brand');
     });
 
-    await step('brand: a second agreement (one milestone) is funded with approve + createAndFund', async () => {
+    await step('brand: a second agreement (two milestones) is funded with approve + createAndFund', async () => {
       const p = brand.page;
       await p.getByRole('link', { name: 'New agreement' }).click();
       await p.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
       await p.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
-      const li = p.locator('li.milestone').first();
-      await li.getByLabel('Amount (in token units)').fill('50');
-      await li.getByLabel('What the creator delivers').fill('story');
+      await p.getByRole('button', { name: 'Add a milestone' }).click();
+      const li = p.locator('li.milestone');
+      await li.nth(0).getByLabel('Amount (in token units)').fill('50');
+      await li.nth(0).getByLabel('What the creator delivers').fill('story');
+      await li.nth(1).getByLabel('Amount (in token units)').fill('25');
+      await li.nth(1).getByLabel('What the creator delivers').fill('second story');
       await p.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
       await p.getByRole('button', { name: 'Create the draft' }).click();
       await p.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
@@ -491,27 +494,42 @@ async function main() {
       assert(refused.includes('nothing to withdraw'), refused);
     });
 
-    await step('second agreement: creator delivers, brand asks for a revision, creator disputes it', async () => {
+    await step('second agreement: brand approves a delivery; on the next, asks for a revision, and the creator disputes it', async () => {
       const c = creator.page;
-      await c.goto(`${stack.base}/agreements/${secondId}`);
-      await c.getByLabel('Link to the published content').fill('https://instagram.com/stories/1');
-      await c.getByLabel('Caption as published').fill('#ad New colours are out');
-      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
-      await state(c, 'action', 'confirmed');
-      // The page shows the new state once Pactum's indexer has it.
-      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
       const b = brand.page;
+      const deliver = async (milestone, url, caption) => {
+        await c.goto(`${stack.base}/agreements/${secondId}`);
+        await c.getByRole('form', { name: 'Submit a deliverable' }).getByLabel('Milestone').selectOption(String(milestone));
+        await c.getByLabel('Link to the published content').fill(url);
+        await c.getByLabel('Caption as published').fill(caption);
+        await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+        await state(c, 'action', 'confirmed');
+        // The page shows the new state once Pactum's indexer has it.
+        await c.locator(`[data-testid="milestone-${milestone}-status"]`, { hasText: 'delivered, in review' }).waitFor();
+      };
+      await deliver(0, 'https://instagram.com/stories/1', '#ad New colours are out');
       await b.goto(`${stack.base}/agreements/${secondId}`);
+      const paidBefore = await b.locator('[data-testid="paid"]').innerText();
+      await b.getByRole('button', { name: 'Approve and pay' }).click();
+      const approved = await state(b, 'action', 'confirmed');
+      assert(approved.includes('Confirmed in block'), approved);
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'approved and paid' }).waitFor();
+      await b.locator('[data-testid="paid"]', { hasText: '50 pUSD' }).waitFor();
+      assert(paidBefore !== '50 pUSD', `paid before approval: ${paidBefore}`);
+      await shot(b, '11-brand-approved-milestone');
+
+      await deliver(1, 'https://instagram.com/stories/2', '#ad Second look');
+      await b.reload();
       await b.getByLabel('Reason (for a revision)').fill('Show the product in the first second.');
       await b.getByRole('button', { name: 'Ask for a revision' }).click();
       await state(b, 'action', 'confirmed');
-      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'revision requested' }).waitFor();
+      await b.locator('[data-testid="milestone-1-status"]', { hasText: 'revision requested' }).waitFor();
       await c.reload();
       const form = c.getByRole('form', { name: 'Dispute a milestone' });
       await form.getByLabel('Why').fill('The revision asks for more than the brief.');
       await form.getByRole('button', { name: 'Open a dispute' }).click();
       await state(c, 'action', 'confirmed');
-      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'in dispute' }).waitFor();
+      await c.locator('[data-testid="milestone-1-status"]', { hasText: 'in dispute' }).waitFor();
     });
 
     await step('brand ends the deal under the morality clause; creator contests; a rejected transaction is shown', async () => {
@@ -538,8 +556,8 @@ async function main() {
       await p.getByRole('heading', { name: 'Agreements' }).waitFor();
       const text = await p.locator('main').innerText();
       assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
-      assert(text.includes('Active') && text.includes('Milestone 1 is with the arbiter.'), text);
-      await shot(p, '11-dashboard-brand');
+      assert(text.includes('Active') && text.includes('Milestone 2 is with the arbiter.'), text);
+      await shot(p, '12-dashboard-brand');
     });
 
     await step('auditor: signs in by keyboard, searches, reads the timeline, verifies the bundle in the browser', async () => {
@@ -573,7 +591,7 @@ async function main() {
       assert(v.startsWith('The bundle verifies'), `${v}\n${await p.locator('ul.checks').innerText()}`);
       const checks = await p.locator('ul.checks').innerText();
       assert(checks.includes('brand signature recovers') && checks.includes('computed here') && checks.includes('is on chain'), checks);
-      await shot(p, '12-audit-verified');
+      await shot(p, '13-audit-verified');
     });
 
     await step('auditor: a downloaded bundle with tampered terms fails the in-browser check', async () => {
@@ -592,7 +610,7 @@ async function main() {
       const failed = await p.locator('ul.checks li[data-ok="false"]').allInnerTexts();
       assert(failed.some((f) => f.includes('terms document hashes')), failed.join('\n'));
       assert(!failed.some((f) => f.includes('signature')), 'signatures still recover');
-      await shot(p, '13-audit-tampered-bundle');
+      await shot(p, '14-audit-tampered-bundle');
       // And the untampered file passes.
       await p.locator('[data-testid="bundle-file"]').setInputFiles(file);
       await p.locator('[data-testid="verify-result"][data-verdict="pass"]').waitFor();
