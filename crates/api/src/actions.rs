@@ -231,8 +231,7 @@ async fn prepare(
     Json(req): Json<ActionRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let who = caller.party()?;
-    let id: B256 =
-        id.parse().map_err(|_| ApiError::bad_request("invalid_id", "not an agreement id"))?;
+    let id = crate::reads::parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
     let row = rows.get(&id).ok_or_else(|| ApiError::not_found("agreement"))?;
@@ -466,8 +465,7 @@ async fn caption_check(
     Path(id): Path<String>,
     Json(req): Json<CaptionCheckRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id: B256 =
-        id.parse().map_err(|_| ApiError::bad_request("invalid_id", "not an agreement id"))?;
+    let id = crate::reads::parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
     let agreement = rows

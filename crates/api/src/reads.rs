@@ -171,7 +171,8 @@ async fn list(
     Ok(Json(serde_json::json!({ "items": rows, "next": next })))
 }
 
-fn parse_id(id: &str) -> Result<B256, ApiError> {
+/// An agreement id from a path (0x and 64 hex digits), else a 400 `invalid_id`.
+pub(crate) fn parse_id(id: &str) -> Result<B256, ApiError> {
     id.parse().map_err(|_| {
         ApiError::bad_request(
             "invalid_id",
