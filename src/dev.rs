@@ -262,7 +262,7 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     let watcher = {
         let stop = stop.clone();
         tokio::spawn(async move {
-            crate::index::shutdown_signal().await;
+            crate::settings::shutdown_signal().await;
             stop.cancel();
         })
     };

@@ -7,10 +7,14 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc, time::Durat
 
 use alloy::primitives::Address;
 use clap::Args;
-use eyre::{bail, Context, Result};
+use eyre::{Context, Result};
 use pactum_indexer::{Config, Indexer, Metrics};
 use serde::Deserialize;
 use tracing::info;
+
+use crate::settings::{
+    read_config_file, required, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
+};
 
 /// Flags of `pactum index`; each also reads the environment variable named in its help.
 #[derive(Debug, Args)]
@@ -85,36 +89,11 @@ struct Settings {
 
 impl IndexArgs {
     fn resolve(self) -> Result<Settings> {
-        let file: FileConfig = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .wrap_err_with(|| format!("reading config file {}", path.display()))?;
-                toml::from_str(&text).wrap_err_with(|| format!("config file {}", path.display()))?
-            }
-            None => FileConfig::default(),
-        };
-        let need = |v: Option<String>, what: &str, flag: &str, env: &str| -> Result<String> {
-            v.ok_or_else(|| {
-                eyre::eyre!(
-                    "{what} is required: --{flag}, {env}, or `{}` in the config file",
-                    flag.replace('-', "_")
-                )
-            })
-        };
-        let rpc_url =
-            need(self.rpc_url.or(file.rpc_url), "the RPC URL", "rpc-url", "PACTUM_RPC_URL")?;
-        let database_url = need(
-            self.database_url.or(file.database_url),
-            "the database URL",
-            "database-url",
-            "DATABASE_URL",
-        )?;
-        let Some(chain_id) = self.chain_id.or(file.chain_id) else {
-            bail!("the chain id is required: --chain-id, PACTUM_CHAIN_ID, or `chain_id` in the config file")
-        };
-        let Some(escrow) = self.escrow.or(file.escrow) else {
-            bail!("the escrow address is required: --escrow, PACTUM_ESCROW, or `escrow` in the config file")
-        };
+        let file: FileConfig = read_config_file(self.config.as_deref())?;
+        let rpc_url = required(self.rpc_url.or(file.rpc_url), RPC_URL)?;
+        let database_url = required(self.database_url.or(file.database_url), DATABASE_URL)?;
+        let chain_id = required(self.chain_id.or(file.chain_id), CHAIN_ID)?;
+        let escrow = required(self.escrow.or(file.escrow), ESCROW)?;
         let mut indexer =
             Config::new(chain_id, escrow, self.start_block.or(file.start_block).unwrap_or(1));
         if let Some(v) = self.confirmations.or(file.confirmations) {
@@ -226,26 +205,5 @@ async fn report_progress(metrics: Arc<Metrics>, cancel: tokio_util::sync::Cancel
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
-    }
-}
-
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

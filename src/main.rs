@@ -11,6 +11,7 @@ mod deploy;
 mod dev;
 mod index;
 mod serve;
+mod settings;
 
 use std::{fs, path::PathBuf};
 

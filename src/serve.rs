@@ -13,6 +13,10 @@ use pactum_api::{router, AppState, Config};
 use serde::Deserialize;
 use tracing::info;
 
+use crate::settings::{
+    read_config_file, required, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
+};
+
 /// Flags of `pactum serve`; each also reads the environment variable named in its help.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -70,26 +74,11 @@ struct FileConfig {
 
 /// Runs the API until Ctrl-C or SIGTERM (in-flight requests finish first).
 pub(crate) async fn run(args: ServeArgs) -> Result<()> {
-    let file: FileConfig = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .wrap_err_with(|| format!("reading config file {}", path.display()))?;
-            toml::from_str(&text).wrap_err_with(|| format!("config file {}", path.display()))?
-        }
-        None => FileConfig::default(),
-    };
-    let Some(rpc_url) = args.rpc_url.or(file.rpc_url) else {
-        bail!("the RPC URL is required: --rpc-url, PACTUM_RPC_URL, or `rpc_url` in the config file")
-    };
-    let Some(database_url) = args.database_url.or(file.database_url) else {
-        bail!("the database URL is required: --database-url, DATABASE_URL, or `database_url` in the config file")
-    };
-    let Some(chain_id) = args.chain_id.or(file.chain_id) else {
-        bail!("the chain id is required: --chain-id, PACTUM_CHAIN_ID, or `chain_id` in the config file")
-    };
-    let Some(escrow) = args.escrow.or(file.escrow) else {
-        bail!("the escrow address is required: --escrow, PACTUM_ESCROW, or `escrow` in the config file")
-    };
+    let file: FileConfig = read_config_file(args.config.as_deref())?;
+    let rpc_url = required(args.rpc_url.or(file.rpc_url), RPC_URL)?;
+    let database_url = required(args.database_url.or(file.database_url), DATABASE_URL)?;
+    let chain_id = required(args.chain_id.or(file.chain_id), CHAIN_ID)?;
+    let escrow = required(args.escrow.or(file.escrow), ESCROW)?;
     let listen = args.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
     let mut cfg = Config::new(chain_id, escrow);
     cfg.siwe_domain = args.siwe_domain.or(file.siwe_domain).unwrap_or_else(|| listen.to_string());
@@ -116,7 +105,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         .wrap_err_with(|| format!("binding {listen}"))?;
     info!(%listen, chain_id, %escrow, "serving the API");
     axum::serve(listener, app)
-        .with_graceful_shutdown(crate::index::shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .wrap_err("API server")?;
     Ok(())
