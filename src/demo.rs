@@ -44,6 +44,8 @@ const DEV_KEYS: [&str; 3] = [
 
 /// How long the demo waits for a stack that stopped answering to come back.
 const STACK_BACK_WITHIN: Duration = Duration::from_secs(120);
+/// How long a sent transaction may take to be mined (anvil mines at once).
+const RECEIPT_WITHIN: Duration = Duration::from_secs(15);
 /// Pause between attempts while it waits.
 const RETRY_EVERY: Duration = Duration::from_millis(250);
 
@@ -158,7 +160,23 @@ impl Demo {
                 .to(serde_json::from_value::<Address>(tx["to"].clone())?)
                 .input(serde_json::from_value::<Bytes>(tx["data"].clone())?.into())
                 .value(U256::from_str_radix(tx["value"].as_str().unwrap_or("0"), 10)?);
-            let receipt = self.provider.send_transaction(req).await?.get_receipt().await?;
+            let mut resent = 0;
+            let receipt = loop {
+                let pending = self.provider.send_transaction(req.clone()).await?;
+                let hash = *pending.tx_hash();
+                match pending.with_timeout(Some(RECEIPT_WITHIN)).get_receipt().await {
+                    Ok(r) => break r,
+                    // A node stopped just after accepting a transaction can come back without
+                    // it (anvil keeps what its state file holds): the same transaction again.
+                    Err(_)
+                        if resent < 3
+                            && self.provider.get_transaction_by_hash(hash).await?.is_none() =>
+                    {
+                        resent += 1;
+                    }
+                    Err(e) => return Err(e).wrap_err_with(|| format!("waiting for {hash}")),
+                }
+            };
             if !receipt.status() {
                 bail!("transaction {} reverted", receipt.transaction_hash);
             }

@@ -102,8 +102,16 @@ async fn a_restart_in_the_middle_of_the_demo_loses_nothing() -> Result<()> {
     assert!(state.exists(), "anvil wrote no state file on SIGTERM");
     stack = Stack::start(anvil_port, api_port, &db, &state)?;
 
-    while let Some(line) = rx.recv().await {
-        printed.push(line);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some(line)) => printed.push(line),
+            Ok(None) => break,
+            Err(_) => {
+                let _ = demo.kill();
+                bail!("the demo did not finish within 180 s of the restart: {printed:#?}");
+            }
+        }
     }
     let status = demo.wait()?;
     let text = printed.join("\n");
