@@ -2,12 +2,19 @@
 pragma solidity 0.8.30;
 
 import {Agreement, AgreementState, MilestoneStatus, Permit, TerminationKind} from "../types/DataTypes.sol";
+import {IPullPayments} from "./IPullPayments.sol";
 
 /// @title IPactumEscrow
 /// @notice Escrow for brand–creator agreements: one immutable deployment holds every agreement.
 /// @dev Events carry everything needed to rebuild each agreement's state off chain without a call:
 /// `AgreementCreated` carries the whole signed agreement, every later event its id and amounts.
-interface IPactumEscrow {
+///
+/// The rule every action keeps: what a party has earned under the agreement's rules cannot be taken
+/// away by the other party's later action, and every wait has an end. A termination applies only to
+/// unearned escrow (funded milestones never submitted); a milestone under review, in revision or in
+/// dispute keeps its own exits during and after it. Signed settlements and mutual terminations name
+/// the state nonce they priced, and either signer can void them first (`cancelSignatures`).
+interface IPactumEscrow is IPullPayments {
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -67,7 +74,8 @@ interface IPactumEscrow {
         bytes32 indexed id, uint256 indexed milestone, uint256 creatorAmount, uint256 brandAmount
     );
 
-    /// @notice Every milestone reached a final state.
+    /// @notice Every milestone reached a final state: the agreement is `Completed`, or `Terminated`
+    /// when a termination had begun or ended before its last milestone did.
     event AgreementCompleted(bytes32 indexed id);
 
     /// @notice A party ended the agreement for cause; the other may contest until `contestDeadline`.
@@ -78,7 +86,8 @@ interface IPactumEscrow {
     /// @notice The other party contested the termination; the arbiter decides.
     event TerminationContested(bytes32 indexed id, address indexed by);
 
-    /// @notice The agreement ended by termination. The amounts split what it still held.
+    /// @notice A termination ended the agreement. The amounts split its unearned escrow (funded
+    /// milestones never submitted); milestones delivered before it run on to their own end.
     event AgreementTerminated(
         bytes32 indexed id,
         TerminationKind kind,
@@ -87,12 +96,9 @@ interface IPactumEscrow {
         uint256 arbiterFee
     );
 
-    /// @notice A payment could not be pushed (the recipient reverted, or the token refused it); it
-    /// is held for `account` to withdraw.
-    event PaymentDeferred(address indexed token, address indexed account, uint256 amount);
-
-    /// @notice `account` withdrew deferred payments to `to`.
-    event Withdrawn(address indexed token, address indexed account, address to, uint256 amount);
+    /// @notice A party voided every settlement and mutual termination signed for the agreement's
+    /// current state; `nonce` is the state nonce new ones must name.
+    event SignaturesCancelled(bytes32 indexed id, address indexed by, uint32 nonce);
 
     /*//////////////////////////////////////////////////////////////
                                  ERRORS
@@ -104,10 +110,15 @@ interface IPactumEscrow {
     error Escrow_InvalidMilestoneCount(uint256 count, uint256 max);
     /// @notice A milestone amount is zero.
     error Escrow_ZeroAmount(uint256 milestone);
-    /// @notice The arbiter fee is above 100%.
+    /// @notice The arbiter fee is above `MAX_FEE_BPS`, or set without an arbiter.
     error Escrow_InvalidFee(uint16 feeBps);
-    /// @notice An arbiter was named but given no time to rule.
-    error Escrow_ZeroArbitrationWindow();
+    /// @notice A review, contest or arbitration window lies outside [`MIN_WINDOW`, `MAX_WINDOW`]
+    /// (a contest window without an arbiter may be zero).
+    error Escrow_InvalidWindow(uint256 window);
+    /// @notice A milestone's deadline has passed already or lies beyond `MAX_TERM` from now.
+    error Escrow_InvalidDeadline(uint256 milestone, uint256 deadline);
+    /// @notice More revision rounds than `MAX_REVISION_ROUNDS`.
+    error Escrow_TooManyRevisionRounds(uint256 rounds);
     /// @notice The token address holds no contract.
     error Escrow_TokenHasNoCode(address token);
     /// @notice The signatures' deadline has passed.
@@ -128,6 +139,8 @@ interface IPactumEscrow {
     error Escrow_WrongMilestoneStatus(uint256 milestone, MilestoneStatus status);
     /// @notice Nothing to fund, or more milestones than remain unfunded.
     error Escrow_InvalidFundCount(uint256 count, uint256 remaining);
+    /// @notice `fund` named another first milestone than the next unfunded one.
+    error Escrow_WrongFirstMilestone(uint256 first, uint256 next);
     /// @notice The ETH sent does not match the amount due.
     error Escrow_WrongValue(uint256 expected, uint256 received);
     /// @notice The token delivered less than was sent (fee-on-transfer tokens are not supported).
@@ -146,16 +159,19 @@ interface IPactumEscrow {
     error Escrow_InvalidBps(uint256 bps);
     /// @notice The arbiter's window to rule is still open.
     error Escrow_ArbitrationWindowOpen(uint256 until);
+    /// @notice The arbiter's window to rule has closed; the timeout exit is open instead.
+    error Escrow_ArbitrationWindowClosed(uint256 closedAt);
+    /// @notice The brand has used every revision round the agreement allows for this milestone.
+    error Escrow_NoRevisionsLeft(uint256 milestone, uint256 rounds);
+    /// @notice The signed split names another state than the agreement's current one (it changed,
+    /// or a signer cancelled, since it was signed).
+    error Escrow_StaleNonce(uint32 signed, uint32 current);
     /// @notice The contest window is still open.
     error Escrow_ContestWindowOpen(uint256 until);
     /// @notice The contest window has closed.
     error Escrow_ContestWindowClosed(uint256 closedAt);
     /// @notice A split gives the creator more than is at stake.
     error Escrow_SplitTooLarge(uint256 creatorAmount, uint256 available);
-    /// @notice The account has nothing to withdraw.
-    error Escrow_NothingToWithdraw(address token, address account);
-    /// @notice A withdrawal's recipient is the zero address.
-    error Escrow_ZeroRecipient();
 
     /*//////////////////////////////////////////////////////////////
                               CONSTANTS
@@ -164,9 +180,20 @@ interface IPactumEscrow {
     /// @notice The most milestones one agreement may have.
     function MAX_MILESTONES() external view returns (uint256);
 
-    /// @notice Gas forwarded with a native-ETH payment; a recipient that needs more is paid by
-    /// deferral instead (see `withdraw`).
-    function ETH_PUSH_GAS() external view returns (uint256);
+    /// @notice The highest arbiter fee, in basis points (20%).
+    function MAX_FEE_BPS() external view returns (uint256);
+
+    /// @notice The shortest review, contest (with an arbiter) and arbitration window: one hour.
+    function MIN_WINDOW() external view returns (uint256);
+
+    /// @notice The longest review, contest and arbitration window: 90 days.
+    function MAX_WINDOW() external view returns (uint256);
+
+    /// @notice The most revision rounds per milestone an agreement may allow.
+    function MAX_REVISION_ROUNDS() external view returns (uint256);
+
+    /// @notice How far past creation a milestone's deadline may lie: five years of 365 days.
+    function MAX_TERM() external view returns (uint256);
 
     /*//////////////////////////////////////////////////////////////
                                  VIEWS
@@ -181,43 +208,40 @@ interface IPactumEscrow {
     /// @param id The agreement's id.
     /// @param milestone The milestone's index.
     /// @param creatorAmount What the creator receives; the brand receives the rest.
+    /// @param nonce The agreement's state nonce the split prices (`getState(id).nonce`).
     /// @param deadline Unix time after which the signatures are void.
     /// @return digest The digest.
-    function hashSettlement(bytes32 id, uint256 milestone, uint256 creatorAmount, uint40 deadline)
+    function hashSettlement(bytes32 id, uint256 milestone, uint256 creatorAmount, uint32 nonce, uint40 deadline)
         external
         view
         returns (bytes32 digest);
 
     /// @notice The EIP-712 digest both parties sign to end the agreement at once.
     /// @param id The agreement's id.
-    /// @param creatorAmount What the creator receives of what the agreement still holds.
+    /// @param creatorAmount What the creator receives of the agreement's unearned escrow.
+    /// @param nonce The agreement's state nonce the split prices (`getState(id).nonce`).
     /// @param deadline Unix time after which the signatures are void.
     /// @return digest The digest.
-    function hashMutualTermination(bytes32 id, uint256 creatorAmount, uint40 deadline)
+    function hashMutualTermination(bytes32 id, uint256 creatorAmount, uint32 nonce, uint40 deadline)
         external
         view
         returns (bytes32 digest);
 
     /// @notice The stored state of an agreement.
     /// @param id The agreement's id.
-    /// @return state Status, funded count, termination data and packed milestone statuses.
+    /// @return state Status, state nonce, funded count, termination data and packed milestone statuses.
     function getState(bytes32 id) external view returns (AgreementState memory state);
 
-    /// @notice One milestone's status and the time its current phase started.
+    /// @notice One milestone's status, the time its current phase started and the revision rounds used.
     /// @param id The agreement's id.
     /// @param milestone The milestone's index.
     /// @return status The milestone's status.
     /// @return since When it was last submitted, sent back for revision, or disputed (0 if never).
+    /// @return revisions How many revisions the brand has asked for.
     function getMilestone(bytes32 id, uint256 milestone)
         external
         view
-        returns (MilestoneStatus status, uint40 since);
-
-    /// @notice What `account` can withdraw in `token` (zero address: ETH).
-    /// @param token The token, or zero for ETH.
-    /// @param account The account.
-    /// @return amount The amount held for it.
-    function claimable(address token, address account) external view returns (uint256 amount);
+        returns (MilestoneStatus status, uint40 since, uint8 revisions);
 
     /*//////////////////////////////////////////////////////////////
                            OFFER AND FUNDING
@@ -235,7 +259,9 @@ interface IPactumEscrow {
     ) external returns (bytes32 id);
 
     /// @notice Creates a signed agreement and funds its first `fundCount` milestones from the caller
-    /// (ETH: `msg.value`; ERC-20: `transferFrom` after the caller's approval).
+    /// (ETH: `msg.value`; ERC-20: `transferFrom` after the caller's approval). If someone created the
+    /// same agreement first and nothing is funded yet, it only funds: a front-run `create` cannot
+    /// make the brand's transaction fail.
     /// @param agreement The agreement both parties signed.
     /// @param brandSignature The brand's signature.
     /// @param creatorSignature The creator's signature.
@@ -263,16 +289,21 @@ interface IPactumEscrow {
         Permit calldata permit
     ) external returns (bytes32 id);
 
-    /// @notice Funds the next `count` milestones from the caller. Refunds always go to the brand.
+    /// @notice Funds milestones [first, first + count) from the caller; `first` must be the next
+    /// unfunded one, so a transaction cannot fund other milestones than its sender priced. Only while
+    /// the agreement is active. Refunds always go to the brand.
     /// @param agreement The agreement.
+    /// @param first The first milestone to fund: the agreement's funded count.
     /// @param count How many milestones to fund, in order.
-    function fund(Agreement calldata agreement, uint256 count) external payable;
+    function fund(Agreement calldata agreement, uint256 first, uint256 count) external payable;
 
     /// @notice As `fund`, with the caller's EIP-2612 permit for the amount in the same call.
     /// @param agreement The agreement.
+    /// @param first The first milestone to fund.
     /// @param count How many milestones to fund.
     /// @param permit The caller's permit for this escrow and exactly the amount funded.
-    function fundWithPermit(Agreement calldata agreement, uint256 count, Permit calldata permit) external;
+    function fundWithPermit(Agreement calldata agreement, uint256 first, uint256 count, Permit calldata permit)
+        external;
 
     /// @notice Revokes the caller's signature of a not-yet-created agreement: it can never be created.
     /// @param agreement The agreement; the caller must be its brand or creator.
@@ -283,7 +314,8 @@ interface IPactumEscrow {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice The creator submits a funded milestone's deliverable before its deadline; after a
-    /// revision request, until the later of the deadline and the end of a new review window.
+    /// revision request, until the later of the deadline and the end of a new review window. Once a
+    /// termination has begun, only a milestone in revision may be submitted (again).
     /// @param agreement The agreement.
     /// @param milestone The milestone's index.
     /// @param contentHash Hash of the deliverable's content.
@@ -296,7 +328,8 @@ interface IPactumEscrow {
     /// @param milestone The milestone's index.
     function approve(Agreement calldata agreement, uint256 milestone) external;
 
-    /// @notice The brand asks for a revision of a submitted deliverable within its review window.
+    /// @notice The brand asks for a revision of a submitted deliverable within its review window, at
+    /// most `revisionRounds` times per milestone.
     /// @param agreement The agreement.
     /// @param milestone The milestone's index.
     /// @param reasonHash Hash of the brand's written reasons.
@@ -317,14 +350,15 @@ interface IPactumEscrow {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Brand or creator disputes a submitted (or revision-requested) milestone. The brand
-    /// may dispute a submission only within its review window.
+    /// may dispute a submission only within its review window; the creator a revision request only
+    /// until its resubmission cutoff.
     /// @param agreement The agreement; it must name an arbiter.
     /// @param milestone The milestone's index.
     /// @param reasonHash Hash of the written reasons.
     function dispute(Agreement calldata agreement, uint256 milestone, bytes32 reasonHash) external;
 
-    /// @notice The arbiter splits a disputed milestone: its fee first, then `creatorBps` of the rest
-    /// to the creator and the remainder to the brand.
+    /// @notice The arbiter splits a disputed milestone within its arbitration window: its fee first,
+    /// then `creatorBps` of the rest to the creator and the remainder to the brand.
     /// @param agreement The agreement.
     /// @param milestone The milestone's index.
     /// @param creatorBps The creator's share of what remains after the fee, in basis points.
@@ -340,6 +374,7 @@ interface IPactumEscrow {
     /// @param agreement The agreement.
     /// @param milestone The milestone's index.
     /// @param creatorAmount What the creator receives; the brand receives the rest.
+    /// @param nonce The state nonce both signed; any state change since voids the signatures.
     /// @param deadline Unix time after which the signatures are void.
     /// @param brandSignature The brand's signature of `hashSettlement(...)`.
     /// @param creatorSignature The creator's signature of the same digest.
@@ -347,17 +382,24 @@ interface IPactumEscrow {
         Agreement calldata agreement,
         uint256 milestone,
         uint256 creatorAmount,
+        uint32 nonce,
         uint40 deadline,
         bytes calldata brandSignature,
         bytes calldata creatorSignature
     ) external;
+
+    /// @notice Voids every settlement and mutual termination signed for the agreement's current
+    /// state, so a signer never leaves the other an option open until the signatures' deadline.
+    /// @param agreement The agreement; the caller must be its brand or creator.
+    function cancelSignatures(Agreement calldata agreement) external;
 
     /*//////////////////////////////////////////////////////////////
                             MORALITY CLAUSE
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Brand or creator ends the agreement for cause; the other party may contest within
-    /// the contest window.
+    /// the contest window. Only unearned escrow is at stake: milestones submitted, in revision or in
+    /// dispute keep their own exits, and funding and new submissions stop.
     /// @param agreement The agreement.
     /// @param reasonHash Hash of the written cause.
     function terminate(Agreement calldata agreement, bytes32 reasonHash) external;
@@ -366,43 +408,37 @@ interface IPactumEscrow {
     /// @param agreement The agreement; it must name an arbiter.
     function contestTermination(Agreement calldata agreement) external;
 
-    /// @notice After an uncontested contest window, ends the agreement: everything it still holds
-    /// goes back to the brand. Anyone may call.
+    /// @notice After an uncontested contest window, ends the termination: the unearned escrow goes
+    /// back to the brand. Anyone may call.
     /// @param agreement The agreement.
     function finalizeTermination(Agreement calldata agreement) external;
 
-    /// @notice The arbiter rules on a contested termination: its fee first, then `creatorBps` of
-    /// the rest of what the agreement holds to the creator, the remainder to the brand.
+    /// @notice The arbiter rules on a contested termination within its arbitration window: its fee
+    /// first, then `creatorBps` of the rest of the unearned escrow to the creator, the remainder to
+    /// the brand.
     /// @param agreement The agreement.
     /// @param creatorBps The creator's share after the fee, in basis points.
     function resolveTermination(Agreement calldata agreement, uint16 creatorBps) external;
 
     /// @notice Once the arbitration window has passed after a contest without a ruling, either
-    /// party ends the agreement with what it holds split evenly, without an arbiter fee.
+    /// party ends the termination with the unearned escrow split evenly, without an arbiter fee.
     /// @param agreement The agreement.
     function resolveTerminationAfterTimeout(Agreement calldata agreement) external;
 
-    /// @notice Ends the agreement at once as both parties signed: `creatorAmount` of what it still
-    /// holds to the creator, the rest to the brand.
+    /// @notice Ends the agreement at once as both parties signed: `creatorAmount` of its unearned
+    /// escrow to the creator, the rest to the brand; delivered milestones run on.
     /// @param agreement The agreement.
     /// @param creatorAmount What the creator receives.
+    /// @param nonce The state nonce both signed; any state change since voids the signatures.
     /// @param deadline Unix time after which the signatures are void.
     /// @param brandSignature The brand's signature of `hashMutualTermination(...)`.
     /// @param creatorSignature The creator's signature of the same digest.
     function terminateMutually(
         Agreement calldata agreement,
         uint256 creatorAmount,
+        uint32 nonce,
         uint40 deadline,
         bytes calldata brandSignature,
         bytes calldata creatorSignature
     ) external;
-
-    /*//////////////////////////////////////////////////////////////
-                               WITHDRAWAL
-    //////////////////////////////////////////////////////////////*/
-
-    /// @notice Withdraws the caller's deferred payments in `token` to `to`.
-    /// @param token The token, or zero for ETH.
-    /// @param to The recipient (may differ from the caller, e.g. when the caller is blacklisted).
-    function withdraw(address token, address to) external;
 }

@@ -22,7 +22,10 @@ struct Milestone {
 /// @param termsHash keccak256 of the canonical off-chain terms document.
 /// @param arbiterFeeBps The arbiter's fee, in basis points of the amount it rules on.
 /// @param contestWindow Seconds the other party has to contest a termination for cause.
-/// @param arbitrationWindow Seconds the arbiter has to rule before the timeout exit opens.
+/// @param arbitrationWindow Seconds the arbiter has to rule before the timeout exit opens; the
+/// arbiter cannot rule after it.
+/// @param revisionRounds How many times the brand may ask for a revision of each milestone; past
+/// that it can only approve, dispute (with an arbiter), or let its silence pay the creator.
 /// @param deadline Unix time after which the signatures can no longer create the agreement.
 /// @param salt Distinguishes otherwise identical agreements.
 /// @param milestones One to 32 milestones, funded in this order.
@@ -35,6 +38,7 @@ struct Agreement {
     uint16 arbiterFeeBps;
     uint32 contestWindow;
     uint32 arbitrationWindow;
+    uint8 revisionRounds;
     uint40 deadline;
     uint256 salt;
     Milestone[] milestones;
@@ -61,7 +65,11 @@ enum Status {
     /// Ended by termination; unearned escrow was returned. Ended: nothing changes any more.
     Terminated,
     /// A party revoked its signature before creation; the agreement can never be created.
-    Revoked
+    Revoked,
+    /// A termination ended the agreement and its unearned escrow went as it decided, but milestones
+    /// delivered before it (under review, in revision or in dispute) still run to their own end;
+    /// the agreement becomes `Terminated` when the last of them does.
+    Closing
 }
 
 /// @notice Where one milestone is. Values from `Approved` up are final: its money has left.
@@ -85,7 +93,10 @@ enum MilestoneStatus {
     /// The arbiter did not rule in time; split evenly.
     TimedOut,
     /// Both parties signed a split.
-    Settled
+    Settled,
+    /// Never delivered when a termination ended the agreement; its money (if it was funded) went as
+    /// the termination decided.
+    Cancelled
 }
 
 /// @notice How a termination ended.
@@ -102,6 +113,8 @@ enum TerminationKind {
 
 /// @notice What the escrow stores per agreement: one storage slot.
 /// @param status Where the agreement is.
+/// @param nonce Bumped by every change of the agreement's state (and by `cancelSignatures`): signed
+/// settlements and mutual terminations name the nonce of the state they priced.
 /// @param fundedCount Milestones [0, fundedCount) are funded.
 /// @param terminatedBy 1 when the brand started a termination, 2 when the creator did.
 /// @param contested Whether the termination was contested.
@@ -109,6 +122,7 @@ enum TerminationKind {
 /// @param milestones Four bits of `MilestoneStatus` per milestone, milestone 0 in the low bits.
 struct AgreementState {
     Status status;
+    uint32 nonce;
     uint8 fundedCount;
     uint8 terminatedBy;
     bool contested;

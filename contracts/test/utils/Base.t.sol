@@ -124,7 +124,7 @@ abstract contract Base is Test {
     }
 
     function _milestoneStatus(bytes32 id, uint256 i) internal view returns (MilestoneStatus status) {
-        (status,) = escrow.getMilestone(id, i);
+        (status,,) = escrow.getMilestone(id, i);
     }
 
     function _balance(address token, address account) internal view returns (uint256) {
