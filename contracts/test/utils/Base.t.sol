@@ -34,6 +34,7 @@ abstract contract Base is Test {
     uint32 internal constant CONTEST = 2 days;
     uint32 internal constant ARBITRATION = 7 days;
     uint16 internal constant FEE_BPS = 250;
+    uint8 internal constant ROUNDS = 2;
 
     // secp256k1 group order, for building high-s (malleable) signatures.
     uint256 internal constant SECP256K1_N =
@@ -62,6 +63,7 @@ abstract contract Base is Test {
         a.arbiterFeeBps = FEE_BPS;
         a.contestWindow = CONTEST;
         a.arbitrationWindow = ARBITRATION;
+        a.revisionRounds = ROUNDS;
         a.deadline = uint40(block.timestamp + 1 days);
         a.salt = 1;
         a.milestones = new Milestone[](n);
