@@ -90,12 +90,16 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
     }
 
     /// @inheritdoc IPactumEscrow
-    function hashSettlement(bytes32 id, uint256 milestone, uint256 creatorAmount, uint32 nonce, uint40 deadline)
-        external
-        view
-        returns (bytes32)
-    {
-        return _hashTypedDataV4(AgreementHashing.hashSettlement(id, milestone, creatorAmount, nonce, deadline));
+    function hashSettlement(
+        bytes32 id,
+        uint256 milestone,
+        uint256 creatorAmount,
+        uint32 nonce,
+        uint40 deadline
+    ) external view returns (bytes32) {
+        return _hashTypedDataV4(
+            AgreementHashing.hashSettlement(id, milestone, creatorAmount, nonce, deadline)
+        );
     }
 
     /// @inheritdoc IPactumEscrow
@@ -113,7 +117,11 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
     }
 
     /// @inheritdoc IPactumEscrow
-    function getMilestone(bytes32 id, uint256 milestone) external view returns (MilestoneStatus, uint40, uint8) {
+    function getMilestone(bytes32 id, uint256 milestone)
+        external
+        view
+        returns (MilestoneStatus, uint40, uint8)
+    {
         if (milestone >= MAX_MILESTONES) return (MilestoneStatus.Open, 0, 0);
         (uint256 since, uint256 revisions) = _clock(id, milestone);
         // Safe: a clock holds 40 bits of time and 8 bits of rounds.
@@ -168,10 +176,12 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
     }
 
     /// @inheritdoc IPactumEscrow
-    function fundWithPermit(Agreement calldata agreement, uint256 first, uint256 count, Permit calldata permit)
-        external
-        nonReentrant
-    {
+    function fundWithPermit(
+        Agreement calldata agreement,
+        uint256 first,
+        uint256 count,
+        Permit calldata permit
+    ) external nonReentrant {
         uint256 amount = _recordFunding(agreement, _id(agreement), first, count);
         _permit(agreement.token, amount, permit);
         _pull(agreement.token, amount);
@@ -537,8 +547,7 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
         );
 
         // Effects and interactions
-        _endByTermination(agreement, id, s, TerminationKind.Mutual, creatorAmount, stake - creatorAmount, 0
-        );
+        _endByTermination(agreement, id, s, TerminationKind.Mutual, creatorAmount, stake - creatorAmount, 0);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -578,10 +587,11 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
     /// @dev Creates the agreement, or adopts it when someone else created exactly this agreement
     /// (same id, so the same signed terms) and nothing is funded yet: a front-run `create` must not
     /// make the brand's create-and-fund fail. Any other existing state is refused as before.
-    function _createOrAdopt(Agreement calldata a, bytes calldata brandSignature, bytes calldata creatorSignature)
-        private
-        returns (bytes32 id)
-    {
+    function _createOrAdopt(
+        Agreement calldata a,
+        bytes calldata brandSignature,
+        bytes calldata creatorSignature
+    ) private returns (bytes32 id) {
         id = _id(a);
         AgreementState storage s = _states[id];
         (Status status, uint256 funded) = (s.status, s.fundedCount);
@@ -732,7 +742,9 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
     }
 
     /// @dev Pays each party its part; zero parts are skipped.
-    function _payOut(Agreement calldata a, bytes32 id, uint256 toCreator, uint256 toBrand, uint256 fee) private {
+    function _payOut(Agreement calldata a, bytes32 id, uint256 toCreator, uint256 toBrand, uint256 fee)
+        private
+    {
         address token = a.token;
         _push(id, token, a.creator, toCreator);
         _push(id, token, a.brand, toBrand);
@@ -885,11 +897,12 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
     }
 
     /// @dev Checks that a milestone can be settled for `creatorAmount`; returns its amount.
-    function _settleable(Milestone[] calldata ms, AgreementState storage s, uint256 milestone, uint256 creatorAmount)
-        private
-        view
-        returns (uint256 amount)
-    {
+    function _settleable(
+        Milestone[] calldata ms,
+        AgreementState storage s,
+        uint256 milestone,
+        uint256 creatorAmount
+    ) private view returns (uint256 amount) {
         MilestoneStatus status = _fundedMilestone(ms, s, milestone);
         if (_isFinal(status)) revert Escrow_WrongMilestoneStatus(milestone, status);
         amount = ms[milestone].amount;
@@ -932,8 +945,9 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
 
     /// @dev A milestone's clock: when its current phase started and the revision rounds used.
     function _clock(bytes32 id, uint256 milestone) private view returns (uint256 since, uint256 revisions) {
-        uint256 field = (_clocks[id][milestone / _CLOCKS_PER_WORD] >> ((milestone % _CLOCKS_PER_WORD) * _CLOCK_BITS))
-            & _CLOCK_MASK;
+        uint256 field =
+            (_clocks[id][milestone / _CLOCKS_PER_WORD] >> ((milestone % _CLOCKS_PER_WORD) * _CLOCK_BITS))
+                & _CLOCK_MASK;
         since = field & _TIME_MASK;
         revisions = field >> 40;
     }

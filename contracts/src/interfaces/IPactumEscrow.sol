@@ -211,10 +211,13 @@ interface IPactumEscrow is IPullPayments {
     /// @param nonce The agreement's state nonce the split prices (`getState(id).nonce`).
     /// @param deadline Unix time after which the signatures are void.
     /// @return digest The digest.
-    function hashSettlement(bytes32 id, uint256 milestone, uint256 creatorAmount, uint32 nonce, uint40 deadline)
-        external
-        view
-        returns (bytes32 digest);
+    function hashSettlement(
+        bytes32 id,
+        uint256 milestone,
+        uint256 creatorAmount,
+        uint32 nonce,
+        uint40 deadline
+    ) external view returns (bytes32 digest);
 
     /// @notice The EIP-712 digest both parties sign to end the agreement at once.
     /// @param id The agreement's id.
@@ -302,8 +305,12 @@ interface IPactumEscrow is IPullPayments {
     /// @param first The first milestone to fund.
     /// @param count How many milestones to fund.
     /// @param permit The caller's permit for this escrow and exactly the amount funded.
-    function fundWithPermit(Agreement calldata agreement, uint256 first, uint256 count, Permit calldata permit)
-        external;
+    function fundWithPermit(
+        Agreement calldata agreement,
+        uint256 first,
+        uint256 count,
+        Permit calldata permit
+    ) external;
 
     /// @notice Revokes the caller's signature of a not-yet-created agreement: it can never be created.
     /// @param agreement The agreement; the caller must be its brand or creator.

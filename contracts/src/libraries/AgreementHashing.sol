@@ -16,19 +16,18 @@ library AgreementHashing {
     bytes32 internal constant AGREEMENT_TYPEHASH = keccak256(
         "Agreement(address brand,address creator,address arbiter,address token,bytes32 termsHash,"
         "uint16 arbiterFeeBps,uint32 contestWindow,uint32 arbitrationWindow,uint8 revisionRounds,uint40 deadline,"
-        "uint256 salt,"
-        "Milestone[] milestones)Milestone(uint256 amount,uint40 deadline,uint32 reviewWindow)"
+        "uint256 salt," "Milestone[] milestones)Milestone(uint256 amount,uint40 deadline,uint32 reviewWindow)"
     );
 
     /// @notice keccak256 of the Settlement type string.
-    bytes32 internal constant SETTLEMENT_TYPEHASH =
-        keccak256(
+    bytes32 internal constant SETTLEMENT_TYPEHASH = keccak256(
         "Settlement(bytes32 agreementId,uint256 milestone,uint256 creatorAmount,uint32 nonce,uint40 deadline)"
     );
 
     /// @notice keccak256 of the MutualTermination type string.
-    bytes32 internal constant MUTUAL_TERMINATION_TYPEHASH =
-        keccak256("MutualTermination(bytes32 agreementId,uint256 creatorAmount,uint32 nonce,uint40 deadline)");
+    bytes32 internal constant MUTUAL_TERMINATION_TYPEHASH = keccak256(
+        "MutualTermination(bytes32 agreementId,uint256 creatorAmount,uint32 nonce,uint40 deadline)"
+    );
 
     /// @notice The EIP-712 struct hash of an agreement, computed straight from calldata.
     /// @dev Equal to `keccak256(abi.encode(AGREEMENT_TYPEHASH, brand, ..., salt,

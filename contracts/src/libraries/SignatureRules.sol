@@ -12,9 +12,14 @@ library SignatureRules {
     /// EIP-1271. Trying the key first keeps EIP-7702 accounts (code delegated to a contract that may
     /// not implement EIP-1271) able to sign with their key. A contract created by CREATE or CREATE2
     /// has no key, so nothing recovers to it.
-    function isValidNow(address signer, bytes32 digest, bytes calldata signature) internal view returns (bool) {
+    function isValidNow(address signer, bytes32 digest, bytes calldata signature)
+        internal
+        view
+        returns (bool)
+    {
         (address recovered, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, signature);
         if (err == ECDSA.RecoverError.NoError && errArg == 0 && recovered == signer) return true;
-        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
+        return
+            signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
     }
 }
