@@ -24,6 +24,10 @@ pub enum Status {
     Terminated = 4,
     /// A party revoked its signature before creation.
     Revoked = 5,
+    /// A termination ended and its unearned escrow went as decided, but milestones delivered
+    /// before it (under review, in revision, in dispute) still run to their own end; becomes
+    /// `Terminated` when the last of them finishes.
+    Closing = 6,
 }
 
 impl Status {
@@ -35,7 +39,28 @@ impl Status {
             Self::Completed => "completed",
             Self::Terminated => "terminated",
             Self::Revoked => "revoked",
+            Self::Closing => "closing",
         }
+    }
+
+    /// Every status, in the contract's order.
+    pub const ALL: [Self; 6] = [
+        Self::Active,
+        Self::Terminating,
+        Self::Completed,
+        Self::Terminated,
+        Self::Revoked,
+        Self::Closing,
+    ];
+
+    /// The status named `name` (see [`Status::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether milestones can still move (the contract's "live": active, terminating, closing).
+    pub const fn is_live(self) -> bool {
+        matches!(self, Self::Active | Self::Terminating | Self::Closing)
     }
 
     /// Whether nothing can change any more.
@@ -69,6 +94,9 @@ pub enum MilestoneStatus {
     TimedOut = 8,
     /// Split as both parties signed.
     Settled = 9,
+    /// Never submitted when a termination ended the agreement; its money (if funded) went as the
+    /// termination decided.
+    Cancelled = 10,
 }
 
 impl MilestoneStatus {
@@ -85,7 +113,35 @@ impl MilestoneStatus {
             Self::Resolved => "resolved",
             Self::TimedOut => "timed_out",
             Self::Settled => "settled",
+            Self::Cancelled => "cancelled",
         }
+    }
+
+    /// Every milestone status, in the contract's order.
+    pub const ALL: [Self; 11] = [
+        Self::Open,
+        Self::Submitted,
+        Self::RevisionRequested,
+        Self::Disputed,
+        Self::Approved,
+        Self::Claimed,
+        Self::Reclaimed,
+        Self::Resolved,
+        Self::TimedOut,
+        Self::Settled,
+        Self::Cancelled,
+    ];
+
+    /// The milestone status named `name` (see [`MilestoneStatus::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the milestone was delivered and still runs to its own end: under review, in
+    /// revision or in dispute. A termination leaves these to the creator's (and the brand's)
+    /// ordinary exits.
+    pub const fn is_delivered_pending(self) -> bool {
+        matches!(self, Self::Submitted | Self::RevisionRequested | Self::Disputed)
     }
 
     /// Whether the milestone's money has left the escrow.
@@ -101,6 +157,8 @@ pub struct MilestoneLedger {
     pub status: MilestoneStatus,
     /// Block time of its last submission, revision request or dispute (0 if none).
     pub since: u64,
+    /// How many revisions the brand has asked for (the contract's clock keeps the same count).
+    pub revisions: u8,
     /// The latest deliverable's content hash.
     pub content_hash: Option<B256>,
     /// The latest deliverable's URI.
@@ -122,6 +180,9 @@ pub struct AgreementLedger {
     pub contested: bool,
     /// Block time the termination started or was contested (0 if none).
     pub since: u64,
+    /// The contract's state nonce: bumped by every state change and by `cancelSignatures`.
+    /// Signed settlements and mutual terminations name it.
+    pub nonce: u32,
     /// One entry per milestone.
     pub milestones: Vec<MilestoneLedger>,
     /// Everything funded into the agreement.
@@ -132,6 +193,10 @@ pub struct AgreementLedger {
     pub refunded_to_brand: U256,
     /// Everything paid (or deferred) to the arbiter.
     pub arbiter_fees: U256,
+    /// The part of the payouts above that the escrow could not push and holds for its recipient
+    /// to withdraw (`PaymentDeferred` of this agreement). Withdrawals are per account and token,
+    /// not per agreement, so they do not reduce it.
+    pub deferred: U256,
 }
 
 /// An event that does not fit the agreement's state: the events are not the escrow's, or arrive
@@ -152,6 +217,7 @@ impl AgreementLedger {
             MilestoneLedger {
                 status: MilestoneStatus::Open,
                 since: 0,
+                revisions: 0,
                 content_hash: None,
                 uri: None,
             };
@@ -164,11 +230,13 @@ impl AgreementLedger {
             terminated_by: 0,
             contested: false,
             since: 0,
+            nonce: 0,
             milestones,
             funded: U256::ZERO,
             paid_to_creator: U256::ZERO,
             refunded_to_brand: U256::ZERO,
             arbiter_fees: U256::ZERO,
+            deferred: U256::ZERO,
         }
     }
 
@@ -190,8 +258,25 @@ impl AgreementLedger {
             .fold(0u128, |acc, (i, m)| acc | ((m.status as u128) << (4 * i)))
     }
 
+    /// What a termination would decide on now: the funded milestones never submitted (`Open`).
+    /// Milestones under review, in revision or in dispute are outside it.
+    pub fn unearned(&self) -> U256 {
+        let Some(a) = &self.agreement else { return U256::ZERO };
+        self.milestones
+            .iter()
+            .zip(&a.milestones)
+            .take(usize::from(self.funded_count))
+            .filter(|(m, _)| m.status == MilestoneStatus::Open)
+            .fold(U256::ZERO, |sum, (_, spec)| sum.saturating_add(spec.amount))
+    }
+
+    /// Whether every milestone reached a final state.
+    pub fn all_final(&self) -> bool {
+        self.milestones.iter().all(|m| m.status.is_final())
+    }
+
     /// Folds one event of this agreement into the state. `timestamp` is its block's time.
-    /// Events that carry no agreement id (`PaymentDeferred`, `Withdrawn`) leave it unchanged.
+    /// `Withdrawn` carries no agreement id and leaves it unchanged.
     pub fn apply(&mut self, event: &Ev, timestamp: u64) -> Result<(), Inconsistent> {
         match event {
             Ev::AgreementCreated(_) | Ev::AgreementRevoked(_) => {
@@ -215,6 +300,7 @@ impl AgreementLedger {
                 let m = self.milestone(event, e.milestone)?;
                 m.status = MilestoneStatus::RevisionRequested;
                 m.since = timestamp;
+                m.revisions = m.revisions.saturating_add(1);
             }
             Ev::DisputeOpened(e) => {
                 let m = self.milestone(event, e.milestone)?;
@@ -245,7 +331,19 @@ impl AgreementLedger {
                 self.milestone(event, e.milestone)?.status = MilestoneStatus::Settled;
                 self.pay(e.creatorAmount, e.brandAmount, U256::ZERO);
             }
-            Ev::AgreementCompleted(_) => self.status = Status::Completed,
+            Ev::AgreementCompleted(_) => {
+                if !self.all_final() {
+                    return Err(self.bad(event, "a milestone is not final yet"));
+                }
+                // The contract's rule: `Completed` only if no termination had begun.
+                self.status = if self.status == Status::Active {
+                    Status::Completed
+                } else {
+                    Status::Terminated
+                };
+                // Emitted beside the milestone event that finished it: no nonce of its own.
+                return Ok(());
+            }
             Ev::TerminationStarted(e) => {
                 let brand = self.agreement.as_ref().map(|a| a.brand);
                 self.status = Status::Terminating;
@@ -257,11 +355,33 @@ impl AgreementLedger {
                 self.since = timestamp;
             }
             Ev::AgreementTerminated(e) => {
-                self.status = Status::Terminated;
+                // Every milestone never submitted (funded or not) is cancelled; delivered ones run on.
+                for m in &mut self.milestones {
+                    if m.status == MilestoneStatus::Open {
+                        m.status = MilestoneStatus::Cancelled;
+                    }
+                }
+                self.status = if self.all_final() { Status::Terminated } else { Status::Closing };
                 self.pay(e.creatorAmount, e.brandAmount, e.arbiterFee);
             }
-            Ev::PaymentDeferred(_) | Ev::Withdrawn(_) | Ev::EIP712DomainChanged(_) => {}
+            Ev::SignaturesCancelled(e) => {
+                let expected = self.nonce.wrapping_add(1);
+                if e.nonce != expected {
+                    return Err(self
+                        .bad(event, &format!("new nonce {} after nonce {}", e.nonce, self.nonce)));
+                }
+                self.nonce = e.nonce;
+                return Ok(());
+            }
+            Ev::PaymentDeferred(e) => {
+                // Part of a payout already counted above: it only changes how it is paid.
+                self.deferred += e.amount;
+                return Ok(());
+            }
+            Ev::Withdrawn(_) | Ev::EIP712DomainChanged(_) => return Ok(()),
         }
+        // Every state change moves the contract's nonce by one.
+        self.nonce = self.nonce.wrapping_add(1);
         Ok(())
     }
 
@@ -304,7 +424,9 @@ pub fn agreement_of(event: &Ev) -> Option<B256> {
         Ev::TerminationStarted(e) => e.id,
         Ev::TerminationContested(e) => e.id,
         Ev::AgreementTerminated(e) => e.id,
-        Ev::PaymentDeferred(_) | Ev::Withdrawn(_) | Ev::EIP712DomainChanged(_) => return None,
+        Ev::SignaturesCancelled(e) => e.id,
+        Ev::PaymentDeferred(e) => e.id,
+        Ev::Withdrawn(_) | Ev::EIP712DomainChanged(_) => return None,
     })
 }
 
@@ -343,6 +465,7 @@ pub fn event_name(event: &Ev) -> &'static str {
         Ev::TerminationStarted(_) => "TerminationStarted",
         Ev::TerminationContested(_) => "TerminationContested",
         Ev::AgreementTerminated(_) => "AgreementTerminated",
+        Ev::SignaturesCancelled(_) => "SignaturesCancelled",
         Ev::PaymentDeferred(_) => "PaymentDeferred",
         Ev::Withdrawn(_) => "Withdrawn",
         Ev::EIP712DomainChanged(_) => "EIP712DomainChanged",
@@ -362,5 +485,187 @@ pub fn terminator(ledger: &AgreementLedger) -> Option<Address> {
         1 => Some(a.brand),
         2 => Some(a.creator),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Milestone;
+    use alloy::primitives::{address, Uint};
+    use pactum_bindings::PactumEscrow as P;
+
+    const ID: B256 = B256::repeat_byte(0x11);
+
+    fn agreement() -> Agreement {
+        Agreement {
+            brand: address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+            creator: address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+            revisionRounds: 2,
+            milestones: (1..=3u64)
+                .map(|i| Milestone {
+                    amount: U256::from(i * 100),
+                    deadline: Uint::from(2_000_000_000u64),
+                    reviewWindow: 3_600,
+                })
+                .collect(),
+            ..Agreement::default()
+        }
+    }
+
+    fn funded(first: u64, count: u64, amount: u64) -> Ev {
+        Ev::MilestonesFunded(P::MilestonesFunded {
+            id: ID,
+            funder: Address::ZERO,
+            firstMilestone: U256::from(first),
+            count: U256::from(count),
+            amount: U256::from(amount),
+        })
+    }
+
+    fn submitted(m: u64) -> Ev {
+        Ev::DeliverableSubmitted(P::DeliverableSubmitted {
+            id: ID,
+            milestone: U256::from(m),
+            contentHash: B256::ZERO,
+            uri: "ipfs://x".into(),
+        })
+    }
+
+    fn terminated(creator: u64, brand: u64) -> Ev {
+        Ev::AgreementTerminated(P::AgreementTerminated {
+            id: ID,
+            kind: 0,
+            creatorAmount: U256::from(creator),
+            brandAmount: U256::from(brand),
+            arbiterFee: U256::ZERO,
+        })
+    }
+
+    fn statuses(l: &AgreementLedger) -> Vec<MilestoneStatus> {
+        l.milestones.iter().map(|m| m.status).collect()
+    }
+
+    /// A termination with one milestone under review and one in revision cancels only the open
+    /// ones (funded or not), leaves the agreement `Closing`, and the last delivered milestone's
+    /// end makes it `Terminated`, not `Completed`. The nonce follows every state change.
+    #[test]
+    fn termination_leaves_delivered_work_running() {
+        use MilestoneStatus::*;
+        let mut l = AgreementLedger::created(agreement());
+        l.apply(&funded(0, 2, 300), 1).expect("fund");
+        l.apply(&submitted(0), 2).expect("submit");
+        l.apply(&submitted(1), 3).expect("submit");
+        l.apply(
+            &Ev::RevisionRequested(P::RevisionRequested {
+                id: ID,
+                milestone: U256::from(1),
+                reasonHash: B256::ZERO,
+            }),
+            4,
+        )
+        .expect("revision");
+        assert_eq!(l.milestones[1].revisions, 1);
+        assert_eq!(l.unearned(), U256::ZERO, "nothing funded is still open");
+        l.apply(
+            &Ev::TerminationStarted(P::TerminationStarted {
+                id: ID,
+                by: agreement().brand,
+                reasonHash: B256::ZERO,
+                contestDeadline: U256::from(10),
+            }),
+            5,
+        )
+        .expect("start");
+        assert_eq!(l.status, Status::Terminating);
+        l.apply(&terminated(0, 0), 6).expect("end");
+        assert_eq!(l.status, Status::Closing);
+        assert_eq!(statuses(&l), vec![Submitted, RevisionRequested, Cancelled]);
+        assert_eq!(l.nonce, 6);
+
+        // The creator's delivered work stays claimable; the last one finishing ends it.
+        l.apply(
+            &Ev::MilestoneClaimed(P::MilestoneClaimed {
+                id: ID,
+                milestone: U256::ZERO,
+                amount: U256::from(100),
+            }),
+            7,
+        )
+        .expect("claim");
+        // A completion while a milestone still runs does not fit.
+        let done = Ev::AgreementCompleted(P::AgreementCompleted { id: ID });
+        assert!(l.apply(&done, 7).is_err());
+        l.apply(
+            &Ev::MilestoneApproved(P::MilestoneApproved {
+                id: ID,
+                milestone: U256::from(1),
+                amount: U256::from(200),
+            }),
+            8,
+        )
+        .expect("approve");
+        l.apply(&done, 8).expect("completed");
+        assert_eq!(l.status, Status::Terminated);
+        assert_eq!(l.nonce, 8);
+        assert_eq!(l.paid_to_creator, U256::from(300));
+        assert_eq!(l.held(), U256::ZERO);
+    }
+
+    /// Without delivered work a termination ends the agreement at once, and its split covers only
+    /// the funded open milestones; the money summary balances.
+    #[test]
+    fn termination_of_open_work_is_terminated_and_balances() {
+        let mut l = AgreementLedger::created(agreement());
+        l.apply(&funded(0, 2, 300), 1).expect("fund");
+        assert_eq!(l.unearned(), U256::from(300));
+        l.apply(&terminated(120, 180), 2).expect("end");
+        assert_eq!(l.status, Status::Terminated);
+        assert!(l.milestones.iter().all(|m| m.status == MilestoneStatus::Cancelled));
+        assert_eq!(l.held(), U256::ZERO);
+        assert_eq!(l.packed_milestones(), 0xAAA);
+    }
+
+    /// An untouched agreement whose last milestone finishes while active is `Completed`.
+    #[test]
+    fn completion_while_active_is_completed() {
+        let mut a = agreement();
+        a.milestones.truncate(1);
+        let mut l = AgreementLedger::created(a);
+        l.apply(&funded(0, 1, 100), 1).expect("fund");
+        l.apply(
+            &Ev::MilestoneApproved(P::MilestoneApproved {
+                id: ID,
+                milestone: U256::ZERO,
+                amount: U256::from(100),
+            }),
+            2,
+        )
+        .expect("approve");
+        l.apply(&Ev::AgreementCompleted(P::AgreementCompleted { id: ID }), 2).expect("done");
+        assert_eq!(l.status, Status::Completed);
+    }
+
+    /// `SignaturesCancelled` carries the new nonce, which must be the next one; a deferred payment
+    /// belongs to its agreement and changes neither the nonce nor what it holds.
+    #[test]
+    fn cancelled_signatures_and_deferred_payments() {
+        let mut l = AgreementLedger::created(agreement());
+        l.apply(&funded(0, 1, 100), 1).expect("fund");
+        let cancel = |nonce| {
+            Ev::SignaturesCancelled(P::SignaturesCancelled { id: ID, by: Address::ZERO, nonce })
+        };
+        assert!(l.apply(&cancel(5), 2).is_err());
+        l.apply(&cancel(2), 2).expect("cancel");
+        assert_eq!(l.nonce, 2);
+        let deferred = Ev::PaymentDeferred(P::PaymentDeferred {
+            id: ID,
+            token: Address::ZERO,
+            account: Address::ZERO,
+            amount: U256::from(7),
+        });
+        assert_eq!(agreement_of(&deferred), Some(ID));
+        l.apply(&deferred, 3).expect("deferred");
+        assert_eq!((l.nonce, l.deferred, l.held()), (2, U256::from(7), U256::from(100)));
     }
 }

@@ -35,6 +35,9 @@ sol! {
         uint256 milestone;
         /// What the creator receives; the brand receives the rest.
         uint256 creatorAmount;
+        /// The agreement's state nonce the split prices (`getState(id).nonce`): any change of
+        /// the agreement's state, or either party's `cancelSignatures`, voids the signatures.
+        uint32 nonce;
         /// Unix time after which the signatures are void.
         uint40 deadline;
     }
@@ -44,8 +47,11 @@ sol! {
     struct MutualTermination {
         /// The agreement's id.
         bytes32 agreementId;
-        /// What the creator receives of what the agreement still holds.
+        /// What the creator receives of the agreement's unearned escrow (funded milestones never
+        /// submitted).
         uint256 creatorAmount;
+        /// The agreement's state nonce the split prices (`getState(id).nonce`).
+        uint32 nonce;
         /// Unix time after which the signatures are void.
         uint40 deadline;
     }
@@ -104,6 +110,26 @@ pub fn agreement_typed_data(
     serde_json::to_value(typed).map_err(|e| Error::TypedData(e.to_string()))
 }
 
+/// The settlement as the JSON a wallet's `eth_signTypedData_v4` takes; signing it yields a
+/// signature over [`settlement_digest`].
+pub fn settlement_typed_data(
+    settlement: &Settlement,
+    domain: &Eip712Domain,
+) -> Result<serde_json::Value> {
+    let typed = TypedData::from_struct(settlement, Some(domain.clone()));
+    serde_json::to_value(typed).map_err(|e| Error::TypedData(e.to_string()))
+}
+
+/// The mutual termination as the JSON a wallet's `eth_signTypedData_v4` takes; signing it yields
+/// a signature over [`mutual_termination_digest`].
+pub fn mutual_termination_typed_data(
+    termination: &MutualTermination,
+    domain: &Eip712Domain,
+) -> Result<serde_json::Value> {
+    let typed = TypedData::from_struct(termination, Some(domain.clone()));
+    serde_json::to_value(typed).map_err(|e| Error::TypedData(e.to_string()))
+}
+
 /// Recovers the account that signed `digest` with a 65-byte (r, s, v) ECDSA signature, refusing
 /// malleable high-s signatures as the escrow does. Contract wallets (EIP-1271) do not recover: they
 /// are checked on chain with `isValidSignature`.
@@ -142,6 +168,7 @@ mod tests {
             arbiterFeeBps: 250,
             contestWindow: 172_800,
             arbitrationWindow: 604_800,
+            revisionRounds: 2,
             deadline: Uint::from(1_900_000_000u64),
             salt: U256::from(7),
             milestones: vec![Milestone {
@@ -159,17 +186,42 @@ mod tests {
             Agreement::eip712_encode_type(),
             "Agreement(address brand,address creator,address arbiter,address token,\
              bytes32 termsHash,uint16 arbiterFeeBps,uint32 contestWindow,\
-             uint32 arbitrationWindow,uint40 deadline,uint256 salt,Milestone[] milestones)\
+             uint32 arbitrationWindow,uint8 revisionRounds,uint40 deadline,uint256 salt,Milestone[] milestones)\
              Milestone(uint256 amount,uint40 deadline,uint32 reviewWindow)"
         );
         assert_eq!(
             Settlement::eip712_encode_type(),
-            "Settlement(bytes32 agreementId,uint256 milestone,uint256 creatorAmount,uint40 deadline)"
+            "Settlement(bytes32 agreementId,uint256 milestone,uint256 creatorAmount,uint32 nonce,\
+             uint40 deadline)"
         );
         assert_eq!(
             MutualTermination::eip712_encode_type(),
-            "MutualTermination(bytes32 agreementId,uint256 creatorAmount,uint40 deadline)"
+            "MutualTermination(bytes32 agreementId,uint256 creatorAmount,uint32 nonce,uint40 deadline)"
         );
+    }
+
+    #[test]
+    fn typed_data_names_revision_rounds_and_nonce() {
+        let dom = domain(31337, address!("0x5FbDB2315678afecb367f032d93F642f64180aa3"));
+        let a = sample();
+        let typed = agreement_typed_data(&a, &dom).expect("typed data");
+        let fields = typed["types"]["Agreement"].as_array().expect("Agreement type");
+        assert!(fields.iter().any(|f| f["name"] == "revisionRounds" && f["type"] == "uint8"));
+        assert_eq!(typed["message"]["revisionRounds"], 2);
+        let s = Settlement {
+            agreementId: agreement_id(&a, &dom),
+            milestone: U256::ZERO,
+            creatorAmount: U256::from(5),
+            nonce: 7,
+            deadline: Uint::from(1_900_000_000u64),
+        };
+        let typed = settlement_typed_data(&s, &dom).expect("typed data");
+        let fields = typed["types"]["Settlement"].as_array().expect("Settlement type");
+        assert!(fields.iter().any(|f| f["name"] == "nonce" && f["type"] == "uint32"));
+        assert_eq!(typed["message"]["nonce"], 7);
+        // The nonce is part of the digest: another nonce, another digest.
+        let other = Settlement { nonce: 8, ..s.clone() };
+        assert_ne!(settlement_digest(&s, &dom), settlement_digest(&other, &dom));
     }
 
     #[test]
