@@ -86,3 +86,27 @@ contract ReentrantToken is ERC20 {
         }
     }
 }
+
+/// @notice An ERC-20 whose `transfer` burns a set amount of gas first (a costly hook, as an
+/// ERC-777-style token may run): a push that forwards less than that fails and is deferred.
+/// `transferFrom` (the escrow's pull) is not affected.
+contract GasHungryToken is ERC20 {
+    uint256 public hunger;
+
+    constructor() ERC20("Gas Hungry Token", "HUNGRY") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function setHunger(uint256 gas_) external {
+        hunger = gas_;
+    }
+
+    function transfer(address to, uint256 value) public override returns (bool) {
+        uint256 h = hunger;
+        uint256 start = gasleft();
+        while (start - gasleft() < h) {}
+        return super.transfer(to, value);
+    }
+}

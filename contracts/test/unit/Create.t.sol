@@ -3,7 +3,9 @@ pragma solidity 0.8.30;
 
 import {PactumEscrow} from "../../src/PactumEscrow.sol";
 import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
-import {Agreement, AgreementState, Milestone, Status} from "../../src/types/DataTypes.sol";
+import {Vm} from "forge-std/Vm.sol";
+
+import {Agreement, AgreementState, Milestone, Permit, Status} from "../../src/types/DataTypes.sol";
 import {MockERC1271Wallet, RevertingReceiver} from "../mocks/Mocks.sol";
 import {UnitBase} from "./UnitBase.sol";
 
@@ -37,6 +39,7 @@ contract CreateTest is UnitBase {
         assertEq(id, expectedId, "id");
         AgreementState memory s = escrow.getState(id);
         assertEq(uint8(s.status), uint8(Status.Active));
+        assertEq(s.nonce, 0, "creation starts the state nonce at zero");
         assertEq(s.fundedCount, 0);
         assertEq(s.terminatedBy, 0);
         assertFalse(s.contested);
@@ -72,10 +75,55 @@ contract CreateTest is UnitBase {
         _assertStatus(id, Status.Active);
     }
 
-    function test_Create_FeeOfFullAmount() public {
+    function test_Create_FeeAtMax() public {
         Agreement memory a = _usd(3);
-        a.arbiterFeeBps = 10_000;
-        _createOnly(a);
+        a.arbiterFeeBps = uint16(escrow.MAX_FEE_BPS());
+        bytes32 id = _createOnly(a);
+        _assertStatus(id, Status.Active);
+    }
+
+    function test_Create_WindowsAtBounds() public {
+        Agreement memory a = _usd(2);
+        a.contestWindow = uint32(escrow.MIN_WINDOW());
+        a.arbitrationWindow = uint32(escrow.MAX_WINDOW());
+        a.milestones[0].reviewWindow = uint32(escrow.MIN_WINDOW());
+        a.milestones[1].reviewWindow = uint32(escrow.MAX_WINDOW());
+        _assertStatus(_createOnly(a), Status.Active);
+        a.salt = 2;
+        a.contestWindow = uint32(escrow.MAX_WINDOW());
+        a.arbitrationWindow = uint32(escrow.MIN_WINDOW());
+        _assertStatus(_createOnly(a), Status.Active);
+    }
+
+    /// @dev Without an arbiter nobody can contest a termination: a contest window of zero is allowed,
+    /// and the (unused) arbitration window is not checked.
+    function test_Create_WithoutArbiter_ZeroContestWindow() public {
+        Agreement memory a = _withoutArbiter(_usd(1));
+        a.contestWindow = 0;
+        a.arbitrationWindow = type(uint32).max;
+        _assertStatus(_createOnly(a), Status.Active);
+    }
+
+    function test_Create_WithoutArbiter_ContestWindowAtMax() public {
+        Agreement memory a = _withoutArbiter(_usd(1));
+        a.contestWindow = uint32(escrow.MAX_WINDOW());
+        _assertStatus(_createOnly(a), Status.Active);
+    }
+
+    function test_Create_DeadlineAtMaxTerm() public {
+        Agreement memory a = _usd(2);
+        a.milestones[0].deadline = uint40(block.timestamp + 1);
+        a.milestones[1].deadline = uint40(block.timestamp + escrow.MAX_TERM());
+        _assertStatus(_createOnly(a), Status.Active);
+    }
+
+    function test_Create_MaxRevisionRounds() public {
+        Agreement memory a = _usd(1);
+        a.revisionRounds = uint8(escrow.MAX_REVISION_ROUNDS());
+        _assertStatus(_createOnly(a), Status.Active);
+        a.salt = 2;
+        a.revisionRounds = 0;
+        _assertStatus(_createOnly(a), Status.Active);
     }
 
     function test_Create_AtSignatureDeadline() public {
@@ -179,17 +227,133 @@ contract CreateTest is UnitBase {
         escrow.create(a, "", "");
     }
 
-    function test_RevertWhen_FeeAboveFullAmount() public {
+    function _expectInvalidWindow(uint256 window) internal {
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidWindow.selector, window));
+    }
+
+    function _expectInvalidDeadline(uint256 i, uint256 deadline) internal {
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidDeadline.selector, i, deadline));
+    }
+
+    function test_RevertWhen_FeeAboveMax() public {
         Agreement memory a = _usd(3);
-        a.arbiterFeeBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFee.selector, 10_001));
+        a.arbiterFeeBps = 2001;
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFee.selector, 2001));
+        escrow.create(a, "", "");
+        // The old ceiling, a fee of the whole amount, is far above it.
+        a.arbiterFeeBps = 10_000;
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFee.selector, 10_000));
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_FeeWithoutArbiter() public {
+        Agreement memory a = _withoutArbiter(_usd(3));
+        a.arbiterFeeBps = 1;
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFee.selector, 1));
         escrow.create(a, "", "");
     }
 
     function test_RevertWhen_ArbiterWithZeroArbitrationWindow() public {
         Agreement memory a = _usd(3);
         a.arbitrationWindow = 0;
-        vm.expectRevert(IPactumEscrow.Escrow_ZeroArbitrationWindow.selector);
+        _expectInvalidWindow(0);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ArbitrationWindowBelowMin() public {
+        Agreement memory a = _usd(1);
+        a.arbitrationWindow = 1 hours - 1;
+        _expectInvalidWindow(1 hours - 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ArbitrationWindowAboveMax() public {
+        Agreement memory a = _usd(1);
+        a.arbitrationWindow = 90 days + 1;
+        _expectInvalidWindow(90 days + 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ArbiterWithZeroContestWindow() public {
+        Agreement memory a = _usd(1);
+        a.contestWindow = 0;
+        _expectInvalidWindow(0);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ContestWindowBelowMin() public {
+        Agreement memory a = _usd(1);
+        a.contestWindow = 1 hours - 1;
+        _expectInvalidWindow(1 hours - 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ContestWindowAboveMax() public {
+        Agreement memory a = _usd(1);
+        a.contestWindow = 90 days + 1;
+        _expectInvalidWindow(90 days + 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_WithoutArbiter_ContestWindowAboveMax() public {
+        Agreement memory a = _withoutArbiter(_usd(1));
+        a.contestWindow = 90 days + 1;
+        _expectInvalidWindow(90 days + 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ReviewWindowZero() public {
+        Agreement memory a = _usd(3);
+        a.milestones[2].reviewWindow = 0;
+        _expectInvalidWindow(0);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ReviewWindowBelowMin() public {
+        Agreement memory a = _usd(3);
+        a.milestones[1].reviewWindow = 1 hours - 1;
+        _expectInvalidWindow(1 hours - 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_ReviewWindowAboveMax() public {
+        Agreement memory a = _usd(3);
+        a.milestones[0].reviewWindow = 90 days + 1;
+        _expectInvalidWindow(90 days + 1);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_MilestoneDeadlineNow() public {
+        Agreement memory a = _usd(3);
+        a.milestones[1].deadline = uint40(block.timestamp);
+        _expectInvalidDeadline(1, block.timestamp);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_MilestoneDeadlinePast() public {
+        Agreement memory a = _usd(3);
+        a.milestones[0].deadline = uint40(block.timestamp - 1 days);
+        _expectInvalidDeadline(0, block.timestamp - 1 days);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_MilestoneDeadlineBeyondMaxTerm() public {
+        Agreement memory a = _usd(3);
+        uint256 tooLate = block.timestamp + 5 * 365 days + 1;
+        a.milestones[2].deadline = uint40(tooLate);
+        _expectInvalidDeadline(2, tooLate);
+        escrow.create(a, "", "");
+    }
+
+    function test_RevertWhen_TooManyRevisionRounds() public {
+        Agreement memory a = _usd(1);
+        a.revisionRounds = 11;
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_TooManyRevisionRounds.selector, 11));
+        escrow.create(a, "", "");
+        a.revisionRounds = type(uint8).max;
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_TooManyRevisionRounds.selector, type(uint8).max)
+        );
         escrow.create(a, "", "");
     }
 
@@ -352,7 +516,8 @@ contract CreateTest is UnitBase {
                 abi.encode(
                     keccak256(
                         "Agreement(address brand,address creator,address arbiter,address token,bytes32 termsHash,"
-                        "uint16 arbiterFeeBps,uint32 contestWindow,uint32 arbitrationWindow,uint40 deadline,"
+                        "uint16 arbiterFeeBps,uint32 contestWindow,uint32 arbitrationWindow,uint8 revisionRounds,"
+                        "uint40 deadline,"
                         "uint256 salt,Milestone[] milestones)Milestone(uint256 amount,uint40 deadline,uint32 reviewWindow)"
                     ),
                     x.brand,
@@ -365,6 +530,7 @@ contract CreateTest is UnitBase {
                     x.arbiterFeeBps,
                     x.contestWindow,
                     x.arbitrationWindow,
+                    x.revisionRounds,
                     x.deadline,
                     x.salt,
                     keccak256(abi.encodePacked(items))
@@ -434,10 +600,76 @@ contract CreateTest is UnitBase {
         escrow.create(a, bs, cs);
     }
 
-    function test_RevertGiven_AlreadyCreated_CreateAndFund() public {
+    /// @dev Someone front-ran the brand's createAndFund with a bare create: the brand's call just funds.
+    function test_CreateAndFund_AdoptsFrontRunCreate() public {
         Agreement memory a = _usd(3);
         (bytes memory bs, bytes memory cs) = _signatures(a);
+        vm.prank(stranger);
         bytes32 id = escrow.create(a, bs, cs);
+        vm.recordLogs();
+        vm.expectEmit(address(escrow));
+        emit IPactumEscrow.MilestonesFunded(id, brand, 0, 2, 2 * AMOUNT);
+        vm.prank(brand);
+        assertEq(escrow.createAndFund(a, bs, cs, 2), id);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            assertTrue(
+                logs[i].topics[0] != IPactumEscrow.AgreementCreated.selector, "no second AgreementCreated"
+            );
+        }
+        AgreementState memory s = escrow.getState(id);
+        assertEq(uint8(s.status), uint8(Status.Active));
+        assertEq(s.fundedCount, 2);
+        assertEq(s.nonce, 1, "funding moved the nonce");
+        assertEq(usd.balanceOf(address(escrow)), 2 * AMOUNT);
+    }
+
+    /// @dev Adopting does not look at the signatures again: they were checked by the create.
+    function test_CreateAndFund_AdoptDoesNotRecheckSignatures() public {
+        Agreement memory a = _usd(1);
+        bytes32 id = _createOnly(a);
+        vm.prank(brand);
+        escrow.createAndFund(a, "", "", 1);
+        assertEq(escrow.getState(id).fundedCount, 1);
+    }
+
+    function test_CreateAndFundWithPermit_AdoptsFrontRunCreate() public {
+        vm.prank(brand);
+        usd.approve(address(escrow), 0);
+        Agreement memory a = _usd(2);
+        bytes32 id = _createOnly(a);
+        (bytes memory bs, bytes memory cs) = _signatures(a);
+        Permit memory p = _permit(brandKey, AMOUNT, block.timestamp + 1 hours);
+        vm.expectEmit(address(escrow));
+        emit IPactumEscrow.MilestonesFunded(id, brand, 0, 1, AMOUNT);
+        vm.prank(brand);
+        assertEq(escrow.createAndFundWithPermit(a, bs, cs, 1, p), id);
+        assertEq(escrow.getState(id).fundedCount, 1);
+        assertEq(usd.balanceOf(address(escrow)), AMOUNT);
+    }
+
+    /// @dev Only an unfunded, active agreement is adopted: once funded, a second createAndFund is refused
+    /// (it would otherwise fund milestones its sender did not price).
+    function test_RevertGiven_AlreadyFunded_CreateAndFund() public {
+        Agreement memory a = _usd(3);
+        (bytes memory bs, bytes memory cs) = _signatures(a);
+        bytes32 id = _createFundedN(a, 1);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_AlreadyExists.selector, id));
+        vm.prank(brand);
+        escrow.createAndFund(a, bs, cs, 1);
+        Permit memory p;
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_AlreadyExists.selector, id));
+        vm.prank(brand);
+        escrow.createAndFundWithPermit(a, bs, cs, 1, p);
+        assertEq(escrow.getState(id).fundedCount, 1);
+    }
+
+    /// @dev Not active (terminating, unfunded): refused too.
+    function test_RevertGiven_Terminating_CreateAndFund() public {
+        Agreement memory a = _usd(2);
+        (bytes memory bs, bytes memory cs) = _signatures(a);
+        bytes32 id = _createOnly(a);
+        _terminate(a, brand);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_AlreadyExists.selector, id));
         vm.prank(brand);
         escrow.createAndFund(a, bs, cs, 1);

@@ -55,13 +55,13 @@ contract CreatedEventTest is UnitBase {
         bytes memory canonical = abi.encodeCall(escrow.create, (a, bs, cs));
         // Layout: selector | offsets of (agreement, brandSig, creatorSig) | agreement tuple at 0x60 ...
         uint256 tuple = 4 + 0x60;
-        uint256 gapAt = tuple + 0x160; // where the milestones array starts
+        uint256 gapAt = tuple + 0x180; // where the milestones array starts, after the 12-word head
         bytes memory data = bytes.concat(
             _slice(canonical, 0, gapAt), bytes32(uint256(0xdead)), _slice(canonical, gapAt, canonical.length)
         );
         _bump(data, 4 + 0x20); // brandSignature's offset
         _bump(data, 4 + 0x40); // creatorSignature's offset
-        _bump(data, tuple + 0x140); // milestones' offset, relative to the tuple
+        _bump(data, tuple + 0x160); // milestones' offset (head word 11), relative to the tuple
         Vm.Log memory log = _createdLog(data);
         _assertCreatedLog(log, a);
     }

@@ -13,7 +13,7 @@ contract DeliveryTest is UnitBase {
     }
 
     function _since(bytes32 id, uint256 i) internal view returns (uint256 since) {
-        (, since) = escrow.getMilestone(id, i);
+        (, since,) = escrow.getMilestone(id, i);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -28,7 +28,7 @@ contract DeliveryTest is UnitBase {
         emit IPactumEscrow.DeliverableSubmitted(id, 1, CONTENT, "ipfs://x");
         vm.prank(creator);
         escrow.submit(a, 1, CONTENT, "ipfs://x");
-        (MilestoneStatus st, uint40 since) = escrow.getMilestone(id, 1);
+        (MilestoneStatus st, uint40 since,) = escrow.getMilestone(id, 1);
         assertEq(uint8(st), uint8(MilestoneStatus.Submitted));
         assertEq(since, block.timestamp);
         _assertMilestone(id, 0, MilestoneStatus.Open);
@@ -112,12 +112,42 @@ contract DeliveryTest is UnitBase {
         _submit(a, 0);
     }
 
+    /// @dev A termination stops new work: a milestone never submitted cannot be submitted any more.
     function test_RevertGiven_Submit_Terminating() public {
         Agreement memory a = _usd(1);
-        bytes32 id = _createFunded(a);
+        _createFunded(a);
         _terminate(a, brand);
-        _expectWrongStatus(id, Status.Terminating);
+        _expectWrongMilestoneStatus(0, MilestoneStatus.Open);
         _submit(a, 0);
+    }
+
+    /// @dev ...but not the revision of work delivered before it.
+    function test_Resubmit_WhileTerminating() public {
+        Agreement memory a = _usd(2);
+        bytes32 id = _createFunded(a);
+        _submit(a, 0);
+        _requestRevision(a, 0);
+        _terminate(a, brand);
+        _submit(a, 0);
+        _assertMilestone(id, 0, MilestoneStatus.Submitted);
+        _assertStatus(id, Status.Terminating);
+    }
+
+    function test_Submit_BumpsNonceAndKeepsRevisionCount() public {
+        Agreement memory a = _usd(1);
+        bytes32 id = _createFunded(a);
+        uint32 n0 = _nonce(id);
+        _submit(a, 0);
+        assertEq(_nonce(id), n0 + 1, "submit");
+        _requestRevision(a, 0);
+        assertEq(_nonce(id), n0 + 2, "revision");
+        vm.warp(block.timestamp + 1 hours);
+        _submit(a, 0);
+        assertEq(_nonce(id), n0 + 3, "resubmit");
+        (MilestoneStatus st, uint40 since, uint8 revisions) = escrow.getMilestone(id, 0);
+        assertEq(uint8(st), uint8(MilestoneStatus.Submitted));
+        assertEq(since, block.timestamp);
+        assertEq(revisions, 1, "the resubmission keeps the rounds used");
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -248,7 +278,7 @@ contract DeliveryTest is UnitBase {
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.RevisionRequested(id, 0, REASON);
         _requestRevision(a, 0);
-        (MilestoneStatus st, uint40 since) = escrow.getMilestone(id, 0);
+        (MilestoneStatus st, uint40 since,) = escrow.getMilestone(id, 0);
         assertEq(uint8(st), uint8(MilestoneStatus.RevisionRequested));
         assertEq(since, block.timestamp);
     }
@@ -286,6 +316,43 @@ contract DeliveryTest is UnitBase {
         _requestRevision(a, 0);
         _expectWrongMilestoneStatus(0, MilestoneStatus.RevisionRequested);
         _requestRevision(a, 0);
+    }
+
+    /// @dev The brand may ask for at most `revisionRounds` revisions per milestone; then it can only
+    /// approve, dispute or let its silence pay the creator.
+    function test_RevertWhen_RequestRevision_NoRevisionsLeft() public {
+        Agreement memory a = _usd(2);
+        bytes32 id = _createFunded(a);
+        for (uint256 r; r < ROUNDS; ++r) {
+            _submit(a, 0);
+            _requestRevision(a, 0);
+            (,, uint8 used) = escrow.getMilestone(id, 0);
+            assertEq(used, r + 1, "rounds used");
+        }
+        _submit(a, 0);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_NoRevisionsLeft.selector, 0, ROUNDS));
+        _requestRevision(a, 0);
+        // The count is per milestone.
+        _submit(a, 1);
+        _requestRevision(a, 1);
+        _assertMilestone(id, 1, MilestoneStatus.RevisionRequested);
+        // Silence still pays the creator.
+        (, uint40 since,) = escrow.getMilestone(id, 0);
+        vm.warp(uint256(since) + REVIEW + 1);
+        vm.prank(creator);
+        escrow.claimAfterSilence(a, 0);
+        _assertMilestone(id, 0, MilestoneStatus.Claimed);
+    }
+
+    function test_RevertWhen_RequestRevision_ZeroRoundsAllowed() public {
+        Agreement memory a = _usd(1);
+        a.revisionRounds = 0;
+        bytes32 id = _createFunded(a);
+        _submit(a, 0);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_NoRevisionsLeft.selector, 0, 0));
+        _requestRevision(a, 0);
+        _approve(a, 0);
+        _assertStatus(id, Status.Completed);
     }
 
     function test_RevertWhen_RequestRevision_ByCreator() public {

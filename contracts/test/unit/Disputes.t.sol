@@ -19,12 +19,13 @@ contract DisputesTest is UnitBase {
         _dispute(a, 0, brand);
     }
 
+    /// @dev Both parties' signatures of a settlement at the agreement's current state nonce.
     function _settlementSigs(bytes32 id, uint256 i, uint256 creatorAmount, uint40 deadline)
         internal
         view
         returns (bytes memory bs, bytes memory cs)
     {
-        return _signBoth(escrow.hashSettlement(id, i, creatorAmount, deadline));
+        return _signBoth(escrow.hashSettlement(id, i, creatorAmount, _nonce(id), deadline));
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -37,7 +38,7 @@ contract DisputesTest is UnitBase {
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.DisputeOpened(id, 0, brand, REASON);
         _dispute(a, 0, brand);
-        (MilestoneStatus st, uint40 since) = escrow.getMilestone(id, 0);
+        (MilestoneStatus st, uint40 since,) = escrow.getMilestone(id, 0);
         assertEq(uint8(st), uint8(MilestoneStatus.Disputed));
         assertEq(since, block.timestamp);
     }
@@ -51,7 +52,7 @@ contract DisputesTest is UnitBase {
 
     function test_RevertWhen_Dispute_ByBrandAfterReviewWindow() public {
         (Agreement memory a, bytes32 id) = _submitted();
-        (, uint40 since) = escrow.getMilestone(id, 0);
+        (, uint40 since,) = escrow.getMilestone(id, 0);
         vm.warp(uint256(since) + REVIEW + 1);
         vm.expectRevert(
             abi.encodeWithSelector(IPactumEscrow.Escrow_ReviewWindowClosed.selector, uint256(since) + REVIEW)
@@ -131,11 +132,59 @@ contract DisputesTest is UnitBase {
         _dispute(a, 7, brand);
     }
 
-    function test_RevertGiven_Dispute_Terminating() public {
+    /// @dev A milestone delivered before a termination keeps its own exits, a dispute among them.
+    function test_Dispute_WhileTerminating() public {
         (Agreement memory a, bytes32 id) = _submitted();
         _terminate(a, creator);
-        _expectWrongStatus(id, Status.Terminating);
         _dispute(a, 0, brand);
+        _assertMilestone(id, 0, MilestoneStatus.Disputed);
+        _assertStatus(id, Status.Terminating);
+        vm.prank(arbiter);
+        escrow.resolveDispute(a, 0, 10_000);
+        _assertMilestone(id, 0, MilestoneStatus.Resolved);
+    }
+
+    /// @dev The creator may dispute a revision request only until its resubmission cutoff; after it,
+    /// the brand's reclaim stands.
+    function test_RevertWhen_Dispute_ByCreatorAfterResubmissionCutoff() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        _requestRevision(a, 0);
+        uint256 cutoff = a.milestones[0].deadline; // later than the fresh review window here
+        assertGt(cutoff, block.timestamp + REVIEW);
+        uint256 snap = vm.snapshotState();
+        vm.warp(cutoff);
+        _dispute(a, 0, creator);
+        _assertMilestone(id, 0, MilestoneStatus.Disputed);
+        vm.revertToState(snap);
+
+        vm.warp(cutoff + 1);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_DeadlinePassed.selector, cutoff));
+        _dispute(a, 0, creator);
+        vm.prank(brand);
+        escrow.reclaimAfterDeadline(a, 0);
+        _assertMilestone(id, 0, MilestoneStatus.Reclaimed);
+    }
+
+    /// @dev The brand's own revision request: the brand may still dispute it, past the cutoff too.
+    function test_Dispute_ByBrandFromRevisionRequestedAfterCutoff() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        _requestRevision(a, 0);
+        vm.warp(uint256(a.milestones[0].deadline) + 1);
+        _dispute(a, 0, brand);
+        _assertMilestone(id, 0, MilestoneStatus.Disputed);
+    }
+
+    function test_Dispute_BumpsNonceAndKeepsRevisionCount() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        _requestRevision(a, 0);
+        uint32 nonce = _nonce(id);
+        vm.warp(block.timestamp + 1 hours);
+        _dispute(a, 0, creator);
+        assertEq(_nonce(id), nonce + 1);
+        (MilestoneStatus st, uint40 since, uint8 revisions) = escrow.getMilestone(id, 0);
+        assertEq(uint8(st), uint8(MilestoneStatus.Disputed));
+        assertEq(since, block.timestamp);
+        assertEq(revisions, 1);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -222,12 +271,28 @@ contract DisputesTest is UnitBase {
         _assertStatus(id, Status.Completed);
     }
 
-    function test_ResolveDispute_AfterArbitrationWindow() public {
+    function test_ResolveDispute_AtArbitrationWindowEnd() public {
         (Agreement memory a, bytes32 id) = _disputed();
-        vm.warp(block.timestamp + ARBITRATION + 10 days);
+        vm.warp(block.timestamp + ARBITRATION);
         vm.prank(arbiter);
         escrow.resolveDispute(a, 0, 5000);
         _assertMilestone(id, 0, MilestoneStatus.Resolved);
+    }
+
+    /// @dev Past its window the arbiter can no longer rule (it would race the timeout exit); the
+    /// parties' even split is open instead.
+    function test_RevertWhen_ResolveDispute_AfterArbitrationWindow() public {
+        (Agreement memory a, bytes32 id) = _disputed();
+        uint256 closedAt = block.timestamp + ARBITRATION;
+        vm.warp(closedAt + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_ArbitrationWindowClosed.selector, closedAt)
+        );
+        vm.prank(arbiter);
+        escrow.resolveDispute(a, 0, 5000);
+        vm.prank(creator);
+        escrow.resolveDisputeAfterTimeout(a, 0);
+        _assertMilestone(id, 0, MilestoneStatus.TimedOut);
     }
 
     function test_RevertWhen_ResolveDispute_ByBrand() public {
@@ -359,12 +424,13 @@ contract DisputesTest is UnitBase {
     function test_Settle() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
         uint256 brandBefore = usd.balanceOf(brand);
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.MilestoneSettled(id, 0, 400e6, 600e6);
         vm.prank(stranger); // anyone may submit the signed settlement
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
         assertEq(usd.balanceOf(creator), 400e6);
         assertEq(usd.balanceOf(brand), brandBefore + 600e6);
         assertEq(usd.balanceOf(arbiter), 0);
@@ -375,9 +441,10 @@ contract DisputesTest is UnitBase {
     function test_Settle_Disputed() public {
         (Agreement memory a, bytes32 id) = _disputed();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, AMOUNT, deadline);
         uint256 brandBefore = usd.balanceOf(brand);
-        escrow.settle(a, 0, AMOUNT, deadline, bs, cs);
+        escrow.settle(a, 0, AMOUNT, nonce, deadline, bs, cs);
         assertEq(usd.balanceOf(creator), AMOUNT);
         assertEq(usd.balanceOf(brand), brandBefore);
         _assertMilestone(id, 0, MilestoneStatus.Settled);
@@ -387,13 +454,14 @@ contract DisputesTest is UnitBase {
         Agreement memory a = _withoutArbiter(_usd(1));
         bytes32 id = _createFunded(a);
         uint40 deadline = uint40(block.timestamp);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 0, deadline);
         uint256 brandBefore = usd.balanceOf(brand);
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.MilestoneSettled(id, 0, 0, AMOUNT);
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.AgreementCompleted(id);
-        escrow.settle(a, 0, 0, deadline, bs, cs);
+        escrow.settle(a, 0, 0, nonce, deadline, bs, cs);
         assertEq(usd.balanceOf(brand), brandBefore + AMOUNT);
         _assertStatus(id, Status.Completed);
     }
@@ -401,50 +469,56 @@ contract DisputesTest is UnitBase {
     function test_RevertWhen_Settle_BrandSignedByWrongKey() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
-        bytes32 digest = escrow.hashSettlement(id, 0, 400e6, deadline);
+        uint32 nonce = _nonce(id);
+        bytes32 digest = escrow.hashSettlement(id, 0, 400e6, nonce, deadline);
         bytes memory bs = _sign(arbiterKey, digest);
         bytes memory cs = _sign(creatorKey, digest);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_CreatorSignedByWrongKey() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
-        bytes32 digest = escrow.hashSettlement(id, 0, 400e6, deadline);
+        uint32 nonce = _nonce(id);
+        bytes32 digest = escrow.hashSettlement(id, 0, 400e6, nonce, deadline);
         bytes memory bs = _sign(brandKey, digest);
         bytes memory cs = _sign(brandKey, digest);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, creator));
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_AmountDiffersFromSigned() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
-        escrow.settle(a, 0, 900e6, deadline, bs, cs);
+        escrow.settle(a, 0, 900e6, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_SignedForOtherMilestone() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 1, 400e6, deadline);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_HighS() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, creator));
-        escrow.settle(a, 0, 400e6, deadline, bs, _highS(cs));
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, _highS(cs));
     }
 
     function test_RevertWhen_Settle_Expired() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
         vm.warp(uint256(deadline) + 1);
         vm.expectRevert(
@@ -452,49 +526,179 @@ contract DisputesTest is UnitBase {
                 IPactumEscrow.Escrow_SignatureExpired.selector, deadline, uint256(deadline) + 1
             )
         );
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_SplitTooLarge() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, AMOUNT + 1, deadline);
         vm.expectRevert(
             abi.encodeWithSelector(IPactumEscrow.Escrow_SplitTooLarge.selector, AMOUNT + 1, AMOUNT)
         );
-        escrow.settle(a, 0, AMOUNT + 1, deadline, bs, cs);
+        escrow.settle(a, 0, AMOUNT + 1, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_Replay() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
+        // The settlement moved the state: the same signatures name a stale nonce...
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, nonce, nonce + 1));
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
+        // ...and at the current nonce the milestone is final anyway.
         _expectWrongMilestoneStatus(0, MilestoneStatus.Settled);
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        escrow.settle(a, 0, 400e6, nonce + 1, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_NotFunded() public {
         Agreement memory a = _usd(2);
         bytes32 id = _createFundedN(a, 1);
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 1, 1, deadline);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_NotFunded.selector, 1, 1));
-        escrow.settle(a, 1, 1, deadline, bs, cs);
+        escrow.settle(a, 1, 1, nonce, deadline, bs, cs);
     }
 
     function test_RevertWhen_Settle_InvalidMilestone() public {
-        (Agreement memory a,) = _submitted();
+        (Agreement memory a, bytes32 id) = _submitted();
+        uint32 nonce = _nonce(id);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidMilestone.selector, 3, 2));
-        escrow.settle(a, 3, 1, uint40(block.timestamp), "", "");
+        escrow.settle(a, 3, 1, nonce, uint40(block.timestamp), "", "");
     }
 
-    function test_RevertGiven_Settle_Terminating() public {
+    /// @dev A settlement signed before a termination began names the old state: refused. Signed again
+    /// for the terminating state, it settles the milestone, which keeps its own exits.
+    function test_Settle_WhileTerminating_NeedsFreshSignatures() public {
         (Agreement memory a, bytes32 id) = _submitted();
         uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
         _terminate(a, brand);
-        _expectWrongStatus(id, Status.Terminating);
-        escrow.settle(a, 0, 400e6, deadline, bs, cs);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, nonce, nonce + 1));
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
+
+        (bs, cs) = _settlementSigs(id, 0, 400e6, deadline);
+        escrow.settle(a, 0, 400e6, nonce + 1, deadline, bs, cs);
+        _assertMilestone(id, 0, MilestoneStatus.Settled);
+        _assertStatus(id, Status.Terminating);
+        assertEq(usd.balanceOf(creator), 400e6);
+    }
+
+    /// @dev Any state change after signing voids the signed split: here the other milestone's approval.
+    function test_RevertWhen_Settle_StaleNonce() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
+        (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 400e6, deadline);
+        _approve(a, 1);
+        uint32 current = _nonce(id);
+        assertGt(current, nonce);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, nonce, current));
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
+        // Claiming the current nonce with signatures of the old one: the signatures do not match.
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
+        escrow.settle(a, 0, 400e6, current, deadline, bs, cs);
+    }
+
+    /// @dev A nonce ahead of the state (signed for a state that may come) is refused too.
+    function test_RevertWhen_Settle_FutureNonce() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id) + 1;
+        bytes32 digest = escrow.hashSettlement(id, 0, 400e6, nonce, deadline);
+        (bytes memory bs, bytes memory cs) = _signBoth(digest);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, nonce, nonce - 1));
+        escrow.settle(a, 0, 400e6, nonce, deadline, bs, cs);
+    }
+
+    /// @dev Checks run in order: deadline, then nonce, then amounts, then signatures.
+    function test_RevertWhen_Settle_ExpiredAndStale_DeadlineFirst() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
+        vm.warp(uint256(deadline) + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPactumEscrow.Escrow_SignatureExpired.selector, deadline, uint256(deadline) + 1
+            )
+        );
+        escrow.settle(a, 0, AMOUNT + 1, nonce + 7, deadline, "", "");
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, nonce + 7, nonce));
+        escrow.settle(a, 0, AMOUNT + 1, nonce + 7, type(uint40).max, "", "");
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_SplitTooLarge.selector, AMOUNT + 1, AMOUNT)
+        );
+        escrow.settle(a, 0, AMOUNT + 1, nonce, type(uint40).max, "", "");
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           CANCEL SIGNATURES
+    //////////////////////////////////////////////////////////////*/
+
+    function test_CancelSignatures_ByBrand_VoidsSignedSettlement() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        uint40 deadline = uint40(block.timestamp + 1 days);
+        uint32 nonce = _nonce(id);
+        (bytes memory bs, bytes memory cs) = _settlementSigs(id, 0, 900e6, deadline);
+        vm.expectEmit(address(escrow));
+        emit IPactumEscrow.SignaturesCancelled(id, brand, nonce + 1);
+        vm.prank(brand);
+        escrow.cancelSignatures(a);
+        assertEq(_nonce(id), nonce + 1);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, nonce, nonce + 1));
+        escrow.settle(a, 0, 900e6, nonce, deadline, bs, cs);
+        // Nothing else changed.
+        _assertMilestone(id, 0, MilestoneStatus.Submitted);
+        _assertStatus(id, Status.Active);
+    }
+
+    function test_CancelSignatures_ByCreator() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        uint32 nonce = _nonce(id);
+        vm.expectEmit(address(escrow));
+        emit IPactumEscrow.SignaturesCancelled(id, creator, nonce + 1);
+        vm.prank(creator);
+        escrow.cancelSignatures(a);
+        vm.expectEmit(address(escrow));
+        emit IPactumEscrow.SignaturesCancelled(id, creator, nonce + 2);
+        vm.prank(creator);
+        escrow.cancelSignatures(a);
+        assertEq(_nonce(id), nonce + 2);
+    }
+
+    function test_CancelSignatures_WhileTerminating() public {
+        (Agreement memory a, bytes32 id) = _submitted();
+        _terminate(a, brand);
+        uint32 nonce = _nonce(id);
+        vm.prank(creator);
+        escrow.cancelSignatures(a);
+        assertEq(_nonce(id), nonce + 1);
+        _assertStatus(id, Status.Terminating);
+    }
+
+    function test_RevertWhen_CancelSignatures_ByStranger() public {
+        (Agreement memory a,) = _submitted();
+        _expectUnauthorized(stranger);
+        vm.prank(stranger);
+        escrow.cancelSignatures(a);
+    }
+
+    function test_RevertWhen_CancelSignatures_ByArbiter() public {
+        (Agreement memory a,) = _submitted();
+        _expectUnauthorized(arbiter);
+        vm.prank(arbiter);
+        escrow.cancelSignatures(a);
+    }
+
+    function test_RevertGiven_CancelSignatures_NotCreated() public {
+        Agreement memory a = _usd(1);
+        _expectWrongStatus(escrow.hashAgreement(a), Status.None);
+        vm.prank(brand);
+        escrow.cancelSignatures(a);
     }
 }

@@ -173,13 +173,13 @@ contract FundingTest is UnitBase {
             vm.expectEmit(address(escrow));
             emit IPactumEscrow.MilestonesFunded(id, brand, i, 1, AMOUNT);
             vm.prank(brand);
-            escrow.fund(a, 1);
+            escrow.fund(a, i, 1);
             assertEq(escrow.getState(id).fundedCount, i + 1);
             assertEq(usd.balanceOf(address(escrow)), (i + 1) * AMOUNT);
         }
         _expectInvalidFundCount(1, 0);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 3, 1);
     }
 
     function test_Fund_SeveralAtOnce() public {
@@ -191,7 +191,7 @@ contract FundingTest is UnitBase {
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.MilestonesFunded(id, brand, 1, 2, 33);
         vm.prank(brand);
-        escrow.fund(a, 2);
+        escrow.fund(a, 1, 2);
         assertEq(escrow.getState(id).fundedCount, 3);
         assertEq(usd.balanceOf(address(escrow)), AMOUNT + 33);
     }
@@ -200,9 +200,9 @@ contract FundingTest is UnitBase {
         Agreement memory a = _eth(2);
         bytes32 id = _createOnly(a);
         vm.prank(brand);
-        escrow.fund{value: AMOUNT}(a, 1);
+        escrow.fund{value: AMOUNT}(a, 0, 1);
         vm.prank(brand);
-        escrow.fund{value: AMOUNT}(a, 1);
+        escrow.fund{value: AMOUNT}(a, 1, 1);
         assertEq(escrow.getState(id).fundedCount, 2);
         assertEq(address(escrow).balance, 2 * AMOUNT);
     }
@@ -215,7 +215,7 @@ contract FundingTest is UnitBase {
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.MilestonesFunded(id, funder, 0, 1, AMOUNT);
         vm.prank(funder);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
         assertEq(usd.balanceOf(funder), 100_000e6 - AMOUNT);
         assertEq(usd.balanceOf(address(escrow)), AMOUNT);
     }
@@ -225,10 +225,10 @@ contract FundingTest is UnitBase {
         _createOnly(a);
         _expectWrongValue(AMOUNT, AMOUNT + 1);
         vm.prank(brand);
-        escrow.fund{value: AMOUNT + 1}(a, 1);
+        escrow.fund{value: AMOUNT + 1}(a, 0, 1);
         _expectWrongValue(AMOUNT, 0);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
     }
 
     function test_RevertWhen_Fund_ERC20WithValue() public {
@@ -237,7 +237,7 @@ contract FundingTest is UnitBase {
         _createOnly(a);
         _expectWrongValue(0, 5);
         vm.prank(brand);
-        escrow.fund{value: 5}(a, 1);
+        escrow.fund{value: 5}(a, 0, 1);
     }
 
     function test_RevertWhen_Fund_ZeroCount() public {
@@ -245,7 +245,7 @@ contract FundingTest is UnitBase {
         _createOnly(a);
         _expectInvalidFundCount(0, 2);
         vm.prank(brand);
-        escrow.fund(a, 0);
+        escrow.fund(a, 0, 0);
     }
 
     function test_RevertWhen_Fund_MoreThanRemaining() public {
@@ -254,7 +254,7 @@ contract FundingTest is UnitBase {
         _createFundedN(a, 1);
         _expectInvalidFundCount(3, 2);
         vm.prank(brand);
-        escrow.fund(a, 3);
+        escrow.fund(a, 1, 3);
     }
 
     function test_RevertWhen_Fund_AllFunded() public {
@@ -263,7 +263,7 @@ contract FundingTest is UnitBase {
         _createFundedN(a, 2);
         _expectInvalidFundCount(1, 0);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 2, 1);
     }
 
     function test_RevertWhen_Fund_FeeOnTransferToken() public {
@@ -277,14 +277,14 @@ contract FundingTest is UnitBase {
             abi.encodeWithSelector(IPactumEscrow.Escrow_FundingShortfall.selector, AMOUNT, AMOUNT * 99 / 100)
         );
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
     }
 
     function test_RevertGiven_Fund_NotCreated() public {
         Agreement memory a = _usd(1);
         _expectWrongStatus(escrow.hashAgreement(a), Status.None);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
     }
 
     function test_RevertGiven_Fund_Revoked() public {
@@ -293,7 +293,7 @@ contract FundingTest is UnitBase {
         escrow.revoke(a);
         _expectWrongStatus(escrow.hashAgreement(a), Status.Revoked);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
     }
 
     function test_RevertGiven_Fund_Terminating() public {
@@ -302,7 +302,7 @@ contract FundingTest is UnitBase {
         _terminate(a, brand);
         _expectWrongStatus(id, Status.Terminating);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
     }
 
     function test_RevertGiven_Fund_Completed() public {
@@ -311,12 +311,12 @@ contract FundingTest is UnitBase {
         bytes32 id = _createFundedN(a, 1);
         // Completing needs every milestone final: fund the rest, then approve both.
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 1, 1);
         _approve(a, 0);
         _approve(a, 1);
         _expectWrongStatus(id, Status.Completed);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 2, 1);
     }
 
     function test_RevertGiven_Fund_Terminated() public {
@@ -327,7 +327,83 @@ contract FundingTest is UnitBase {
         escrow.finalizeTermination(a);
         _expectWrongStatus(id, Status.Terminated);
         vm.prank(brand);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
+    }
+
+    function _expectWrongFirst(uint256 first, uint256 next) internal {
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_WrongFirstMilestone.selector, first, next)
+        );
+    }
+
+    /// @dev A funding transaction names the milestone it starts at: one built before another funding
+    /// landed (so priced for milestones already funded) is refused instead of funding the next ones.
+    function test_RevertWhen_Fund_WrongFirstMilestone() public {
+        _approveBrand();
+        Agreement memory a = _usd(4);
+        a.milestones[2].amount = 5 * AMOUNT;
+        bytes32 id = _createFundedN(a, 1);
+        // Behind: milestone 0 is funded already.
+        _expectWrongFirst(0, 1);
+        vm.prank(brand);
+        escrow.fund(a, 0, 1);
+        // Ahead: milestone 1 is next.
+        _expectWrongFirst(2, 1);
+        vm.prank(brand);
+        escrow.fund(a, 2, 1);
+        // Checked before the count.
+        _expectWrongFirst(3, 1);
+        vm.prank(brand);
+        escrow.fund(a, 3, 0);
+        assertEq(escrow.getState(id).fundedCount, 1);
+        assertEq(usd.balanceOf(address(escrow)), AMOUNT);
+    }
+
+    function test_RevertWhen_Fund_StaleFirstAfterFrontRun() public {
+        Agreement memory a = _usd(3);
+        bytes32 id = _createOnly(a);
+        vm.prank(funder);
+        usd.approve(address(escrow), type(uint256).max);
+        // Two funders both price milestone 0; the second transaction no longer funds milestone 1.
+        vm.prank(funder);
+        escrow.fund(a, 0, 1);
+        _approveBrand();
+        _expectWrongFirst(0, 1);
+        vm.prank(brand);
+        escrow.fund(a, 0, 1);
+        assertEq(escrow.getState(id).fundedCount, 1);
+    }
+
+    function test_RevertWhen_FundWithPermit_WrongFirstMilestone() public {
+        Agreement memory a = _usd(2);
+        _createOnly(a);
+        Permit memory p = _permit(brandKey, AMOUNT, block.timestamp + 1 hours);
+        _expectWrongFirst(1, 0);
+        vm.prank(brand);
+        escrow.fundWithPermit(a, 1, 1, p);
+    }
+
+    /// @dev The status is checked before `first`.
+    function test_RevertGiven_Fund_TerminatingWithWrongFirst() public {
+        Agreement memory a = _usd(2);
+        bytes32 id = _createOnly(a);
+        _terminate(a, brand);
+        _expectWrongStatus(id, Status.Terminating);
+        vm.prank(brand);
+        escrow.fund(a, 5, 1);
+    }
+
+    function test_Fund_BumpsNonce() public {
+        _approveBrand();
+        Agreement memory a = _usd(3);
+        bytes32 id = _createOnly(a);
+        assertEq(_nonce(id), 0);
+        vm.prank(brand);
+        escrow.fund(a, 0, 1);
+        assertEq(_nonce(id), 1);
+        vm.prank(brand);
+        escrow.fund(a, 1, 2);
+        assertEq(_nonce(id), 2);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -360,7 +436,7 @@ contract FundingTest is UnitBase {
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.MilestonesFunded(id, funder, 0, 1, AMOUNT);
         vm.prank(funder);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
         assertEq(usd.balanceOf(address(escrow)), AMOUNT);
         assertEq(usd.nonces(funder), 1);
         assertEq(escrow.getState(id).fundedCount, 1);
@@ -376,7 +452,7 @@ contract FundingTest is UnitBase {
         assertEq(usd.allowance(brand, address(escrow)), 2 * AMOUNT);
         // The escrow's own permit call now fails (nonce used); it is ignored and the allowance used.
         vm.prank(brand);
-        escrow.fundWithPermit(a, 2, p);
+        escrow.fundWithPermit(a, 0, 2, p);
         assertEq(usd.balanceOf(address(escrow)), 2 * AMOUNT);
         assertEq(escrow.getState(id).fundedCount, 2);
         assertEq(usd.allowance(brand, address(escrow)), 0);
@@ -402,7 +478,7 @@ contract FundingTest is UnitBase {
         bytes32 id = _createOnly(a);
         Permit memory p;
         vm.prank(brand);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
         assertEq(plain.balanceOf(address(escrow)), AMOUNT);
         assertEq(escrow.getState(id).fundedCount, 1);
     }
@@ -418,7 +494,7 @@ contract FundingTest is UnitBase {
             )
         );
         vm.prank(brand);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
     }
 
     function test_RevertWhen_FundWithPermit_PermitForOtherAmount() public {
@@ -431,7 +507,7 @@ contract FundingTest is UnitBase {
             )
         );
         vm.prank(brand);
-        escrow.fundWithPermit(a, 2, p);
+        escrow.fundWithPermit(a, 0, 2, p);
     }
 
     function test_RevertWhen_FundWithPermit_PermitExpired() public {
@@ -444,7 +520,7 @@ contract FundingTest is UnitBase {
             )
         );
         vm.prank(brand);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
     }
 
     function test_RevertWhen_FundWithPermit_ETH() public {
@@ -453,7 +529,7 @@ contract FundingTest is UnitBase {
         Permit memory p;
         _expectWrongValue(AMOUNT, 0);
         vm.prank(brand);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
     }
 
     function test_RevertWhen_CreateAndFundWithPermit_ETH() public {
@@ -471,7 +547,7 @@ contract FundingTest is UnitBase {
         Permit memory p;
         _expectInvalidFundCount(0, 2);
         vm.prank(brand);
-        escrow.fundWithPermit(a, 0, p);
+        escrow.fundWithPermit(a, 0, 0, p);
     }
 
     function test_RevertWhen_CreateAndFundWithPermit_CountTooHigh() public {
@@ -488,7 +564,7 @@ contract FundingTest is UnitBase {
         Permit memory p = _permit(brandKey, AMOUNT, block.timestamp + 1 hours);
         _expectWrongStatus(escrow.hashAgreement(a), Status.None);
         vm.prank(brand);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
     }
 
     function test_RevertWhen_FundWithPermit_FeeOnTransferToken() public {
@@ -503,6 +579,6 @@ contract FundingTest is UnitBase {
             abi.encodeWithSelector(IPactumEscrow.Escrow_FundingShortfall.selector, AMOUNT, AMOUNT * 99 / 100)
         );
         vm.prank(brand);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
     }
 }

@@ -25,10 +25,16 @@ abstract contract UnitBase is Base {
         return _agreement(address(usd), n);
     }
 
+    /// @dev No arbiter: no fee either (a fee without an arbiter is refused).
     function _withoutArbiter(Agreement memory a) internal pure returns (Agreement memory) {
         a.arbiter = address(0);
+        a.arbiterFeeBps = 0;
         a.arbitrationWindow = 0;
         return a;
+    }
+
+    function _nonce(bytes32 id) internal view returns (uint32) {
+        return escrow.getState(id).nonce;
     }
 
     /// @dev Creates `a` without funding it.
@@ -124,9 +130,9 @@ abstract contract UnitBase is Base {
         Permit memory p;
         vm.startPrank(a.brand);
         _expectWrongStatus(id, status);
-        escrow.fund(a, 1);
+        escrow.fund(a, 0, 1);
         _expectWrongStatus(id, status);
-        escrow.fundWithPermit(a, 1, p);
+        escrow.fundWithPermit(a, 0, 1, p);
         _expectWrongStatus(id, status);
         escrow.approve(a, 0);
         _expectWrongStatus(id, status);
@@ -138,7 +144,7 @@ abstract contract UnitBase is Base {
         _expectWrongStatus(id, status);
         escrow.resolveDisputeAfterTimeout(a, 0);
         _expectWrongStatus(id, status);
-        escrow.settle(a, 0, 0, type(uint40).max, "", "");
+        escrow.settle(a, 0, 0, 0, type(uint40).max, "", "");
         _expectWrongStatus(id, status);
         escrow.terminate(a, REASON);
         _expectWrongStatus(id, status);
@@ -146,7 +152,7 @@ abstract contract UnitBase is Base {
         _expectWrongStatus(id, status);
         escrow.resolveTerminationAfterTimeout(a);
         _expectWrongStatus(id, status);
-        escrow.terminateMutually(a, 0, type(uint40).max, "", "");
+        escrow.terminateMutually(a, 0, 0, type(uint40).max, "", "");
         vm.stopPrank();
 
         vm.startPrank(a.creator);
@@ -164,5 +170,9 @@ abstract contract UnitBase is Base {
         _expectWrongStatus(id, status);
         escrow.resolveTermination(a, 5000);
         vm.stopPrank();
+
+        vm.prank(a.brand);
+        _expectWrongStatus(id, status);
+        escrow.cancelSignatures(a);
     }
 }

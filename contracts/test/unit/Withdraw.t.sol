@@ -4,9 +4,10 @@ pragma solidity 0.8.30;
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
+import {IPullPayments} from "../../src/interfaces/IPullPayments.sol";
 import {Agreement, MilestoneStatus, Status} from "../../src/types/DataTypes.sol";
 import {BlacklistToken, GasGuzzler, MockERC1271Wallet, RevertingReceiver} from "../mocks/Mocks.sol";
-import {ReentrantReceiver, ReentrantToken} from "../mocks/UnitMocks.sol";
+import {GasHungryToken, ReentrantReceiver, ReentrantToken} from "../mocks/UnitMocks.sol";
 import {UnitBase} from "./UnitBase.sol";
 
 /// @notice No recipient can freeze an agreement: failed pushes are deferred and withdrawn later.
@@ -23,7 +24,7 @@ contract WithdrawTest is UnitBase {
 
     function _expectNothing(address token, address account) internal {
         vm.expectRevert(
-            abi.encodeWithSelector(IPactumEscrow.Escrow_NothingToWithdraw.selector, token, account)
+            abi.encodeWithSelector(IPullPayments.Escrow_NothingToWithdraw.selector, token, account)
         );
     }
 
@@ -41,7 +42,7 @@ contract WithdrawTest is UnitBase {
         vm.expectEmit(address(escrow));
         emit IPactumEscrow.AgreementCompleted(id);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), creator, AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(0), creator, AMOUNT);
         _approve(a, 0);
 
         _assertStatus(id, Status.Completed);
@@ -50,7 +51,7 @@ contract WithdrawTest is UnitBase {
         assertEq(address(escrow).balance, AMOUNT);
 
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.Withdrawn(address(0), creator, payee, AMOUNT);
+        emit IPullPayments.Withdrawn(address(0), creator, payee, AMOUNT);
         vm.prank(creator);
         escrow.withdraw(address(0), payee);
         assertEq(payee.balance, AMOUNT);
@@ -95,7 +96,7 @@ contract WithdrawTest is UnitBase {
         _becomeContract(creator, type(GasGuzzler).runtimeCode);
 
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), creator, AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(0), creator, AMOUNT);
         uint256 gasBefore = gasleft();
         _approve(a, 0);
         // The recipient got ETH_PUSH_GAS and no more: it could not burn the caller's gas.
@@ -127,7 +128,7 @@ contract WithdrawTest is UnitBase {
         _becomeContract(brand, type(RevertingReceiver).runtimeCode);
         vm.warp(uint256(a.milestones[0].deadline) + 1);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), brand, AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(0), brand, AMOUNT);
         vm.prank(brand);
         escrow.reclaimAfterDeadline(a, 0);
         _assertStatus(id, Status.Completed);
@@ -143,11 +144,11 @@ contract WithdrawTest is UnitBase {
         _becomeContract(creator, type(RevertingReceiver).runtimeCode);
         _becomeContract(arbiter, type(GasGuzzler).runtimeCode);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), creator, 4875e5);
+        emit IPullPayments.PaymentDeferred(id, address(0), creator, 4875e5);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), brand, 4875e5);
+        emit IPullPayments.PaymentDeferred(id, address(0), brand, 4875e5);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), arbiter, 25e6);
+        emit IPullPayments.PaymentDeferred(id, address(0), arbiter, 25e6);
         vm.prank(arbiter);
         escrow.resolveDispute(a, 0, 5000);
         _assertMilestone(id, 0, MilestoneStatus.Resolved);
@@ -165,7 +166,7 @@ contract WithdrawTest is UnitBase {
         _becomeContract(brand, type(RevertingReceiver).runtimeCode);
         vm.warp(block.timestamp + CONTEST + 1);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), brand, 2 * AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(0), brand, 2 * AMOUNT);
         escrow.finalizeTermination(a);
         _assertStatus(id, Status.Terminated);
         assertEq(escrow.claimable(address(0), brand), 2 * AMOUNT);
@@ -192,7 +193,7 @@ contract WithdrawTest is UnitBase {
         blt.setBlocked(creator, true);
 
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(blt), creator, AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(blt), creator, AMOUNT);
         _approve(a, 0);
         _assertStatus(id, Status.Completed);
         assertEq(escrow.claimable(address(blt), creator), AMOUNT);
@@ -203,7 +204,7 @@ contract WithdrawTest is UnitBase {
         escrow.withdraw(address(blt), creator);
 
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.Withdrawn(address(blt), creator, payee, AMOUNT);
+        emit IPullPayments.Withdrawn(address(blt), creator, payee, AMOUNT);
         vm.prank(creator);
         escrow.withdraw(address(blt), payee);
         assertEq(blt.balanceOf(payee), AMOUNT);
@@ -212,12 +213,12 @@ contract WithdrawTest is UnitBase {
     }
 
     function test_ResolveDispute_BlacklistedBrandDeferred() public {
-        (BlacklistToken blt, Agreement memory a,) = _blacklistAgreement(1);
+        (BlacklistToken blt, Agreement memory a, bytes32 id) = _blacklistAgreement(1);
         _submit(a, 0);
         _dispute(a, 0, creator);
         blt.setBlocked(brand, true);
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(blt), brand, 4875e5);
+        emit IPullPayments.PaymentDeferred(id, address(blt), brand, 4875e5);
         vm.prank(arbiter);
         escrow.resolveDispute(a, 0, 5000);
         assertEq(blt.balanceOf(creator), 4875e5);
@@ -242,7 +243,7 @@ contract WithdrawTest is UnitBase {
     }
 
     function test_RevertWhen_Withdraw_ZeroRecipient() public {
-        vm.expectRevert(IPactumEscrow.Escrow_ZeroRecipient.selector);
+        vm.expectRevert(IPullPayments.Escrow_ZeroRecipient.selector);
         vm.prank(creator);
         escrow.withdraw(address(0), address(0));
     }
@@ -252,10 +253,23 @@ contract WithdrawTest is UnitBase {
         _createFunded(a);
         _becomeContract(creator, type(RevertingReceiver).runtimeCode);
         _approve(a, 0);
-        vm.expectRevert(IPactumEscrow.Escrow_ZeroRecipient.selector);
+        vm.expectRevert(IPullPayments.Escrow_ZeroRecipient.selector);
         vm.prank(creator);
         escrow.withdraw(address(0), address(0));
         assertEq(escrow.claimable(address(0), creator), AMOUNT);
+    }
+
+    /// @dev Withdrawing to the escrow itself would destroy the credit (the escrow cannot withdraw it).
+    function test_RevertWhen_Withdraw_ToEscrow() public {
+        Agreement memory a = _eth(1);
+        _createFunded(a);
+        _becomeContract(creator, type(RevertingReceiver).runtimeCode);
+        _approve(a, 0);
+        vm.expectRevert(IPullPayments.Escrow_RecipientIsEscrow.selector);
+        vm.prank(creator);
+        escrow.withdraw(address(0), address(escrow));
+        assertEq(escrow.claimable(address(0), creator), AMOUNT);
+        assertEq(address(escrow).balance, AMOUNT);
     }
 
     function test_RevertWhen_Withdraw_Twice() public {
@@ -282,6 +296,55 @@ contract WithdrawTest is UnitBase {
         _expectNothing(address(usd), creator);
         vm.prank(creator);
         escrow.withdraw(address(usd), payee);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                      ERC-20: TOO MUCH GAS FOR A PUSH
+    //////////////////////////////////////////////////////////////*/
+
+    function _hungryAgreement(uint256 n)
+        internal
+        returns (GasHungryToken ht, Agreement memory a, bytes32 id)
+    {
+        ht = new GasHungryToken();
+        ht.mint(brand, 100 * AMOUNT);
+        vm.prank(brand);
+        ht.approve(address(escrow), type(uint256).max);
+        a = _agreement(address(ht), n);
+        id = _createFunded(a);
+    }
+
+    /// @dev A token transfer that needs more than TOKEN_PUSH_GAS is deferred, not paid with the
+    /// caller's gas; the recipient withdraws it with a call that pays for the gas itself.
+    function test_Approve_TokenNeedingTooMuchGasDeferred() public {
+        (GasHungryToken ht, Agreement memory a, bytes32 id) = _hungryAgreement(1);
+        ht.setHunger(escrow.TOKEN_PUSH_GAS() + 10_000);
+
+        vm.expectEmit(address(escrow));
+        emit IPullPayments.PaymentDeferred(id, address(ht), creator, AMOUNT);
+        uint256 gasBefore = gasleft();
+        _approve(a, 0);
+        assertLt(gasBefore - gasleft(), 250_000, "bounded gas");
+        _assertStatus(id, Status.Completed);
+        assertEq(ht.balanceOf(creator), 0);
+        assertEq(escrow.claimable(address(ht), creator), AMOUNT);
+
+        vm.expectEmit(address(escrow));
+        emit IPullPayments.Withdrawn(address(ht), creator, payee, AMOUNT);
+        vm.prank(creator);
+        escrow.withdraw(address(ht), payee);
+        assertEq(ht.balanceOf(payee), AMOUNT);
+        assertEq(ht.balanceOf(address(escrow)), 0);
+    }
+
+    /// @dev A token whose transfer fits the budget is pushed directly.
+    function test_Approve_TokenWithinGasBudgetPushed() public {
+        (GasHungryToken ht, Agreement memory a, bytes32 id) = _hungryAgreement(1);
+        ht.setHunger(escrow.TOKEN_PUSH_GAS() / 2);
+        _approve(a, 0);
+        _assertStatus(id, Status.Completed);
+        assertEq(ht.balanceOf(creator), AMOUNT);
+        assertEq(escrow.claimable(address(ht), creator), 0);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -313,7 +376,7 @@ contract WithdrawTest is UnitBase {
         ReentrantReceiver(payable(creator)).arm(abi.encodeCall(IPactumEscrow.claimAfterSilence, (a, 1)), true);
 
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(0), creator, AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(0), creator, AMOUNT);
         _approve(a, 0);
         assertEq(creator.balance, 0);
         assertEq(escrow.claimable(address(0), creator), AMOUNT);
@@ -330,7 +393,7 @@ contract WithdrawTest is UnitBase {
 
         _becomeContract(creator, type(ReentrantReceiver).runtimeCode);
         ReentrantReceiver(payable(creator))
-            .arm(abi.encodeCall(IPactumEscrow.withdraw, (address(0), creator)), true);
+            .arm(abi.encodeCall(IPullPayments.withdraw, (address(0), creator)), true);
         // Propagated: the whole withdrawal reverts and the claim stays.
         vm.expectRevert(REENTRANT);
         vm.prank(creator);
@@ -339,7 +402,7 @@ contract WithdrawTest is UnitBase {
 
         // Swallowed: the outer withdrawal pays once, the inner one fails.
         ReentrantReceiver(payable(creator))
-            .arm(abi.encodeCall(IPactumEscrow.withdraw, (address(0), creator)), false);
+            .arm(abi.encodeCall(IPullPayments.withdraw, (address(0), creator)), false);
         vm.expectEmit(creator);
         emit Reentered(false, REENTRANT);
         vm.prank(creator);
@@ -363,7 +426,7 @@ contract WithdrawTest is UnitBase {
         rt.arm(address(escrow), abi.encodeCall(IPactumEscrow.approve, (a, 1)), true);
 
         vm.expectEmit(address(escrow));
-        emit IPactumEscrow.PaymentDeferred(address(rt), creator, AMOUNT);
+        emit IPullPayments.PaymentDeferred(id, address(rt), creator, AMOUNT);
         _approve(a, 0);
         assertEq(rt.balanceOf(creator), 0);
         assertEq(escrow.claimable(address(rt), creator), AMOUNT);
@@ -373,7 +436,7 @@ contract WithdrawTest is UnitBase {
     function test_Reentrancy_TokenPushReentersWithdraw_Swallowed() public {
         (ReentrantToken rt, Agreement memory a) = _reentrantTokenAgreement(1);
         bytes32 id = _createFunded(a);
-        rt.arm(address(escrow), abi.encodeCall(IPactumEscrow.withdraw, (address(rt), stranger)), false);
+        rt.arm(address(escrow), abi.encodeCall(IPullPayments.withdraw, (address(rt), stranger)), false);
 
         vm.expectEmit(address(rt));
         emit Reentered(false, REENTRANT);
@@ -386,7 +449,7 @@ contract WithdrawTest is UnitBase {
     function test_Reentrancy_TokenPullReentersFund_Propagated() public {
         (ReentrantToken rt, Agreement memory a) = _reentrantTokenAgreement(2);
         (bytes memory bs, bytes memory cs) = _signatures(a);
-        rt.arm(address(escrow), abi.encodeCall(IPactumEscrow.fund, (a, 1)), true);
+        rt.arm(address(escrow), abi.encodeCall(IPactumEscrow.fund, (a, 0, 1)), true);
         vm.expectRevert(REENTRANT);
         vm.prank(brand);
         escrow.createAndFund(a, bs, cs, 1);
@@ -395,7 +458,7 @@ contract WithdrawTest is UnitBase {
     function test_Reentrancy_TokenPullReentersFund_Swallowed() public {
         (ReentrantToken rt, Agreement memory a) = _reentrantTokenAgreement(2);
         (bytes memory bs, bytes memory cs) = _signatures(a);
-        rt.arm(address(escrow), abi.encodeCall(IPactumEscrow.fund, (a, 1)), false);
+        rt.arm(address(escrow), abi.encodeCall(IPactumEscrow.fund, (a, 0, 1)), false);
         vm.expectEmit(address(rt));
         emit Reentered(false, REENTRANT);
         vm.prank(brand);
