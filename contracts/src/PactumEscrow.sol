@@ -776,7 +776,21 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
             brand == address(0) || creator == address(0) || brand == creator || arbiter == brand
                 || arbiter == creator
         ) revert Escrow_InvalidParties(brand, creator, arbiter);
-        Milestone[] calldata ms = a.milestones;
+        _validateMilestones(a.milestones);
+        _validateArbitration(arbiter, a.arbiterFeeBps, a.contestWindow, a.arbitrationWindow);
+        uint8 rounds = a.revisionRounds;
+        if (rounds > MAX_REVISION_ROUNDS) revert Escrow_TooManyRevisionRounds(rounds);
+        address token = a.token;
+        if (token != address(0) && token.code.length == 0) revert Escrow_TokenHasNoCode(token);
+        uint40 signatureDeadline = a.deadline;
+        if (block.timestamp > signatureDeadline) {
+            revert Escrow_SignatureExpired(signatureDeadline, block.timestamp);
+        }
+    }
+
+    /// @dev 1..32 milestones, each with an amount, a deadline in the future and within MAX_TERM, and
+    /// a usable review window.
+    function _validateMilestones(Milestone[] calldata ms) private view {
         uint256 n = ms.length;
         if (n == 0 || n > MAX_MILESTONES) revert Escrow_InvalidMilestoneCount(n, MAX_MILESTONES);
         uint256 latest = block.timestamp + MAX_TERM;
@@ -787,23 +801,21 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
             if (deadline <= block.timestamp || deadline > latest) revert Escrow_InvalidDeadline(i, deadline);
             _requireWindow(m.reviewWindow);
         }
-        uint16 fee = a.arbiterFeeBps;
-        uint32 contestWindow = a.contestWindow;
+    }
+
+    /// @dev With an arbiter: a capped fee and usable contest and arbitration windows. Without one: no
+    /// fee (nobody to pay) and a contest window that may be zero (nobody can contest) but ends.
+    function _validateArbitration(address arbiter, uint16 fee, uint32 contestWindow, uint32 arbitrationWindow)
+        private
+        pure
+    {
         if (arbiter == address(0)) {
             if (fee != 0) revert Escrow_InvalidFee(fee);
             if (contestWindow > MAX_WINDOW) revert Escrow_InvalidWindow(contestWindow);
         } else {
             if (fee > MAX_FEE_BPS) revert Escrow_InvalidFee(fee);
             _requireWindow(contestWindow);
-            _requireWindow(a.arbitrationWindow);
-        }
-        uint8 rounds = a.revisionRounds;
-        if (rounds > MAX_REVISION_ROUNDS) revert Escrow_TooManyRevisionRounds(rounds);
-        address token = a.token;
-        if (token != address(0) && token.code.length == 0) revert Escrow_TokenHasNoCode(token);
-        uint40 signatureDeadline = a.deadline;
-        if (block.timestamp > signatureDeadline) {
-            revert Escrow_SignatureExpired(signatureDeadline, block.timestamp);
+            _requireWindow(arbitrationWindow);
         }
     }
 
