@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
+import {IPullPayments} from "../../src/interfaces/IPullPayments.sol";
 import {SplitMath} from "../../src/libraries/SplitMath.sol";
 import {Agreement, AgreementState, MilestoneStatus, Status} from "../../src/types/DataTypes.sol";
 import {RevertingReceiver} from "../mocks/Mocks.sol";
@@ -113,8 +114,11 @@ contract PactumEscrowFuzzTest is Base {
         }
     }
 
-    /// @dev An agreement of `n` milestones, `k` funded, up to four of the funded ones in `mask` approved
-    /// (when all are funded, the last stays open so the agreement stays active). Returns what it holds.
+    /// @dev An agreement of `n` milestones, `k` funded, up to four of the funded ones in the low bits of
+    /// `mask` approved (when all are funded, the last stays open so the agreement stays active), and
+    /// up to three others in its high bits delivered (submitted, in revision or disputed): earned work
+    /// in flight. Returns the stake a termination decides on (the funded milestones never submitted)
+    /// and the amount in flight; the escrow holds both.
     function _terminationSetup(
         bool useToken,
         uint256 n,
@@ -123,26 +127,53 @@ contract PactumEscrowFuzzTest is Base {
         uint256 seed,
         uint16 feeBps,
         uint32 contestWindow
-    ) internal returns (Agreement memory a, bytes32 id, uint256 stake, uint256 funded) {
+    ) internal returns (Agreement memory a, bytes32 id, uint256 stake, uint256 inFlight) {
         n = bound(n, 1, 32);
         k = bound(k, 1, n);
         a = _random(_token(useToken), n, seed, feeBps);
         a.contestWindow = contestWindow;
         id = _createFundedK(a, k);
-        funded = _sumFirst(a, k);
+        uint256 deliver = mask >> 128;
         mask &= (1 << (k < n ? k : k - 1)) - 1;
         uint256 approvals;
+        uint256 deliveries;
         for (uint256 i; i < k; ++i) {
             if (mask & (1 << i) != 0 && approvals < 4) {
                 ++approvals;
                 vm.prank(brand);
                 escrow.approve(a, i);
+            } else if (deliver & (1 << i) != 0 && deliveries < 3) {
+                ++deliveries;
+                _bringTo(a, i, i % 3);
+                inFlight += a.milestones[i].amount;
             } else {
                 stake += a.milestones[i].amount;
             }
         }
         assertEq(uint8(_status(id)), uint8(Status.Active));
-        assertEq(_escrowBalance(a.token), stake, "escrow holds the stake");
+        assertEq(_escrowBalance(a.token), stake + inFlight, "escrow holds the stake and the work in flight");
+    }
+
+    /// @dev After a termination ended: the work in flight is still held and runs to its end (here the
+    /// brand approves it), and the last milestone to finish ends the agreement as Terminated.
+    function _assertClosingThenFinish(Agreement memory a, bytes32 id, uint256 inFlight) internal {
+        assertEq(_escrowBalance(a.token), inFlight, "work in flight still held");
+        assertEq(uint8(_status(id)), uint8(inFlight == 0 ? Status.Terminated : Status.Closing));
+        uint256 creatorBefore = _balance(a.token, creator);
+        for (uint256 i; i < a.milestones.length; ++i) {
+            MilestoneStatus st = _milestoneStatus(id, i);
+            assertTrue(st != MilestoneStatus.Open, "a milestone never delivered survived the termination");
+            if (
+                st == MilestoneStatus.Submitted || st == MilestoneStatus.RevisionRequested
+                    || st == MilestoneStatus.Disputed
+            ) {
+                vm.prank(brand);
+                escrow.approve(a, i);
+            }
+        }
+        assertEq(_balance(a.token, creator) - creatorBefore, inFlight, "delivered work paid in full");
+        assertEq(_escrowBalance(a.token), 0, "escrow emptied");
+        assertEq(uint8(_status(id)), uint8(Status.Terminated));
     }
 
     function _signMutual(bytes32 id, uint256 creatorAmount, uint40 deadline)
@@ -150,7 +181,7 @@ contract PactumEscrowFuzzTest is Base {
         view
         returns (bytes memory bs, bytes memory cs)
     {
-        bytes32 digest = escrow.hashMutualTermination(id, creatorAmount, deadline);
+        bytes32 digest = escrow.hashMutualTermination(id, creatorAmount, _nonce(id), deadline);
         bs = _sign(brandKey, digest);
         cs = _sign(creatorKey, digest);
     }
@@ -160,9 +191,18 @@ contract PactumEscrowFuzzTest is Base {
         view
         returns (bytes memory bs, bytes memory cs)
     {
-        bytes32 digest = escrow.hashSettlement(id, i, creatorAmount, deadline);
+        bytes32 digest = escrow.hashSettlement(id, i, creatorAmount, _nonce(id), deadline);
         bs = _sign(brandKey, digest);
         cs = _sign(creatorKey, digest);
+    }
+
+    function _nonce(bytes32 id) internal view returns (uint32) {
+        return escrow.getState(id).nonce;
+    }
+
+    /// @dev A window in [MIN_WINDOW, MAX_WINDOW].
+    function _window(uint256 w) internal pure returns (uint32) {
+        return uint32(bound(w, 1 hours, 90 days));
     }
 
     /// @dev A private key other than `notThis`.
@@ -212,10 +252,10 @@ contract PactumEscrowFuzzTest is Base {
                 vm.expectRevert(
                     abi.encodeWithSelector(IPactumEscrow.Escrow_WrongValue.selector, due, due - 1)
                 );
-                escrow.fund{value: due - 1}(a, count);
+                escrow.fund{value: due - 1}(a, k, count);
             }
             vm.prank(stranger);
-            escrow.fund{value: a.token == address(0) ? due : 0}(a, count);
+            escrow.fund{value: a.token == address(0) ? due : 0}(a, k, count);
             k += count;
             k2 = uint256(keccak256(abi.encode(k2)));
             assertEq(_escrowBalance(a.token), _sumFirst(a, k), "after tranche");
@@ -225,7 +265,7 @@ contract PactumEscrowFuzzTest is Base {
 
         vm.prank(brand);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFundCount.selector, 1, 0));
-        escrow.fund(a, 1);
+        escrow.fund(a, n, 1);
     }
 
     function testFuzz_Fund_RejectsBadCount(uint256 n, uint256 k, uint256 count, uint256 seed) public {
@@ -239,10 +279,26 @@ contract PactumEscrowFuzzTest is Base {
         vm.expectRevert(
             abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFundCount.selector, count, remaining)
         );
-        escrow.fund(a, count);
+        escrow.fund(a, k, count);
         vm.prank(brand);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFundCount.selector, 0, remaining));
-        escrow.fund(a, 0);
+        escrow.fund(a, k, 0);
+    }
+
+    /// @dev Any `first` other than the funded count is refused, before the count is looked at.
+    function testFuzz_Fund_RejectsWrongFirst(uint256 n, uint256 k, uint256 first, uint256 count, uint256 seed)
+        public
+    {
+        n = bound(n, 2, 32);
+        k = bound(k, 1, n - 1);
+        Agreement memory a = _random(address(usd), n, seed, FEE_BPS);
+        bytes32 id = _createFundedK(a, k);
+        vm.assume(first != k);
+        vm.prank(brand);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_WrongFirstMilestone.selector, first, k));
+        escrow.fund(a, first, count);
+        assertEq(escrow.getState(id).fundedCount, k);
+        assertEq(_escrowBalance(a.token), _sumFirst(a, k));
     }
 
     function testFuzz_Create_RejectsBadMilestoneCountAndFee(uint256 n, uint16 feeBps) public {
@@ -252,10 +308,35 @@ contract PactumEscrowFuzzTest is Base {
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidMilestoneCount.selector, n, 32));
         escrow.create(a, "", "");
 
-        feeBps = uint16(bound(feeBps, 10_001, type(uint16).max));
+        feeBps = uint16(bound(feeBps, 2001, type(uint16).max));
         a = _agreement(address(usd), 1);
         a.arbiterFeeBps = feeBps;
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidFee.selector, feeBps));
+        escrow.create(a, "", "");
+    }
+
+    /// @dev Windows outside [MIN_WINDOW, MAX_WINDOW] are refused, whichever window it is.
+    function testFuzz_Create_RejectsWindowOutOfBounds(uint256 window, uint256 which) public {
+        window = bound(window, 0, type(uint32).max - 90 days - 1 + 1 hours);
+        // Fold [0, 2^32) minus the valid band onto the invalid values.
+        if (window >= 1 hours) window += 90 days + 1 - 1 hours;
+        Agreement memory a = _agreement(address(usd), 2);
+        which = bound(which, 0, 2);
+        if (which == 0) a.milestones[1].reviewWindow = uint32(window);
+        else if (which == 1) a.contestWindow = uint32(window);
+        else a.arbitrationWindow = uint32(window);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidWindow.selector, window));
+        escrow.create(a, "", "");
+    }
+
+    /// @dev Milestone deadlines must lie in (now, now + MAX_TERM].
+    function testFuzz_Create_RejectsDeadlineOutOfBounds(uint40 deadline, uint256 i) public {
+        uint256 latest = block.timestamp + 5 * 365 days;
+        vm.assume(deadline <= block.timestamp || deadline > latest);
+        Agreement memory a = _agreement(address(usd), 3);
+        i = bound(i, 0, 2);
+        a.milestones[i].deadline = deadline;
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidDeadline.selector, i, deadline));
         escrow.create(a, "", "");
     }
 
@@ -271,7 +352,7 @@ contract PactumEscrowFuzzTest is Base {
         bool useToken
     ) public {
         amount = bound(amount, 1, MAX_AMOUNT);
-        feeBps = uint16(bound(feeBps, 0, 10_000));
+        feeBps = uint16(bound(feeBps, 0, 2000));
         creatorBps = uint16(bound(creatorBps, 0, 10_000));
         Agreement memory a = _single(_token(useToken), amount, feeBps);
         bytes32 id = _createFundedK(a, 1);
@@ -310,7 +391,7 @@ contract PactumEscrowFuzzTest is Base {
     ) public {
         amount = bound(amount, 1, MAX_AMOUNT);
         Agreement memory a = _single(_token(useToken), amount, FEE_BPS);
-        a.arbitrationWindow = uint32(bound(arbitrationWindow, 1, type(uint32).max));
+        a.arbitrationWindow = _window(arbitrationWindow);
         bytes32 id = _createFundedK(a, 1);
         vm.warp(block.timestamp + bound(wait, 0, 1 weeks)); // still before the deadline
         _bringTo(a, 0, 2);
@@ -345,10 +426,12 @@ contract PactumEscrowFuzzTest is Base {
         if (phase > 0) _bringTo(a, 0, phase - 1);
 
         uint40 deadline = uint40(block.timestamp + 1 hours);
+
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _signSettlement(id, 0, creatorAmount, deadline);
         uint256[3] memory before = _parties(a.token);
         vm.prank(stranger);
-        escrow.settle(a, 0, creatorAmount, deadline, bs, cs);
+        escrow.settle(a, 0, creatorAmount, nonce, deadline, bs, cs);
         _assertPaid(a.token, before, creatorAmount, amount - creatorAmount, 0);
         assertEq(uint8(_milestoneStatus(id, 0)), uint8(MilestoneStatus.Settled));
         assertEq(_escrowBalance(a.token), 0);
@@ -360,18 +443,21 @@ contract PactumEscrowFuzzTest is Base {
         Agreement memory a = _single(address(usd), amount, FEE_BPS);
         bytes32 id = _createFundedK(a, 1);
         uint40 deadline = uint40(block.timestamp + 1 hours);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _signSettlement(id, 0, creatorAmount, deadline);
         vm.expectRevert(
             abi.encodeWithSelector(IPactumEscrow.Escrow_SplitTooLarge.selector, creatorAmount, amount)
         );
-        escrow.settle(a, 0, creatorAmount, deadline, bs, cs);
+        escrow.settle(a, 0, creatorAmount, nonce, deadline, bs, cs);
     }
 
     /*//////////////////////////////////////////////////////////////
                               TERMINATIONS
     //////////////////////////////////////////////////////////////*/
 
-    function testFuzz_TerminationUncontested_RefundsWhatIsHeld(
+    /// @dev Uncontested, the unearned escrow (never submitted) goes back to the brand; delivered work
+    /// stays held and runs to its own end.
+    function testFuzz_TerminationUncontested_RefundsTheUnearned(
         uint256 n,
         uint256 k,
         uint256 mask,
@@ -380,10 +466,9 @@ contract PactumEscrowFuzzTest is Base {
         bool byCreator,
         bool useToken
     ) public {
-        contestWindow = uint32(bound(contestWindow, 0, type(uint32).max));
-        (Agreement memory a, bytes32 id, uint256 stake, uint256 funded) =
+        contestWindow = _window(contestWindow);
+        (Agreement memory a, bytes32 id, uint256 stake, uint256 inFlight) =
             _terminationSetup(useToken, n, k, mask, seed, FEE_BPS, contestWindow);
-        uint256 paidBefore = funded - stake;
 
         vm.prank(byCreator ? creator : brand);
         escrow.terminate(a, keccak256("cause"));
@@ -398,9 +483,7 @@ contract PactumEscrowFuzzTest is Base {
         vm.prank(stranger);
         escrow.finalizeTermination(a);
         _assertPaid(a.token, before, 0, stake, 0);
-        assertEq(_escrowBalance(a.token), 0, "escrow emptied");
-        assertEq(paidBefore + stake, funded, "paid out exactly what was funded");
-        assertEq(uint8(_status(id)), uint8(Status.Terminated));
+        _assertClosingThenFinish(a, id, inFlight);
     }
 
     function testFuzz_TerminationArbiterRuling_PaysExactlyTheStake(
@@ -413,9 +496,9 @@ contract PactumEscrowFuzzTest is Base {
         bool byCreator,
         bool useToken
     ) public {
-        feeBps = uint16(bound(feeBps, 0, 10_000));
+        feeBps = uint16(bound(feeBps, 0, 2000));
         creatorBps = uint16(bound(creatorBps, 0, 10_000));
-        (Agreement memory a, bytes32 id, uint256 stake,) =
+        (Agreement memory a, bytes32 id, uint256 stake, uint256 inFlight) =
             _terminationSetup(useToken, n, k, mask, seed, feeBps, CONTEST);
 
         vm.prank(byCreator ? creator : brand);
@@ -429,9 +512,9 @@ contract PactumEscrowFuzzTest is Base {
         escrow.resolveTermination(a, creatorBps);
         uint256 fee = stake * feeBps / 10_000;
         uint256 toCreator = (stake - fee) * creatorBps / 10_000;
+        // The fee is charged on the unearned stake only, never on delivered work.
         _assertPaid(a.token, before, toCreator, stake - fee - toCreator, fee);
-        assertEq(_escrowBalance(a.token), 0, "escrow emptied");
-        assertEq(uint8(_status(id)), uint8(Status.Terminated));
+        _assertClosingThenFinish(a, id, inFlight);
     }
 
     function testFuzz_TerminationTimeout_SplitsEvenlyAtWindowEdge(
@@ -442,7 +525,7 @@ contract PactumEscrowFuzzTest is Base {
         bool byCreator,
         bool useToken
     ) public {
-        (Agreement memory a, bytes32 id, uint256 stake,) =
+        (Agreement memory a, bytes32 id, uint256 stake, uint256 inFlight) =
             _terminationSetup(useToken, n, k, mask, seed, FEE_BPS, CONTEST);
         vm.prank(byCreator ? creator : brand);
         escrow.terminate(a, keccak256("cause"));
@@ -461,12 +544,11 @@ contract PactumEscrowFuzzTest is Base {
         vm.prank(byCreator ? creator : brand);
         escrow.resolveTerminationAfterTimeout(a);
         _assertPaid(a.token, before, stake / 2, stake - stake / 2, 0);
-        assertEq(_escrowBalance(a.token), 0, "escrow emptied");
-        assertEq(uint8(_status(id)), uint8(Status.Terminated));
+        _assertClosingThenFinish(a, id, inFlight);
     }
 
     function testFuzz_TerminationContest_WindowEdge(uint32 contestWindow, bool byCreator) public {
-        contestWindow = uint32(bound(contestWindow, 0, type(uint32).max));
+        contestWindow = _window(contestWindow);
         Agreement memory a = _agreement(address(usd), 2);
         a.contestWindow = contestWindow;
         _createFundedK(a, 2);
@@ -503,7 +585,7 @@ contract PactumEscrowFuzzTest is Base {
         bool fromTerminating,
         bool useToken
     ) public {
-        (Agreement memory a, bytes32 id, uint256 stake,) =
+        (Agreement memory a, bytes32 id, uint256 stake, uint256 inFlight) =
             _terminationSetup(useToken, n, k, mask, seed, FEE_BPS, CONTEST);
         if (fromTerminating) {
             vm.prank(brand);
@@ -511,16 +593,17 @@ contract PactumEscrowFuzzTest is Base {
         }
         creatorAmount = bound(creatorAmount, 0, stake);
         uint40 deadline = uint40(block.timestamp + 1 hours);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _signMutual(id, creatorAmount, deadline);
 
         uint256[3] memory before = _parties(a.token);
         vm.prank(stranger);
-        escrow.terminateMutually(a, creatorAmount, deadline, bs, cs);
+        escrow.terminateMutually(a, creatorAmount, nonce, deadline, bs, cs);
         _assertPaid(a.token, before, creatorAmount, stake - creatorAmount, 0);
-        assertEq(_escrowBalance(a.token), 0, "escrow emptied");
-        assertEq(uint8(_status(id)), uint8(Status.Terminated));
+        _assertClosingThenFinish(a, id, inFlight);
     }
 
+    /// @dev The split can never reach delivered work: the stake excludes it.
     function testFuzz_TerminationMutual_RejectsSplitAboveStake(
         uint256 n,
         uint256 k,
@@ -532,11 +615,12 @@ contract PactumEscrowFuzzTest is Base {
             _terminationSetup(true, n, k, mask, seed, FEE_BPS, CONTEST);
         creatorAmount = bound(creatorAmount, stake + 1, type(uint256).max);
         uint40 deadline = uint40(block.timestamp + 1 hours);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _signMutual(id, creatorAmount, deadline);
         vm.expectRevert(
             abi.encodeWithSelector(IPactumEscrow.Escrow_SplitTooLarge.selector, creatorAmount, stake)
         );
-        escrow.terminateMutually(a, creatorAmount, deadline, bs, cs);
+        escrow.terminateMutually(a, creatorAmount, nonce, deadline, bs, cs);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -545,6 +629,7 @@ contract PactumEscrowFuzzTest is Base {
 
     function testFuzz_ClaimAfterSilence_ReviewWindowEdge(uint32 review, uint256 wait, bool useToken) public {
         Agreement memory a = _agreement(_token(useToken), 1);
+        review = _window(review);
         a.milestones[0].reviewWindow = review;
         bytes32 id = _createFundedK(a, 1);
         vm.warp(block.timestamp + bound(wait, 0, 1 weeks)); // still before the deadline
@@ -566,6 +651,7 @@ contract PactumEscrowFuzzTest is Base {
 
     function testFuzz_RequestRevision_ReviewWindowEdge(uint32 review, uint256 wait) public {
         Agreement memory a = _agreement(address(usd), 1);
+        review = _window(review);
         a.milestones[0].reviewWindow = review;
         bytes32 id = _createFundedK(a, 1);
         vm.warp(block.timestamp + bound(wait, 0, 1 weeks));
@@ -588,6 +674,7 @@ contract PactumEscrowFuzzTest is Base {
     /// @dev The brand may dispute a submission only within its review window; the creator any time.
     function testFuzz_Dispute_BrandReviewWindowEdge(uint32 review, uint256 wait) public {
         Agreement memory a = _agreement(address(usd), 1);
+        review = _window(review);
         a.milestones[0].reviewWindow = review;
         bytes32 id = _createFundedK(a, 1);
         vm.warp(block.timestamp + bound(wait, 0, 1 weeks));
@@ -612,7 +699,7 @@ contract PactumEscrowFuzzTest is Base {
 
     function testFuzz_SubmitAndReclaim_DeadlineEdge(uint256 deadline, bool useToken) public {
         Agreement memory a = _agreement(_token(useToken), 1);
-        deadline = bound(deadline, block.timestamp, block.timestamp + 10 * 365 days);
+        deadline = bound(deadline, block.timestamp + 1, block.timestamp + 5 * 365 days);
         a.milestones[0].deadline = uint40(deadline);
         bytes32 id = _createFundedK(a, 1);
 
@@ -643,9 +730,9 @@ contract PactumEscrowFuzzTest is Base {
         public
     {
         Agreement memory a = _agreement(address(usd), 1);
-        deadline = bound(deadline, block.timestamp, block.timestamp + 365 days);
+        deadline = bound(deadline, block.timestamp + 1, block.timestamp + 365 days);
         a.milestones[0].deadline = uint40(deadline);
-        a.milestones[0].reviewWindow = uint32(bound(review, 0, 365 days));
+        a.milestones[0].reviewWindow = _window(review);
         bytes32 id = _createFundedK(a, 1);
         vm.warp(bound(submitAt, block.timestamp, deadline));
         _submit(a, 0);
@@ -675,6 +762,8 @@ contract PactumEscrowFuzzTest is Base {
     function testFuzz_SignatureExpiry_Edge(uint256 wait) public {
         Agreement memory a = _agreement(address(usd), 1);
         a.deadline = uint40(block.timestamp + bound(wait, 0, 365 days));
+        // The milestone must still lie ahead when the signatures are used.
+        a.milestones[0].deadline = a.deadline + 1 weeks;
         (bytes memory bs, bytes memory cs) = _signatures(a);
         uint256 snap = vm.snapshotState();
         vm.warp(uint256(a.deadline) + 1);
@@ -725,7 +814,8 @@ contract PactumEscrowFuzzTest is Base {
         bytes32 id = _createFundedK(a, 1);
         creatorAmount = bound(creatorAmount, 0, AMOUNT);
         uint40 deadline = uint40(block.timestamp + 1 hours);
-        bytes32 digest = escrow.hashSettlement(id, 0, creatorAmount, deadline);
+        uint32 nonce = _nonce(id);
+        bytes32 digest = escrow.hashSettlement(id, 0, creatorAmount, nonce, deadline);
         uint256 key = _otherKey(wrongKey, wrongBrand ? brandKey : creatorKey);
         bytes memory bs = _sign(wrongBrand ? key : brandKey, digest);
         bytes memory cs = _sign(wrongBrand ? creatorKey : key, digest);
@@ -734,7 +824,7 @@ contract PactumEscrowFuzzTest is Base {
                 IPactumEscrow.Escrow_InvalidSignature.selector, wrongBrand ? brand : creator
             )
         );
-        escrow.settle(a, 0, creatorAmount, deadline, bs, cs);
+        escrow.settle(a, 0, creatorAmount, nonce, deadline, bs, cs);
     }
 
     function testFuzz_TerminateMutually_RefusesWrongKey(
@@ -746,7 +836,8 @@ contract PactumEscrowFuzzTest is Base {
         bytes32 id = _createFundedK(a, 2);
         creatorAmount = bound(creatorAmount, 0, 2 * AMOUNT);
         uint40 deadline = uint40(block.timestamp + 1 hours);
-        bytes32 digest = escrow.hashMutualTermination(id, creatorAmount, deadline);
+        uint32 nonce = _nonce(id);
+        bytes32 digest = escrow.hashMutualTermination(id, creatorAmount, nonce, deadline);
         uint256 key = _otherKey(wrongKey, wrongBrand ? brandKey : creatorKey);
         bytes memory bs = _sign(wrongBrand ? key : brandKey, digest);
         bytes memory cs = _sign(wrongBrand ? creatorKey : key, digest);
@@ -755,7 +846,7 @@ contract PactumEscrowFuzzTest is Base {
                 IPactumEscrow.Escrow_InvalidSignature.selector, wrongBrand ? brand : creator
             )
         );
-        escrow.terminateMutually(a, creatorAmount, deadline, bs, cs);
+        escrow.terminateMutually(a, creatorAmount, nonce, deadline, bs, cs);
     }
 
     /// @dev A signature of one split never authorizes another.
@@ -768,9 +859,74 @@ contract PactumEscrowFuzzTest is Base {
         claimedAmount = bound(claimedAmount, 0, AMOUNT);
         vm.assume(signedAmount != claimedAmount);
         uint40 deadline = uint40(block.timestamp + 1 hours);
+        uint32 nonce = _nonce(id);
         (bytes memory bs, bytes memory cs) = _signSettlement(id, 0, signedAmount, deadline);
         vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
-        escrow.settle(a, 0, claimedAmount, deadline, bs, cs);
+        escrow.settle(a, 0, claimedAmount, nonce, deadline, bs, cs);
+    }
+
+    /// @dev A signed split names one state nonce; any other is refused before the signatures are
+    /// looked at, and the signatures of one nonce never pass for another.
+    function testFuzz_Settle_RejectsOtherNonce(uint32 signedNonce, uint256 changes, uint256 creatorAmount)
+        public
+    {
+        Agreement memory a = _agreement(address(usd), 2);
+        bytes32 id = _createFundedK(a, 2);
+        creatorAmount = bound(creatorAmount, 0, AMOUNT);
+        // A few state changes (submission, revision request, cancellations) move the nonce.
+        changes = bound(changes, 0, 4);
+        if (changes > 0) _submit(a, 1);
+        if (changes > 1) {
+            vm.prank(brand);
+            escrow.requestRevision(a, 1, keccak256("fix"));
+        }
+        for (uint256 c = 2; c < changes; ++c) {
+            vm.prank(c % 2 == 0 ? brand : creator);
+            escrow.cancelSignatures(a);
+        }
+        uint32 current = _nonce(id);
+        assertEq(current, 1 + changes, "every change moved the nonce");
+        vm.assume(signedNonce != current);
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        (bytes memory bs, bytes memory cs) =
+            _signBothDigest(escrow.hashSettlement(id, 0, creatorAmount, signedNonce, deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, signedNonce, current)
+        );
+        escrow.settle(a, 0, creatorAmount, signedNonce, deadline, bs, cs);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
+        escrow.settle(a, 0, creatorAmount, current, deadline, bs, cs);
+        // Mutual terminations as well.
+        (bs, cs) = _signBothDigest(escrow.hashMutualTermination(id, 0, signedNonce, deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_StaleNonce.selector, signedNonce, current)
+        );
+        escrow.terminateMutually(a, 0, signedNonce, deadline, bs, cs);
+    }
+
+    /// @dev The brand gets exactly `revisionRounds` revision requests per milestone.
+    function testFuzz_RequestRevision_RoundsBounded(uint8 rounds) public {
+        rounds = uint8(bound(rounds, 0, 10));
+        Agreement memory a = _agreement(address(usd), 1);
+        a.revisionRounds = rounds;
+        bytes32 id = _createFundedK(a, 1);
+        for (uint256 r; r < rounds; ++r) {
+            _submit(a, 0);
+            vm.prank(brand);
+            escrow.requestRevision(a, 0, keccak256("fix"));
+        }
+        _submit(a, 0);
+        vm.prank(brand);
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_NoRevisionsLeft.selector, 0, rounds));
+        escrow.requestRevision(a, 0, keccak256("fix"));
+        (MilestoneStatus st,, uint8 used) = escrow.getMilestone(id, 0);
+        assertEq(uint8(st), uint8(MilestoneStatus.Submitted));
+        assertEq(used, rounds);
+    }
+
+    function _signBothDigest(bytes32 digest) internal view returns (bytes memory bs, bytes memory cs) {
+        bs = _sign(brandKey, digest);
+        cs = _sign(creatorKey, digest);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -800,7 +956,7 @@ contract PactumEscrowFuzzTest is Base {
         assertEq(address(escrow).balance, 0);
         vm.prank(creator);
         vm.expectRevert(
-            abi.encodeWithSelector(IPactumEscrow.Escrow_NothingToWithdraw.selector, address(0), creator)
+            abi.encodeWithSelector(IPullPayments.Escrow_NothingToWithdraw.selector, address(0), creator)
         );
         escrow.withdraw(address(0), to);
     }
