@@ -6,6 +6,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
 import {IPullPayments} from "../../src/interfaces/IPullPayments.sol";
 import {Agreement, Milestone, MilestoneStatus, Permit, Status} from "../../src/types/DataTypes.sol";
+import {BlacklistToken} from "../mocks/Mocks.sol";
 import {Base} from "../utils/Base.t.sol";
 
 /// @notice A token whose transfers to one account run a costly hook (as an ERC-777 recipient hook
@@ -528,11 +529,29 @@ contract EarnedStaysEarnedTest is Base {
         _assertEnded(id, Status.Completed);
     }
 
-    /// Old contract: `withdraw(token, escrow)` destroyed the credit (the escrow paid itself).
+    /// Old contract: `withdraw(token, escrow)` destroyed the credit (the escrow paid itself, and the
+    /// tokens were stranded in it for good).
     function test_Attack_WithdrawToTheEscrowRefused() public {
+        BlacklistToken busd = new BlacklistToken();
+        busd.mint(brand, 10 * AMOUNT);
+        vm.prank(brand);
+        busd.approve(address(escrow), type(uint256).max);
+        Agreement memory a = _agreement(address(busd), 1);
+        _createFunded(a);
+        busd.setBlocked(creator, true);
+        vm.prank(brand);
+        escrow.approve(a, 0); // the push fails: the creator's money is credited instead
+        assertEq(escrow.claimable(address(busd), creator), AMOUNT);
+
         vm.expectRevert(IPullPayments.Escrow_RecipientIsEscrow.selector);
         vm.prank(creator);
-        escrow.withdraw(address(usd), address(escrow));
+        escrow.withdraw(address(busd), address(escrow));
+        assertEq(escrow.claimable(address(busd), creator), AMOUNT, "the credit is intact");
+
+        address fresh = makeAddr("fresh wallet");
+        vm.prank(creator);
+        escrow.withdraw(address(busd), fresh);
+        assertEq(busd.balanceOf(fresh), AMOUNT);
     }
 
     /*//////////////////////////////////////////////////////////////
