@@ -481,6 +481,12 @@ pub struct AgreementView {
     pub refunded_to_brand: String,
     /// Paid to the arbiter.
     pub arbiter_fees: String,
+    /// Of those payouts, what the escrow could not push and holds for withdrawal.
+    pub deferred: String,
+    /// Revision rounds each milestone allows (absent for an agreement revoked before creation).
+    pub revision_rounds: Option<i32>,
+    /// The contract's state nonce: what a settlement or mutual termination signed now must name.
+    pub nonce: i64,
     /// Block it was created in.
     pub created_block: i64,
     /// Its log index there (with the block, the list's order).
@@ -509,6 +515,8 @@ pub struct MilestoneView {
     pub status: String,
     /// Unix time the status began.
     pub since: i64,
+    /// Revisions the brand has asked for.
+    pub revisions: i32,
     /// The submitted deliverable's hash.
     pub content_hash: Option<B256>,
     /// The submitted deliverable's URI.
@@ -555,6 +563,9 @@ fn agreement_of(r: &sqlx::postgres::PgRow) -> Result<AgreementView> {
         paid_to_creator: r.try_get("paid_to_creator")?,
         refunded_to_brand: r.try_get("refunded_to_brand")?,
         arbiter_fees: r.try_get("arbiter_fees")?,
+        deferred: r.try_get("deferred")?,
+        revision_rounds: r.try_get("revision_rounds")?,
+        nonce: r.try_get("nonce")?,
         created_block: r.try_get("created_block")?,
         created_log_index: r.try_get("created_log_index")?,
         created_at: r.try_get("created_at")?,
@@ -573,7 +584,7 @@ pub async fn list_agreements(
     let rows = sqlx::query("SELECT id, brand, creator, arbiter, token, terms_hash, status, \
     funded_count, total_amount::text AS total_amount, funded::text AS funded, \
     paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
-    arbiter_fees::text AS arbiter_fees, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 \
+    arbiter_fees::text AS arbiter_fees, deferred::text AS deferred, revision_rounds, nonce, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 \
            AND ($2::bytea IS NULL OR CASE $3::text \
                 WHEN 'brand' THEN brand = $2 WHEN 'creator' THEN creator = $2 \
                 WHEN 'arbiter' THEN arbiter = $2 \
@@ -608,7 +619,7 @@ pub async fn agreement(
     let row = sqlx::query("SELECT id, brand, creator, arbiter, token, terms_hash, status, \
     funded_count, total_amount::text AS total_amount, funded::text AS funded, \
     paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
-    arbiter_fees::text AS arbiter_fees, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 AND id = $2")
+    arbiter_fees::text AS arbiter_fees, deferred::text AS deferred, revision_rounds, nonce, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 AND id = $2")
     .bind(i64_of(chain_id))
     .bind(id.as_slice())
     .fetch_optional(&mut *conn)
@@ -617,7 +628,7 @@ pub async fn agreement(
     let view = agreement_of(&row)?;
     let rows = sqlx::query(
         "SELECT index, amount::text AS amount, deadline, review_window, funded, status, since, \
-           content_hash, uri FROM milestones WHERE chain_id = $1 AND agreement_id = $2 \
+           revisions, content_hash, uri FROM milestones WHERE chain_id = $1 AND agreement_id = $2 \
          ORDER BY index",
     )
     .bind(i64_of(chain_id))
@@ -635,6 +646,7 @@ pub async fn agreement(
                 funded: r.try_get("funded")?,
                 status: r.try_get("status")?,
                 since: r.try_get("since")?,
+                revisions: r.try_get("revisions")?,
                 content_hash: r
                     .try_get::<Option<Vec<u8>>, _>("content_hash")?
                     .map(|v| hash(v, "content_hash"))

@@ -201,6 +201,8 @@ pub struct TerminationRow {
 /// A payment deferred, or a withdrawal of deferred payments (`withdrawn_to` set).
 #[derive(Debug, Clone)]
 pub struct DeferredRow {
+    /// The agreement whose payout was deferred (none for a withdrawal).
+    pub agreement_id: Option<B256>,
     /// The token (zero: ETH).
     pub token: Address,
     /// Whose money.
@@ -487,10 +489,10 @@ pub async fn insert_projection(
         let d = &p.deferred;
         sqlx::query(
             "INSERT INTO deferred_payments (chain_id, token, account, amount, withdrawn_to, \
-               block_number, block_hash, tx_hash, log_index) \
-             SELECT $1, tk, ac, a::numeric, wt, n, bh, th, li FROM unnest($2::bytea[], $3::bytea[], \
-               $4::text[], $5::bytea[], $6::int8[], $7::bytea[], $8::bytea[], $9::int4[]) \
-             AS t(tk, ac, a, wt, n, bh, th, li)",
+               block_number, block_hash, tx_hash, log_index, agreement_id) \
+             SELECT $1, tk, ac, a::numeric, wt, n, bh, th, li, ag FROM unnest($2::bytea[], \
+               $3::bytea[], $4::text[], $5::bytea[], $6::int8[], $7::bytea[], $8::bytea[], \
+               $9::int4[], $10::bytea[]) AS t(tk, ac, a, wt, n, bh, th, li, ag)",
         )
         .bind(chain)
         .bind(d.iter().map(|x| b(x.token)).collect::<Vec<_>>())
@@ -501,6 +503,7 @@ pub async fn insert_projection(
         .bind(d.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
+        .bind(d.iter().map(|x| x.agreement_id.map(b)).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }
@@ -530,22 +533,25 @@ pub async fn upsert_agreements(
            milestone_count, status, funded_count, terminated_by, contested, since, total_amount, \
            funded, paid_to_creator, refunded_to_brand, arbiter_fees, created_block, \
            created_block_hash, created_tx_hash, created_log_index, created_at, updated_block, \
-           updated_block_hash, updated_tx_hash, updated_log_index) \
+           updated_block_hash, updated_tx_hash, updated_log_index, revision_rounds, nonce, \
+           deferred) \
          SELECT $1, id, br, cr, ar, tk, th, fee, cw, aw, sd, salt::numeric, mc, st, fc, tb, ct, si, \
            ta::numeric, fu::numeric, pc::numeric, rb::numeric, af::numeric, cb, cbh, cth, cli, cat, \
-           ub, ubh, uth, uli \
+           ub, ubh, uth, uli, rr, nn, de::numeric \
          FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[], \
            $8::int4[], $9::int8[], $10::int8[], $11::int8[], $12::text[], $13::int4[], $14::text[], \
            $15::int4[], $16::int4[], $17::bool[], $18::int8[], $19::text[], $20::text[], \
            $21::text[], $22::text[], $23::text[], $24::int8[], $25::bytea[], $26::bytea[], \
-           $27::int4[], $28::int8[], $29::int8[], $30::bytea[], $31::bytea[], $32::int4[]) \
+           $27::int4[], $28::int8[], $29::int8[], $30::bytea[], $31::bytea[], $32::int4[], \
+           $33::int4[], $34::int8[], $35::text[]) \
          AS t(id, br, cr, ar, tk, th, fee, cw, aw, sd, salt, mc, st, fc, tb, ct, si, ta, fu, pc, rb, \
-           af, cb, cbh, cth, cli, cat, ub, ubh, uth, uli) \
+           af, cb, cbh, cth, cli, cat, ub, ubh, uth, uli, rr, nn, de) \
          ON CONFLICT (chain_id, id) DO UPDATE SET status = EXCLUDED.status, \
            funded_count = EXCLUDED.funded_count, terminated_by = EXCLUDED.terminated_by, \
            contested = EXCLUDED.contested, since = EXCLUDED.since, funded = EXCLUDED.funded, \
            paid_to_creator = EXCLUDED.paid_to_creator, \
            refunded_to_brand = EXCLUDED.refunded_to_brand, arbiter_fees = EXCLUDED.arbiter_fees, \
+           nonce = EXCLUDED.nonce, deferred = EXCLUDED.deferred, \
            updated_block = EXCLUDED.updated_block, updated_block_hash = EXCLUDED.updated_block_hash, \
            updated_tx_hash = EXCLUDED.updated_tx_hash, updated_log_index = EXCLUDED.updated_log_index",
     )
@@ -581,6 +587,9 @@ pub async fn upsert_agreements(
     .bind(rows.iter().map(|r| b(r.updated.block_hash)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| b(r.updated.tx_hash)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.updated.log_index as i32).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| agreement(r).map(|a| i32::from(a.revisionRounds))).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| i64::from(r.ledger.nonce)).collect::<Vec<_>>())
+    .bind(money(|l| l.deferred))
     .execute(&mut *conn)
     .await?;
 
@@ -593,6 +602,7 @@ pub async fn upsert_agreements(
     let mut funded = Vec::new();
     let mut status = Vec::new();
     let mut since = Vec::new();
+    let mut revisions = Vec::new();
     let mut content = Vec::new();
     let mut uri = Vec::new();
     for r in rows {
@@ -606,6 +616,7 @@ pub async fn upsert_agreements(
             funded.push(i < usize::from(r.ledger.funded_count));
             status.push(m.status.as_str());
             since.push(i64_of(m.since));
+            revisions.push(i32::from(m.revisions));
             content.push(m.content_hash.map(b));
             uri.push(m.uri.clone());
         }
@@ -613,12 +624,13 @@ pub async fn upsert_agreements(
     if !ag.is_empty() {
         sqlx::query(
             "INSERT INTO milestones (chain_id, agreement_id, index, amount, deadline, \
-               review_window, funded, status, since, content_hash, uri) \
-             SELECT $1, ag, i, a::numeric, d, rw, f, s, si, ch, u FROM unnest($2::bytea[], \
+               review_window, funded, status, since, content_hash, uri, revisions) \
+             SELECT $1, ag, i, a::numeric, d, rw, f, s, si, ch, u, rv FROM unnest($2::bytea[], \
                $3::int4[], $4::text[], $5::int8[], $6::int8[], $7::bool[], $8::text[], \
-               $9::int8[], $10::bytea[], $11::text[]) AS t(ag, i, a, d, rw, f, s, si, ch, u) \
+               $9::int8[], $10::bytea[], $11::text[], $12::int4[]) \
+               AS t(ag, i, a, d, rw, f, s, si, ch, u, rv) \
              ON CONFLICT (chain_id, agreement_id, index) DO UPDATE SET funded = EXCLUDED.funded, \
-               status = EXCLUDED.status, since = EXCLUDED.since, \
+               status = EXCLUDED.status, since = EXCLUDED.since, revisions = EXCLUDED.revisions, \
                content_hash = EXCLUDED.content_hash, uri = EXCLUDED.uri",
         )
         .bind(chain)
@@ -632,6 +644,7 @@ pub async fn upsert_agreements(
         .bind(since)
         .bind(content)
         .bind(uri)
+        .bind(revisions)
         .execute(conn)
         .await?;
     }
@@ -657,7 +670,7 @@ pub async fn load_agreements(
            paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
            arbiter_fees::text AS arbiter_fees, created_block, created_block_hash, created_tx_hash, \
            created_log_index, created_at, updated_block, updated_block_hash, updated_tx_hash, \
-           updated_log_index \
+           updated_log_index, revision_rounds, nonce, deferred::text AS deferred \
          FROM agreements WHERE chain_id = $1 AND id = ANY($2)",
     )
     .bind(chain)
@@ -680,6 +693,10 @@ pub async fn load_agreements(
                 contestWindow: u32::try_from(r.try_get::<i64, _>("contest_window")?).unwrap_or(0),
                 arbitrationWindow: u32::try_from(r.try_get::<i64, _>("arbitration_window")?)
                     .unwrap_or(0),
+                revisionRounds: u8::try_from(
+                    r.try_get::<Option<i32>, _>("revision_rounds")?.unwrap_or(0),
+                )
+                .unwrap_or(0),
                 deadline: Uint::from(
                     u64::try_from(r.try_get::<i64, _>("signature_deadline")?).unwrap_or(0),
                 ),
@@ -710,11 +727,13 @@ pub async fn load_agreements(
             terminated_by: u8::try_from(r.try_get::<i32, _>("terminated_by")?).unwrap_or(0),
             contested: r.try_get("contested")?,
             since: u64::try_from(r.try_get::<i64, _>("since")?).unwrap_or(0),
+            nonce: u32::try_from(r.try_get::<i64, _>("nonce")?).unwrap_or(0),
             milestones: Vec::new(),
             funded: amount(r.try_get("funded")?, "funded")?,
             paid_to_creator: amount(r.try_get("paid_to_creator")?, "paid_to_creator")?,
             refunded_to_brand: amount(r.try_get("refunded_to_brand")?, "refunded_to_brand")?,
             arbiter_fees: amount(r.try_get("arbiter_fees")?, "arbiter_fees")?,
+            deferred: amount(r.try_get("deferred")?, "deferred")?,
         };
         let created = pos("created")?;
         let updated = pos("updated")?;
@@ -722,7 +741,7 @@ pub async fn load_agreements(
     }
     let ms = sqlx::query(
         "SELECT agreement_id, index, amount::text AS amount, deadline, review_window, status, \
-           since, content_hash, uri \
+           since, content_hash, uri, revisions \
          FROM milestones WHERE chain_id = $1 AND agreement_id = ANY($2) \
          ORDER BY agreement_id, index",
     )
@@ -743,6 +762,7 @@ pub async fn load_agreements(
         row.ledger.milestones.push(MilestoneLedger {
             status: milestone_status_of(&r.try_get::<String, _>("status")?)?,
             since: u64::try_from(r.try_get::<i64, _>("since")?).unwrap_or(0),
+            revisions: u8::try_from(r.try_get::<i32, _>("revisions")?).unwrap_or(0),
             content_hash: content.map(|c| hash(c, "content_hash")).transpose()?,
             uri: r.try_get("uri")?,
         });
@@ -865,29 +885,12 @@ fn amount(v: String, column: &'static str) -> Result<U256> {
 }
 
 fn status_of(s: &str) -> Result<Status> {
-    [Status::Active, Status::Terminating, Status::Completed, Status::Terminated, Status::Revoked]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-        .ok_or_else(|| Error::Corrupt { column: "status", value: s.to_owned() })
+    Status::from_name(s).ok_or_else(|| Error::Corrupt { column: "status", value: s.to_owned() })
 }
 
 fn milestone_status_of(s: &str) -> Result<MilestoneStatus> {
-    use MilestoneStatus::*;
-    [
-        Open,
-        Submitted,
-        RevisionRequested,
-        Disputed,
-        Approved,
-        Claimed,
-        Reclaimed,
-        Resolved,
-        TimedOut,
-        Settled,
-    ]
-    .into_iter()
-    .find(|x| x.as_str() == s)
-    .ok_or_else(|| Error::Corrupt { column: "milestone status", value: s.to_owned() })
+    MilestoneStatus::from_name(s)
+        .ok_or_else(|| Error::Corrupt { column: "milestone status", value: s.to_owned() })
 }
 
 /// Holds the one-writer-per-chain lock until dropped (its connection closes with it, and with a

@@ -409,6 +409,7 @@ impl Generator {
             arbiterFeeBps: 250,
             contestWindow: 2 * 86_400,
             arbitrationWindow: 7 * 86_400,
+            revisionRounds: 2,
             deadline: Uint::from(1_900_000_000u64),
             salt: U256::from(n),
             milestones: amounts
@@ -491,6 +492,9 @@ impl Generator {
                     arbiterFee: fee,
                     creatorBps: 6_000,
                 });
+                // The brand voids a split it signed earlier (state nonce 5 -> 6), then both sign
+                // one for the new nonce.
+                ev!(SignaturesCancelled { id, by: brand, nonce: 6 });
                 ev!(MilestoneSettled {
                     id,
                     milestone: m(1),
@@ -500,7 +504,9 @@ impl Generator {
                 ev!(MilestoneReclaimed { id, milestone: m(2), amount: amounts[2] });
                 ev!(AgreementCompleted { id });
             }
-            // Funded in two steps, one approval, a contested termination ruled by the arbiter.
+            // Funded in two steps, one approval, a contested termination ruled by the arbiter while
+            // milestone 1 is under review: the ruling splits only milestone 2 (unearned), the
+            // agreement closes, and the creator's claim of milestone 1 ends it.
             7..=8 => {
                 ev!(MilestonesFunded {
                     id,
@@ -518,6 +524,7 @@ impl Generator {
                 });
                 submit(&mut s, 0);
                 ev!(MilestoneApproved { id, milestone: m(0), amount: amounts[0] });
+                submit(&mut s, 1);
                 ev!(TerminationStarted {
                     id,
                     by: brand,
@@ -525,7 +532,7 @@ impl Generator {
                     contestDeadline: U256::from(1_900_172_800u64)
                 });
                 ev!(TerminationContested { id, by: creator });
-                let rest = amounts[1] + amounts[2];
+                let rest = amounts[2];
                 let fee = rest * U256::from(250) / U256::from(10_000);
                 ev!(AgreementTerminated {
                     id,
@@ -534,6 +541,8 @@ impl Generator {
                     brandAmount: rest - fee - third(rest - fee),
                     arbiterFee: fee
                 });
+                ev!(MilestoneClaimed { id, milestone: m(1), amount: amounts[1] });
+                ev!(AgreementCompleted { id });
             }
             // Partly funded, a dispute the arbiter let time out, an uncontested termination, and
             // a deferred payment withdrawn.
@@ -554,7 +563,7 @@ impl Generator {
                     creatorAmount: half,
                     brandAmount: amounts[0] - half
                 });
-                ev!(PaymentDeferred { token: agreement.token, account: creator, amount: half });
+                ev!(PaymentDeferred { id, token: agreement.token, account: creator, amount: half });
                 ev!(TerminationStarted {
                     id,
                     by: creator,

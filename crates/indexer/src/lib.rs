@@ -800,6 +800,7 @@ fn fields(event: &PactumEscrowEvents) -> String {
         Ev::TerminationStarted(e) => serde_json::to_string(e),
         Ev::TerminationContested(e) => serde_json::to_string(e),
         Ev::AgreementTerminated(e) => serde_json::to_string(e),
+        Ev::SignaturesCancelled(e) => serde_json::to_string(e),
         Ev::PaymentDeferred(e) => serde_json::to_string(e),
         Ev::Withdrawn(e) => serde_json::to_string(e),
         Ev::EIP712DomainChanged(e) => serde_json::to_string(e),

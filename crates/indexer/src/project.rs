@@ -125,6 +125,7 @@ pub(crate) fn project(
             at,
         }),
         Ev::PaymentDeferred(e) => out.deferred.push(DeferredRow {
+            agreement_id: Some(e.id),
             token: e.token,
             account: e.account,
             amount: e.amount,
@@ -132,6 +133,7 @@ pub(crate) fn project(
             at,
         }),
         Ev::Withdrawn(e) => out.deferred.push(DeferredRow {
+            agreement_id: None,
             token: e.token,
             account: e.account,
             amount: e.amount,
@@ -143,6 +145,7 @@ pub(crate) fn project(
         | Ev::DeliverableSubmitted(_)
         | Ev::RevisionRequested(_)
         | Ev::AgreementCompleted(_)
+        | Ev::SignaturesCancelled(_)
         | Ev::EIP712DomainChanged(_) => {}
     }
 }

@@ -73,9 +73,11 @@ impl Chain {
             arbiter: if arbiter { self.arbiter.address() } else { Address::ZERO },
             token,
             termsHash: keccak256(format!("terms {salt}")),
-            arbiterFeeBps: 250,
+            // Without an arbiter the escrow refuses any fee.
+            arbiterFeeBps: if arbiter { 250 } else { 0 },
             contestWindow: 2 * 86_400,
             arbitrationWindow: if arbiter { 7 * 86_400 } else { 0 },
+            revisionRounds: 2,
             deadline: Uint::from(now + 86_400),
             salt: U256::from(salt),
             milestones: amounts

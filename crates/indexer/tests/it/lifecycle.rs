@@ -79,7 +79,7 @@ pub(crate) async fn scenario(c: &Chain) -> Result<(Vec<Agreement>, B256)> {
     };
     c.create_and_fund(&a2, 1).await?;
     c.escrow
-        .fund(a2.clone(), U256::from(1))
+        .fund(a2.clone(), U256::from(1), U256::from(1))
         .value(eth)
         .from(brand)
         .send()
@@ -120,7 +120,13 @@ pub(crate) async fn scenario(c: &Chain) -> Result<(Vec<Agreement>, B256)> {
         .await?
         .get_receipt()
         .await?;
-    c.escrow.fund(a3.clone(), U256::from(2)).from(brand).send().await?.get_receipt().await?;
+    c.escrow
+        .fund(a3.clone(), U256::ZERO, U256::from(2))
+        .from(brand)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
     c.escrow.terminate(a3.clone(), reason).from(creator).send().await?.get_receipt().await?;
     c.warp(2 * 86_400 + 1).await?;
     c.escrow.finalizeTermination(a3.clone()).send().await?.get_receipt().await?;
@@ -133,9 +139,10 @@ pub(crate) async fn scenario(c: &Chain) -> Result<(Vec<Agreement>, B256)> {
     let a5 = c.agreement(usd, &[1_000_000_000], true, 5).await?;
     let id5 = c.create_and_fund(&a5, 1).await?;
     let deadline = Uint::from(c.now().await? + 3_600);
+    let nonce = c.escrow.getState(id5).call().await?.nonce;
     let digest = c
         .escrow
-        .hashSettlement(id5, U256::ZERO, U256::from(400_000_000u64), deadline)
+        .hashSettlement(id5, U256::ZERO, U256::from(400_000_000u64), nonce, deadline)
         .call()
         .await?;
     c.escrow
@@ -143,6 +150,7 @@ pub(crate) async fn scenario(c: &Chain) -> Result<(Vec<Agreement>, B256)> {
             a5.clone(),
             U256::ZERO,
             U256::from(400_000_000u64),
+            nonce,
             deadline,
             c.sign(&c.brand, digest)?,
             c.sign(&c.creator, digest)?,
@@ -161,11 +169,61 @@ pub(crate) async fn scenario(c: &Chain) -> Result<(Vec<Agreement>, B256)> {
         .get_receipt()
         .await?;
 
-    Ok((vec![a1, a2, a3, a5, a6], c.id(&a4)))
+    // A7 (USD, arbiter): terminated while milestone 0 is under review. The termination takes only
+    // the funded, never submitted milestone 1 (back to the brand) and leaves the agreement
+    // closing; the creator's claim after silence then ends it as terminated.
+    let a7 = c.agreement(usd, &[200_000_000, 250_000_000], true, 7).await?;
+    c.create_and_fund(&a7, 2).await?;
+    c.escrow
+        .submit(a7.clone(), U256::ZERO, keccak256("a7"), "ipfs://a7-0".into())
+        .from(creator)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    c.escrow.terminate(a7.clone(), reason).from(brand).send().await?.get_receipt().await?;
+    c.warp(2 * 86_400 + 1).await?;
+    c.escrow.finalizeTermination(a7.clone()).send().await?.get_receipt().await?;
+    c.warp(86_400).await?;
+    c.escrow
+        .claimAfterSilence(a7.clone(), U256::ZERO)
+        .from(creator)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    // A6 then: the brand voids any signed split, and both sign a mutual termination for the new
+    // nonce: milestone 0 (unearned) is split, milestone 1 (under review) runs on: closing.
+    let id6 = c.id(&a6);
+    c.escrow.cancelSignatures(a6.clone()).from(brand).send().await?.get_receipt().await?;
+    let nonce = c.escrow.getState(id6).call().await?.nonce;
+    let deadline = Uint::from(c.now().await? + 3_600);
+    let digest = c
+        .escrow
+        .hashMutualTermination(id6, U256::from(100_000_000u64), nonce, deadline)
+        .call()
+        .await?;
+    c.escrow
+        .terminateMutually(
+            a6.clone(),
+            U256::from(100_000_000u64),
+            nonce,
+            deadline,
+            c.sign(&c.brand, digest)?,
+            c.sign(&c.creator, digest)?,
+        )
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+
+    Ok((vec![a1, a2, a3, a5, a6, a7], c.id(&a4)))
 }
 
-const STATUS: [&str; 6] = ["none", "active", "terminating", "completed", "terminated", "revoked"];
-const MILESTONE: [&str; 10] = [
+const STATUS: [&str; 7] =
+    ["none", "active", "terminating", "completed", "terminated", "revoked", "closing"];
+const MILESTONE: [&str; 11] = [
     "open",
     "submitted",
     "revision_requested",
@@ -176,6 +234,7 @@ const MILESTONE: [&str; 10] = [
     "resolved",
     "timed_out",
     "settled",
+    "cancelled",
 ];
 
 /// Asserts the mirror equals the contract's view of every agreement, and the escrow's balances.
@@ -190,7 +249,7 @@ pub(crate) async fn assert_mirrors_chain(
         let id = c.id(a);
         let on_chain = c.escrow.getState(id).call().await?;
         let row = sqlx::query(
-            "SELECT status, funded_count, terminated_by, contested, since FROM agreements \
+            "SELECT status, funded_count, terminated_by, contested, since, nonce FROM agreements \
              WHERE chain_id = $1 AND id = $2",
         )
         .bind(chain_id)
@@ -210,10 +269,12 @@ pub(crate) async fn assert_mirrors_chain(
         assert_eq!(row.get::<i32, _>("terminated_by"), i32::from(on_chain.terminatedBy));
         assert_eq!(row.get::<bool, _>("contested"), on_chain.contested);
         assert_eq!(row.get::<i64, _>("since"), on_chain.since.to::<u64>() as i64, "since of {id}");
+        assert_eq!(row.get::<i64, _>("nonce"), i64::from(on_chain.nonce), "nonce of {id}");
         for i in 0..a.milestones.len() {
             let m = c.escrow.getMilestone(id, U256::from(i)).call().await?;
             let row = sqlx::query(
-                "SELECT status, since FROM milestones WHERE chain_id = $1 AND agreement_id = $2 AND index = $3",
+                "SELECT status, since, revisions FROM milestones \
+                 WHERE chain_id = $1 AND agreement_id = $2 AND index = $3",
             )
             .bind(chain_id)
             .bind(id.to_vec())
@@ -229,6 +290,11 @@ pub(crate) async fn assert_mirrors_chain(
                 row.get::<i64, _>("since"),
                 m._1.to::<u64>() as i64,
                 "since of milestone {i} of {id}"
+            );
+            assert_eq!(
+                row.get::<i32, _>("revisions"),
+                i32::from(m._2),
+                "revisions of milestone {i} of {id}"
             );
         }
     }
@@ -296,7 +362,37 @@ async fn mirror_equals_contract_after_full_lifecycles() -> Result<()> {
         sqlx::query_scalar("SELECT step FROM terminations ORDER BY block_number, log_index")
             .fetch_all(&pool)
             .await?;
-    assert_eq!(steps, ["started", "contested", "ended", "started", "ended"]);
+    assert_eq!(
+        steps,
+        ["started", "contested", "ended", "started", "ended", "started", "ended", "ended"]
+    );
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT status FROM agreements ORDER BY created_block, created_log_index",
+    )
+    .fetch_all(&pool)
+    .await?;
+    // A1 completed; A2, A3 terminated; A4 revoked; A5 completed (settled); A6 closing (its
+    // delivered milestone runs on); A7 terminated (its delivered milestone was claimed later).
+    assert_eq!(
+        statuses,
+        ["completed", "terminated", "terminated", "revoked", "completed", "closing", "terminated"]
+    );
+    let cancelled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM milestones WHERE status = 'cancelled'")
+            .fetch_one(&pool)
+            .await?;
+    // Never submitted when a termination ended: A2's second, A3's two, A6's first, A7's second.
+    assert_eq!(cancelled, 5);
+    let events: Vec<String> = sqlx::query_scalar(
+        "SELECT event FROM escrow_events WHERE event IN ('SignaturesCancelled', 'AgreementCompleted') \
+         ORDER BY block_number, log_index",
+    )
+    .fetch_all(&pool)
+    .await?;
+    assert_eq!(
+        events,
+        ["AgreementCompleted", "AgreementCompleted", "AgreementCompleted", "SignaturesCancelled"]
+    );
 
     // A restart finds nothing new and changes nothing.
     let before = crate::helpers::dump(&pool).await?;
