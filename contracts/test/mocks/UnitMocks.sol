@@ -110,3 +110,49 @@ contract GasHungryToken is ERC20 {
         return super.transfer(to, value);
     }
 }
+
+/// @notice A token whose `transfer` and `transferFrom` return nothing (as USDT's do on mainnet):
+/// success is the call not reverting.
+contract NoReturnToken {
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+    }
+
+    function approve(address spender, uint256 amount) external {
+        allowance[msg.sender][spender] = amount;
+    }
+
+    function transfer(address to, uint256 amount) external {
+        balanceOf[msg.sender] -= amount;
+        balanceOf[to] += amount;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external {
+        allowance[from][msg.sender] -= amount;
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount;
+    }
+}
+
+/// @notice An ERC-20 whose `transfer` returns false, moving nothing, while `refuse` is set.
+contract FalseReturnToken is ERC20 {
+    bool public refuse;
+
+    constructor() ERC20("False Return Token", "FALSE") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function setRefuse(bool value) external {
+        refuse = value;
+    }
+
+    function transfer(address to, uint256 value) public override returns (bool) {
+        if (refuse) return false;
+        return super.transfer(to, value);
+    }
+}

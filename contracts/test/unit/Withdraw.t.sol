@@ -7,7 +7,13 @@ import {IPactumEscrow} from "../../src/interfaces/IPactumEscrow.sol";
 import {IPullPayments} from "../../src/interfaces/IPullPayments.sol";
 import {Agreement, MilestoneStatus, Status} from "../../src/types/DataTypes.sol";
 import {BlacklistToken, GasGuzzler, MockERC1271Wallet, RevertingReceiver} from "../mocks/Mocks.sol";
-import {GasHungryToken, ReentrantReceiver, ReentrantToken} from "../mocks/UnitMocks.sol";
+import {
+    FalseReturnToken,
+    GasHungryToken,
+    NoReturnToken,
+    ReentrantReceiver,
+    ReentrantToken
+} from "../mocks/UnitMocks.sol";
 import {UnitBase} from "./UnitBase.sol";
 
 /// @notice No recipient can freeze an agreement: failed pushes are deferred and withdrawn later.
@@ -345,6 +351,48 @@ contract WithdrawTest is UnitBase {
         _assertStatus(id, Status.Completed);
         assertEq(ht.balanceOf(creator), AMOUNT);
         assertEq(escrow.claimable(address(ht), creator), 0);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                     ERC-20: RETURN VALUES OF A PUSH
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev A token that returns nothing from `transfer` succeeded if the call did.
+    function test_Approve_TokenReturningNothingPushed() public {
+        NoReturnToken nt = new NoReturnToken();
+        nt.mint(brand, 10 * AMOUNT);
+        vm.prank(brand);
+        nt.approve(address(escrow), type(uint256).max);
+        Agreement memory a = _agreement(address(nt), 2);
+        bytes32 id = _createFunded(a);
+        assertEq(nt.balanceOf(address(escrow)), 2 * AMOUNT);
+        _approve(a, 0);
+        assertEq(nt.balanceOf(creator), AMOUNT);
+        assertEq(escrow.claimable(address(nt), creator), 0);
+        _assertMilestone(id, 0, MilestoneStatus.Approved);
+    }
+
+    /// @dev A token that returns false from `transfer` did not pay: the payment is deferred.
+    function test_Approve_TokenReturningFalseDeferred() public {
+        FalseReturnToken ft = new FalseReturnToken();
+        ft.mint(brand, 10 * AMOUNT);
+        vm.prank(brand);
+        ft.approve(address(escrow), type(uint256).max);
+        Agreement memory a = _agreement(address(ft), 1);
+        bytes32 id = _createFunded(a);
+        ft.setRefuse(true);
+        vm.expectEmit(address(escrow));
+        emit IPullPayments.PaymentDeferred(id, address(ft), creator, AMOUNT);
+        _approve(a, 0);
+        assertEq(ft.balanceOf(creator), 0);
+        assertEq(escrow.claimable(address(ft), creator), AMOUNT);
+        _assertStatus(id, Status.Completed);
+
+        ft.setRefuse(false);
+        vm.prank(creator);
+        escrow.withdraw(address(ft), creator);
+        assertEq(ft.balanceOf(creator), AMOUNT);
+        assertEq(ft.balanceOf(address(escrow)), 0);
     }
 
     /*//////////////////////////////////////////////////////////////
