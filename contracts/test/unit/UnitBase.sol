@@ -171,8 +171,8 @@ abstract contract UnitBase is Base {
         escrow.resolveTermination(a, 5000);
         vm.stopPrank();
 
-        vm.prank(a.brand);
         _expectWrongStatus(id, status);
+        vm.prank(a.brand);
         escrow.cancelSignatures(a);
     }
 }
