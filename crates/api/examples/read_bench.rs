@@ -95,6 +95,7 @@ async fn run(a: Args) -> Result<()> {
             arbiterFeeBps: 0,
             contestWindow: 86_400,
             arbitrationWindow: 0,
+            revisionRounds: 2,
             deadline: Uint::from(now + 86_400),
             salt: U256::from(i),
             milestones: (0..3)

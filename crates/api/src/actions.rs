@@ -9,7 +9,11 @@
 //! contract stays the single source of truth for its rules: nothing here re-implements them.
 //!
 //! `settle` and `terminate-mutually` need both parties' signatures of a split: without them the
-//! response is the EIP-712 typed data to sign; with them, the transaction. A `submit` with a
+//! response is the EIP-712 typed data to sign; with them, the transaction. The typed data names
+//! the agreement's current state nonce, read from the escrow (`getState(id).nonce`): any change
+//! of the agreement's state (or either party's `cancel-signatures`) voids the signatures, and
+//! their default deadline is short ([`SPLIT_SIGNATURE_TTL`]), so a signed split never stays an
+//! open option for long. A `submit` with a
 //! caption is checked for the disclosure the terms require and the caption is recorded in the
 //! draft's off-chain log.
 
@@ -22,8 +26,8 @@ use alloy::{
 use axum::extract::{Path, State};
 use pactum_bindings::PactumEscrow::{self, PactumEscrowErrors as E};
 use pactum_core::{
-    disclosure, domain, ledger::Status, mutual_termination_digest, settlement_digest,
-    MutualTermination, Settlement,
+    disclosure, domain, ledger::Status, mutual_termination_digest, mutual_termination_typed_data,
+    settlement_digest, settlement_typed_data, MutualTermination, Settlement,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -36,6 +40,9 @@ use crate::{
     now, AppState,
 };
 
+/// How long signatures of a settlement or mutual termination stay valid by default: an hour.
+pub const SPLIT_SIGNATURE_TTL: i64 = 3_600;
+
 /// Routes of the settlement actions.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(prepare)).routes(routes!(caption_check))
@@ -45,13 +52,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionRequest {
-    /// `fund` (count), `submit` (milestone, contentHash, uri, caption?, platform?), `approve`,
-    /// `request-revision` (milestone, reason), `claim` (milestone), `reclaim` (milestone),
-    /// `dispute` (milestone, reason), `resolve` (milestone, creatorBps), `resolve-timeout`
-    /// (milestone), `settle` (milestone, creatorAmount, deadline, signatures?), `terminate`
-    /// (reason), `contest`, `finalize-termination`, `resolve-termination` (creatorBps),
-    /// `resolve-termination-timeout`, `terminate-mutually` (creatorAmount, deadline, signatures?),
-    /// `withdraw` (to?).
+    /// `fund` (count; the first milestone is the next unfunded one), `submit` (milestone,
+    /// contentHash, uri, caption?, platform?), `approve`, `request-revision` (milestone, reason),
+    /// `claim` (milestone), `reclaim` (milestone), `dispute` (milestone, reason), `resolve`
+    /// (milestone, creatorBps), `resolve-timeout` (milestone), `settle` (milestone,
+    /// creatorAmount, deadline?, nonce?, signatures?), `cancel-signatures`, `terminate` (reason),
+    /// `contest`, `finalize-termination`, `resolve-termination` (creatorBps),
+    /// `resolve-termination-timeout`, `terminate-mutually` (creatorAmount, deadline?, nonce?,
+    /// signatures?), `withdraw` (to?).
     pub action: String,
     /// Milestone index.
     pub milestone: Option<u64>,
@@ -72,8 +80,12 @@ pub struct ActionRequest {
     pub creator_bps: Option<u16>,
     /// The creator's amount (settlements, mutual terminations), decimal.
     pub creator_amount: Option<String>,
-    /// Unix time the split's signatures expire.
+    /// Unix time the split's signatures expire (default when asking for the typed data: an hour
+    /// from now; with the signatures: the deadline they signed, required).
     pub deadline: Option<i64>,
+    /// The state nonce the split's signatures name (default: the agreement's current nonce, read
+    /// from the escrow). Send back the nonce of the typed data that was signed.
+    pub nonce: Option<u32>,
     /// The brand's signature of the split.
     #[schema(value_type = Option<String>)]
     pub brand_signature: Option<Bytes>,
@@ -190,37 +202,86 @@ fn explain(e: &E) -> (&'static str, String) {
         E::Escrow_ZeroRecipient(_) => {
             ("zero_recipient", "withdraw to a non-zero address".to_owned())
         }
+        E::Escrow_RecipientIsEscrow(_) => {
+            ("recipient_is_escrow", "withdraw to an address other than the escrow".to_owned())
+        }
+        E::Escrow_ArbitrationWindowClosed(x) => (
+            "arbitration_window_closed",
+            format!(
+                "the arbiter's window to rule closed at {}; either party may now split it evenly",
+                at(x.closedAt)
+            ),
+        ),
+        E::Escrow_NoRevisionsLeft(x) => (
+            "no_revisions_left",
+            format!(
+                "no revision rounds left for milestone {}: the agreement allows {} and all are used; \
+                 approve it or dispute it",
+                x.milestone, x.rounds
+            ),
+        ),
+        E::Escrow_StaleNonce(x) => (
+            "stale_nonce",
+            format!(
+                "the agreement changed since this was signed (nonce {}, now {}): both parties \
+                 must sign again",
+                x.signed, x.current
+            ),
+        ),
+        E::Escrow_WrongFirstMilestone(x) => (
+            "wrong_first_milestone",
+            format!(
+                "funding must start at milestone {} (the next unfunded one), not {}",
+                x.next, x.first
+            ),
+        ),
+        E::Escrow_InvalidWindow(x) => (
+            "invalid_window",
+            format!("a window of {} seconds is outside one hour to 90 days", x.window),
+        ),
+        E::Escrow_InvalidDeadline(x) => (
+            "invalid_deadline",
+            format!(
+                "milestone {}'s deadline {} is past or more than five years away",
+                x.milestone,
+                at(x.deadline)
+            ),
+        ),
+        E::Escrow_TooManyRevisionRounds(x) => (
+            "too_many_revision_rounds",
+            format!("{} revision rounds is more than the 10 allowed", x.rounds),
+        ),
+        E::Escrow_InvalidFee(x) => (
+            "invalid_fee",
+            format!(
+                "an arbiter fee of {} basis points is not allowed (at most 2000, and 0 without an \
+                 arbiter)",
+                x.feeBps
+            ),
+        ),
+        E::Escrow_AlreadyExists(x) => {
+            ("already_exists", format!("agreement {} exists already or was revoked", x.id))
+        }
         other => ("escrow_refused", format!("the escrow would refuse this: {other:?}")),
     }
 }
 
 fn milestone_status_name(s: u8) -> &'static str {
-    use pactum_core::ledger::MilestoneStatus as M;
-    let status = match s {
-        0 => M::Open,
-        1 => M::Submitted,
-        2 => M::RevisionRequested,
-        3 => M::Disputed,
-        4 => M::Approved,
-        5 => M::Claimed,
-        6 => M::Reclaimed,
-        7 => M::Resolved,
-        8 => M::TimedOut,
-        9 => M::Settled,
-        _ => return "in an unknown state",
-    };
-    status.as_str()
+    pactum_core::ledger::MilestoneStatus::ALL
+        .into_iter()
+        .find(|m| *m as u8 == s)
+        .map_or("in an unknown state", |m| m.as_str())
 }
 
 fn status_name(s: u8) -> &'static str {
-    match s {
-        1 => Status::Active.as_str(),
-        2 => Status::Terminating.as_str(),
-        3 => Status::Completed.as_str(),
-        4 => Status::Terminated.as_str(),
-        5 => Status::Revoked.as_str(),
-        _ => "unknown",
-    }
+    Status::ALL.into_iter().find(|x| *x as u8 == s).map_or("unknown", |x| x.as_str())
+}
+
+/// The agreement's current state nonce, read from the escrow (the mirror may lag a block).
+async fn chain_nonce(state: &AppState, id: B256) -> Result<u32, ApiError> {
+    let escrow = PactumEscrow::new(state.cfg.escrow, state.provider.clone());
+    let s = escrow.getState(id).call().await.map_err(ApiError::upstream)?;
+    Ok(s.nonce)
 }
 
 #[utoipa::path(post, path = "/v1/agreements/{id}/transactions", tag = "settlement", summary = "The transaction for an escrow action, simulated against the current state first", params(("id" = String, Path)), request_body = ActionRequest, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "No valid session", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody), (status = 422, description = "Caption lacks the required disclosure", body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -256,8 +317,14 @@ async fn prepare(
                     .map(|m| m.amount)
                     .sum();
             }
-            PactumEscrow::fundCall { agreement: agreement.clone(), count: U256::from(count) }
-                .abi_encode()
+            // The escrow funds from the next unfunded milestone only, and makes the transaction
+            // name it: a transaction priced for other milestones fails instead of paying for them.
+            PactumEscrow::fundCall {
+                agreement: agreement.clone(),
+                first: U256::from(row.ledger.funded_count),
+                count: U256::from(count),
+            }
+            .abi_encode()
         }
         "submit" => {
             let milestone = need(req.milestone, a, "milestone")?;
@@ -340,6 +407,9 @@ async fn prepare(
             PactumEscrow::resolveTerminationAfterTimeoutCall { agreement: agreement.clone() }
                 .abi_encode()
         }
+        "cancel-signatures" => {
+            PactumEscrow::cancelSignaturesCall { agreement: agreement.clone() }.abi_encode()
+        }
         "withdraw" => {
             PactumEscrow::withdrawCall { token: agreement.token, to: req.to.unwrap_or(who) }
                 .abi_encode()
@@ -352,35 +422,60 @@ async fn prepare(
                     "creatorAmount is a whole number in the token's smallest unit",
                 )
             })?;
-            let deadline = time40(need(req.deadline, a, "deadline")?)?;
+            let signed = req.brand_signature.is_some() || req.creator_signature.is_some();
+            let deadline = match req.deadline {
+                Some(t) => t,
+                // The signatures sign the deadline: sending them, say which one.
+                None if signed => need::<i64>(None, a, "deadline")?,
+                None => now() + SPLIT_SIGNATURE_TTL,
+            };
+            let deadline = time40(deadline)?;
+            let current = chain_nonce(&state, id).await?;
+            let nonce = req.nonce.unwrap_or(current);
             let (digest, typed) = if a == "settle" {
                 let s = Settlement {
                     agreementId: id,
                     milestone: ms(req.milestone)?,
                     creatorAmount: amount,
+                    nonce,
                     deadline,
                 };
                 (
                     settlement_digest(&s, &d),
-                    alloy::dyn_abi::TypedData::from_struct(&s, Some(d.clone())),
+                    settlement_typed_data(&s, &d).map_err(ApiError::internal)?,
                 )
             } else {
-                let t = MutualTermination { agreementId: id, creatorAmount: amount, deadline };
+                let t =
+                    MutualTermination { agreementId: id, creatorAmount: amount, nonce, deadline };
                 (
                     mutual_termination_digest(&t, &d),
-                    alloy::dyn_abi::TypedData::from_struct(&t, Some(d.clone())),
+                    mutual_termination_typed_data(&t, &d).map_err(ApiError::internal)?,
                 )
             };
             let (Some(bs), Some(cs)) = (req.brand_signature.clone(), req.creator_signature.clone())
             else {
                 // First step: what both parties sign.
-                return Ok(Json(json!({ "action": a, "digest": digest, "typedData": typed })));
+                return Ok(Json(json!({
+                    "action": a,
+                    "digest": digest,
+                    "typedData": typed,
+                    "nonce": nonce,
+                    "deadline": deadline.to::<u64>(),
+                    "note": format!(
+                        "these signatures are void once the agreement's state changes (any \
+                         funding, delivery, review, dispute, payout or termination step moves \
+                         its nonce past {nonce}), once either party cancels them \
+                         (cancel-signatures), and after {}",
+                        crate::time::rfc3339(deadline.to::<u64>())
+                    ),
+                })));
             };
             if a == "settle" {
                 PactumEscrow::settleCall {
                     agreement: agreement.clone(),
                     milestone: ms(req.milestone)?,
                     creatorAmount: amount,
+                    nonce,
                     deadline,
                     brandSignature: bs,
                     creatorSignature: cs,
@@ -390,6 +485,7 @@ async fn prepare(
                 PactumEscrow::terminateMutuallyCall {
                     agreement: agreement.clone(),
                     creatorAmount: amount,
+                    nonce,
                     deadline,
                     brandSignature: bs,
                     creatorSignature: cs,

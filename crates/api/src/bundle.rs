@@ -8,10 +8,17 @@
 //! verify` prints its checks.
 
 use alloy::{
+    eips::BlockId,
     primitives::{keccak256, Address, Bytes, B256},
     providers::{DynProvider, Provider},
+    sol_types::SolEventInterface,
 };
-use pactum_core::{agreement_id, domain, recover_signer, terms, Agreement};
+use pactum_bindings::PactumEscrow::{self, PactumEscrowEvents};
+use pactum_core::{
+    agreement_id, domain,
+    ledger::{event_name, AgreementLedger},
+    recover_signer, terms, Agreement,
+};
 use serde::{Deserialize, Serialize};
 
 /// The bundle's format tag.
@@ -252,6 +259,8 @@ pub async fn verify(b: &Bundle, provider: &DynProvider) -> Vec<Check> {
         }
     }
 
+    replay(&mut out, b, provider).await;
+
     // The off-chain log: a hash chain from zero.
     let mut prev = B256::ZERO;
     let mut chain_ok = true;
@@ -279,6 +288,57 @@ pub async fn verify(b: &Bundle, provider: &DynProvider) -> Vec<Check> {
         );
     }
     out
+}
+
+/// Folds the bundle's events through the ledger (every status, the state nonce, the termination
+/// and revision rules) and compares the result with the escrow's own state at the block the
+/// bundle was exported at.
+async fn replay(out: &mut Vec<Check>, b: &Bundle, provider: &DynProvider) {
+    let mut ledger = AgreementLedger::created(b.agreement.clone());
+    for e in b.events.iter().skip(1) {
+        let what = format!("replay of {} at block {} log {}", e.event, e.block_number, e.log_index);
+        let event = match PactumEscrowEvents::decode_raw_log(&e.topics, &e.data) {
+            Ok(ev) => ev,
+            Err(err) => return check(out, what, false, format!("does not decode: {err}")),
+        };
+        if event_name(&event) != e.event {
+            return check(out, what, false, format!("decodes as {}", event_name(&event)));
+        }
+        if let Err(err) = ledger.apply(&event, 0) {
+            return check(out, what, false, err.to_string());
+        }
+    }
+    let escrow = PactumEscrow::new(b.escrow, provider.clone());
+    let at = BlockId::number(b.indexer.indexed);
+    match escrow.getState(b.agreement_id).block(at).call().await {
+        Ok(s) => {
+            let ours = (
+                ledger.status as u8,
+                ledger.nonce,
+                ledger.funded_count,
+                ledger.packed_milestones(),
+            );
+            let theirs = (s.status, s.nonce, s.fundedCount, s.milestones);
+            check(
+                out,
+                "the events rebuild the escrow's state at export",
+                ours == theirs,
+                format!(
+                    "{} (nonce {}, {} funded, held {}){}",
+                    ledger.status.as_str(),
+                    ledger.nonce,
+                    ledger.funded_count,
+                    ledger.held(),
+                    if ours == theirs {
+                        String::new()
+                    } else {
+                        format!("; the escrow says status {} nonce {}", s.status, s.nonce)
+                    }
+                ),
+            );
+        }
+        Err(err) => check(out, "the escrow's state at export", false, format!("node error: {err}")),
+    }
 }
 
 async fn eip1271(provider: &DynProvider, signer: Address, digest: B256, signature: &[u8]) -> bool {

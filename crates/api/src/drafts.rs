@@ -44,6 +44,18 @@ sol! {
 
 /// The escrow's limit on milestones per agreement.
 const MAX_MILESTONES: usize = 32;
+/// The escrow's highest arbiter fee, in basis points (`MAX_FEE_BPS`).
+pub const MAX_FEE_BPS: u16 = 2_000;
+/// The escrow's shortest review, contest (with an arbiter) and arbitration window (`MIN_WINDOW`).
+pub const MIN_WINDOW: u32 = 3_600;
+/// The escrow's longest window (`MAX_WINDOW`): 90 days.
+pub const MAX_WINDOW: u32 = 90 * 86_400;
+/// The escrow's most revision rounds per milestone (`MAX_REVISION_ROUNDS`).
+pub const MAX_REVISION_ROUNDS: u32 = 10;
+/// How far past creation a milestone deadline may lie (`MAX_TERM`): five years of 365 days.
+pub const MAX_TERM: i64 = 5 * 365 * 86_400;
+/// Revision rounds per milestone when the draft names none.
+pub const DEFAULT_REVISION_ROUNDS: u32 = 2;
 /// Default life of the parties' signatures when the draft names none.
 const DEFAULT_SIGNATURE_LIFETIME: i64 = 7 * 24 * 3600;
 
@@ -91,11 +103,32 @@ pub struct DraftInput {
     /// Seconds the arbiter has to rule before the timeout split applies.
     #[serde(default)]
     pub arbitration_window: u32,
+    /// How many times the brand may ask for a revision of each milestone (0 to 10; default 2).
+    #[serde(default = "default_revision_rounds")]
+    pub revision_rounds: u32,
     /// Unix time after which the signatures are void (default: a week from now).
     pub signature_deadline: Option<i64>,
     /// The terms document.
     #[schema(value_type = Object)]
     pub terms: serde_json::Value,
+}
+
+fn default_revision_rounds() -> u32 {
+    DEFAULT_REVISION_ROUNDS
+}
+
+/// A window the escrow requires in [`MIN_WINDOW`, `MAX_WINDOW`].
+fn window(field: &str, seconds: u32) -> Result<(), ApiError> {
+    if (MIN_WINDOW..=MAX_WINDOW).contains(&seconds) {
+        return Ok(());
+    }
+    Err(ApiError::unprocessable(
+        "invalid_window",
+        format!(
+            "{field}: {seconds} seconds is outside what the escrow accepts: one hour ({MIN_WINDOW} \
+             s) to 90 days ({MAX_WINDOW} s)"
+        ),
+    ))
 }
 
 fn parse_address(field: &str, s: &str) -> Result<Address, ApiError> {
@@ -196,13 +229,46 @@ fn build(
             ),
         ));
     }
-    if input.arbiter_fee_bps > 10_000 {
-        return Err(ApiError::bad_request("invalid_fee", "arbiterFeeBps is at most 10000 (100%)"));
+    // The escrow's creation bounds, checked here so that nobody signs what it would refuse.
+    if arbiter.is_zero() {
+        if input.arbiter_fee_bps != 0 {
+            return Err(ApiError::unprocessable(
+                "invalid_fee",
+                format!(
+                    "arbiterFeeBps: {} without an arbiter; an agreement without one has no fee (0)",
+                    input.arbiter_fee_bps
+                ),
+            ));
+        }
+        if input.contest_window > MAX_WINDOW {
+            return Err(ApiError::unprocessable(
+                "invalid_window",
+                format!(
+                    "contestWindow: {} seconds is more than 90 days ({MAX_WINDOW} s)",
+                    input.contest_window
+                ),
+            ));
+        }
+    } else {
+        if input.arbiter_fee_bps > MAX_FEE_BPS {
+            return Err(ApiError::unprocessable(
+                "invalid_fee",
+                format!(
+                    "arbiterFeeBps: {} is above the escrow's cap of {MAX_FEE_BPS} (20%)",
+                    input.arbiter_fee_bps
+                ),
+            ));
+        }
+        window("contestWindow", input.contest_window)?;
+        window("arbitrationWindow", input.arbitration_window)?;
     }
-    if arbiter != Address::ZERO && input.arbitration_window == 0 {
-        return Err(ApiError::bad_request(
-            "invalid_arbitration_window",
-            "with an arbiter, arbitrationWindow must be above zero",
+    if input.revision_rounds > MAX_REVISION_ROUNDS {
+        return Err(ApiError::unprocessable(
+            "too_many_revision_rounds",
+            format!(
+                "revisionRounds: {} is more than the escrow allows ({MAX_REVISION_ROUNDS})",
+                input.revision_rounds
+            ),
         ));
     }
     let mut milestones = Vec::with_capacity(input.milestones.len());
@@ -215,9 +281,27 @@ fn build(
                 "the milestones' amounts add up to more than 256 bits",
             )
         })?;
+        let field = format!("milestones[{i}].deadline");
+        if m.deadline <= now {
+            return Err(ApiError::unprocessable(
+                "deadline_in_past",
+                format!("{field}: {} is not in the future", m.deadline),
+            ));
+        }
+        if m.deadline > now + MAX_TERM {
+            return Err(ApiError::unprocessable(
+                "deadline_too_far",
+                format!(
+                    "{field}: {} is more than five years (365-day years) away; the escrow \
+                     refuses it",
+                    m.deadline
+                ),
+            ));
+        }
+        window(&format!("milestones[{i}].reviewWindow"), m.review_window)?;
         milestones.push(Milestone {
             amount,
-            deadline: time40(&format!("milestones[{i}].deadline"), m.deadline, now)?,
+            deadline: time40(&field, m.deadline, now)?,
             reviewWindow: m.review_window,
         });
     }
@@ -240,6 +324,7 @@ fn build(
         arbiterFeeBps: input.arbiter_fee_bps,
         contestWindow: input.contest_window,
         arbitrationWindow: input.arbitration_window,
+        revisionRounds: u8::try_from(input.revision_rounds).map_err(ApiError::internal)?,
         deadline,
         salt,
         milestones,
@@ -408,7 +493,7 @@ pub(crate) async fn view(
     })
 }
 
-#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", summary = "Draft an agreement (as its brand)", request_body = DraftInput, responses((status = 201, description = "The draft at version 1", body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "No valid session", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", summary = "Draft an agreement (as its brand)", request_body = DraftInput, responses((status = 201, description = "The draft at version 1", body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 422, description = "Outside what the escrow accepts at creation (fee, windows, deadlines, revision rounds)", body = crate::error::ErrorBody), (status = 401, description = "No valid session", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -504,7 +589,7 @@ async fn show(
     Ok(Json(view(&state, &mut conn, &draft).await?))
 }
 
-#[utoipa::path(put, path = "/v1/drafts/{id}", tag = "drafts", summary = "Propose a new version (voids the signatures of the previous one)", params(("id" = String, Path)), request_body = DraftInput, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/drafts/{id}", tag = "drafts", summary = "Propose a new version (voids the signatures of the previous one)", params(("id" = String, Path)), request_body = DraftInput, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 422, description = "Outside what the escrow accepts at creation (fee, windows, deadlines, revision rounds)", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 async fn change(
     State(state): State<AppState>,
     caller: Caller,

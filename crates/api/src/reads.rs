@@ -92,7 +92,7 @@ pub struct ListQuery {
     pub party: Option<String>,
     /// With `party`: `brand`, `creator` or `arbiter`.
     pub role: Option<String>,
-    /// A status (`active`, `completed`, `terminating`, `terminated`, `revoked`).
+    /// A status (`active`, `terminating`, `closing`, `completed`, `terminated`, `revoked`).
     pub status: Option<String>,
     /// A token (zero address: ETH).
     pub token: Option<String>,
@@ -112,7 +112,8 @@ fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
     })
 }
 
-const STATUSES: [&str; 5] = ["active", "completed", "terminating", "terminated", "revoked"];
+const STATUSES: [&str; 6] =
+    ["active", "terminating", "closing", "completed", "terminated", "revoked"];
 
 #[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
 async fn list(
@@ -208,7 +209,8 @@ async fn one(
             serde_json::json!({
                 "index": m.index, "amount": m.amount, "deadline": m.deadline,
                 "reviewWindow": m.review_window, "funded": m.funded, "status": m.status,
-                "since": m.since, "contentHash": m.content_hash, "uri": m.uri,
+                "since": m.since, "revisions": m.revisions, "contentHash": m.content_hash,
+                "uri": m.uri,
             })
         })
         .collect();

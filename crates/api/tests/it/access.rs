@@ -238,10 +238,8 @@ async fn malformed_drafts_are_refused_with_their_codes_and_store_nothing() -> Re
         (with(&["milestones", "0", "amount"], json!("0")), "zero_amount"),
         (with(&["milestones", "0", "amount"], json!("1".repeat(80))), "amount_overflow"),
         (with(&["milestones", "0", "amount"], json!("1.5")), "invalid_amount"),
-        (with(&["milestones", "0", "deadline"], json!(now() - 10)), "deadline_in_past"),
         (with(&["token"], json!("0x000000000000000000000000000000000000dEaD")), "unknown_token"),
         (with(&["milestones"], json!([])), "invalid_milestone_count"),
-        (with(&["arbiterFeeBps"], json!(10_001)), "invalid_fee"),
         (with(&["terms", "deliverables"], json!([])), "terms_no_deliverables"),
         (with(&["unexpected"], json!(1)), "invalid_body"),
     ];
@@ -250,6 +248,58 @@ async fn malformed_drafts_are_refused_with_their_codes_and_store_nothing() -> Re
         assert_eq!((status, code(&got)), (StatusCode::BAD_REQUEST, Some(want)), "{body}\n{got}");
         assert!(got["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
+    // Well-formed, but outside what the escrow accepts at creation: refused before anyone signs
+    // (422), each naming the rule.
+    let no_arbiter = |fee: u64, contest: u64| {
+        let mut b = with(&["arbiter"], Value::Null);
+        b["arbiterFeeBps"] = json!(fee);
+        b["contestWindow"] = json!(contest);
+        b
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (with(&["arbiterFeeBps"], json!(2_001)), "invalid_fee", "cap of 2000"),
+        (no_arbiter(250, 3_600), "invalid_fee", "without an arbiter"),
+        (no_arbiter(0, 91 * 86_400), "invalid_window", "contestWindow"),
+        (with(&["contestWindow"], json!(3_599)), "invalid_window", "contestWindow"),
+        (with(&["arbitrationWindow"], json!(0)), "invalid_window", "arbitrationWindow"),
+        (with(&["arbitrationWindow"], json!(90 * 86_400 + 1)), "invalid_window", "90 days"),
+        (
+            with(&["milestones", "1", "reviewWindow"], json!(60)),
+            "invalid_window",
+            "milestones[1].reviewWindow",
+        ),
+        (with(&["milestones", "0", "deadline"], json!(now() - 10)), "deadline_in_past", "future"),
+        (
+            with(&["milestones", "0", "deadline"], json!(now() + 5 * 365 * 86_400 + 600)),
+            "deadline_too_far",
+            "five years",
+        ),
+        (with(&["revisionRounds"], json!(11)), "too_many_revision_rounds", "(10)"),
+    ];
+    for (body, want, words) in cases {
+        let (status, got) = s.post("/v1/drafts", Some(&brand), body.clone()).await?;
+        assert_eq!(
+            (status, code(&got)),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(want)),
+            "{body}\n{got}"
+        );
+        assert!(
+            got["error"]["message"].as_str().is_some_and(|m| m.contains(words)),
+            "{words}: {got}"
+        );
+    }
+    // The bounds themselves are accepted: no arbiter, no fee, no contest window; ten rounds;
+    // one-hour and 90-day windows.
+    let mut edge = no_arbiter(0, 0);
+    edge["revisionRounds"] = json!(10);
+    edge["milestones"][0]["reviewWindow"] = json!(3_600);
+    edge["milestones"][1]["reviewWindow"] = json!(90 * 86_400);
+    let (status, got) = s.post("/v1/drafts", Some(&brand), edge).await?;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    assert_eq!(got["version"]["agreement"]["revisionRounds"], 10);
+    let (status, got) = s.post("/v1/drafts", Some(&brand), good.clone()).await?;
+    assert_eq!(status, StatusCode::CREATED, "{got}");
+    assert_eq!(got["version"]["agreement"]["revisionRounds"], 2, "the default");
     // Lowercase and correctly checksummed addresses are both fine.
     for creator in [lower, checksummed] {
         let (status, got) =

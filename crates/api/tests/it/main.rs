@@ -4,5 +4,6 @@
 mod access;
 mod helpers;
 mod lifecycle;
+mod termination;
 mod wallets;
 mod web;
