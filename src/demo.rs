@@ -1,10 +1,12 @@
 //! `pactum demo`: one agreement's whole life, played through the HTTP API of a running dev stack
 //! (`pactum dev`) with the dev accounts' keys, printed step by step as a user would read it.
 //!
-//! The brand drafts a three-milestone deal, both parties sign, the brand funds it; the creator
+//! The brand drafts a four-milestone deal, both parties sign, the brand funds it; the creator
 //! delivers, the brand approves the first milestone; the brand stays silent on the second and the
-//! creator claims it after the review window; the brand ends the deal for cause (morality clause)
-//! and, uncontested, the third milestone's escrow goes back. Then the audit bundle is exported and
+//! creator claims it after the review window; the creator delivers the third, and the brand ends
+//! the deal for cause (morality clause). Uncontested, the termination returns only the unearned
+//! escrow (the fourth milestone, never delivered); the delivered third stays the creator's, who
+//! claims it once its review window has passed in silence. Then the audit bundle is exported and
 //! verified against the node. Time is moved forward on anvil (`evm_increaseTime`), which is why
 //! this runs against a dev chain only.
 //!
@@ -262,16 +264,19 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         .call("POST", "/v1/drafts", Some(&b), Some(json!({
             "creator": creator.address(), "arbiter": arbiter.address(), "token": Address::ZERO,
             "arbiterFeeBps": 200, "contestWindow": 86_400, "arbitrationWindow": 7 * 86_400,
+            "revisionRounds": 2,
             "milestones": [
                 { "amount": eth(100), "deadline": now + 14 * 86_400, "reviewWindow": 3 * 86_400 },
                 { "amount": eth(200), "deadline": now + 28 * 86_400, "reviewWindow": 3 * 86_400 },
                 { "amount": eth(300), "deadline": now + 42 * 86_400, "reviewWindow": 3 * 86_400 },
+                { "amount": eth(400), "deadline": now + 56 * 86_400, "reviewWindow": 3 * 86_400 },
             ],
             "terms": {
                 "deliverables": [
                     { "platform": "instagram", "format": "reel", "description": "launch reel", "milestone": 0 },
                     { "platform": "youtube", "format": "video", "description": "review video", "milestone": 1 },
                     { "platform": "tiktok", "format": "video", "description": "follow-up clip", "milestone": 2 },
+                    { "platform": "instagram", "format": "story", "description": "wrap-up story", "milestone": 3 },
                 ],
                 "usage_rights": { "scope": "organic and paid social", "duration_days": 180, "territories": ["US", "UK"] },
                 "disclosure": [
@@ -287,7 +292,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     step(
         2,
         &format!(
-            "brand drafted {draft_id}: 3 milestones (0.1, 0.2, 0.3 ETH), terms hash {}",
+            "brand drafted {draft_id}: 4 milestones (0.1, 0.2, 0.3, 0.4 ETH), 2 revision rounds \
+             each, terms hash {}",
             draft["version"]["termsHash"]
         ),
     );
@@ -306,7 +312,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     let txs = d.call("GET", &format!("/v1/drafts/{draft_id}/transactions"), Some(&b), None).await?;
     d.send(&txs).await?;
     d.synced().await?;
-    step(4, "brand funded all three milestones (0.6 ETH held by the escrow)");
+    step(4, "brand funded all four milestones (1.0 ETH held by the escrow)");
 
     d.act(&c, id, json!({ "action": "submit", "milestone": 0, "contentHash": keccak256("reel"), "uri": "https://instagram.com/p/demo", "caption": "#ad Launch day with the new runners!" })).await?;
     step(5, "creator delivered milestone 0 (caption carries #ad: FTC and ASA satisfied)");
@@ -325,10 +331,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     d.act(&c, id, json!({ "action": "claim", "milestone": 1 })).await?;
     step(8, "the brand stayed silent for 3 days: creator claimed milestone 1 (0.2 ETH)");
 
+    d.act(&c, id, json!({ "action": "submit", "milestone": 2, "contentHash": keccak256("clip"), "uri": "https://tiktok.com/@demo/video/1", "caption": "#ad #sponsored Week two in the runners" })).await?;
     d.act(&b, id, json!({ "action": "terminate", "reason": "Creator's public conduct breached the morality clause." })).await?;
     step(
         9,
-        "brand ended the agreement for cause (morality clause); the creator has 1 day to contest",
+        "creator delivered milestone 2; brand then ended the agreement for cause (morality \
+         clause); the creator has 1 day to contest",
     );
     d.warp(86_400 + 60).await?;
     d.act(&b, id, json!({ "action": "finalize-termination" })).await?;
@@ -337,7 +345,22 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     step(
         10,
         &format!(
-            "uncontested: the agreement is {}; paid to creator {} wei, refunded to brand {} wei",
+            "uncontested: the agreement is {}; the termination returned only the unearned escrow \
+             (milestone 3, never delivered: {}); milestone 2 is {} and stays the creator's to claim",
+            a["agreement"]["status"],
+            a["milestones"][3]["status"],
+            a["milestones"][2]["status"]
+        ),
+    );
+    d.warp(2 * 86_400).await?;
+    d.act(&c, id, json!({ "action": "claim", "milestone": 2 })).await?;
+    d.synced().await?;
+    let a = d.call("GET", &format!("/v1/agreements/{id}"), Some(&b), None).await?;
+    step(
+        11,
+        &format!(
+            "the brand stayed silent: creator claimed delivered milestone 2; the agreement is {}; \
+             paid to creator {} wei, refunded to brand {} wei",
             a["agreement"]["status"],
             a["agreement"]["paidToCreator"],
             a["agreement"]["refundedToBrand"]
@@ -348,7 +371,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         d.call("GET", &format!("/v1/agreements/{id}/audit-bundle"), Some(&b), None).await?;
     std::fs::write(&args.bundle, serde_json::to_string_pretty(&bundle)?)?;
     step(
-        11,
+        12,
         &format!(
             "audit bundle written to {} ({} events)",
             args.bundle.display(),
@@ -361,7 +384,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     for c in &checks {
         println!("      {} {}", if c.ok { "ok  " } else { "FAIL" }, c.what);
     }
-    step(12, &format!("pactum verify: {} checks, {failed} failed", checks.len()));
+    step(13, &format!("pactum verify: {} checks, {failed} failed", checks.len()));
     if failed > 0 {
         return Err(eyre!("the audit bundle did not verify"));
     }

@@ -31,12 +31,21 @@ async fn typed_data_signs_and_creates_on_chain() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("pactum-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("agreement.json");
+    // A milestone deadline within the escrow's five-year term: a month from the chain's now.
+    let now = provider
+        .get_block_by_number(Default::default())
+        .await?
+        .map(|b| b.header.timestamp)
+        .unwrap_or_default();
     let agreement = serde_json::json!({
         "brand": brand.address(), "creator": creator, "arbiter": Address::ZERO,
         "token": Address::ZERO, "termsHash": B256::repeat_byte(7),
-        "arbiterFeeBps": 0, "contestWindow": 86400, "arbitrationWindow": 0,
+        "arbiterFeeBps": 0, "contestWindow": 86400, "arbitrationWindow": 0, "revisionRounds": 2,
         "deadline": "0xffffffffff", "salt": "0x1",
-        "milestones": [{ "amount": "0xde0b6b3a7640000", "deadline": "0xffffffff", "reviewWindow": 3600 }]
+        "milestones": [{
+            "amount": "0xde0b6b3a7640000", "deadline": format!("{:#x}", now + 30 * 86_400),
+            "reviewWindow": 3600,
+        }]
     });
     std::fs::write(&file, agreement.to_string())?;
 

@@ -41,12 +41,15 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for line in [
-        "brand funded all three milestones",
+        "brand funded all four milestones",
         "claiming at once is refused",
         "review_window_open",
         "creator claimed milestone 1",
-        "the agreement is \"terminated\"; paid to creator \"300000000000000000\" wei, refunded to brand \"300000000000000000\" wei",
-        "17 checks, 0 failed",
+        "the agreement is \"closing\"; the termination returned only the unearned escrow \
+         (milestone 3, never delivered: \"cancelled\"); milestone 2 is \"submitted\"",
+        "the agreement is \"terminated\"; paid to creator \"600000000000000000\" wei, refunded to brand \"400000000000000000\" wei",
+        // 9 checks of hashes, signatures and the log, 11 events, and their replay.
+        "21 checks, 0 failed",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }

@@ -45,12 +45,14 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
         arbiterFeeBps: 0,
         contestWindow: 60,
         arbitrationWindow: 0,
+        revisionRounds: 2,
         deadline: Uint::from(now + 3_600),
         salt: U256::from(1),
         milestones: vec![Milestone {
             amount: U256::from(1_000),
             deadline: Uint::from(now + 86_400),
-            reviewWindow: 60,
+            // The escrow's shortest review window: an hour.
+            reviewWindow: 3_600,
         }],
     };
     let id = agreement_id(&a, &domain(anvil.chain_id(), *escrow.address()));
