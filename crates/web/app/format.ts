@@ -62,8 +62,9 @@ const MILESTONE_STATUS = [
   'resolved',
   'timed out',
   'settled',
+  'cancelled',
 ];
-const AGREEMENT_STATUS = ['none', 'active', 'terminating', 'completed', 'terminated', 'revoked'];
+const AGREEMENT_STATUS = ['none', 'active', 'terminating', 'completed', 'terminated', 'revoked', 'closing'];
 
 /** The escrow's custom errors as sentences (the same reasons the API gives). */
 export function explainEscrowError(name: string, args: readonly unknown[]): string {
@@ -99,6 +100,22 @@ export function explainEscrowError(name: string, args: readonly unknown[]): stri
       return `the amount of ETH sent is not what the agreement needs`;
     case 'Escrow_FundingShortfall':
       return `the token delivered less than the agreement needs`;
+    case 'Escrow_ArbitrationWindowClosed':
+      return `the arbiter's window to rule closed at ${t(args[0])}; either party may now split it evenly`;
+    case 'Escrow_NoRevisionsLeft':
+      return `no revision rounds left for milestone ${Number(args[0]) + 1}: all ${args[1]} are used; approve it or dispute it`;
+    case 'Escrow_StaleNonce':
+      return `the agreement changed since this was signed (nonce ${args[0]}, now ${args[1]}): both parties must sign again`;
+    case 'Escrow_WrongFirstMilestone':
+      return `funding must start at milestone ${Number(args[1]) + 1}, the next unfunded one`;
+    case 'Escrow_InvalidWindow':
+      return `a window of ${args[0]} seconds is outside one hour to 90 days`;
+    case 'Escrow_InvalidDeadline':
+      return `milestone ${Number(args[0]) + 1}'s deadline is past or more than five years away`;
+    case 'Escrow_TooManyRevisionRounds':
+      return `${args[0]} revision rounds is more than the 10 allowed`;
+    case 'Escrow_RecipientIsEscrow':
+      return `withdraw to an address other than the escrow`;
     default:
       return `the escrow refused (${name})`;
   }

@@ -164,11 +164,36 @@ const MS_STATUS_WORDS: Record<string, string> = {
   resolved: 'resolved by the arbiter',
   timed_out: 'split after the arbiter\u2019s timeout',
   settled: 'settled by both',
+  cancelled: 'cancelled by the termination (never delivered)',
 };
+
+/** Statuses in which milestones still move (the escrow's "live"). */
+const LIVE = ['active', 'terminating', 'closing'];
+
+/** Milestones delivered before a termination: they keep their own exits, whatever it decides. */
+function deliveredPending(milestones: any[]): any[] {
+  return milestones.filter((m) => ['submitted', 'revision_requested', 'disputed'].includes(m.status));
+}
+
+/** What a termination (under way or decided) means for the work already delivered. */
+function terminationNote(a: any, milestones: any[], role: string): string | null {
+  if (a.status !== 'terminating' && a.status !== 'closing') return null;
+  const delivered = deliveredPending(milestones);
+  const decided = a.status === 'closing' ? 'The termination has taken only the unearned escrow (milestones never delivered).' : 'A termination takes only the unearned escrow: the funded milestones never delivered.';
+  if (!delivered.length) return decided;
+  const names = delivered.map((m) => `milestone ${m.index + 1} (${MS_STATUS_WORDS[m.status] ?? m.status})`).join(', ');
+  if (role === 'creator') return `${decided} Your delivered work stays yours to claim: ${names} keep${delivered.length === 1 ? 's' : ''} its own review, revision and dispute rules, and the termination cannot take it.`;
+  if (role === 'brand') return `${decided} Work the creator delivered before it, ${names}, still runs to its own end: review it as usual, or the creator may claim it after your silence.`;
+  return `${decided} Delivered work, ${names}, runs to its own end.`;
+}
 
 /** What the viewer must do next on an agreement, and by when (terminations: from its events). */
 function nextSteps(a: any, milestones: any[], me: string, events: any[]): string[] {
   const role = me.toLowerCase() === String(a.brand).toLowerCase() ? 'brand' : me.toLowerCase() === String(a.creator).toLowerCase() ? 'creator' : 'other';
+  if (a.status === 'closing') {
+    const delivered = deliveredPending(milestones);
+    return [`Termination decided; ${delivered.length ? `delivered work still runs: ${delivered.map((m) => `milestone ${m.index + 1} (${MS_STATUS_WORDS[m.status] ?? m.status})`).join(', ')}.` : 'nothing left to do.'}`];
+  }
   if (a.status === 'terminating') {
     const started = [...events].reverse().find((e) => e.event === 'TerminationStarted');
     const contested = events.some((e) => e.event === 'TerminationContested');
@@ -243,7 +268,7 @@ async function dashboard() {
   const sections: HTMLElement[] = [];
   sections.push(h('section', { 'aria-labelledby': 'drafts-h' }, h('h2', { id: 'drafts-h' }, 'Drafts'),
     draftRows.length ? table('Drafts not yet on chain', ['Draft', 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
-  const order = ['active', 'terminating', 'completed', 'terminated', 'revoked'];
+  const order = ['active', 'terminating', 'closing', 'completed', 'terminated', 'revoked'];
   sections.push(h('section', { 'aria-labelledby': 'agreements-h' }, h('h2', { id: 'agreements-h' }, 'Agreements'),
     groups.size ? order.filter((st) => groups.has(st)).map((st) => table(`${st[0].toUpperCase()}${st.slice(1)}`, ['Agreement', 'You are', 'Total', 'Paid', 'Next, and by when'], groups.get(st)!)) : h('p', { class: 'muted' }, 'No agreements on chain yet.')));
   screen('Dashboard', ...sections);
@@ -281,6 +306,7 @@ async function draftForm(editId: string | null) {
   const fee = h('input', { name: 'arbiterFee', type: 'number', min: '0', max: '100', step: '0.01', value: ag ? Number(BigInt(ag.arbiterFeeBps)) / 100 : 2 }) as HTMLInputElement;
   const contest = h('input', { name: 'contestDays', type: 'number', min: '0.01', step: '0.01', required: true, value: ag ? Number(BigInt(ag.contestWindow)) / 86400 : 1 }) as HTMLInputElement;
   const arbitration = h('input', { name: 'arbitrationDays', type: 'number', min: '0', step: '0.01', value: ag ? Number(BigInt(ag.arbitrationWindow)) / 86400 : 7 }) as HTMLInputElement;
+  const rounds = h('input', { name: 'revisionRounds', type: 'number', min: '0', max: '10', step: '1', required: true, value: ag ? Number(BigInt(ag.revisionRounds)) : 2 }) as HTMLInputElement;
 
   const msList = h('ol', { class: 'milestones' });
   const addMilestone = (m?: any, d?: any) => {
@@ -348,7 +374,8 @@ async function draftForm(editId: string | null) {
       field('Arbiter\u2019s address (optional)', arbiter, 'Decides disputes and contested terminations.'),
       field('Arbiter\u2019s fee (% of what it rules on)', fee),
       field('Contest window after a termination (days)', contest),
-      field('Arbiter\u2019s deadline to rule (days)', arbitration)),
+      field('Arbiter\u2019s deadline to rule (days)', arbitration),
+      field('Revision rounds per milestone', rounds, 'How many times the brand may ask for a revision of each milestone (0 to 10). After that it can approve, dispute, or let its silence pay the creator.')),
     h('fieldset', {}, h('legend', {}, 'Milestones and deliverables'), msList, more),
     h('fieldset', {}, h('legend', {}, 'Terms'),
       field('Usage rights: what the brand may do with the content', scope),
@@ -396,9 +423,11 @@ async function draftForm(editId: string | null) {
         arbiter: arbiterAddr ? arbiterAddr.toLowerCase() : null,
         token: token.value,
         milestones,
-        arbiterFeeBps: Math.round(Number(fee.value) * 100),
+        // Without an arbiter there is nobody to pay: the escrow refuses any fee.
+        arbiterFeeBps: arbiterAddr ? Math.round(Number(fee.value) * 100) : 0,
         contestWindow: Math.round(Number(contest.value) * 86400),
         arbitrationWindow: arbiterAddr ? Math.round(Number(arbitration.value) * 86400) : 0,
+        revisionRounds: Number(rounds.value),
         terms: doc,
       };
       setStatus(status, 'checking', 'Saving the draft…');
@@ -430,7 +459,7 @@ function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HT
         h('strong', {}, `Milestone ${i + 1}: ${amount(m.amount, tk)}. `),
         d ? `Deliver a ${d.format} on ${d.platform} (“${d.description}”) ` : 'Deliver ',
         `by ${when(m.deadline)}. `,
-        `Once delivered, the brand has ${duration(m.reviewWindow)} to approve it or ask for a revision. `,
+        `Once delivered, the brand has ${duration(m.reviewWindow)} to approve it or ask for a revision (${revisionWords(ag.revisionRounds)}). `,
         h('em', {}, `If the brand says nothing within ${duration(m.reviewWindow)}, ${creatorWord} can claim the ${amount(m.amount, tk)} without the brand.`),
         ` If nothing is delivered by the deadline, the brand can take this milestone\u2019s money back.`);
     })),
@@ -439,12 +468,17 @@ function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HT
       h('ul', {}, (terms.disclosure as any[]).map((r) => h('li', { 'data-region': r.region }, `${regionName(r.region)} (${r.rule} rules): every caption must carry ${r.required_labels?.length ? `one of ${r.required_labels.join(', ')}` : 'the regulator\u2019s standard disclosure'}. Pactum checks the caption before a delivery goes on chain.`))),
       h('h3', {}, 'Morality clause'),
       h('blockquote', {}, terms.morality_clause),
-      h('p', { 'data-testid': 'morality-meaning' }, `What this means: either side can end the agreement for cause under this clause. The other side then has ${contest} to contest it. ${hasArbiter ? `If contested, the arbiter ${short(ag.arbiter)} decides how the unpaid money is split (fee ${Number(BigInt(ag.arbiterFeeBps)) / 100}% of what it rules on, within ${duration(ag.arbitrationWindow)}). ` : 'There is no arbiter, so a contest cannot be ruled on by a third party. '}If nobody contests, the milestones not yet paid go back to the brand; money already paid stays with the creator.`),
+      h('p', { 'data-testid': 'morality-meaning' }, `What this means: either side can end the agreement for cause under this clause. The other side then has ${contest} to contest it. ${hasArbiter ? `If contested, the arbiter ${short(ag.arbiter)} decides how the unpaid money is split (fee ${Number(BigInt(ag.arbiterFeeBps)) / 100}% of what it rules on, within ${duration(ag.arbitrationWindow)}). ` : 'There is no arbiter, so a contest cannot be ruled on by a third party. '}If nobody contests, the funded milestones never delivered go back to the brand; money already paid stays with the creator, and work delivered before the termination (in review, in revision or in dispute) keeps its own rules: ${creatorWord} can still be paid for it.`),
       h('h3', {}, 'Usage rights'),
       h('p', {}, `The brand may use the content for ${terms.usage_rights.scope}, for ${terms.usage_rights.duration_days} days, in ${terms.usage_rights.territories.join(', ')}.`),
       terms.exclusivity ? h('p', {}, `Exclusivity: ${creatorWord} may not promote ${terms.exclusivity.category} for anyone else for ${terms.exclusivity.duration_days} days.`) : h('p', {}, 'No exclusivity.'),
     ) : h('p', { class: 'muted' }, 'The terms document is not shown to you.'),
     h('p', { class: 'muted' }, `Both signatures must be given, and the escrow funded, before ${when(ag.deadline)}; after that this version can no longer go on chain.`));
+}
+
+function revisionWords(rounds: unknown): string {
+  const n = Number(BigInt((rounds as any) ?? 0));
+  return n === 0 ? 'no revision rounds: the brand can only approve or dispute' : `up to ${n} revision round${n === 1 ? '' : 's'} per milestone`;
 }
 
 function regionName(r: string): string {
@@ -604,6 +638,8 @@ async function agreementPage(id: string) {
       h('dt', {}, 'Paid to the creator'), h('dd', { 'data-testid': 'paid' }, amount(a.paidToCreator, tk)),
       h('dt', {}, 'Returned to the brand'), h('dd', {}, amount(a.refundedToBrand, tk))),
     h('p', { 'data-testid': 'next-step' }, h('strong', {}, 'Next: '), nextSteps(a, detail.milestones, me, history.events).join(' '))));
+  const note = terminationNote(a, detail.milestones, role);
+  if (note) parts.push(h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'term-h', 'data-testid': 'termination-note' }, h('h2', { id: 'term-h' }, 'What the termination means for delivered work'), h('p', {}, note)));
 
   parts.push(h('section', { 'aria-labelledby': 'ms-h' }, h('h2', { id: 'ms-h' }, 'Milestones'),
     h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, 'Each milestone, its money and its state'),
@@ -650,8 +686,11 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
     }
   };
 
-  if (role === 'creator' && detail.agreement.status === 'active') {
-    const openMs = msSelect('milestone', (m) => m.status === 'open' || m.status === 'revision_requested');
+  const st = detail.agreement.status;
+  const live = LIVE.includes(st);
+  if (role === 'creator' && live) {
+    // A first delivery only while active; a revision may be delivered again during a termination.
+    const openMs = msSelect('milestone', (m) => (m.status === 'open' && st === 'active' && m.funded) || m.status === 'revision_requested');
     const url = h('input', { name: 'uri', type: 'url', required: true, placeholder: 'https://…' }) as HTMLInputElement;
     const caption = h('textarea', { name: 'caption', rows: 3, required: true }) as HTMLTextAreaElement;
     const verdict = h('div', { class: 'verdict', role: 'status', 'aria-live': 'polite', 'data-testid': 'disclosure-verdict' });
@@ -710,7 +749,7 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
       forms.push(f);
     }
   }
-  if (role === 'brand' && detail.agreement.status === 'active') {
+  if (role === 'brand' && live) {
     const inReview = ms.filter((m) => m.status === 'submitted');
     if (inReview.length) {
       const sel = msSelect('milestone', (m) => m.status === 'submitted');
@@ -722,7 +761,7 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
       forms.push(h('div', { class: 'card' }, h('h3', {}, 'Review a deliverable'), field('Milestone', sel), field('Reason (for a revision)', reason), h('div', { class: 'actions' }, approve, revise)));
     }
   }
-  if (detail.agreement.status === 'active') {
+  if (live && String(detail.agreement.arbiter) !== zeroAddress) {
     const sel = msSelect('milestone', (m) => ['submitted', 'revision_requested'].includes(m.status));
     if (sel.options.length) {
       const reason = h('input', { name: 'reason', required: true }) as HTMLInputElement;
@@ -730,6 +769,15 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
       f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'dispute', milestone: Number(sel.value), reason: reason.value }); });
       forms.push(f);
     }
+  }
+  if (live) {
+    const cancel = h('button', { type: 'button' }, 'Cancel my settlement/termination signatures');
+    cancel.addEventListener('click', () => void act({ action: 'cancel-signatures' }));
+    forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'cancel-h' }, h('h3', { id: 'cancel-h' }, 'Void signed splits'),
+      h('p', {}, `A settlement or mutual termination you signed names the agreement\u2019s current state (nonce ${detail.agreement.nonce}) and is void as soon as that changes. To withdraw it before anything else happens, cancel it here: every split signed so far stops being usable.`),
+      cancel));
+  }
+  if (st === 'active') {
     const reason = h('input', { name: 'reason', required: true }) as HTMLInputElement;
     const f = h('form', { class: 'card', 'aria-labelledby': 'terminate-h' }, h('h3', { id: 'terminate-h' }, 'End the agreement for cause (morality clause)'), field('Why', reason, 'Kept off chain; only its hash goes on chain.'), h('button', { type: 'submit', class: 'danger' }, 'End the agreement'));
     f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'terminate', reason: reason.value }); });
@@ -823,7 +871,7 @@ async function auditPage() {
   if (!requireSession()) return;
   const party = h('input', { name: 'party', spellcheck: 'false', autocomplete: 'off', placeholder: '0x… (any party)' }) as HTMLInputElement;
   const idIn = h('input', { name: 'id', spellcheck: 'false', autocomplete: 'off', placeholder: '0x… (64 hex digits)' }) as HTMLInputElement;
-  const statusSel = h('select', { name: 'status' }, ['', 'active', 'terminating', 'completed', 'terminated', 'revoked'].map((x) => h('option', { value: x }, x || 'any'))) as HTMLSelectElement;
+  const statusSel = h('select', { name: 'status' }, ['', 'active', 'terminating', 'closing', 'completed', 'terminated', 'revoked'].map((x) => h('option', { value: x }, x || 'any'))) as HTMLSelectElement;
   const results = h('div', { 'aria-live': 'polite', 'data-testid': 'search-results' });
   const form = h('form', { class: 'card', role: 'search' },
     field('Agreement id', idIn), field('Party address', party), field('Status', statusSel),

@@ -35,6 +35,7 @@ export const AGREEMENT_TYPES = {
     { name: 'arbiterFeeBps', type: 'uint16' },
     { name: 'contestWindow', type: 'uint32' },
     { name: 'arbitrationWindow', type: 'uint32' },
+    { name: 'revisionRounds', type: 'uint8' },
     { name: 'deadline', type: 'uint40' },
     { name: 'salt', type: 'uint256' },
     { name: 'milestones', type: 'Milestone[]' },
@@ -61,6 +62,7 @@ export function agreementTypedData(agreement: any, chainId: number, escrow: stri
       arbiterFeeBps: Number(BigInt(agreement.arbiterFeeBps)),
       contestWindow: Number(BigInt(agreement.contestWindow)),
       arbitrationWindow: Number(BigInt(agreement.arbitrationWindow)),
+      revisionRounds: Number(BigInt(agreement.revisionRounds)),
       deadline: Number(BigInt(agreement.deadline)),
       salt: BigInt(agreement.salt),
       milestones: (agreement.milestones as any[]).map((m) => ({

@@ -300,6 +300,7 @@ async function main() {
       };
       await fill(0, '150', 'instagram', 'reel', 'launch reel');
       await fill(1, '250.5', 'youtube', 'video', 'review video');
+      await p.getByLabel('Revision rounds per milestone').fill('1');
       await p.getByLabel(/UK \(ASA\)/).check();
       const unlabelled = await p.evaluate(() =>
         [...document.querySelectorAll('main input, main select, main textarea')]
@@ -315,6 +316,24 @@ async function main() {
       const body = await p.locator('main').innerText();
       assert(body.includes('400.5 pUSD'), 'total in token units');
       assert(body.includes('Milestone 1: 150 pUSD') && body.includes('Milestone 2: 250.5 pUSD'), 'milestone amounts');
+      assert(body.includes('up to 1 revision round per milestone'), 'revision rounds in plain words');
+    });
+
+    await step('brand: a draft the escrow would refuse (a 10-minute review window) is refused before anyone signs', async () => {
+      const p = brand.page;
+      await p.getByRole('link', { name: 'New agreement' }).click();
+      await p.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await p.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+      const li = p.locator('li.milestone').nth(0);
+      await li.getByLabel('Amount (in token units)').fill('10');
+      await li.getByLabel('What the creator delivers').fill('a post');
+      await li.getByLabel('Brand’s review window (days)').fill('0.01');
+      await p.getByRole('button', { name: 'Create the draft' }).click();
+      const refused = await state(p, 'draft-form', 'error');
+      assert(refused.includes('milestones[0].reviewWindow') && refused.includes('one hour'), refused);
+      assert(/\/drafts\/new$/.test(p.url()), `still on the form: ${p.url()}`);
+      await p.goto(draftUrl);
+      await p.getByRole('button', { name: 'Sign version 1 with my wallet' }).waitFor();
     });
 
     await step('brand: a signature rejected in the wallet is shown, then signing works', async () => {
@@ -343,6 +362,8 @@ async function main() {
         'In the United States (FTC rules): every caption must carry one of #ad, #sponsored.',
         'In the United Kingdom (ASA rules): every caption must carry one of #ad.',
         'What this means: either side can end the agreement for cause',
+        'ask for a revision (up to 1 revision round per milestone)',
+        'work delivered before the termination (in review, in revision or in dispute) keeps its own rules',
       ]) assert(text.includes(s), `plain terms say: ${s}`);
       await p.getByText('The exact typed data (eth_signTypedData_v4)').click();
       const typed = JSON.parse(await p.locator('[data-testid="typed-data"]').innerText());
@@ -558,6 +579,30 @@ async function main() {
       assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
       assert(text.includes('Active') && text.includes('Milestone 2 is with the arbiter.'), text);
       await shot(p, '12-dashboard-brand');
+    });
+
+    await step('second agreement: the brand voids its signed splits, then ends the deal; the creator is told the disputed work stays theirs', async () => {
+      const b = brand.page;
+      await b.goto(`${stack.base}/agreements/${secondId}`);
+      await b.getByRole('button', { name: 'Cancel my settlement/termination signatures' }).click();
+      await state(b, 'action', 'confirmed');
+      await b.locator('[data-testid="timeline"]', { hasText: 'SignaturesCancelled' }).waitFor();
+      const end = b.getByRole('form', { name: 'End the agreement for cause (morality clause)' });
+      await end.getByLabel('Why').fill('Public conduct breached the morality clause.');
+      await end.getByRole('button', { name: 'End the agreement' }).click();
+      await state(b, 'action', 'confirmed');
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
+      const brandNote = await b.locator('[data-testid="termination-note"]').innerText();
+      assert(brandNote.includes('milestone 2 (in dispute)') && brandNote.includes('still runs to its own end'), brandNote);
+      const c = creator.page;
+      await c.goto(`${stack.base}/agreements/${secondId}`);
+      const note = await c.locator('[data-testid="termination-note"]').innerText();
+      assert(note.includes('Your delivered work stays yours to claim') && note.includes('milestone 2 (in dispute)'), note);
+      assert(note.includes('only the unearned escrow'), note);
+      // Delivered work keeps its exits: the withdraw and cancel actions stay; a new delivery does not.
+      assert((await c.getByRole('form', { name: 'Submit a deliverable' }).count()) === 0, 'no new delivery during a termination');
+      await c.getByRole('button', { name: 'Cancel my settlement/termination signatures' }).waitFor();
+      await shot(c, '12b-creator-termination-keeps-delivered-work');
     });
 
     await step('auditor: signs in by keyboard, searches, reads the timeline, verifies the bundle in the browser', async () => {
