@@ -303,7 +303,11 @@ contract PactumEscrow is IPactumEscrow, PullPayments, EIP712, ReentrancyGuardTra
         Milestone[] calldata ms = agreement.milestones;
         _onlyBrand(agreement);
         MilestoneStatus status = _fundedMilestone(ms, s, milestone);
-        if (status != MilestoneStatus.Open && status != MilestoneStatus.RevisionRequested) {
+        if (status == MilestoneStatus.Open) {
+            // A milestone never submitted is the termination's to decide once one has begun: the
+            // creator may no longer submit it, so its deadline passing is no fault of the creator's.
+            if (s.status != Status.Active) revert Escrow_WrongStatus(id, uint8(s.status));
+        } else if (status != MilestoneStatus.RevisionRequested) {
             revert Escrow_WrongMilestoneStatus(milestone, status);
         }
         (uint256 since,) = _clock(id, milestone);

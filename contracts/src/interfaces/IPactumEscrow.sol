@@ -348,6 +348,8 @@ interface IPactumEscrow is IPullPayments {
     function claimAfterSilence(Agreement calldata agreement, uint256 milestone) external;
 
     /// @notice The brand takes back a funded milestone whose deliverable was not submitted in time.
+    /// Once a termination has begun, only a milestone in revision (which the creator could still
+    /// resubmit) can be reclaimed: milestones never submitted are the termination's to decide.
     /// @param agreement The agreement.
     /// @param milestone The milestone's index.
     function reclaimAfterDeadline(Agreement calldata agreement, uint256 milestone) external;

@@ -449,6 +449,35 @@ contract EarnedStaysEarnedTest is Base {
         assertEq(escrow.getState(id).fundedCount, 2);
     }
 
+    /// Found while fixing the suites for this redesign: a termination stops new submissions, so the
+    /// brand could terminate a day before a deadline, let the creator's contest run, and reclaim the
+    /// milestone after the deadline the creator could no longer meet, ending the agreement before
+    /// the arbiter ruled. A milestone never submitted is the termination's to decide.
+    function test_Attack_BrandReclaimsAroundAContestedTermination() public {
+        Agreement memory a = _agreement(address(usd), 1);
+        bytes32 id = _createFunded(a);
+        vm.warp(a.milestones[0].deadline - 1 days);
+        (uint256 brand0, uint256 creator0,) = _usdBalances();
+        vm.prank(brand);
+        escrow.terminate(a, REASON);
+        vm.prank(creator);
+        escrow.contestTermination(a);
+
+        vm.warp(uint256(a.milestones[0].deadline) + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPactumEscrow.Escrow_WrongStatus.selector, id, Status.Terminating)
+        );
+        vm.prank(brand);
+        escrow.reclaimAfterDeadline(a, 0);
+
+        vm.prank(arbiter);
+        escrow.resolveTermination(a, 10_000);
+        uint256 fee = AMOUNT * FEE_BPS / 10_000;
+        assertEq(usd.balanceOf(creator) - creator0, AMOUNT - fee, "the arbiter's ruling decides");
+        assertEq(usd.balanceOf(brand), brand0);
+        _assertEnded(id, Status.Terminated);
+    }
+
     /// Old contract: a creator invoking the morality clause forfeited its delivered work under review.
     function test_Attack_CreatorTerminatingForCauseKeepsDeliveredWork() public {
         Agreement memory a = _agreement(address(usd), 2);
