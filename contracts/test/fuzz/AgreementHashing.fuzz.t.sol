@@ -8,9 +8,8 @@ import {AgreementHashing} from "../../src/libraries/AgreementHashing.sol";
 import {Agreement, Milestone} from "../../src/types/DataTypes.sol";
 
 /// @notice The plain Solidity EIP-712 struct hash of an agreement (revision rounds included): the
-/// reference the assembly `AgreementHashing.hash` is checked against.
-/// @dev Kept here rather than in test/utils/ReferenceHashing.sol, whose copy predates the
-/// `revisionRounds` field and no longer matches the type string.
+/// reference the assembly `AgreementHashing.hash` is checked against (plain Solidity was the
+/// production implementation before the assembly one).
 library ReferenceAgreementHash {
     function hash(Agreement calldata a) internal pure returns (bytes32) {
         Milestone[] calldata ms = a.milestones;
