@@ -1,10 +1,13 @@
 //! Sign-In with Ethereum (EIP-4361) and who a request comes from.
 //!
 //! `POST /v1/auth/nonce` hands out a single-use nonce; the wallet signs a SIWE message naming it;
-//! `POST /v1/auth/login` checks the message (domain, URI, chain id, nonce, issued-at, expiry) and
-//! the signature (ECDSA, or EIP-1271 for contract wallets) and returns a bearer token; `POST
-//! /v1/auth/logout` revokes it. Only the token's keccak256 is stored. Auditors are configured
-//! accounts (signing in as above) or API keys.
+//! `POST /v1/auth/login` checks the message (domain, URI, chain id, issued-at, expiry), spends the
+//! nonce, checks the signature of the exact text received (ECDSA, or EIP-1271 for contract
+//! wallets) and returns a bearer token; `POST /v1/auth/logout` revokes it. Only the token's
+//! keccak256 is stored. Auditors are configured accounts (signing in as above) or API keys.
+//!
+//! A session lasts [`crate::Config::session_ttl`], or less if the message expires sooner; a message
+//! need not have an `Expiration Time` (EIP-4361 makes it optional).
 
 use alloy::{
     primitives::{keccak256, Address, Bytes, B256},
@@ -15,7 +18,7 @@ use axum::{
     extract::{FromRequestParts, State},
     http::{header::AUTHORIZATION, request::Parts, StatusCode},
 };
-use pactum_core::siwe::{SiweExpectations, SiweMessage};
+use pactum_core::siwe::{SiweError, SiweExpectations, SiweText};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -225,38 +228,52 @@ pub struct LoginResponse {
     pub expires_at: i64,
 }
 
+fn siwe_refusal(e: SiweError) -> ApiError {
+    ApiError::bad_request(e.code(), e.to_string())
+}
+
+/// The session's end: the server's lifetime from `now`, or the message's expiration if sooner.
+fn session_expiry(message_expiry: Option<i64>, now: i64, ttl: std::time::Duration) -> i64 {
+    let longest = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    message_expiry.map_or(longest, |e| e.min(longest))
+}
+
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
 async fn login(
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let msg: SiweMessage = req.message.parse().map_err(|e: pactum_core::siwe::SiweError| {
-        ApiError::bad_request(e.code(), e.to_string())
-    })?;
+    // Cheap refusals first: the text, then its fields.
+    let text = SiweText::parse(&req.message).map_err(siwe_refusal)?;
+    let msg = text.message();
     let t = now();
     let expect = SiweExpectations {
         domain: state.cfg.siwe_domain.clone(),
         uri: state.cfg.siwe_uri.clone(),
         chain_id: state.cfg.chain_id,
     };
-    msg.verify_fields(&expect, t).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
-    verify_signature(&state, msg.address, msg.eip191_hash(), &req.signature).await?;
-
-    let role = if state.cfg.auditors.contains(&msg.address) { "auditor" } else { "party" };
-    let ttl = i64::try_from(state.cfg.session_ttl.as_secs()).unwrap_or(i64::MAX);
-    let expires_at = msg.expiration_unix().map_or(t + ttl, |e| e.min(t + ttl));
-    let token = format!("pct_{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
-    let mut tx = state.pool.begin().await?;
-    // The nonce is spent in the same transaction that creates the session: a replay of the same
-    // message finds it used.
-    if !pactum_db::api::consume_nonce(&mut tx, &msg.nonce, t).await? {
+    text.verify_fields(&expect, t).map_err(siwe_refusal)?;
+    // Then the nonce is spent, for good, before the signature is looked at (which for a contract
+    // wallet costs RPC calls): one nonce buys one signature check, right or wrong, and a replay
+    // or a made-up nonce costs the server a single UPDATE. The UPDATE is atomic: two sign-ins
+    // racing with one nonce cannot both spend it.
+    let mut conn = state.pool.acquire().await?;
+    if !pactum_db::api::consume_nonce(&mut conn, &msg.nonce, t).await? {
         return Err(ApiError::bad_request(
             "siwe_nonce_invalid",
             "the nonce is unknown, expired or already used; ask for a new one",
         ));
     }
+    drop(conn);
+    // The signature is of the text as received (EIP-191), not of a re-formatting of its fields.
+    verify_signature(&state, msg.address, text.eip191_hash(), &req.signature).await?;
+
+    let role = if state.cfg.auditors.contains(&msg.address) { "auditor" } else { "party" };
+    let expires_at = session_expiry(msg.expiration_unix(), t, state.cfg.session_ttl);
+    let token = format!("pct_{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
+    let mut conn = state.pool.acquire().await?;
     pactum_db::api::insert_session(
-        &mut tx,
+        &mut conn,
         keccak256(token.as_bytes()),
         msg.address,
         role,
@@ -264,7 +281,6 @@ async fn login(
         expires_at,
     )
     .await?;
-    tx.commit().await?;
     Ok(Json(LoginResponse { token, address: msg.address, role, expires_at }))
 }
 
@@ -304,4 +320,24 @@ async fn me(caller: Caller) -> Json<Me> {
         Caller::Party(a) => Me { role: "party", address: Some(a) },
         Caller::Auditor(a) => Me { role: "auditor", address: a },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::session_expiry;
+
+    #[test]
+    fn a_session_ends_at_the_servers_lifetime_or_the_messages_expiry_if_sooner() {
+        let day = Duration::from_secs(86_400);
+        // No expiration in the message: the server's lifetime.
+        assert_eq!(session_expiry(None, 1_000, day), 87_400);
+        // A sooner expiration is honoured; a later one is cut to the server's lifetime.
+        assert_eq!(session_expiry(Some(5_000), 1_000, day), 5_000);
+        assert_eq!(session_expiry(Some(10_000_000), 1_000, day), 87_400);
+        // A lifetime too large for the clock does not overflow.
+        assert_eq!(session_expiry(None, 1_000, Duration::MAX), i64::MAX);
+        assert_eq!(session_expiry(Some(5_000), 1_000, Duration::MAX), 5_000);
+    }
 }

@@ -4,6 +4,7 @@
 mod access;
 mod helpers;
 mod lifecycle;
+mod siwe_clients;
 mod termination;
 mod wallets;
 mod web;
