@@ -197,13 +197,13 @@ function nextSteps(a: any, milestones: any[], me: string, events: any[]): string
   if (a.status === 'terminating') {
     const started = [...events].reverse().find((e) => e.event === 'TerminationStarted');
     const contested = events.some((e) => e.event === 'TerminationContested');
-    if (contested) return ['Termination contested: the arbiter decides how the unpaid money is split.'];
+    if (contested) return ['Termination contested: the arbiter decides how the unearned escrow (funded milestones never delivered) is split.'];
     const by = String(started?.fields?.by ?? '').toLowerCase();
     const until = started?.fields?.contestDeadline !== undefined ? when(started.fields.contestDeadline) : 'the end of the contest window';
     if (role === 'other') return [`Termination under way: it may be contested until ${until}.`];
     return by === me.toLowerCase()
       ? [`Termination under way: the other party may contest it until ${until}; after that, finalize it.`]
-      : [`Termination under way: contest it before ${until} if you disagree; otherwise the unpaid milestones go back to the brand.`];
+      : [`Termination under way: contest it before ${until} if you disagree; otherwise the funded milestones never delivered go back to the brand (delivered ones keep their own rules).`];
   }
   if (a.status !== 'active') return [`Nothing to do: the agreement is ${a.status}.`];
   for (const m of milestones) {
@@ -468,7 +468,7 @@ function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HT
       h('ul', {}, (terms.disclosure as any[]).map((r) => h('li', { 'data-region': r.region }, `${regionName(r.region)} (${r.rule} rules): every caption must carry ${r.required_labels?.length ? `one of ${r.required_labels.join(', ')}` : 'the regulator\u2019s standard disclosure'}. Pactum checks the caption before a delivery goes on chain.`))),
       h('h3', {}, 'Morality clause'),
       h('blockquote', {}, terms.morality_clause),
-      h('p', { 'data-testid': 'morality-meaning' }, `What this means: either side can end the agreement for cause under this clause. The other side then has ${contest} to contest it. ${hasArbiter ? `If contested, the arbiter ${short(ag.arbiter)} decides how the unpaid money is split (fee ${Number(BigInt(ag.arbiterFeeBps)) / 100}% of what it rules on, within ${duration(ag.arbitrationWindow)}). ` : 'There is no arbiter, so a contest cannot be ruled on by a third party. '}If nobody contests, the funded milestones never delivered go back to the brand; money already paid stays with the creator, and work delivered before the termination (in review, in revision or in dispute) keeps its own rules: ${creatorWord} can still be paid for it.`),
+      h('p', { 'data-testid': 'morality-meaning' }, `What this means: either side can end the agreement for cause under this clause. The other side then has ${contest} to contest it. ${hasArbiter ? `If contested, the arbiter ${short(ag.arbiter)} decides how the unearned escrow is split (fee ${Number(BigInt(ag.arbiterFeeBps)) / 100}% of what it rules on, within ${duration(ag.arbitrationWindow)}). ` : 'There is no arbiter, so a contest cannot be ruled on by a third party. '}If nobody contests, the funded milestones never delivered go back to the brand; money already paid stays with the creator, and work delivered before the termination (in review, in revision or in dispute) keeps its own rules: ${creatorWord} can still be paid for it.`),
       h('h3', {}, 'Usage rights'),
       h('p', {}, `The brand may use the content for ${terms.usage_rights.scope}, for ${terms.usage_rights.duration_days} days, in ${terms.usage_rights.territories.join(', ')}.`),
       terms.exclusivity ? h('p', {}, `Exclusivity: ${creatorWord} may not promote ${terms.exclusivity.category} for anyone else for ${terms.exclusivity.duration_days} days.`) : h('p', {}, 'No exclusivity.'),
