@@ -430,6 +430,38 @@ async fn prepare(
                 None => now() + SPLIT_SIGNATURE_TTL,
             };
             let deadline = time40(deadline)?;
+            // Nobody should sign a split the escrow would refuse: the creator's amount is at most
+            // what is at stake (the milestone's amount; for a mutual termination, the unearned
+            // escrow: funded milestones never delivered, as the mirror last saw them).
+            let available = if a == "settle" {
+                let m = need(req.milestone, a, "milestone")?;
+                let spec = usize::try_from(m).ok().and_then(|i| agreement.milestones.get(i));
+                spec.map(|x| x.amount).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_milestone",
+                        format!(
+                            "milestone {m} does not exist (the agreement has {})",
+                            agreement.milestones.len()
+                        ),
+                    )
+                })?
+            } else {
+                row.ledger.unearned()
+            };
+            if amount > available {
+                return Err(ApiError::conflict(
+                    "split_too_large",
+                    format!(
+                        "{amount} is more than the {available} at stake{}",
+                        if a == "settle" {
+                            " (the milestone's amount)"
+                        } else {
+                            " (the unearned escrow: funded milestones never delivered; delivered \
+                             ones keep their own exits)"
+                        }
+                    ),
+                ));
+            }
             let current = chain_nonce(&state, id).await?;
             let nonce = req.nonce.unwrap_or(current);
             let (digest, typed) = if a == "settle" {

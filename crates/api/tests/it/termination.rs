@@ -128,6 +128,30 @@ async fn stale_splits_cancelled_signatures_revision_rounds_and_termination() -> 
         ["AgreementCreated", "MilestonesFunded", "DeliverableSubmitted", "SignaturesCancelled"]
     );
 
+    // A mutual termination splits only the unearned escrow (milestone 1, never delivered): an
+    // amount above it is refused before anyone signs.
+    let (status, res) = s
+        .post(
+            &format!("/v1/agreements/{id}/transactions"),
+            Some(&brand),
+            json!({ "action": "terminate-mutually", "creatorAmount": "2000001" }),
+        )
+        .await?;
+    assert_eq!((status, code(&res)), (StatusCode::CONFLICT, Some("split_too_large")), "{res}");
+    assert!(
+        res["error"]["message"].as_str().is_some_and(|m| m.contains("the 2000000 at stake")),
+        "{res}"
+    );
+    let (status, res) = s
+        .post(
+            &format!("/v1/agreements/{id}/transactions"),
+            Some(&brand),
+            json!({ "action": "terminate-mutually", "creatorAmount": "2000000" }),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["typedData"]["primaryType"], "MutualTermination", "{res}");
+
     // One revision round: the second request is refused in words.
     let revise = json!({ "action": "request-revision", "milestone": 0, "reason": "shorter" });
     let (status, res) = act(&s, id, &brand, revise.clone()).await?;
