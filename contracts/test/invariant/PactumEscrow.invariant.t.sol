@@ -192,6 +192,10 @@ contract PactumEscrowInvariantTest is Base {
     /// it over the unfinished milestones, and `brandPaid` of the earned one is > 0 (and
     /// `creatorPaid` < amount once Terminated). A brand's late dispute (allowed before the review
     /// window rule) would have failed it too: the timeout halves an earned, unconsented payout.
+    /// Both were checked on mutated copies of the escrow: with the old stake and end, this
+    /// invariant fails within a few calls (a termination's ruling charges its fee on a delivered
+    /// milestone, or its refund reaches the brand); with the brand's late dispute allowed, it fails
+    /// "brand received escrow for an earned milestone" after three calls.
     function invariant_EarnedStaysEarned() public view {
         if (!handler.touched()) return; // the last call changed nothing these read
         EscrowHandler.Record[] memory pool = handler.records();
