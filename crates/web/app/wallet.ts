@@ -97,7 +97,7 @@ export async function switchNetwork(): Promise<void> {
   await ensureNetwork();
 }
 
-/** The EIP-4361 message, formatted exactly as the server re-formats it to check the signature. */
+/** The EIP-4361 message this app asks the wallet to sign; the server verifies the exact text signed. */
 export function siweMessage(p: {
   domain: string;
   address: string;
