@@ -114,7 +114,10 @@ enum TerminationKind {
 /// @notice What the escrow stores per agreement: one storage slot.
 /// @param status Where the agreement is.
 /// @param nonce Bumped by every change of the agreement's state (and by `cancelSignatures`): signed
-/// settlements and mutual terminations name the nonce of the state they priced.
+/// settlements and mutual terminations name the nonce of the state they priced. Each bump comes with
+/// exactly one event other than `AgreementCompleted` (which never comes alone), and
+/// `AgreementCreated` and `AgreementRevoked` never bump it, so a mirror of the log can follow the
+/// nonce by counting; `SignaturesCancelled` carries its new value as a check.
 /// @param fundedCount Milestones [0, fundedCount) are funded.
 /// @param terminatedBy 1 when the brand started a termination, 2 when the creator did.
 /// @param contested Whether the termination was contested.
