@@ -92,7 +92,7 @@ contract EscrowSettlementSymbolic is SymbolicBase {
             escrow.resolveTerminationAfterTimeout(a);
         } else {
             vm.prank(STRANGER);
-            escrow.terminateMutually(a, creatorAmount, type(uint40).max, "", "");
+            escrow.terminateMutually(a, creatorAmount, _nonce(a), type(uint40).max, "", "");
         }
         uint256 out = _paidOut(before, _balances());
 

@@ -6,17 +6,20 @@ import {Agreement, Permit, Status} from "../../src/types/DataTypes.sol";
 import {SymbolicBase} from "./SymbolicBase.sol";
 
 /// @notice Halmos proof that an ended agreement is final.
-/// Bounds: two milestones with symbolic amounts in (0, 2^96); four concrete ways to end (see
-/// `_end`); then any of the 21 external functions that take the agreement, called by a symbolic
-/// address at a symbolic time (uint40, not before the end) with symbolic arguments. Signatures are
+/// Bounds: two milestones with symbolic amounts in (0, 2^96); five concrete ways to end (see
+/// `_end`); then any of the 22 external functions that take the agreement, called by a symbolic
+/// address at a symbolic time (uint40, not before the end) with symbolic arguments (including a
+/// symbolic state nonce for the signed splits). Signatures are
 /// irrelevant here: brand and creator are accept-all wallets, so even "valid" signatures are given.
 /// `withdraw` is left out on purpose: it does not take an agreement, and paying out deferred
 /// payments after the end is its job.
 contract EscrowStateMachineSymbolic is SymbolicBase {
-    uint256 internal constant FUNCTIONS = 21;
+    uint256 internal constant FUNCTIONS = 22;
 
     /// @notice From Completed (0: every milestone approved) or Terminated (1: mutually, 2: uncontested
-    /// after the contest window, 3: by the arbiter's ruling), every function reverts.
+    /// after the contest window, 3: by the arbiter's ruling, 4: uncontested while the second
+    /// milestone was under review, so through `Closing` until that milestone was approved), every
+    /// function reverts.
     function check_endedAgreement_rejectsEveryAction(
         uint256 a0,
         uint256 a1,
@@ -26,11 +29,12 @@ contract EscrowStateMachineSymbolic is SymbolicBase {
         uint256 m,
         uint256 x,
         uint16 bps,
+        uint32 nonce,
         uint40 deadline,
         bytes32 h,
         uint40 when
     ) public {
-        vm.assume(ending < 4 && fn < FUNCTIONS);
+        vm.assume(ending < 5 && fn < FUNCTIONS);
         Agreement memory a = _agreement(_amounts(a0, a1), 250);
         bytes32 id = _createFunded(a, 2);
         _end(a, ending);
@@ -40,7 +44,7 @@ contract EscrowStateMachineSymbolic is SymbolicBase {
         vm.warp(when);
 
         vm.prank(caller);
-        (bool ok,) = address(escrow).call(_calldata(a, fn, m, x, bps, deadline, h));
+        (bool ok,) = address(escrow).call(_calldata(a, fn, m, x, bps, nonce, deadline, h));
         assert(!ok);
     }
 
@@ -51,7 +55,16 @@ contract EscrowStateMachineSymbolic is SymbolicBase {
             escrow.approve(a, 1);
             vm.stopPrank();
         } else if (ending == 1) {
-            escrow.terminateMutually(a, a.milestones[0].amount, type(uint40).max, "", "");
+            escrow.terminateMutually(a, a.milestones[0].amount, _nonce(a), type(uint40).max, "", "");
+        } else if (ending == 4) {
+            _submit(a, 1);
+            vm.prank(brand);
+            escrow.terminate(a, bytes32(0));
+            vm.warp(block.timestamp + CONTEST + 1);
+            escrow.finalizeTermination(a);
+            assert(escrow.getState(escrow.hashAgreement(a)).status == Status.Closing);
+            vm.prank(brand);
+            escrow.approve(a, 1);
         } else {
             vm.prank(brand);
             escrow.terminate(a, bytes32(0));
@@ -73,6 +86,7 @@ contract EscrowStateMachineSymbolic is SymbolicBase {
         uint256 m,
         uint256 x,
         uint16 bps,
+        uint32 nonce,
         uint40 deadline,
         bytes32 h
     ) internal pure returns (bytes memory) {
@@ -80,8 +94,8 @@ contract EscrowStateMachineSymbolic is SymbolicBase {
         if (fn == 0) return abi.encodeCall(IPactumEscrow.create, (a, "", ""));
         if (fn == 1) return abi.encodeCall(IPactumEscrow.createAndFund, (a, "", "", x));
         if (fn == 2) return abi.encodeCall(IPactumEscrow.createAndFundWithPermit, (a, "", "", x, p));
-        if (fn == 3) return abi.encodeCall(IPactumEscrow.fund, (a, x));
-        if (fn == 4) return abi.encodeCall(IPactumEscrow.fundWithPermit, (a, x, p));
+        if (fn == 3) return abi.encodeCall(IPactumEscrow.fund, (a, m, x));
+        if (fn == 4) return abi.encodeCall(IPactumEscrow.fundWithPermit, (a, m, x, p));
         if (fn == 5) return abi.encodeCall(IPactumEscrow.revoke, (a));
         if (fn == 6) return abi.encodeCall(IPactumEscrow.submit, (a, m, h, "ipfs://x"));
         if (fn == 7) return abi.encodeCall(IPactumEscrow.approve, (a, m));
@@ -91,12 +105,15 @@ contract EscrowStateMachineSymbolic is SymbolicBase {
         if (fn == 11) return abi.encodeCall(IPactumEscrow.dispute, (a, m, h));
         if (fn == 12) return abi.encodeCall(IPactumEscrow.resolveDispute, (a, m, bps));
         if (fn == 13) return abi.encodeCall(IPactumEscrow.resolveDisputeAfterTimeout, (a, m));
-        if (fn == 14) return abi.encodeCall(IPactumEscrow.settle, (a, m, x, deadline, "", ""));
+        if (fn == 14) return abi.encodeCall(IPactumEscrow.settle, (a, m, x, nonce, deadline, "", ""));
         if (fn == 15) return abi.encodeCall(IPactumEscrow.terminate, (a, h));
         if (fn == 16) return abi.encodeCall(IPactumEscrow.contestTermination, (a));
         if (fn == 17) return abi.encodeCall(IPactumEscrow.finalizeTermination, (a));
         if (fn == 18) return abi.encodeCall(IPactumEscrow.resolveTermination, (a, bps));
         if (fn == 19) return abi.encodeCall(IPactumEscrow.resolveTerminationAfterTimeout, (a));
-        return abi.encodeCall(IPactumEscrow.terminateMutually, (a, x, deadline, "", ""));
+        if (fn == 20) {
+            return abi.encodeCall(IPactumEscrow.terminateMutually, (a, x, nonce, deadline, "", ""));
+        }
+        return abi.encodeCall(IPactumEscrow.cancelSignatures, (a));
     }
 }

@@ -34,6 +34,10 @@ abstract contract SymbolicBase is Test {
     uint32 internal constant REVIEW = 3 days;
     uint32 internal constant CONTEST = 2 days;
     uint32 internal constant ARBITRATION = 7 days;
+    /// @dev Revision rounds each agreement allows (the escrow caps them at MAX_REVISION_ROUNDS).
+    uint8 internal constant ROUNDS = 2;
+    /// @dev The escrow's cap on the arbiter's fee: larger fees are refused at creation.
+    uint16 internal constant MAX_FEE = 2000;
     uint256 internal constant BPS = 10_000;
     /// @dev Milestone amounts are bounded below 2^96 (79 billion tokens at 18 decimals): sums of a
     /// few stay far from overflow, and the brand's balance (2^128 - 1) covers any agreement.
@@ -50,8 +54,10 @@ abstract contract SymbolicBase is Test {
         usd.approve(address(escrow), type(uint256).max);
     }
 
-    /// @dev An ERC-20 agreement with the given amounts; milestone i is due i+1 weeks after T0.
+    /// @dev An ERC-20 agreement with the given amounts; milestone i is due i+1 weeks after T0. Every
+    /// window and deadline lies within the escrow's creation bounds; the fee must too (assumed).
     function _agreement(uint256[] memory amounts, uint16 feeBps) internal view returns (Agreement memory a) {
+        vm.assume(feeBps <= MAX_FEE);
         a.brand = brand;
         a.creator = creator;
         a.arbiter = ARBITER;
@@ -60,6 +66,7 @@ abstract contract SymbolicBase is Test {
         a.arbiterFeeBps = feeBps;
         a.contestWindow = CONTEST;
         a.arbitrationWindow = ARBITRATION;
+        a.revisionRounds = ROUNDS;
         // Safe: T0 + 1 day is far below 2^40.
         // forge-lint: disable-next-line(unsafe-typecast)
         a.deadline = uint40(T0 + 1 days);
@@ -98,6 +105,11 @@ abstract contract SymbolicBase is Test {
     function _submit(Agreement memory a, uint256 m) internal {
         vm.prank(creator);
         escrow.submit(a, m, bytes32(uint256(1)), "ipfs://x");
+    }
+
+    /// @dev The agreement's current state nonce (what a settlement or mutual termination must name).
+    function _nonce(Agreement memory a) internal view returns (uint32) {
+        return escrow.getState(escrow.hashAgreement(a)).nonce;
     }
 
     function _dispute(Agreement memory a, uint256 m, address by) internal {
