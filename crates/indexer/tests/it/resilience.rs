@@ -479,3 +479,101 @@ async fn reorg_below_finality_halts() -> Result<()> {
     assert_eq!(events, 2);
     Ok(())
 }
+
+/// The same loss of the lock under `run`: the stale batch is discarded, the writer stands by
+/// (it neither writes nor halts) and takes over again when the other writer stops.
+#[tokio::test]
+async fn writer_that_lost_its_lock_stands_by() -> Result<()> {
+    let c = chain().await?;
+    let pool = fresh_db().await?;
+    let a = c.agreement(*c.usd.address(), &[100, 200], true, 13).await?;
+    c.create_and_fund(&a, 2).await?;
+    let checkpoint = || async {
+        let n: Option<i64> = sqlx::query_scalar("SELECT block_number FROM indexer_checkpoints")
+            .fetch_optional(&pool)
+            .await?;
+        eyre::Ok(n.map(|n| n as u64))
+    };
+    let (node, checkpoint) = (&c.provider, &checkpoint);
+    let wait_for_head = |what: &'static str| async move {
+        let head = node.get_block_number().await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while checkpoint().await? != Some(head) {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eyre::Ok(head)
+    };
+
+    let armed = Arc::new(AtomicBool::new(false));
+    let paused = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let hook: Hook = {
+        let (armed, paused, release) = (armed.clone(), paused.clone(), release.clone());
+        Arc::new(move |phase: Phase, method: String| -> BoxFuture<'static, ()> {
+            let (armed, paused, release) = (armed.clone(), paused.clone(), release.clone());
+            Box::pin(async move {
+                if phase == Phase::After && method == "eth_getLogs" && armed.swap(false, SeqCst) {
+                    paused.notify_one();
+                    release.notified().await;
+                }
+            })
+        })
+    };
+    let rpc = proxy(c.anvil.endpoint(), hook).await?;
+    let mut cfg = c.config();
+    cfg.rpc_timeout = Duration::from_secs(60);
+    let mut first = pactum_indexer::Indexer::new(cfg, rpc, pool.clone());
+    let first_stop = first.cancel_token();
+    let first_task = tokio::spawn(async move { first.run().await });
+    wait_for_head("the first writer did not catch up").await?;
+
+    let _: serde_json::Value = c.provider.raw_request("anvil_mine".into(), (3u64,)).await?;
+    armed.store(true, SeqCst);
+    tokio::time::timeout(Duration::from_secs(30), paused.notified()).await?;
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks \
+         WHERE locktype = 'advisory' AND granted \
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&pool)
+    .await?;
+    assert_eq!(killed, 1, "the first writer's lock session was killed");
+    let second_pool = pactum_db::connect(&pool_url(&pool).await?, 4).await?;
+    let mut second = c.indexer(c.config(), second_pool);
+    let second_stop = second.cancel_token();
+    let second_task = tokio::spawn(async move { second.run().await });
+    c.escrow
+        .approve(a.clone(), U256::ZERO)
+        .from(c.brand.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let head = wait_for_head("the second writer did not take over").await?;
+    let taken_over = dump(&pool).await?;
+
+    release.notify_one();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(!first_task.is_finished(), "the first writer halted: {:?}", first_task.await?);
+    assert_eq!(checkpoint().await?, Some(head), "the stale batch moved the checkpoint");
+    assert_eq!(dump(&pool).await?, taken_over);
+
+    // The second writer stops; the first takes the lock again and mirrors what comes next.
+    second_stop.cancel();
+    second_task.await??;
+    c.escrow
+        .submit(a.clone(), U256::from(1), keccak256("y"), "ipfs://y".into())
+        .from(c.creator.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    wait_for_head("the first writer did not take over again").await?;
+    first_stop.cancel();
+    first_task.await??;
+    let clean = fresh_db().await?;
+    c.indexer(c.config(), clean.clone()).sync_to_head().await?;
+    assert_eq!(dump(&pool).await?, dump(&clean).await?);
+    Ok(())
+}
