@@ -13,7 +13,8 @@ pub mod scratch;
 
 use std::collections::HashMap;
 
-use copy::BinaryCopy;
+pub use copy::FieldTooLong;
+use copy::{BinaryCopy, CopyIn, Field};
 
 use alloy::primitives::{Address, Bytes, Uint, B256, U256};
 use pactum_core::{
@@ -41,6 +42,28 @@ pub enum Error {
         column: &'static str,
         /// The offending value.
         value: String,
+    },
+    /// A value to write does not fit its column (a node's answer no chain produces).
+    #[error("{column} {value} does not fit its column")]
+    OutOfRange {
+        /// The column.
+        column: &'static str,
+        /// The value.
+        value: u64,
+    },
+    /// A field too long for the binary COPY format.
+    #[error(transparent)]
+    FieldTooLong(#[from] copy::FieldTooLong),
+    /// The checkpoint is not the one this writer read: another writer has moved it since.
+    #[error(
+        "the checkpoint of chain {chain_id} moved since block {expected} was read: another \
+         writer took over; this batch is discarded"
+    )]
+    CheckpointMoved {
+        /// The chain.
+        chain_id: u64,
+        /// The block number this writer read (0 when there was no checkpoint yet).
+        expected: u64,
     },
 }
 
@@ -236,6 +259,16 @@ fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// An index for an INTEGER column: a value past its range is refused, never wrapped.
+fn int4(v: u32, column: &'static str) -> Result<i32> {
+    i32::try_from(v).map_err(|_| Error::OutOfRange { column, value: u64::from(v) })
+}
+
+/// The positions' log indices for an `int4[]` parameter.
+fn log_indices(at: impl Iterator<Item = LogPosition>) -> Result<Vec<i32>> {
+    at.map(|p| int4(p.log_index, "log_index")).collect()
+}
+
 fn b(v: impl AsRef<[u8]>) -> Vec<u8> {
     v.as_ref().to_vec()
 }
@@ -263,26 +296,54 @@ pub async fn checkpoint(conn: &mut PgConnection, chain_id: u64) -> Result<Option
     .transpose()
 }
 
-/// Writes a chain's checkpoint (insert or replace).
-pub async fn save_checkpoint(conn: &mut PgConnection, c: &Checkpoint) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO indexer_checkpoints \
-           (chain_id, escrow, genesis_hash, block_number, block_hash, head_block, finalized_block) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (chain_id) DO UPDATE SET escrow = EXCLUDED.escrow, \
-           genesis_hash = EXCLUDED.genesis_hash, block_number = EXCLUDED.block_number, \
-           block_hash = EXCLUDED.block_hash, head_block = EXCLUDED.head_block, \
-           finalized_block = EXCLUDED.finalized_block, updated_at = now()",
-    )
-    .bind(i64_of(c.chain_id))
-    .bind(b(c.escrow))
-    .bind(b(c.genesis_hash))
-    .bind(i64_of(c.block_number))
-    .bind(b(c.block_hash))
-    .bind(i64_of(c.head_block))
-    .bind(i64_of(c.finalized_block))
-    .execute(conn)
-    .await?;
+/// Moves a chain's checkpoint from `read` (the one the writer read; `None`: there was none) to
+/// `next`, only if it still is `read` — a compare-and-swap that fences a writer who lost the lock.
+///
+/// The writer lock alone cannot fence: a writer can lose it (its session killed) between reading
+/// the checkpoint and committing, and a standby can take over and advance meanwhile. Run first in
+/// the batch's transaction, the swap also takes the checkpoint's row lock, so a concurrent writer
+/// waits for the commit and then finds the checkpoint moved. Returns
+/// [`Error::CheckpointMoved`] when it did not hold `read`: the caller must roll back.
+pub async fn advance_checkpoint(
+    conn: &mut PgConnection,
+    read: Option<(u64, B256)>,
+    next: &Checkpoint,
+) -> Result<()> {
+    let q = match read {
+        Some((number, hash)) => sqlx::query(
+            "UPDATE indexer_checkpoints SET escrow = $2, genesis_hash = $3, block_number = $4, \
+               block_hash = $5, head_block = $6, finalized_block = $7, updated_at = now() \
+             WHERE chain_id = $1 AND block_number = $8 AND block_hash = $9",
+        )
+        .bind(i64_of(next.chain_id))
+        .bind(b(next.escrow))
+        .bind(b(next.genesis_hash))
+        .bind(i64_of(next.block_number))
+        .bind(b(next.block_hash))
+        .bind(i64_of(next.head_block))
+        .bind(i64_of(next.finalized_block))
+        .bind(i64_of(number))
+        .bind(b(hash)),
+        None => sqlx::query(
+            "INSERT INTO indexer_checkpoints \
+               (chain_id, escrow, genesis_hash, block_number, block_hash, head_block, \
+                finalized_block) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chain_id) DO NOTHING",
+        )
+        .bind(i64_of(next.chain_id))
+        .bind(b(next.escrow))
+        .bind(b(next.genesis_hash))
+        .bind(i64_of(next.block_number))
+        .bind(b(next.block_hash))
+        .bind(i64_of(next.head_block))
+        .bind(i64_of(next.finalized_block)),
+    };
+    if q.execute(conn).await?.rows_affected() != 1 {
+        return Err(Error::CheckpointMoved {
+            chain_id: next.chain_id,
+            expected: read.map_or(0, |r| r.0),
+        });
+    }
     Ok(())
 }
 
@@ -347,10 +408,26 @@ pub async fn window_desc(conn: &mut PgConnection, chain_id: u64) -> Result<Vec<(
         .collect()
 }
 
-/// The `escrow_events` columns in the order [`insert_projection`] encodes them.
-const COPY_EVENTS: &str = "COPY escrow_events (chain_id, block_number, block_hash, \
-    block_timestamp, tx_hash, tx_index, log_index, event, agreement_id, milestone, topics, data, \
-    fields) FROM STDIN WITH (FORMAT binary)";
+/// `escrow_events` as [`insert_projection`] copies it: the statement and every row's fields come
+/// from this one column list.
+const COPY_EVENTS: CopyIn<13> = CopyIn {
+    table: "escrow_events",
+    columns: [
+        "chain_id",
+        "block_number",
+        "block_hash",
+        "block_timestamp",
+        "tx_hash",
+        "tx_index",
+        "log_index",
+        "event",
+        "agreement_id",
+        "milestone",
+        "topics",
+        "data",
+        "fields",
+    ],
+};
 
 /// Writes a batch's events and projections.
 pub async fn insert_projection(
@@ -361,30 +438,26 @@ pub async fn insert_projection(
     let chain = i64_of(chain_id);
     if !p.events.is_empty() {
         // Binary COPY: the bulk of a backfill's bytes (see `copy`).
-        let mut copy = BinaryCopy::with_capacity(p.events.len() * 640);
+        let mut copy = BinaryCopy::new(&COPY_EVENTS, p.events.len() * 640);
         for x in &p.events {
-            copy.row(13);
-            copy.int8(chain);
-            copy.int8(i64_of(x.at.block_number));
-            copy.bytes(x.at.block_hash.as_slice());
-            copy.int8(i64_of(x.at.block_timestamp));
-            copy.bytes(x.at.tx_hash.as_slice());
-            copy.int4(x.at.tx_index as i32);
-            copy.int4(x.at.log_index as i32);
-            copy.bytes(x.event.as_bytes());
-            match x.agreement_id {
-                Some(id) => copy.bytes(id.as_slice()),
-                None => copy.null(),
-            }
-            match x.milestone {
-                Some(m) => copy.int4(m),
-                None => copy.null(),
-            }
-            copy.bytes(&x.topics.iter().flat_map(|t| t.0).collect::<Vec<u8>>());
-            copy.bytes(&x.data);
-            copy.jsonb(&x.fields);
+            let topics: Vec<u8> = x.topics.iter().flat_map(|t| t.0).collect();
+            copy.row([
+                Field::Int8(chain),
+                Field::Int8(i64_of(x.at.block_number)),
+                Field::Bytes(x.at.block_hash.as_slice()),
+                Field::Int8(i64_of(x.at.block_timestamp)),
+                Field::Bytes(x.at.tx_hash.as_slice()),
+                Field::Int4(int4(x.at.tx_index, "tx_index")?),
+                Field::Int4(int4(x.at.log_index, "log_index")?),
+                Field::Bytes(x.event.as_bytes()),
+                x.agreement_id.as_ref().map_or(Field::Null, |id| Field::Bytes(id.as_slice())),
+                x.milestone.map_or(Field::Null, Field::Int4),
+                Field::Bytes(&topics),
+                Field::Bytes(&x.data),
+                Field::Jsonb(&x.fields),
+            ])?;
         }
-        let mut sink = conn.copy_in_raw(COPY_EVENTS).await?;
+        let mut sink = conn.copy_in_raw(&COPY_EVENTS.statement()).await?;
         sink.send(copy.finish()).await?;
         sink.finish().await?;
     }
@@ -406,7 +479,7 @@ pub async fn insert_projection(
         .bind(d.iter().map(|x| i64_of(x.at.block_number)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
-        .bind(d.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
+        .bind(log_indices(d.iter().map(|x| x.at))?)
         .execute(&mut *conn)
         .await?;
     }
@@ -429,7 +502,7 @@ pub async fn insert_projection(
         .bind(d.iter().map(|x| i64_of(x.at.block_number)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
-        .bind(d.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
+        .bind(log_indices(d.iter().map(|x| x.at))?)
         .execute(&mut *conn)
         .await?;
     }
@@ -450,7 +523,7 @@ pub async fn insert_projection(
         .bind(d.iter().map(|x| i64_of(x.at.block_number)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
-        .bind(d.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
+        .bind(log_indices(d.iter().map(|x| x.at))?)
         .execute(&mut *conn)
         .await?;
     }
@@ -481,7 +554,7 @@ pub async fn insert_projection(
         .bind(d.iter().map(|x| i64_of(x.at.block_number)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
-        .bind(d.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
+        .bind(log_indices(d.iter().map(|x| x.at))?)
         .execute(&mut *conn)
         .await?;
     }
@@ -502,7 +575,7 @@ pub async fn insert_projection(
         .bind(d.iter().map(|x| i64_of(x.at.block_number)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.block_hash)).collect::<Vec<_>>())
         .bind(d.iter().map(|x| b(x.at.tx_hash)).collect::<Vec<_>>())
-        .bind(d.iter().map(|x| x.at.log_index as i32).collect::<Vec<_>>())
+        .bind(log_indices(d.iter().map(|x| x.at))?)
         .bind(d.iter().map(|x| x.agreement_id.map(b)).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
@@ -581,12 +654,12 @@ pub async fn upsert_agreements(
     .bind(rows.iter().map(|r| i64_of(r.created.block_number)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| b(r.created.block_hash)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| b(r.created.tx_hash)).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.created.log_index as i32).collect::<Vec<_>>())
+    .bind(log_indices(rows.iter().map(|r| r.created))?)
     .bind(rows.iter().map(|r| i64_of(r.created.block_timestamp)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| i64_of(r.updated.block_number)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| b(r.updated.block_hash)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| b(r.updated.tx_hash)).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.updated.log_index as i32).collect::<Vec<_>>())
+    .bind(log_indices(rows.iter().map(|r| r.updated))?)
     .bind(rows.iter().map(|r| agreement(r).map(|a| i32::from(a.revisionRounds))).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| i64::from(r.ledger.nonce)).collect::<Vec<_>>())
     .bind(money(|l| l.deferred))
@@ -920,4 +993,21 @@ pub async fn lock_writer(pool: &PgPool, chain_id: u64) -> Result<WriterLock> {
     // Detached from the pool: the connection must close (releasing the lock) when the holder goes,
     // never return to the pool still holding it.
     Ok(WriterLock { conn: conn.detach() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_past_integer_are_refused_not_wrapped() {
+        assert_eq!(int4(i32::MAX as u32, "log_index").expect("fits"), i32::MAX);
+        for v in [i32::MAX as u32 + 1, u32::MAX] {
+            let err = int4(v, "log_index").expect_err("out of range");
+            assert!(
+                matches!(err, Error::OutOfRange { column: "log_index", value } if value == u64::from(v)),
+                "{err}"
+            );
+        }
+    }
 }

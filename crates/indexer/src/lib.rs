@@ -11,6 +11,19 @@
 //! rebuilds the touched agreements from their remaining events, and goes on — atomically. A reorg
 //! below the window (deeper than finality) halts with an error; a node that is merely behind is
 //! waited for; a node with another genesis (a restarted anvil) is refused.
+//!
+//! Each batch is checked once its logs are in hand: its first block must still link to the
+//! checkpoint and its logs must come from the blocks the node now calls canonical, or the batch is
+//! retried — a reorg between the header calls and `eth_getLogs` must not splice forks.
+//!
+//! One writer per chain: [`Indexer::run`] holds a PostgreSQL advisory lock, but a lock can be lost
+//! (its session killed) while the holder is between fetching a batch and writing it, so the lock
+//! alone does not fence. Each transaction also swaps the checkpoint from the value its writer
+//! read (`pactum_db::advance_checkpoint`): a writer whose checkpoint moved under it writes nothing.
+//!
+//! A log the node returns incomplete or out of range (no block hash, an index past the tables'
+//! INTEGER) halts the indexer with [`Corrupt`], naming the log: a guessed value would be a silent
+//! hole or a wrong row in the ledger.
 
 mod metrics;
 mod project;
@@ -146,6 +159,9 @@ pub enum Error {
         /// Decoder message.
         reason: String,
     },
+    /// The node returned a log that cannot be mirrored faithfully.
+    #[error(transparent)]
+    Corrupt(#[from] Corrupt),
     /// Events do not fit the agreements' state (not the escrow's events, or a bug).
     #[error(transparent)]
     Inconsistent(#[from] Inconsistent),
@@ -286,6 +302,18 @@ impl Indexer {
                 Ok(Progress::Advanced) => db_delay = Duration::from_millis(200),
                 Ok(Progress::CaughtUp) => self.pause(self.cfg.poll_interval).await,
                 Err(Error::Cancelled) => break,
+                Err(Error::Db(pactum_db::Error::CheckpointMoved { .. })) => {
+                    // Another writer moved the checkpoint under this one: the batch was rolled
+                    // back. Writing on is only safe with the lock; the next step re-reads.
+                    warn!("the checkpoint moved under this writer; batch discarded");
+                    if !lock.is_held().await {
+                        info!("writer lock lost; waiting for it again");
+                        lock = tokio::select! {
+                            lock = pactum_db::lock_writer(&self.pool, self.cfg.chain_id) => lock?,
+                            () = self.cancel.cancelled() => return Ok(()),
+                        };
+                    }
+                }
                 Err(Error::Sqlx(e)) | Err(Error::Db(pactum_db::Error::Sqlx(e))) => {
                     warn!(error = %e, "database unavailable; retrying");
                     self.pause(jitter(db_delay)).await;
@@ -334,7 +362,9 @@ impl Indexer {
         let head =
             self.rpc("eth_blockNumber", |p| async move { p.get_block_number().await }).await?;
         let mut conn = self.pool.acquire().await?;
-        let cp = self.checkpoint(&mut conn).await?;
+        let (cp, stored) = self.checkpoint(&mut conn).await?;
+        // What the batch's transaction swaps the checkpoint from (see `advance_checkpoint`).
+        let read = stored.then_some((cp.block_number, cp.block_hash));
         let finalized = head.saturating_sub(self.cfg.finality_depth);
         self.record_position(head, cp.block_number, finalized);
         let started = std::time::Instant::now();
@@ -347,7 +377,7 @@ impl Indexer {
             // Idle: is the mirror's tip still on the canonical chain?
             return match self.header(cp.block_number).await? {
                 Some(h) if h.hash != cp.block_hash => {
-                    self.undo_reorg(&mut conn, &cp).await?;
+                    self.undo_reorg(&mut conn, &cp, read).await?;
                     Ok(Progress::Advanced)
                 }
                 _ => Ok(Progress::CaughtUp),
@@ -357,16 +387,20 @@ impl Indexer {
         let from = cp.block_number + 1;
         let Some(first) = self.header(from).await? else { return Ok(Progress::CaughtUp) };
         if first.parent != cp.block_hash {
-            self.undo_reorg(&mut conn, &cp).await?;
+            self.undo_reorg(&mut conn, &cp, read).await?;
             return Ok(Progress::Advanced);
         }
         let (logs, to) = self.fetch_logs(from, target).await?;
         let fetched = started.elapsed();
 
         // Headers: every block above the finality line (the reorg window, and a check that each
-        // log comes from the block the node now calls canonical), and the batch's last block.
+        // log comes from the block the node now calls canonical), the batch's first block (its
+        // link to the checkpoint) and its last.
         let window_from = from.max(finalized + 1);
         let mut numbers: Vec<u64> = (window_from..=to).collect();
+        if window_from > from {
+            numbers.push(from);
+        }
         if numbers.last() != Some(&to) {
             numbers.push(to);
         }
@@ -380,10 +414,17 @@ impl Indexer {
             .map(|h| (h.number, h))
             .collect();
         let Some(last) = headers.get(&to).copied() else { return Ok(Progress::CaughtUp) };
+        // The first block's link to the checkpoint, again: `first` was read before the logs, and
+        // a reorg in between would splice the old fork's checkpoint to the new fork's batch.
+        if headers.get(&from).map(|h| h.parent) != Some(cp.block_hash) {
+            debug!(block = from, "the chain moved under the checkpoint during the batch; retrying");
+            return Ok(Progress::Advanced);
+        }
         for log in &logs {
             let n = log.block_number.unwrap_or_default();
             if let Some(h) = headers.get(&n) {
-                if Some(h.hash) != log.block_hash {
+                // (A log without a hash is refused as corrupt when it is written.)
+                if log.block_hash.is_some_and(|b| b != h.hash) {
                     debug!(block = n, "the chain moved during the batch; retrying it");
                     return Ok(Progress::Advanced);
                 }
@@ -400,6 +441,10 @@ impl Indexer {
         }
 
         let timestamps = self.timestamps(&logs, &headers).await?;
+        if logs.iter().any(|l| l.block_number.is_some_and(|n| !timestamps.contains_key(&n))) {
+            debug!("a log's block vanished during the batch; retrying it");
+            return Ok(Progress::Advanced);
+        }
         let headed = started.elapsed();
         // The next range is fetched while this one is written: the node and PostgreSQL work at
         // once. The next step checks those logs against the chain like any others.
@@ -407,17 +452,11 @@ impl Indexer {
             self.start_prefetch(to + 1, target);
         }
         let mut tx = self.pool.begin().await?;
-        let events = self.write_batch(&mut tx, &logs, &timestamps).await?;
-        let written = started.elapsed();
-        let mut window: Vec<(u64, B256, B256)> = headers
-            .values()
-            .filter(|h| h.number > finalized || h.number == to)
-            .map(|h| (h.number, h.hash, h.parent))
-            .collect();
-        window.sort_unstable_by_key(|w| w.0);
-        pactum_db::save_blocks(&mut tx, self.cfg.chain_id, &window, finalized.min(to)).await?;
-        pactum_db::save_checkpoint(
+        // The swap first: it fences a writer that lost the lock, and holds the checkpoint's row
+        // lock for the rest of the transaction.
+        pactum_db::advance_checkpoint(
             &mut tx,
+            read,
             &Checkpoint {
                 block_number: to,
                 block_hash: last.hash,
@@ -427,6 +466,15 @@ impl Indexer {
             },
         )
         .await?;
+        let events = self.write_batch(&mut tx, &logs, &timestamps).await?;
+        let written = started.elapsed();
+        let mut window: Vec<(u64, B256, B256)> = headers
+            .values()
+            .filter(|h| h.number > finalized || h.number == to)
+            .map(|h| (h.number, h.hash, h.parent))
+            .collect();
+        window.sort_unstable_by_key(|w| w.0);
+        pactum_db::save_blocks(&mut tx, self.cfg.chain_id, &window, finalized.min(to)).await?;
         tx.commit().await?;
         self.stats.events += events;
         self.metrics.events.inc_by(events);
@@ -448,8 +496,9 @@ impl Indexer {
         Ok(Progress::Advanced)
     }
 
-    /// The stored checkpoint, checked against the node; or a fresh one before the start block.
-    async fn checkpoint(&mut self, conn: &mut PgConnection) -> Result<Checkpoint> {
+    /// The stored checkpoint, checked against the node (and `true`); or a fresh one before the
+    /// start block (and `false`).
+    async fn checkpoint(&mut self, conn: &mut PgConnection) -> Result<(Checkpoint, bool)> {
         let genesis = self.header(0).await?.map(|h| h.hash).unwrap_or_default();
         if let Some(cp) = pactum_db::checkpoint(conn, self.cfg.chain_id).await? {
             if cp.genesis_hash != genesis {
@@ -466,12 +515,12 @@ impl Indexer {
                     configured: self.cfg.escrow,
                 });
             }
-            return Ok(cp);
+            return Ok((cp, true));
         }
         // Block 0 is genesis: the escrow's events start at block 1 at the earliest.
         let before = self.cfg.start_block.max(1) - 1;
         let hash = self.header(before).await?.map(|h| h.hash).unwrap_or_default();
-        Ok(Checkpoint {
+        let fresh = Checkpoint {
             chain_id: self.cfg.chain_id,
             escrow: self.cfg.escrow,
             genesis_hash: genesis,
@@ -479,12 +528,18 @@ impl Indexer {
             block_hash: hash,
             head_block: 0,
             finalized_block: 0,
-        })
+        };
+        Ok((fresh, false))
     }
 
     /// Finds the newest block of the window the node still has, deletes everything above it and
     /// rebuilds the agreements that lost events, in one transaction.
-    async fn undo_reorg(&mut self, conn: &mut PgConnection, cp: &Checkpoint) -> Result<()> {
+    async fn undo_reorg(
+        &mut self,
+        conn: &mut PgConnection,
+        cp: &Checkpoint,
+        read: Option<(u64, B256)>,
+    ) -> Result<()> {
         let window = pactum_db::window_desc(conn, self.cfg.chain_id).await?;
         let mut ancestor = None;
         for (n, hash) in window.into_iter().filter(|(n, _)| *n <= cp.block_number) {
@@ -500,6 +555,12 @@ impl Indexer {
             });
         };
         let mut tx = self.pool.begin().await?;
+        pactum_db::advance_checkpoint(
+            &mut tx,
+            read,
+            &Checkpoint { block_number: number, block_hash: hash, ..cp.clone() },
+        )
+        .await?;
         let (ids, removed) = pactum_db::rollback_above(&mut tx, self.cfg.chain_id, number).await?;
         let logs = pactum_db::agreement_logs(&mut tx, self.cfg.chain_id, &ids).await?;
         let mut rows: HashMap<B256, AgreementRow> = HashMap::new();
@@ -516,11 +577,6 @@ impl Indexer {
         }
         let rows: Vec<AgreementRow> = rows.into_values().collect();
         pactum_db::upsert_agreements(&mut tx, self.cfg.chain_id, &rows).await?;
-        pactum_db::save_checkpoint(
-            &mut tx,
-            &Checkpoint { block_number: number, block_hash: hash, ..cp.clone() },
-        )
-        .await?;
         tx.commit().await?;
         self.stats.reorgs += 1;
         self.metrics.reorgs.inc();
@@ -544,18 +600,7 @@ impl Indexer {
         let mut decoded = Vec::with_capacity(logs.len());
         let mut ids = Vec::new();
         for log in logs {
-            let at = LogPosition {
-                block_number: log.block_number.unwrap_or_default(),
-                block_hash: log.block_hash.unwrap_or_default(),
-                block_timestamp: timestamps
-                    .get(&log.block_number.unwrap_or_default())
-                    .copied()
-                    .unwrap_or_default(),
-                tx_hash: log.transaction_hash.unwrap_or_default(),
-                tx_index: u32::try_from(log.transaction_index.unwrap_or_default())
-                    .unwrap_or(u32::MAX),
-                log_index: u32::try_from(log.log_index.unwrap_or_default()).unwrap_or(u32::MAX),
-            };
+            let at = position(log, timestamps)?;
             let event = PactumEscrowEvents::decode_raw_log(log.topics(), &log.data().data)
                 .map_err(|e| Error::Decode {
                     block: at.block_number,
@@ -575,15 +620,7 @@ impl Indexer {
             fold(&mut rows, event, *at)?;
             let ledger = agreement_of(event).and_then(|id| rows.get(&id)).map(|r| &r.ledger);
             project::project(event, *at, ledger, &mut projection);
-            projection.events.push(EventRow {
-                at: *at,
-                event: event_name(event),
-                agreement_id: agreement_of(event),
-                milestone: milestone_of(event).map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
-                topics: log.topics().to_vec(),
-                data: log.data().data.clone(),
-                fields: fields(event),
-            });
+            projection.events.push(event_row(log, event, *at)?);
         }
         pactum_db::insert_projection(conn, self.cfg.chain_id, &projection).await?;
         let touched: Vec<AgreementRow> =
@@ -781,7 +818,7 @@ fn fold(
 }
 
 /// The event's decoded fields as JSON text (amounts as hex strings, as alloy serializes them).
-fn fields(event: &PactumEscrowEvents) -> String {
+fn fields(event: &PactumEscrowEvents, at: LogPosition) -> Result<String, Corrupt> {
     use PactumEscrowEvents as Ev;
     let v = match event {
         Ev::AgreementCreated(e) => serde_json::to_string(e),
@@ -805,11 +842,247 @@ fn fields(event: &PactumEscrowEvents) -> String {
         Ev::Withdrawn(e) => serde_json::to_string(e),
         Ev::EIP712DomainChanged(e) => serde_json::to_string(e),
     };
-    // Event structs of plain fields always serialize; "null" keeps the column's NOT NULL honest.
-    v.unwrap_or_else(|_| "null".to_owned())
+    json(v, at)
+}
+
+/// The `escrow_events` row of a decoded log.
+fn event_row(log: &Log, event: &PactumEscrowEvents, at: LogPosition) -> Result<EventRow, Corrupt> {
+    let milestone = milestone_of(event)
+        .map(|m| i32::try_from(m).map_err(|_| Corrupt::at(at, Problem::Milestone(m))))
+        .transpose()?;
+    Ok(EventRow {
+        at,
+        event: event_name(event),
+        agreement_id: agreement_of(event),
+        milestone,
+        topics: log.topics().to_vec(),
+        data: log.data().data.clone(),
+        fields: fields(event, at)?,
+    })
+}
+
+/// A serialization's JSON text; one that failed is corrupt (storing a placeholder would put
+/// a row in the ledger that says nothing).
+fn json(v: serde_json::Result<String>, at: LogPosition) -> Result<String, Corrupt> {
+    v.map_err(|e| Corrupt::at(at, Problem::Fields(e.to_string())))
+}
+
+/// Where a log sits, from the node's answer: every field is required and must fit its column.
+fn position(log: &Log, timestamps: &HashMap<u64, u64>) -> Result<LogPosition, Corrupt> {
+    let corrupt = |problem| Corrupt {
+        block: log.block_number,
+        tx: log.transaction_hash,
+        log: log.log_index,
+        problem,
+    };
+    let block_number = log.block_number.ok_or_else(|| corrupt(Problem::Missing("blockNumber")))?;
+    let block_hash = log.block_hash.ok_or_else(|| corrupt(Problem::Missing("blockHash")))?;
+    let tx_hash =
+        log.transaction_hash.ok_or_else(|| corrupt(Problem::Missing("transactionHash")))?;
+    let tx_index =
+        log.transaction_index.ok_or_else(|| corrupt(Problem::Missing("transactionIndex")))?;
+    let log_index = log.log_index.ok_or_else(|| corrupt(Problem::Missing("logIndex")))?;
+    // The tables hold indices as INTEGER.
+    let int4 = |field, v: u64| {
+        u32::try_from(v)
+            .ok()
+            .filter(|v| i32::try_from(*v).is_ok())
+            .ok_or_else(|| corrupt(Problem::OutOfRange { field, value: v }))
+    };
+    let block_timestamp = timestamps
+        .get(&block_number)
+        .copied()
+        .ok_or_else(|| corrupt(Problem::Missing("block timestamp")))?;
+    Ok(LogPosition {
+        block_number,
+        block_hash,
+        block_timestamp,
+        tx_hash,
+        tx_index: int4("transactionIndex", tx_index)?,
+        log_index: int4("logIndex", log_index)?,
+    })
+}
+
+/// A log from the node that cannot be mirrored faithfully: mirroring it with a made-up value
+/// (a zero hash, a wrapped index) would corrupt the ledger silently, so the indexer halts.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "corrupt log from the node at block {}, tx {}, log {}: {problem}; refusing to mirror it \
+     (check the RPC node)",
+    opt(block),
+    opt(tx),
+    opt(log)
+)]
+pub struct Corrupt {
+    /// The log's block, if it said.
+    pub block: Option<u64>,
+    /// Its transaction, if it said.
+    pub tx: Option<B256>,
+    /// Its index in the block, if it said.
+    pub log: Option<u64>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl Corrupt {
+    fn at(at: LogPosition, problem: Problem) -> Self {
+        Self {
+            block: Some(at.block_number),
+            tx: Some(at.tx_hash),
+            log: Some(u64::from(at.log_index)),
+            problem,
+        }
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string)
+}
+
+/// What is wrong with a [`Corrupt`] log.
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
+    /// A field the mirror needs is absent.
+    #[error("its {0} is missing")]
+    Missing(&'static str),
+    /// An index does not fit the table's INTEGER column.
+    #[error("its {field} {value} is out of range")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// The event's milestone does not fit the table's INTEGER column.
+    #[error("its milestone {0} is out of range")]
+    Milestone(alloy::primitives::U256),
+    /// The decoded fields did not encode as JSON.
+    #[error("its fields do not encode as JSON: {0}")]
+    Fields(String),
 }
 
 /// `d` scaled by a random factor in [0.5, 1.5): spreads retries of many clients apart.
 fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.5 + rand::random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete() -> (Log, HashMap<u64, u64>) {
+        let log = Log {
+            block_number: Some(7),
+            block_hash: Some(B256::repeat_byte(1)),
+            transaction_hash: Some(B256::repeat_byte(2)),
+            transaction_index: Some(3),
+            log_index: Some(4),
+            ..Log::default()
+        };
+        (log, HashMap::from([(7, 1_700_000_000)]))
+    }
+
+    #[test]
+    fn a_complete_log_has_its_position() {
+        let (log, ts) = complete();
+        let at = position(&log, &ts).expect("complete");
+        assert_eq!(
+            at,
+            LogPosition {
+                block_number: 7,
+                block_hash: B256::repeat_byte(1),
+                block_timestamp: 1_700_000_000,
+                tx_hash: B256::repeat_byte(2),
+                tx_index: 3,
+                log_index: 4,
+            }
+        );
+    }
+
+    #[test]
+    fn each_missing_field_is_corrupt_not_zero() {
+        type Strip = fn(&mut Log);
+        let cases: [(&str, Strip); 5] = [
+            ("blockNumber", |l| l.block_number = None),
+            ("blockHash", |l| l.block_hash = None),
+            ("transactionHash", |l| l.transaction_hash = None),
+            ("transactionIndex", |l| l.transaction_index = None),
+            ("logIndex", |l| l.log_index = None),
+        ];
+        for (field, strip) in cases {
+            let (mut log, ts) = complete();
+            strip(&mut log);
+            let err = position(&log, &ts).expect_err(field);
+            assert!(matches!(err.problem, Problem::Missing(f) if f == field), "{field}: {err}");
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("its {field} is missing")), "{msg}");
+            // The message names whatever the log did say of where it is.
+            if field != "blockNumber" {
+                assert!(msg.contains("block 7,"), "{msg}");
+            }
+            if field != "logIndex" {
+                assert!(msg.contains("log 4:"), "{msg}");
+            }
+        }
+        let (log, _) = complete();
+        let err = position(&log, &HashMap::new()).expect_err("no timestamp");
+        assert!(matches!(err.problem, Problem::Missing("block timestamp")), "{err}");
+    }
+
+    #[test]
+    fn indices_past_the_integer_column_are_corrupt_not_wrapped() {
+        for v in [u64::from(i32::MAX as u32) + 1, u64::from(u32::MAX), u64::from(u32::MAX) + 1] {
+            let (mut log, ts) = complete();
+            log.log_index = Some(v);
+            let err = position(&log, &ts).expect_err("log index");
+            assert!(
+                matches!(err.problem, Problem::OutOfRange { field: "logIndex", value } if value == v),
+                "{err}"
+            );
+            assert!(err.to_string().contains(&format!("log {v}:")), "{err}");
+            let (mut log, ts) = complete();
+            log.transaction_index = Some(v);
+            let err = position(&log, &ts).expect_err("tx index");
+            assert!(
+                matches!(err.problem, Problem::OutOfRange { field: "transactionIndex", value } if value == v),
+                "{err}"
+            );
+        }
+        let (mut log, ts) = complete();
+        log.log_index = Some(i32::MAX as u64);
+        assert_eq!(position(&log, &ts).expect("fits").log_index, i32::MAX as u32);
+    }
+
+    #[test]
+    fn fields_that_do_not_encode_are_corrupt_not_null() {
+        let (log, ts) = complete();
+        let at = position(&log, &ts).expect("complete");
+        // JSON object keys must be strings: a real serializer failure.
+        let failed = serde_json::to_string(&HashMap::from([((1u8, 2u8), 3u8)]));
+        let err = json(failed, at).expect_err("must fail");
+        assert!(matches!(err.problem, Problem::Fields(_)), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("block 7,")
+                && msg.contains(&B256::repeat_byte(2).to_string())
+                && msg.contains("log 4:"),
+            "{msg}"
+        );
+        assert_eq!(json(Ok("{}".to_owned()), at).expect("encodes"), "{}");
+    }
+
+    #[test]
+    fn a_milestone_past_the_integer_column_is_corrupt() {
+        let (log, ts) = complete();
+        let at = position(&log, &ts).expect("complete");
+        let event = PactumEscrowEvents::MilestoneApproved(
+            pactum_bindings::PactumEscrow::MilestoneApproved {
+                id: B256::repeat_byte(9),
+                milestone: alloy::primitives::U256::from(1u64 << 31),
+                amount: alloy::primitives::U256::from(5),
+            },
+        );
+        let err = event_row(&log, &event, at).expect_err("out of range");
+        assert!(matches!(err.problem, Problem::Milestone(_)), "{err}");
+    }
 }

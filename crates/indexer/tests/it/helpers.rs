@@ -1,6 +1,7 @@
 //! Shared test set-up: a chain with the escrow and stablecoin deployed, keyed parties, agreement
 //! builders, and fresh databases.
 
+use alloy::transports::http::reqwest;
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
@@ -169,4 +170,102 @@ pub(crate) async fn dump(pool: &PgPool) -> Result<Vec<String>> {
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }
     Ok(out)
+}
+
+/// When a [`proxy`] hook runs: before a request goes to the node, or after its answer came back
+/// (and before the indexer gets it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Before,
+    After,
+}
+
+/// Runs around every request: (phase, JSON-RPC method). Whatever it awaits, the request waits.
+pub(crate) type Hook =
+    std::sync::Arc<dyn Fn(Phase, String) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// A JSON-RPC proxy in front of `upstream` that runs `hook` around each call, so a test can act
+/// (reorganise the node, pause the caller) at an exact point of the indexer's step. Returns its URL.
+pub(crate) async fn proxy(upstream: String, hook: Hook) -> Result<reqwest::Url> {
+    use axum::{body::Bytes, extract::State, http::StatusCode, response::IntoResponse};
+    #[derive(Clone)]
+    struct P {
+        upstream: String,
+        client: reqwest::Client,
+        hook: Hook,
+    }
+    async fn forward(State(p): State<P>, body: Bytes) -> axum::response::Response {
+        let method = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("method").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        (p.hook)(Phase::Before, method.clone()).await;
+        let res = p
+            .client
+            .post(&p.upstream)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        let resp = match res {
+            Ok(r) => {
+                let status =
+                    StatusCode::from_u16(r.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                let bytes = r.bytes().await.unwrap_or_default();
+                (status, [("content-type", "application/json")], bytes).into_response()
+            }
+            Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+        };
+        (p.hook)(Phase::After, method).await;
+        resp
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url: reqwest::Url = format!("http://{}", listener.local_addr()?).parse()?;
+    let app = axum::Router::new().route("/", axum::routing::post(forward)).with_state(P {
+        upstream,
+        client: reqwest::Client::new(),
+        hook,
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+/// The `pactum` binary, built (once per test run) with the cargo and target directory running
+/// these tests: the crash test kills the real process, not a task.
+pub(crate) fn pactum_binary() -> Result<std::path::PathBuf> {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    if let Some(p) = BUILT.get() {
+        return Ok(p.clone());
+    }
+    // This test binary lives in <target>/<profile>/deps/.
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or_else(|| eyre::eyre!("no target directory above {}", exe.display()))?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
+    build.args(["build", "--locked", "--bin", "pactum"]).current_dir(&root);
+    // Into the directory this test was built in, whatever the environment says: a binary built
+    // elsewhere would leave a stale one here.
+    if let Some(target) = profile_dir.parent() {
+        build.arg("--target-dir").arg(target);
+    }
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status()?;
+    eyre::ensure!(status.success(), "cargo build --bin pactum failed: {status}");
+    let bin = profile_dir.join("pactum");
+    eyre::ensure!(bin.exists(), "{} was not built", bin.display());
+    let _ = BUILT.set(bin.clone());
+    Ok(bin)
+}
+
+/// The URL of `pool`'s database (for a second pool, or another process).
+pub(crate) async fn pool_url(pool: &PgPool) -> Result<String> {
+    let name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await?;
+    let admin = std::env::var("PACTUM_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    Ok(format!("{}/{name}", admin.rsplit_once('/').map(|x| x.0).unwrap_or_default()))
 }
