@@ -4,7 +4,7 @@
 //! file given by `--config`, then the default. Auditor API keys are secrets: environment or file
 //! only, never a flag that would land in shell history.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use alloy::primitives::Address;
 use clap::Args;
@@ -53,6 +53,16 @@ pub(crate) struct ServeArgs {
     /// Origins allowed by CORS (comma-separated) [default: none].
     #[arg(long, env = "PACTUM_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Option<Vec<String>>,
+    /// Sign-in requests (nonce, login) one IP address may make per minute; 0 for no limit
+    /// [default: 60].
+    #[arg(long, env = "PACTUM_ANONYMOUS_RATE_LIMIT")]
+    anonymous_rate_limit: Option<u32>,
+    /// Requests one signed-in account may make per minute; 0 for no limit [default: 600].
+    #[arg(long, env = "PACTUM_ACCOUNT_RATE_LIMIT")]
+    account_rate_limit: Option<u32>,
+    /// Seconds between sweeps of expired nonces and sessions [default: 300].
+    #[arg(long, env = "PACTUM_PRUNE_INTERVAL")]
+    prune_interval: Option<u64>,
 }
 
 /// The same settings as read from the file, plus the secrets.
@@ -70,6 +80,9 @@ struct FileConfig {
     auditor_api_keys: Option<Vec<String>>,
     tokens: Option<Vec<Address>>,
     cors_origins: Option<Vec<String>>,
+    anonymous_rate_limit: Option<u32>,
+    account_rate_limit: Option<u32>,
+    prune_interval: Option<u64>,
 }
 
 /// Runs the API until Ctrl-C or SIGTERM (in-flight requests finish first).
@@ -81,9 +94,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
     let escrow = required(args.escrow.or(file.escrow), ESCROW)?;
     let listen = args.listen.or(file.listen).unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
     let mut cfg = Config::new(chain_id, escrow);
-    cfg.siwe_domain = args.siwe_domain.or(file.siwe_domain).unwrap_or_else(|| listen.to_string());
-    cfg.siwe_uri =
-        args.siwe_uri.or(file.siwe_uri).unwrap_or_else(|| format!("http://{}", cfg.siwe_domain));
+    (cfg.siwe_domain, cfg.siwe_uri) = Config::siwe_for_listener(
+        listen,
+        args.siwe_domain.or(file.siwe_domain),
+        args.siwe_uri.or(file.siwe_uri),
+    )?;
     cfg.auditors = args.auditors.or(file.auditors).unwrap_or_default();
     cfg.auditor_api_keys = match std::env::var("PACTUM_AUDITOR_API_KEYS") {
         Ok(v) => v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect(),
@@ -94,12 +109,30 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
     }
     cfg.tokens.extend(args.tokens.or(file.tokens).unwrap_or_default());
     cfg.cors_origins = args.cors_origins.or(file.cors_origins).unwrap_or_default();
+    if let Some(n) = args.anonymous_rate_limit.or(file.anonymous_rate_limit) {
+        cfg.anonymous_rate_per_minute = n;
+    }
+    if let Some(n) = args.account_rate_limit.or(file.account_rate_limit) {
+        cfg.account_rate_per_minute = n;
+    }
+    let prune_every = args.prune_interval.or(file.prune_interval).unwrap_or(300);
+    if prune_every == 0 {
+        bail!("the prune interval must be at least 1 second");
+    }
+    cfg.validate()?;
 
     let pool = pactum_db::connect(&database_url, 16)
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
     let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL {rpc_url:?}"))?;
-    let app = router(AppState::new(cfg, pool, url));
+    let state = AppState::new(cfg, pool, url);
+    // A node of another chain would make every signature check and simulation wrong.
+    state.check_chain().await?;
+    let pruning = tokio::spawn(pactum_api::housekeeping::run(
+        state.clone(),
+        Duration::from_secs(prune_every),
+    ));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .wrap_err_with(|| format!("binding {listen}"))?;
@@ -108,5 +141,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .wrap_err("API server")?;
+    pruning.abort();
     Ok(())
 }

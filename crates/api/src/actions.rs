@@ -329,6 +329,13 @@ async fn prepare(
         "submit" => {
             let milestone = need(req.milestone, a, "milestone")?;
             if let Some(caption) = &req.caption {
+                // Who asks comes before what the terms say: the check's refusal spells out the
+                // disclosure rules, which are private to the parties.
+                if ![agreement.brand, agreement.creator, agreement.arbiter].contains(&who) {
+                    return Err(ApiError::forbidden(
+                        "only the agreement's parties may submit its deliverables",
+                    ));
+                }
                 let report =
                     check_caption(&mut conn, id, milestone, caption, req.platform.as_deref())
                         .await?;
@@ -565,8 +572,14 @@ pub(crate) async fn simulate(state: &AppState, tx: &TxRequest) -> Result<(), Api
                 let (code, message) = explain(&e);
                 ApiError::conflict(code, message)
             }
+            // The node's own words for the revert (not the transport's, which name its URL).
             None if err.as_error_resp().is_some() => {
-                ApiError::conflict("escrow_refused", format!("the escrow would refuse this: {err}"))
+                tracing::info!(error = %err, "the escrow would refuse a prepared call");
+                let reason = err.as_error_resp().map(|e| e.message.to_string()).unwrap_or_default();
+                ApiError::conflict(
+                    "escrow_refused",
+                    format!("the escrow would refuse this: {reason}"),
+                )
             }
             None => ApiError::upstream(err),
         });

@@ -25,6 +25,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     error::{ApiError, Json},
+    limits::PerIp,
     now, AppState,
 };
 
@@ -39,6 +40,8 @@ sol! {
 const ERC1271_MAGIC: [u8; 4] = [0x16, 0x26, 0xba, 0x7e];
 /// How long a nonce may wait for its sign-in.
 const NONCE_TTL_SECS: i64 = 600;
+/// Expired rows a sign-in request deletes on its way (one short indexed DELETE).
+const OPPORTUNISTIC_PRUNE: i64 = 16;
 
 /// Who is calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,10 +81,16 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
-    let token = value
-        .strip_prefix("Bearer ")
+    let token = bearer_token(value)
         .ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
-    Ok(Some(token.trim()))
+    Ok(Some(token))
+}
+
+/// The token of a `Bearer` credential. The scheme is case-insensitive (RFC 9110 §11.1), so
+/// `bearer x` and `BEARER x` are the same credential as `Bearer x`.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -98,11 +107,19 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Self::Auditor(None));
         }
         let mut conn = state.pool.acquire().await?;
-        match pactum_db::api::session(&mut conn, keccak256(token.as_bytes()), now()).await? {
-            Some(s) if s.role == "auditor" => Ok(Self::Auditor(Some(s.address))),
-            Some(s) => Ok(Self::Party(s.address)),
-            None => Err(ApiError::unauthorized("the session is unknown, expired or logged out")),
-        }
+        let session = pactum_db::api::session(&mut conn, keccak256(token.as_bytes()), now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized("the session is unknown, expired or logged out")
+            })?;
+        drop(conn);
+        // The account's budget, whichever of its sessions the request uses.
+        state.limits.check_account(session.address)?;
+        Ok(if session.role == "auditor" {
+            Self::Auditor(Some(session.address))
+        } else {
+            Self::Party(session.address)
+        })
     }
 }
 
@@ -187,12 +204,16 @@ pub struct NonceResponse {
     pub chain_id: u64,
 }
 
-#[utoipa::path(post, path = "/v1/auth/nonce", tag = "auth", summary = "A single-use SIWE nonce", responses((status = 200, body = NonceResponse)), security(()))]
-async fn nonce(State(state): State<AppState>) -> Result<Json<NonceResponse>, ApiError> {
+#[utoipa::path(post, path = "/v1/auth/nonce", tag = "auth", summary = "A single-use SIWE nonce", responses((status = 200, body = NonceResponse), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody)), security(()))]
+async fn nonce(_: PerIp, State(state): State<AppState>) -> Result<Json<NonceResponse>, ApiError> {
     let nonce = Alphanumeric.sample_string(&mut rand::rng(), 17);
-    let expires_at = now() + NONCE_TTL_SECS;
+    let t = now();
+    let expires_at = t + NONCE_TTL_SECS;
     let mut conn = state.pool.acquire().await?;
     pactum_db::api::insert_nonce(&mut conn, &nonce, expires_at).await?;
+    // Every nonce handed out clears a few expired ones, so the table stays about as large as the
+    // nonces live right now even between the periodic sweeps (`crate::housekeeping`).
+    pactum_db::api::prune_expired_nonces(&mut conn, t, OPPORTUNISTIC_PRUNE).await?;
     Ok(Json(NonceResponse {
         nonce,
         expires_at,
@@ -238,8 +259,9 @@ fn session_expiry(message_expiry: Option<i64>, now: i64, ttl: std::time::Duratio
     message_expiry.map_or(longest, |e| e.min(longest))
 }
 
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody)), security(()))]
 async fn login(
+    _: PerIp,
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
@@ -281,6 +303,7 @@ async fn login(
         expires_at,
     )
     .await?;
+    pactum_db::api::prune_expired_sessions(&mut conn, t, OPPORTUNISTIC_PRUNE).await?;
     Ok(Json(LoginResponse { token, address: msg.address, role, expires_at }))
 }
 
@@ -292,10 +315,10 @@ async fn logout(
     let token = parts
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .ok_or_else(|| ApiError::unauthorized("no session to log out of"))?;
     let mut conn = state.pool.acquire().await?;
-    if pactum_db::api::revoke_session(&mut conn, keccak256(token.trim().as_bytes()), now()).await? {
+    if pactum_db::api::revoke_session(&mut conn, keccak256(token.as_bytes()), now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::unauthorized("the session is unknown or already logged out"))
@@ -339,5 +362,17 @@ mod tests {
         // A lifetime too large for the clock does not overflow.
         assert_eq!(session_expiry(None, 1_000, Duration::MAX), i64::MAX);
         assert_eq!(session_expiry(Some(5_000), 1_000, Duration::MAX), 5_000);
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        use super::bearer_token;
+        for v in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc "] {
+            assert_eq!(bearer_token(v), Some("abc"), "{v}");
+        }
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer  "), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
     }
 }

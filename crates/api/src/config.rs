@@ -3,6 +3,10 @@
 //! tokens agreements may use with their symbols and decimals (so amounts can be shown and typed
 //! in token units rather than in the smallest unit). The web app reads it first; it is public,
 //! since all of it is on chain or in every sign-in message anyway.
+//!
+//! A token's symbol and decimals are read from the token once per process and kept: they do not
+//! change, and a public route that made two `eth_call`s per token per request would let anyone
+//! spend the node's quota.
 
 use alloy::{primitives::Address, sol};
 use axum::extract::State;
@@ -64,12 +68,7 @@ async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, Api
         tokens.push(if address.is_zero() {
             TokenInfo { address, symbol: Some("ETH".to_owned()), decimals: Some(18) }
         } else {
-            let erc20 = IERC20Metadata::new(address, state.provider.clone());
-            TokenInfo {
-                address,
-                symbol: erc20.symbol().call().await.ok(),
-                decimals: erc20.decimals().call().await.ok(),
-            }
+            token_info(&state, address).await
         });
     }
     Ok(Json(ClientConfig {
@@ -79,4 +78,20 @@ async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, Api
         siwe_uri: state.cfg.siwe_uri.clone(),
         tokens,
     }))
+}
+
+/// A token's symbol and decimals: from the cache, or read and cached when both answer (a token
+/// that does not answer now is asked again next time).
+async fn token_info(state: &AppState, address: Address) -> TokenInfo {
+    let cached = state.token_meta.read().ok().and_then(|m| m.get(&address).cloned());
+    if let Some((symbol, decimals)) = cached {
+        return TokenInfo { address, symbol: Some(symbol), decimals: Some(decimals) };
+    }
+    let erc20 = IERC20Metadata::new(address, state.provider.clone());
+    let symbol = erc20.symbol().call().await.ok();
+    let decimals = erc20.decimals().call().await.ok();
+    if let (Some(s), Some(d), Ok(mut m)) = (&symbol, decimals, state.token_meta.write()) {
+        m.insert(address, (s.clone(), d));
+    }
+    TokenInfo { address, symbol, decimals }
 }

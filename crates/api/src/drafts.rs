@@ -699,22 +699,36 @@ async fn sign(
     Json(req): Json<SignRequest>,
 ) -> Result<Json<DraftView>, ApiError> {
     let who = caller.party()?;
-    let mut tx = state.pool.begin().await?;
-    let draft = load(&mut tx, &id, caller, true).await?;
-    let role = if who == draft.brand { "brand" } else { "creator" };
-    if req.version != draft.current_version {
-        return Err(ApiError::conflict(
+    let stale = |current: i32| {
+        ApiError::conflict(
             "stale_version",
             format!(
-                "version {} was replaced by version {}; fetch its typed data and sign that",
-                req.version, draft.current_version
+                "version {} was replaced by version {current}; fetch its typed data and sign that",
+                req.version
             ),
-        ));
+        )
+    };
+    // The signature is checked before the draft is locked: for a contract wallet that takes RPC
+    // calls, and a slow or hostile node must not hold a row lock and a pooled connection.
+    let mut conn = state.pool.acquire().await?;
+    let draft = load(&mut conn, &id, caller, false).await?;
+    if req.version != draft.current_version {
+        return Err(stale(draft.current_version));
     }
-    let v = pactum_db::api::version(&mut tx, &id, req.version)
+    let v = pactum_db::api::version(&mut conn, &id, req.version)
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
+    drop(conn);
     let method = verify_signature(&state, who, v.agreement_id, &req.signature).await?;
+
+    // Then the lock, and the version again: another version may have been proposed meanwhile,
+    // and a signature of a replaced version must not be stored as if it were current.
+    let mut tx = state.pool.begin().await?;
+    let draft = load(&mut tx, &id, caller, true).await?;
+    if req.version != draft.current_version {
+        return Err(stale(draft.current_version));
+    }
+    let role = if who == draft.brand { "brand" } else { "creator" };
     let t = now();
     pactum_db::api::upsert_signature(
         &mut tx,

@@ -2,6 +2,10 @@
 //! a stable machine-readable code and a sentence for people, under a 4xx status for the client's
 //! mistakes and 5xx for ours. Handlers return [`ApiError`]; JSON and query rejections from axum are
 //! mapped here too, so no route can leak another shape.
+//!
+//! Messages are written here, not passed through: an upstream failure (the node, the database)
+//! can carry a provider URL with its API key in it, so its detail goes to the log and the client
+//! gets a stable code and a generic sentence.
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, Request},
@@ -19,12 +23,26 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for a person.
     pub message: String,
+    /// Seconds to wait before asking again (`Retry-After`), for 429s.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with this status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    /// 429: too many requests from this address or account; try again in `retry_after` seconds.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests; try again in {retry_after} s"),
+            )
+        }
     }
 
     /// 400: the request is malformed or breaks a rule.
@@ -67,13 +85,14 @@ impl ApiError {
         )
     }
 
-    /// 502: the Ethereum node failed.
+    /// 502: the Ethereum node failed. The detail goes to the log only: a transport error names
+    /// the node's URL, and a provider's URL often holds its API key.
     pub fn upstream(detail: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %detail, "RPC node error");
         Self::new(
             StatusCode::BAD_GATEWAY,
             "rpc_unavailable",
-            format!("the Ethereum node failed: {detail}"),
+            "the Ethereum node is unavailable; try again later",
         )
     }
 }
@@ -81,7 +100,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, axum::Json(body)).into_response()
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

@@ -22,11 +22,17 @@ pub mod bundle;
 pub mod config;
 pub mod drafts;
 pub mod error;
+pub mod housekeeping;
+pub mod limits;
 pub mod metrics;
 pub mod reads;
 mod time;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use alloy::{
     primitives::Address,
@@ -72,6 +78,33 @@ pub struct Config {
     pub body_limit: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// Sign-in requests (`nonce`, `login`) one IP address may make per minute (0: no limit).
+    pub anonymous_rate_per_minute: u32,
+    /// Requests one signed-in account may make per minute (0: no limit).
+    pub account_rate_per_minute: u32,
+}
+
+/// A configuration the API refuses to start with.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A CORS origin that is not `scheme://host[:port]`.
+    #[error("CORS origin {0:?} is not an origin like https://app.example.com (scheme, host, optional port, nothing else)")]
+    CorsOrigin(String),
+    /// Listening on every interface with no SIWE domain: the default (the listen address) would
+    /// be `0.0.0.0:…`, a domain no wallet's page is ever on, so every sign-in would fail.
+    #[error("listening on {0} needs the domain users reach the API at: set --siwe-domain (PACTUM_SIWE_DOMAIN, `siwe_domain` in the config file), and --siwe-uri if it is not http://<domain>")]
+    SiweDomainNeeded(SocketAddr),
+    /// The node serves another chain than the one configured.
+    #[error("the RPC node is on chain {node}, but the configured chain id is {configured}; point --rpc-url at a node of chain {configured} or fix --chain-id")]
+    WrongChain {
+        /// What the node says.
+        node: u64,
+        /// What was configured.
+        configured: u64,
+    },
+    /// The node did not answer `eth_chainId` (its URL is left out: it may hold an API key).
+    #[error("the RPC node did not answer eth_chainId; check --rpc-url")]
+    NodeUnreachable,
 }
 
 impl Config {
@@ -91,8 +124,58 @@ impl Config {
             cors_origins: Vec::new(),
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(10),
+            anonymous_rate_per_minute: 60,
+            account_rate_per_minute: 600,
         }
     }
+
+    /// Checks what can be checked without the network: every CORS origin is an origin.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        cors_origins(&self.cors_origins).map(drop)
+    }
+
+    /// The SIWE domain and URI for a listener: the ones given, or the listen address and
+    /// `http://<domain>`, except on an unspecified address (`0.0.0.0`, `[::]`), where the address
+    /// says nothing about where users find the API (typically behind a proxy), so a domain must
+    /// be given.
+    pub fn siwe_for_listener(
+        listen: SocketAddr,
+        domain: Option<String>,
+        uri: Option<String>,
+    ) -> Result<(String, String), ConfigError> {
+        let domain = match domain {
+            Some(d) => d,
+            None if listen.ip().is_unspecified() => {
+                return Err(ConfigError::SiweDomainNeeded(listen))
+            }
+            None => listen.to_string(),
+        };
+        let uri = uri.unwrap_or_else(|| format!("http://{domain}"));
+        Ok((domain, uri))
+    }
+}
+
+/// The configured CORS origins as header values; an entry that is not exactly an origin is an
+/// error rather than silently dropped (a typo would otherwise turn into "CORS refused").
+fn cors_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
+    origins
+        .iter()
+        .map(|o| {
+            let bad = || ConfigError::CorsOrigin(o.clone());
+            let uri: axum::http::Uri = o.parse().map_err(|_| bad())?;
+            let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+            // An origin has no path (not even `/`), query or user info.
+            let exact = uri.authority().is_some_and(|a| !a.as_str().contains('@'))
+                && matches!(uri.path(), "" | "/")
+                && uri.query().is_none()
+                // `Uri` reads `https://host` and `https://host/` alike; only the first is an origin.
+                && !o.ends_with('/');
+            if !scheme_ok || !exact {
+                return Err(bad());
+            }
+            HeaderValue::from_str(o).map_err(|_| bad())
+        })
+        .collect()
 }
 
 /// What every handler shares.
@@ -106,6 +189,10 @@ pub struct AppState {
     pub provider: DynProvider,
     /// Request counters and latencies.
     pub metrics: Arc<metrics::Metrics>,
+    /// Per-IP and per-account request budgets.
+    pub limits: Arc<limits::RateLimits>,
+    /// Token symbols and decimals, once read (they never change).
+    pub token_meta: Arc<RwLock<std::collections::HashMap<Address, (String, u8)>>>,
 }
 
 impl AppState {
@@ -115,7 +202,23 @@ impl AppState {
             ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
         // Registering two fixed instruments in a fresh registry cannot collide.
         let metrics = Arc::new(metrics::Metrics::new().unwrap_or_else(|e| unreachable!("{e}")));
-        Self { cfg: Arc::new(cfg), pool, provider, metrics }
+        let limits = Arc::new(limits::RateLimits::new(
+            cfg.anonymous_rate_per_minute,
+            cfg.account_rate_per_minute,
+        ));
+        Self { cfg: Arc::new(cfg), pool, provider, metrics, limits, token_meta: Arc::default() }
+    }
+
+    /// Refuses a node that serves another chain than the configured one (a start-up check).
+    pub async fn check_chain(&self) -> Result<(), ConfigError> {
+        let node = self.provider.get_chain_id().await.map_err(|e| {
+            tracing::warn!(error = %e, "eth_chainId failed");
+            ConfigError::NodeUnreachable
+        })?;
+        if node != self.cfg.chain_id {
+            return Err(ConfigError::WrongChain { node, configured: self.cfg.chain_id });
+        }
+        Ok(())
     }
 
     /// The node's head block, for status and readiness.
@@ -172,10 +275,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
+    // `pactum serve` refuses bad origins at start-up ([`Config::validate`]); a caller that skips
+    // that check gets same-origin only rather than a partial list.
+    let origins = cors_origins(&state.cfg.cors_origins).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "CORS disabled");
+        Vec::new()
+    });
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(
-            state.cfg.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
-        ))
+        .allow_origin(AllowOrigin::list(origins))
         .allow_methods(tower_http::cors::Any)
         .allow_headers(tower_http::cors::Any);
     let timeout = state.cfg.request_timeout;

@@ -294,7 +294,6 @@ async fn audit_bundle(
         Bundle, BundleEvent, BundleLogEntry, BundleSignature, IndexerPosition, Terms,
     };
     let id = parse_id(&id)?;
-    let sync = sync_status(&state).await?;
     let mut conn = state.pool.acquire().await?;
     let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
     let agreement = rows
@@ -306,6 +305,8 @@ async fn audit_bundle(
             "the audit bundle holds the private terms: parties and auditors only",
         ));
     }
+    // The node is asked only once the caller may have the bundle: a refusal costs no RPC call.
+    let sync = sync_status(&state).await?;
     let version = pactum_db::api::version_by_agreement(&mut conn, id).await?;
     let (signatures, log) = match &version {
         Some(v) => (

@@ -103,6 +103,36 @@ pub async fn revoke_session(conn: &mut PgConnection, token_hash: B256, now: i64)
     Ok(done.rows_affected() == 1)
 }
 
+/// Deletes up to `limit` sign-in nonces that expired before `now` (used or not: past its expiry
+/// a nonce can no longer be spent, so it only takes room); returns how many went. Bounded so a
+/// backlog is worked off in short statements that hold no long locks; served by
+/// `siwe_nonces_expires_at`.
+pub async fn prune_expired_nonces(conn: &mut PgConnection, now: i64, limit: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM siwe_nonces WHERE nonce IN \
+         (SELECT nonce FROM siwe_nonces WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes up to `limit` sessions that expired before `now` (revoked or not: an expired session
+/// is refused either way); returns how many went. Served by `sessions_expires_at`.
+pub async fn prune_expired_sessions(conn: &mut PgConnection, now: i64, limit: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE token_hash IN \
+         (SELECT token_hash FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(now)
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// A draft's fixed facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 pub(crate) struct Stack {
+    /// The API's configuration.
+    pub(crate) cfg: Config,
     pub(crate) anvil: AnvilInstance,
     pub(crate) provider: DynProvider,
     pub(crate) escrow: Address,
@@ -35,6 +37,11 @@ pub(crate) struct Stack {
 pub(crate) const AUDITOR_KEY: &str = "audit-key-0123456789abcdefghij";
 
 pub(crate) async fn stack() -> Result<Stack> {
+    stack_with(|_| {}).await
+}
+
+/// A stack whose API configuration `tweak` adjusts first.
+pub(crate) async fn stack_with(tweak: impl FnOnce(&mut Config)) -> Result<Stack> {
     let anvil = Anvil::new().try_spawn()?;
     let keys: Vec<PrivateKeySigner> = anvil.keys()[..6].iter().cloned().map(Into::into).collect();
     let mut wallet = EthereumWallet::from(keys[0].clone());
@@ -56,11 +63,10 @@ pub(crate) async fn stack() -> Result<Stack> {
     cfg.auditors = vec![keys[4].address()];
     cfg.auditor_api_keys = vec![AUDITOR_KEY.to_owned()];
     cfg.tokens.push(*usd.address());
-    let app = router(AppState::new(cfg, pool.clone(), anvil.endpoint_url()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tweak(&mut cfg);
+    let base = serve(cfg.clone(), pool.clone(), anvil.endpoint_url()).await?;
     Ok(Stack {
+        cfg,
         escrow: *escrow.address(),
         usd: *usd.address(),
         anvil,
@@ -77,8 +83,23 @@ pub(crate) async fn stack() -> Result<Stack> {
     })
 }
 
+/// The API for `cfg` on a free port, over `pool` and the node at `rpc_url`, as `pactum serve`
+/// runs it (with peer addresses, for the per-IP limits); returns its base URL.
+pub(crate) async fn serve(
+    cfg: Config,
+    pool: PgPool,
+    rpc_url: alloy::transports::http::reqwest::Url,
+) -> Result<String> {
+    let app = router(AppState::new(cfg, pool, rpc_url))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(base)
+}
+
 /// A new, migrated database of its own.
-async fn fresh_db() -> Result<PgPool> {
+pub(crate) async fn fresh_db() -> Result<PgPool> {
     let url =
         pactum_db::scratch::create(&pactum_db::scratch::admin_url(), "pactum_api_test").await?;
     Ok(pactum_db::connect(&url, 8).await?)

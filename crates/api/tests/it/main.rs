@@ -1,6 +1,7 @@
 //! The API over HTTP, against a real anvil (escrow and stablecoin deployed), a fresh PostgreSQL
 //! database per test, the indexer, and real signatures from local keys.
 
+mod abuse;
 mod access;
 mod helpers;
 mod lifecycle;
