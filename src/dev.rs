@@ -276,12 +276,14 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     };
     let Started { listener, app, indexing, stop_indexer, pool, cluster, anvil } = started;
     let stopping = stop_indexer.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            stop.cancelled().await;
-            stopping.cancel();
-        })
-        .await;
+    // With each peer's address, so the per-IP limits apply per client as under `pactum serve`.
+    let served =
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                stop.cancelled().await;
+                stopping.cancel();
+            })
+            .await;
     watcher.abort();
     stop_indexer.cancel();
     match indexing.await {
@@ -391,8 +393,10 @@ async fn start(args: &DevArgs) -> Result<Started> {
     api.siwe_uri = format!("http://{}", args.listen);
     api.tokens.push(usd);
     api.auditors = vec![keys[4].address()];
-    let app =
-        pactum_api::router(pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url()));
+    let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url());
+    // Expired nonces and sessions are swept as under `pactum serve`; the task ends with the process.
+    tokio::spawn(pactum_api::housekeeping::run(state.clone(), std::time::Duration::from_secs(300)));
+    let app = pactum_api::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .wrap_err_with(|| format!("binding {}", args.listen))?;
