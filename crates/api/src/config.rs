@@ -88,8 +88,20 @@ async fn token_info(state: &AppState, address: Address) -> TokenInfo {
         return TokenInfo { address, symbol: Some(symbol), decimals: Some(decimals) };
     }
     let erc20 = IERC20Metadata::new(address, state.provider.clone());
-    let symbol = erc20.symbol().call().await.ok();
-    let decimals = erc20.decimals().call().await.ok();
+    // A token that does not answer is shown without symbol and decimals (the page still works);
+    // why goes to the log, never to the client (it may name the node's URL).
+    let symbol = erc20
+        .symbol()
+        .call()
+        .await
+        .map_err(|e| tracing::warn!(%address, error = %e, "token symbol unavailable"))
+        .ok();
+    let decimals = erc20
+        .decimals()
+        .call()
+        .await
+        .map_err(|e| tracing::warn!(%address, error = %e, "token decimals unavailable"))
+        .ok();
     if let (Some(s), Some(d), Ok(mut m)) = (&symbol, decimals, state.token_meta.write()) {
         m.insert(address, (s.clone(), d));
     }
