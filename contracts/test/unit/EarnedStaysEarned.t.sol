@@ -328,6 +328,25 @@ contract EarnedStaysEarnedTest is Base {
         assertEq(uint8(_ms(id, 0)), uint8(MilestoneStatus.Open));
     }
 
+    /// A split both parties signed for one agreement cannot be replayed on another agreement of the
+    /// same parties at the same state nonce: the digest names the agreement.
+    function test_Attack_SettlementReplayedOnAnotherAgreement() public {
+        Agreement memory a = _agreement(address(usd), 1);
+        Agreement memory b = _agreement(address(usd), 1);
+        b.salt = 2;
+        bytes32 idA = _createFunded(a);
+        bytes32 idB = _createFunded(b);
+        uint32 nonce = escrow.getState(idA).nonce;
+        assertEq(escrow.getState(idB).nonce, nonce, "both agreements sit at the same nonce");
+        uint40 deadline = uint40(block.timestamp + 1 hours);
+        (bytes memory bs, bytes memory cs) = _signSettlement(idA, 0, 0, nonce, deadline);
+
+        vm.expectRevert(abi.encodeWithSelector(IPactumEscrow.Escrow_InvalidSignature.selector, brand));
+        vm.prank(brand);
+        escrow.settle(b, 0, 0, nonce, deadline, bs, cs);
+        assertEq(uint8(_ms(idB, 0)), uint8(MilestoneStatus.Open));
+    }
+
     /*//////////////////////////////////////////////////////////////
       4. A DISPUTE ON A REVISION IS BOUNDED BY THE RESUBMISSION CUTOFF
     //////////////////////////////////////////////////////////////*/
