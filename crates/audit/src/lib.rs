@@ -1,0 +1,4 @@
+//! Pactum's audit, as a library of its own: what an auditor runs needs neither our server nor our
+//! database, only a node of the escrow's chain. `pactum verify`, `pactum reconcile`, the API's
+//! bundle export and the tests all go through this crate, so there is one verifier to trust and to
+//! attack.
