@@ -2,3 +2,5 @@
 //! database, only a node of the escrow's chain. `pactum verify`, `pactum reconcile`, the API's
 //! bundle export and the tests all go through this crate, so there is one verifier to trust and to
 //! attack.
+
+pub mod reconcile;
