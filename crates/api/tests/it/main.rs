@@ -5,6 +5,9 @@ mod abuse;
 mod access;
 mod helpers;
 mod lifecycle;
+mod reconciliation;
+#[path = "../../../audit/tests/it/scenario.rs"]
+mod scenario;
 mod siwe_clients;
 mod termination;
 mod wallets;
