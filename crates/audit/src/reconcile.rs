@@ -742,8 +742,9 @@ impl Comparison {
 /// as zero on the other, so a mirror that dropped a finished agreement still matches (it owes
 /// nothing) while one that dropped a holding agreement does not.
 pub fn compare(chain: &Report, mirror: &Mirror) -> Comparison {
-    let mut agreements: BTreeMap<B256, (Option<(Address, U256)>, Option<(Address, SignedAmount)>)> =
-        BTreeMap::new();
+    // Per id: (token, held) on chain, (token, held) in the mirror.
+    type Sides = (Option<(Address, U256)>, Option<(Address, SignedAmount)>);
+    let mut agreements: BTreeMap<B256, Sides> = BTreeMap::new();
     for a in &chain.agreements {
         agreements.entry(a.id).or_default().0 = Some((a.token, a.held));
     }

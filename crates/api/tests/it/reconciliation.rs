@@ -27,7 +27,7 @@ async fn index(s: &Scenario, pool: &PgPool) -> Result<()> {
     Ok(())
 }
 
-fn token<'a>(figures: &'a Value, t: alloy::primitives::Address) -> &'a Value {
+fn token(figures: &Value, t: alloy::primitives::Address) -> &Value {
     figures["tokens"]
         .as_array()
         .and_then(|ts| {

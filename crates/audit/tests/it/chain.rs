@@ -19,7 +19,7 @@ fn reader(url: &str) -> Result<DynProvider> {
     Ok(ProviderBuilder::new().disable_recommended_fillers().connect_http(url.parse()?).erased())
 }
 
-fn token<'a>(r: &'a Report, t: Address) -> Result<&'a pactum_audit::reconcile::TokenFigures> {
+fn token(r: &Report, t: Address) -> Result<&pactum_audit::reconcile::TokenFigures> {
     r.tokens.iter().find(|f| f.token == t).ok_or_else(|| eyre::eyre!("no figures for {t}"))
 }
 
