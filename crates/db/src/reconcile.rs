@@ -87,3 +87,13 @@ pub async fn credits_at(
         })
         .collect()
 }
+
+/// A small pool for reading the mirror, without applying migrations: an auditor's read of a
+/// database must not change its schema. Gives up after 5 s without a connection.
+pub async fn connect_read(url: &str) -> Result<sqlx::PgPool> {
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(url)
+        .await?)
+}
