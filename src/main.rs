@@ -10,6 +10,7 @@ mod demo;
 mod deploy;
 mod dev;
 mod index;
+mod reconcile;
 mod serve;
 mod settings;
 
@@ -67,6 +68,12 @@ enum Command {
         #[arg(long, env = "PACTUM_RPC_URL")]
         rpc_url: String,
     },
+    /// Reconcile the escrow's money from a node alone: per token, balance = what open agreements
+    /// hold + unwithdrawn credits + surplus; with --database-url, also the indexer's mirror,
+    /// agreement by agreement. Exits 0 if it reconciles (a surplus is printed, not a failure), 1
+    /// on a shortfall, a credit the contract disagrees with or a mirror difference, 2 if the node
+    /// or database could not be read.
+    Reconcile(reconcile::ReconcileArgs),
     /// Print the account a 65-byte ECDSA signature of a digest recovers to.
     Recover {
         /// The 32-byte digest that was signed (0x-prefixed hex).
@@ -133,6 +140,10 @@ fn main() -> Result<()> {
             if failed > 0 {
                 std::process::exit(1);
             }
+        }
+        Command::Reconcile(args) => {
+            let code = tokio::runtime::Runtime::new()?.block_on(reconcile::run(args));
+            std::process::exit(code);
         }
         Command::Recover { digest, signature } => {
             println!("{}", recover_signer(digest, &signature)?);
