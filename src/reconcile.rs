@@ -193,11 +193,44 @@ fn print_table(out: &Output) {
         r.agreements.len()
     );
     println!();
-    println!(
-        "{:<42}  {:>28}  {:>28}  {:>28}  {:>28}",
-        "token", "balance", "held", "credits", "surplus"
-    );
-    for t in &r.tokens {
+    // Columns as wide as their longest figure: amounts are up to 78 digits.
+    let rows: Vec<[String; 5]> = r
+        .tokens
+        .iter()
+        .map(|t| {
+            [
+                token_name(t.token),
+                t.balance.to_string(),
+                t.held.to_string(),
+                t.credits.to_string(),
+                t.surplus.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["token", "balance", "held", "credits", "surplus"].map(str::to_owned);
+    let mut width = [0usize; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |row: &[String; 5]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2],
+            w3 = width[3],
+            w4 = width[4]
+        )
+    };
+    println!("{}", line(&header));
+    for (t, row) in r.tokens.iter().zip(&rows) {
         let note = if t.shortfall() {
             "  SHORTFALL"
         } else if t.surplus.is_positive() {
@@ -205,14 +238,7 @@ fn print_table(out: &Output) {
         } else {
             ""
         };
-        println!(
-            "{:<42}  {:>28}  {:>28}  {:>28}  {:>28}{note}",
-            token_name(t.token),
-            t.balance,
-            t.held,
-            t.credits,
-            t.surplus.to_string()
-        );
+        println!("{}{note}", line(row));
     }
     let mismatches: Vec<_> = r.claimable_mismatches().collect();
     println!();
