@@ -10,6 +10,9 @@
 //! account, all of which the chain shows anyone, and no terms. Unlike those reads it costs the
 //! node a scan of the escrow's whole history, so each call spends the caller's per-IP budget
 //! (refused with 429 before any work), as the sign-in routes do.
+//!
+//! The escrow's deployment block (where its logs start) is found by bisecting `eth_getCode`
+//! (about log2(head) calls), so the node must keep old state.
 
 use alloy::primitives::{Address, B256};
 use axum::extract::State;
