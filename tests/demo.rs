@@ -49,7 +49,7 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
          (milestone 3, never delivered: \"cancelled\"); milestone 2 is \"submitted\"",
         "the agreement is \"terminated\"; paid to creator \"600000000000000000\" wei, refunded to brand \"400000000000000000\" wei",
         // Every check of format 2 ran and passed (none skipped: the agreement was drafted here).
-        "pactum verify: 19 checks, Verified",
+        "pactum verify: 20 checks, Verified",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }

@@ -19,6 +19,8 @@
 //! - `event-names`: each event's label is the name its topic 0 decodes to;
 //! - `replay`, `state`, `summary`: the node's logs fold through the ledger without inconsistency,
 //!   rebuild the escrow's own `getState` at the as-of block, and give the bundle's stated money;
+//! - `deferred-credits`: each payout of the agreement the escrow deferred is still its recipient's
+//!   credit or left it through `Withdrawn`;
 //! - `signature-brand`, `signature-creator`: each party's signature recovers to it, or its contract
 //!   wallet accepts it (EIP-1271, asked at the creation block);
 //! - `signatures-submitted`: those are the exact bytes the creation transaction submitted;
@@ -31,7 +33,7 @@ use std::fmt::Write as _;
 
 use alloy::{
     eips::BlockId,
-    primitives::{keccak256, Address, Bytes, B256},
+    primitives::{keccak256, Address, Bytes, B256, U256},
     providers::{DynProvider, Provider},
     rpc::types::{Filter, Log},
     sol,
@@ -202,11 +204,21 @@ const LOG_RANGE: u64 = 50_000;
 const MAX_HALVINGS: u32 = 16;
 
 /// Every log of `escrow` whose first indexed topic is `id`, blocks `from..=to`, in chain order.
-/// Ranges are bounded, and halved when the node refuses one (too many results, range too wide).
 pub async fn agreement_logs(
     provider: &DynProvider,
     escrow: Address,
     id: B256,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Log>, String> {
+    logs_in_ranges(provider, &Filter::new().address(escrow).topic1(id), from, to).await
+}
+
+/// The logs matching `filter`, blocks `from..=to`, in chain order. Ranges are bounded, and halved
+/// when the node refuses one (too many results, range too wide).
+pub async fn logs_in_ranges(
+    provider: &DynProvider,
+    filter: &Filter,
     from: u64,
     to: u64,
 ) -> Result<Vec<Log>, String> {
@@ -216,8 +228,7 @@ pub async fn agreement_logs(
     let mut halvings = 0;
     while start <= to {
         let end = to.min(start.saturating_add(span - 1));
-        let filter = Filter::new().address(escrow).topic1(id).from_block(start).to_block(end);
-        match provider.get_logs(&filter).await {
+        match provider.get_logs(&filter.clone().from_block(start).to_block(end)).await {
             Ok(logs) => {
                 out.extend(logs);
                 start = end + 1;
@@ -357,6 +368,7 @@ pub async fn verify(raw: &serde_json::Value, provider: &DynProvider, trust: &Tru
     names(&mut r, &b.events);
     later_events(&mut r, provider, escrow, &b, trust).await;
     replay(&mut r, provider, escrow, &b, &agreement, &logs).await;
+    deferred_credits(&mut r, provider, escrow, &b, &logs).await;
     let submitted = submitted_signatures(provider, escrow, &b).await;
     signatures(&mut r, provider, &b, &submitted).await;
     terms(&mut r, &b);
@@ -667,6 +679,73 @@ async fn replay(
             .join("; ");
         r.fail("summary", diff);
     }
+}
+
+/// Payouts the escrow could not push became credits of their recipients, withdrawn per account
+/// and token rather than per agreement. Each such credit must still be there or have left
+/// through `Withdrawn`: the recipient's credit at the as-of block plus what it withdrew since the
+/// first deferral covers what this agreement deferred to it.
+async fn deferred_credits(
+    r: &mut Report,
+    provider: &DynProvider,
+    escrow: Address,
+    b: &Bundle,
+    logs: &[Log],
+) {
+    use alloy::sol_types::SolEvent;
+    use std::collections::BTreeMap;
+    let mut deferred: BTreeMap<(Address, Address), (U256, u64)> = BTreeMap::new();
+    for l in logs {
+        if let Ok(PactumEscrowEvents::PaymentDeferred(d)) =
+            PactumEscrowEvents::decode_raw_log(l.topics(), &l.data().data)
+        {
+            let e = deferred.entry((d.token, d.account)).or_insert((U256::ZERO, u64::MAX));
+            e.0 += d.amount;
+            e.1 = e.1.min(l.block_number.unwrap_or_default());
+        }
+    }
+    if deferred.is_empty() {
+        return r.pass("deferred-credits", "no payout of this agreement was deferred");
+    }
+    let contract = PactumEscrow::new(escrow, provider.clone());
+    let mut details = Vec::new();
+    let mut ok = true;
+    for ((token, account), (amount, first)) in deferred {
+        let credit = match contract
+            .claimable(token, account)
+            .block(BlockId::hash(b.as_of.hash))
+            .call()
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                return r.error("deferred-credits", format!("claimable at the as-of block: {e}"))
+            }
+        };
+        let filter = Filter::new()
+            .address(escrow)
+            .event_signature(PactumEscrow::Withdrawn::SIGNATURE_HASH)
+            .topic1(token.into_word())
+            .topic2(account.into_word());
+        let withdrawn = match logs_in_ranges(provider, &filter, first, b.as_of.number).await {
+            Ok(ws) => ws
+                .iter()
+                .filter_map(|l| PactumEscrow::Withdrawn::decode_log_data(l.data()).ok())
+                .fold(U256::ZERO, |sum, w| sum + w.amount),
+            Err(e) => return r.error("deferred-credits", e),
+        };
+        ok &= credit + withdrawn >= amount;
+        details.push(format!(
+            "{amount} of token {token} credited to {account}: withdrawn {withdrawn} since block {first}, credit now {credit}"
+        ));
+    }
+    let detail = details.join("; ");
+    r.check(
+        "deferred-credits",
+        ok,
+        detail.clone(),
+        format!("a deferred payout is neither credited nor withdrawn: {detail}"),
+    );
 }
 
 /// The signatures the creation transaction submitted, read from its calldata (or, when it called

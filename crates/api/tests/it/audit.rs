@@ -21,11 +21,21 @@ use crate::{
     termination::{act, create, warp},
 };
 
+/// Exports a bundle and checks it against the published JSON schema (docs/), the document a
+/// verifier in another language is written from.
 async fn export(s: &Stack, id: B256) -> Result<Value> {
     let (status, bundle) =
         s.get(&format!("/v1/agreements/{id}/audit-bundle"), Some(AUDITOR_KEY)).await?;
     assert_eq!(status, StatusCode::OK, "{bundle}");
+    let schema = schema()?;
+    let errors: Vec<String> = schema.iter_errors(&bundle).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "the bundle breaks its schema: {errors:#?}");
     Ok(bundle)
+}
+
+fn schema() -> Result<jsonschema::Validator> {
+    let text = include_str!("../../../../docs/audit-bundle.schema.json");
+    jsonschema::validator_for(&serde_json::from_str(text)?).map_err(|e| eyre::eyre!("{e}"))
 }
 
 /// Asserts `check` fails on the tampered bundle, signed as exported and with its signature
@@ -202,6 +212,11 @@ async fn forged_and_incomplete_bundles_are_refused_by_the_check_that_names_them(
     let report = s.verify(&b).await;
     assert_eq!(report.outcome, Outcome::Unreadable, "{report:#?}");
     assert_eq!(report.outcome.exit_code(), 2);
+    assert!(!schema()?.is_valid(&b), "the schema allows a JSON number for chainId");
+    let mut b = honest.clone();
+    b["summary"]["held"] = json!("0x10");
+    assert!(!schema()?.is_valid(&b), "the schema allows a hex amount");
+    assert_eq!(s.verify(&b).await.outcome, Outcome::Unreadable);
     Ok(())
 }
 
@@ -322,6 +337,7 @@ async fn a_contract_wallet_creator_and_a_deferred_payout_verify_and_cannot_be_ed
         .await?
         .get_receipt()
         .await?;
+    let code = s.provider.get_code_at(address).await?;
     let _: Value =
         s.provider.raw_request("anvil_setCode".into(), (address, "0x60006000fd")).await?;
     let (status, res) = act(&s, id, &brand, json!({ "action": "approve", "milestone": 0 })).await?;
@@ -341,6 +357,16 @@ async fn a_contract_wallet_creator_and_a_deferred_payout_verify_and_cannot_be_ed
     // creation block.
     assert!(report.has("signature-creator", Status::Pass), "{report:#?}");
 
+    let credits =
+        report.checks.iter().find(|c| c.id == "deferred-credits").map(|c| c.detail.clone());
+    assert!(report.has("deferred-credits", Status::Pass), "{report:#?}");
+    assert!(
+        credits
+            .as_deref()
+            .is_some_and(|d| d.contains("withdrawn 0") && d.contains("credit now 1000")),
+        "{credits:?}"
+    );
+
     // The deferred payout left out.
     let mut b = bundle.clone();
     let i = position(&b, "PaymentDeferred");
@@ -351,5 +377,29 @@ async fn a_contract_wallet_creator_and_a_deferred_payout_verify_and_cannot_be_ed
     b["signatures"][1]["signature"] = json!(Bytes::from(vec![0x5a; 65]));
     let r = refused(&s, "replaced wallet signature", &b, "signature-creator").await;
     assert!(r.has("signatures-submitted", Status::Fail), "{r:#?}");
+
+    // The wallet gets its code back and withdraws its credit: the withdrawal, which names no
+    // agreement, is found and accounted to the deferral.
+    let _: Value = s.provider.raw_request("anvil_setCode".into(), (address, code)).await?;
+    let withdraw = PactumEscrow::withdrawCall { token: Address::ZERO, to: address };
+    wallet
+        .execute(s.escrow, U256::ZERO, alloy::sol_types::SolCall::abi_encode(&withdraw).into())
+        .from(s.creator.address())
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.index().await?;
+    let bundle = export(&s, id).await?;
+    let report = s.verify(&bundle).await;
+    assert_eq!(report.outcome, Outcome::Verified, "{report:#?}");
+    let credits =
+        report.checks.iter().find(|c| c.id == "deferred-credits").map(|c| c.detail.clone());
+    assert!(
+        credits
+            .as_deref()
+            .is_some_and(|d| d.contains("withdrawn 1000") && d.contains("credit now 0")),
+        "{credits:?}"
+    );
     Ok(())
 }
