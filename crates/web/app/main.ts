@@ -7,7 +7,7 @@ import { formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToByte
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, h, setStatus, statusBox } from './dom';
 import { amount, duration, short, tokenOf, when } from './format';
-import { deploymentFor, verifyBundle, type Report, type Rpc } from './verify';
+import { deploymentFor, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
   sendAll,
@@ -863,7 +863,13 @@ function bundleChecker(): { el: HTMLElement; check: (raw: unknown) => Promise<vo
       out.dataset.verdict = 'unreadable';
       out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'verify-verdict' }, msg));
     };
-    const chain = typeof (raw as any)?.chainId === 'string' ? (raw as any).chainId : null;
+    const read = readBundle(raw);
+    if ('error' in read) {
+      // Unreadable before anything is trusted or asked: the same single `format` error as pactum verify.
+      renderReport(out, { outcome: 'unreadable', agreementId: null, checks: [{ id: 'format', status: 'error', detail: read.error }] });
+      return;
+    }
+    const chain = read.bundle.chainId.toString();
     const deployment = deploymentFor(chain);
     if (!escrowEdited) escrow.value = deployment?.escrow ?? '';
     const trusted = escrow.value.trim();

@@ -218,7 +218,7 @@ interface LogEntryDoc {
   prevHash: Hex;
   hash: Hex;
 }
-interface Bundle {
+export interface Bundle {
   chainId: bigint;
   escrow: Hex;
   asOf: { number: bigint; hash: Hex };
@@ -254,7 +254,7 @@ function parseBundle(raw: unknown): Bundle {
   const a = obj(b.agreement, 'agreement');
   const s = obj(b.summary, 'summary');
   dec(b.exportedAt, 'exportedAt', 64);
-  if (!absent(b.extensions)) obj(b.extensions, 'extensions');
+  if (b.extensions !== undefined) obj(b.extensions, 'extensions');
   return {
     chainId: dec(b.chainId, 'chainId', 64),
     escrow: address(b.escrow, 'escrow'),
@@ -696,21 +696,26 @@ const A = (x: Hex) => getAddress(x);
 
 // ------------------------------------------------------------------ the verifier
 
+/** The `format` check alone: the bundle, or why it cannot be read (needs no trust and no node). */
+export function readBundle(raw: unknown): { bundle: Bundle } | { error: string } {
+  const format = typeof (raw as any)?.format === 'string' ? ((raw as any).format as string) : '';
+  if (format !== FORMAT) return { error: format.startsWith(FORMAT_FAMILY) ? `format ${JSON.stringify(format)}: this verifier reads ${FORMAT}` : `not an audit bundle (format ${JSON.stringify(format)})` };
+  try {
+    return { bundle: parseBundle(raw) };
+  } catch (e) {
+    return { error: `unreadable ${FORMAT}: ${(e as Error).message}` };
+  }
+}
+
 /** Checks a bundle (the parsed JSON exactly as received) against a node. */
 export async function verifyBundle(raw: unknown, rpc: Rpc, trust: Trust): Promise<Report> {
   const r = new Checks();
-  const format = typeof (raw as any)?.format === 'string' ? ((raw as any).format as string) : '';
-  if (format !== FORMAT) {
-    r.error('format', format.startsWith(FORMAT_FAMILY) ? `format ${JSON.stringify(format)}: this verifier reads ${FORMAT}` : `not an audit bundle (format ${JSON.stringify(format)})`);
+  const read = readBundle(raw);
+  if ('error' in read) {
+    r.error('format', read.error);
     return finish(r, null);
   }
-  let b: Bundle;
-  try {
-    b = parseBundle(raw);
-  } catch (e) {
-    r.error('format', `unreadable ${FORMAT}: ${(e as Error).message}`);
-    return finish(r, null);
-  }
+  const b = read.bundle;
   r.pass('format', FORMAT);
   const escrow = lc(trust.escrow);
   const trustedExporter = trust.exporter ? lc(trust.exporter) : null;

@@ -737,7 +737,7 @@ async function main() {
       const agreement = agreementStruct(b1.agreement);
       const ruling = encodeFunctionData({ abi: ESCROW.abi, functionName: 'resolveTermination', args: [agreement, 5000] });
       await send(stack.rpcUrl, ACCOUNTS.arbiter, cfg.escrow, ruling);
-      await until('the indexer to see the ruling', async () => (await (await fetch(`${stack.base}/v1/agreements/${agreementId}`)).json()).status === 'terminated');
+      await until('the indexer to see the ruling', async () => (await (await fetch(`${stack.base}/v1/agreements/${agreementId}`)).json()).agreement?.status === 'terminated');
 
       // A second deployment of the escrow (same bytecode, another address), with an agreement of its own.
       const deployed = await send(stack.rpcUrl, ACCOUNTS.auditor, null, ESCROW.bytecode);
@@ -776,7 +776,7 @@ async function main() {
       await p.getByRole('button', { name: 'Search' }).click();
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
-      assert((await found.count()) === 2, 'both of the brand’s agreements are found');
+      assert((await found.count()) === 3, 'the brand’s three agreements are found (two drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       const rows = await p.locator('[data-testid="timeline"] tbody tr').allInnerTexts();
