@@ -48,17 +48,40 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
         "the agreement is \"closing\"; the termination returned only the unearned escrow \
          (milestone 3, never delivered: \"cancelled\"); milestone 2 is \"submitted\"",
         "the agreement is \"terminated\"; paid to creator \"600000000000000000\" wei, refunded to brand \"400000000000000000\" wei",
-        // 9 checks of hashes, signatures and the log, 11 events, and their replay.
-        "21 checks, 0 failed",
+        // Every check of format 2 ran and passed (none skipped: the agreement was drafted here).
+        "pactum verify: 19 checks, Verified",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
     // The bundle on disk verifies with the command an auditor would run.
+    // It trusts the committed deployments file's escrow and requires the server's signature.
+    let config: serde_json::Value = serde_json::from_str(
+        &alloy::transports::http::reqwest::get(format!("{api}/v1/config"))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?,
+    )?;
+    let signer = config["exportSigner"]
+        .as_str()
+        .ok_or_else(|| eyre::eyre!("no exportSigner in /v1/config"))?;
     let verify = Command::new(env!("CARGO_BIN_EXE_pactum"))
         .arg("verify")
         .arg(&bundle)
-        .args(["--rpc-url", &rpc])
+        .args(["--rpc-url", &rpc, "--exporter", signer, "--json"])
         .output()?;
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout)?;
+    assert_eq!(verify.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["outcome"], "verified", "{report:#}");
+    let checks = report["checks"].as_array().ok_or_else(|| eyre::eyre!("no checks"))?;
+    assert!(checks.iter().all(|c| c["status"] == "pass"), "{report:#}");
+    // A signature by another exporter than the one required is refused (exit 1).
+    let other = Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .arg("verify")
+        .arg(&bundle)
+        .args(["--rpc-url", &rpc, "--exporter", "0x000000000000000000000000000000000000dEaD"])
+        .output()?;
+    assert_eq!(other.status.code(), Some(1), "{}", String::from_utf8_lossy(&other.stdout));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("FAIL exporter-signature"));
     Ok(())
 }

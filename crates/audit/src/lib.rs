@@ -4,6 +4,7 @@
 //! attack.
 
 pub mod bundle;
+pub mod deployments;
 pub mod num;
 pub mod verify;
 

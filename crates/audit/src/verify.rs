@@ -713,37 +713,51 @@ fn frames(frame: &serde_json::Value, out: &mut Vec<(Option<Address>, Bytes)>) {
 }
 
 async fn submitted_signatures(provider: &DynProvider, escrow: Address, b: &Bundle) -> Submitted {
-    let id = b.agreement_id;
-    let chain_id = b.chain_id;
-    let matches = |a: &Agreement| agreement_id(a, &domain(chain_id, escrow)) == id;
-    let tx = match provider.get_transaction_by_hash(b.created.tx_hash).await {
-        Ok(Some(tx)) => tx,
-        Ok(None) => {
-            return Submitted::Unknown(format!("tx {} is not on the node", b.created.tx_hash))
-        }
-        Err(e) => return Submitted::NodeError(e.to_string()),
-    };
+    match creation_signatures(provider, escrow, b.chain_id, b.agreement_id, b.created.tx_hash).await
+    {
+        Ok(Ok((brand, creator))) => Submitted::Found { brand, creator },
+        Ok(Err(why)) => Submitted::Unknown(why),
+        Err(e) => Submitted::NodeError(e),
+    }
+}
+
+/// The brand's and creator's signatures that transaction `tx_hash` submitted to create agreement
+/// `id` at `escrow`: from its calldata when it called the escrow directly, else from the node's
+/// call trace (a wallet or a batcher in between). `Ok(Err(why))` when the call cannot be found
+/// (no such transaction, or a node without `debug_traceTransaction`); `Err` on a node failure.
+pub async fn creation_signatures(
+    provider: &DynProvider,
+    escrow: Address,
+    chain_id: u64,
+    id: B256,
+    tx_hash: B256,
+) -> Result<Result<(Bytes, Bytes), String>, String> {
     use alloy::consensus::Transaction as _;
+    let matches = |a: &Agreement| agreement_id(a, &domain(chain_id, escrow)) == id;
+    let tx = match provider.get_transaction_by_hash(tx_hash).await {
+        Ok(Some(tx)) => tx,
+        Ok(None) => return Ok(Err(format!("tx {tx_hash} is not on the node"))),
+        Err(e) => return Err(e.to_string()),
+    };
     if tx.inner.to() == Some(escrow) {
         if let Some((a, brand, creator)) = decode_create(tx.inner.input()) {
             if matches(&a) {
-                return Submitted::Found { brand, creator };
+                return Ok(Ok((brand, creator)));
             }
         }
     }
-    // Created through another contract (a wallet, a batcher): find the call in the trace.
     let trace: Result<serde_json::Value, _> = provider
         .raw_request(
             "debug_traceTransaction".into(),
-            (b.created.tx_hash, serde_json::json!({ "tracer": "callTracer" })),
+            (tx_hash, serde_json::json!({ "tracer": "callTracer" })),
         )
         .await;
     let trace = match trace {
         Ok(t) => t,
         Err(e) => {
-            return Submitted::Unknown(format!(
+            return Ok(Err(format!(
                 "the creation tx calls the escrow through another contract and the node cannot trace it ({e})"
-            ))
+            )))
         }
     };
     let mut calls = Vec::new();
@@ -754,11 +768,22 @@ async fn submitted_signatures(provider: &DynProvider, escrow: Address, b: &Bundl
         }
         if let Some((a, brand, creator)) = decode_create(&input) {
             if matches(&a) {
-                return Submitted::Found { brand, creator };
+                return Ok(Ok((brand, creator)));
             }
         }
     }
-    Submitted::Unknown("no call creating this agreement in the creation tx's trace".to_owned())
+    Ok(Err("no call creating this agreement in the creation tx's trace".to_owned()))
+}
+
+/// Whether `party` signed `digest` with `sig`: ECDSA, else its contract wallet at block `at`.
+pub async fn signature_method(
+    provider: &DynProvider,
+    party: Address,
+    digest: B256,
+    sig: &[u8],
+    at: BlockId,
+) -> Result<SignatureMethod, String> {
+    party_signed(provider, party, digest, sig, at).await
 }
 
 async fn eip1271(
@@ -892,7 +917,9 @@ async fn offchain_log(r: &mut Report, provider: &DynProvider, b: &Bundle, submit
     let mut prev = B256::ZERO;
     let mut bad = Vec::new();
     let mut signed: Vec<(Address, B256, Bytes)> = Vec::new();
-    let at = BlockId::hash(b.as_of.hash);
+    // The signatures it records were given before the agreement was created: a contract wallet
+    // is asked where the escrow asked it.
+    let at = BlockId::hash(b.created.block_hash);
     for (i, e) in log.iter().enumerate() {
         let mut buf = prev.to_vec();
         buf.extend_from_slice(e.entry.as_bytes());
