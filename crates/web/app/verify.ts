@@ -1058,7 +1058,8 @@ async function offchainLog(r: Checks, rpc: Rpc, b: Bundle, submitted: Submitted)
       continue;
     }
     if (s) {
-      const got = await partySigned(rpc, s.actor, s.digest, s.signature, b.asOf.hash);
+      // Given before the agreement was created: a contract wallet is asked where the escrow asked it.
+      const got = await partySigned(rpc, s.actor, s.digest, s.signature, b.created.blockHash);
       if ('why' in got) bad.push(`entry ${e.seq}: the signature it records ${got.why}`);
       signed.push(s);
     }
