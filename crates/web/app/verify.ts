@@ -6,7 +6,7 @@
 //
 // Checks, in the order run (see verify.rs for what each proves): format, exporter-signature,
 // pinned-escrow, node-chain, as-of-block, agreement-id, creation, events-complete, event-names,
-// later-events, replay, state, summary, signature-brand, signature-creator, signatures-submitted,
+// later-events, replay, state, summary, deferred-credits, signature-brand, signature-creator, signatures-submitted,
 // terms, offchain-log, offchain-log-anchored. Outcome: any fail → failed; else any error →
 // unreadable; else verified.
 
@@ -468,6 +468,11 @@ const MAX_HALVINGS = 16;
 
 /** Every log of `escrow` whose first indexed topic is `id`, blocks from..=to, in chain order. */
 export async function agreementLogs(rpc: Rpc, escrow: Hex, id: Hex, from: bigint, to: bigint): Promise<NodeLog[]> {
+  return logsInRanges(rpc, escrow, [null, id], from, to);
+}
+
+/** The logs of `address` matching `topics`, blocks from..=to, in chain order; ranges bounded and halved on refusal. */
+export async function logsInRanges(rpc: Rpc, address: Hex, topics: (Hex | null)[], from: bigint, to: bigint): Promise<NodeLog[]> {
   const out: NodeLog[] = [];
   let start = from;
   let span = LOG_RANGE;
@@ -475,7 +480,7 @@ export async function agreementLogs(rpc: Rpc, escrow: Hex, id: Hex, from: bigint
   while (start <= to) {
     const end = to < start + span - 1n ? to : start + span - 1n;
     try {
-      const logs: any[] = await rpc('eth_getLogs', [{ address: escrow, topics: [null, id], fromBlock: toHex(start), toBlock: toHex(end) }]);
+      const logs: any[] = await rpc('eth_getLogs', [{ address, topics, fromBlock: toHex(start), toBlock: toHex(end) }]);
       for (const l of logs) {
         if (l.removed) throw new Error('the node returned removed logs (its chain is reorganising)');
         out.push({
@@ -762,6 +767,7 @@ export async function verifyBundle(raw: unknown, rpc: Rpc, trust: Trust): Promis
   names(r, b.events);
   await laterEvents(r, rpc, escrow, b, !!trust.historical);
   await replay(r, rpc, escrow, b, logs);
+  await deferredCredits(r, rpc, escrow, b, logs);
   const submitted = await submittedSignatures(rpc, escrow, b);
   await signatures(r, rpc, b, submitted);
   terms(r, b);
@@ -914,6 +920,53 @@ async function replay(r: Checks, rpc: Rpc, escrow: Hex, b: Bundle, logs: NodeLog
   if (!diff.length)
     r.pass('summary', `${ours.status}: funded ${ours.funded}, paid to creator ${ours.paidToCreator}, refunded ${ours.refundedToBrand}, fees ${ours.arbiterFees}, deferred ${ours.deferred}, held ${ours.held}`);
   else r.fail('summary', diff.join('; '));
+}
+
+/**
+ * Payouts the escrow could not push became credits of their recipients, withdrawn per account and
+ * token rather than per agreement: each must still be credited or have left through `Withdrawn`.
+ */
+async function deferredCredits(r: Checks, rpc: Rpc, escrow: Hex, b: Bundle, logs: NodeLog[]) {
+  const deferred = new Map<string, { token: Hex; account: Hex; amount: bigint; first: bigint }>();
+  for (const l of logs) {
+    if (nameOfTopic(l.topics[0]) !== 'PaymentDeferred') continue;
+    const ev = decodeEventLog({ abi: escrowAbi, topics: l.topics as [Hex, ...Hex[]], data: l.data }) as any;
+    const token = lc(ev.args.token);
+    const account = lc(ev.args.account);
+    const key = `${token}${account}`;
+    const e = deferred.get(key) ?? { token, account, amount: 0n, first: l.blockNumber };
+    e.amount += BigInt(ev.args.amount);
+    if (l.blockNumber < e.first) e.first = l.blockNumber;
+    deferred.set(key, e);
+  }
+  if (!deferred.size) return r.pass('deferred-credits', 'no payout of this agreement was deferred');
+  const withdrawnTopic = [...TOPIC_NAMES].find(([, n]) => n === 'Withdrawn')?.[0] as Hex;
+  const pad = (a: Hex) => `0x${a.slice(2).padStart(64, '0')}` as Hex;
+  const details: string[] = [];
+  let ok = true;
+  for (const key of [...deferred.keys()].sort()) {
+    const { token, account, amount, first } = deferred.get(key)!;
+    let credit: bigint;
+    let withdrawn = 0n;
+    try {
+      const out: Hex = await rpc('eth_call', [{ to: escrow, data: encodeFunctionData({ abi: escrowAbi, functionName: 'claimable', args: [token, account] }) }, { blockHash: b.asOf.hash }]);
+      credit = BigInt(decodeFunctionResult({ abi: escrowAbi, functionName: 'claimable', data: out }) as any);
+    } catch (e) {
+      return r.error('deferred-credits', `claimable at the as-of block: ${errText(e)}`);
+    }
+    try {
+      for (const w of await logsInRanges(rpc, escrow, [withdrawnTopic, pad(token), pad(account)], first, b.asOf.number)) {
+        const ev = decodeEventLog({ abi: escrowAbi, topics: w.topics as [Hex, ...Hex[]], data: w.data }) as any;
+        withdrawn += BigInt(ev.args.amount);
+      }
+    } catch (e) {
+      return r.error('deferred-credits', errText(e));
+    }
+    if (credit + withdrawn < amount) ok = false;
+    details.push(`${amount} of token ${A(token)} credited to ${A(account)}: withdrawn ${withdrawn} since block ${first}, credit now ${credit}`);
+  }
+  const detail = details.join('; ');
+  r.check('deferred-credits', ok, detail, `a deferred payout is neither credited nor withdrawn: ${detail}`);
 }
 
 type Submitted = { found: { brand: Hex; creator: Hex } } | { unknown: string } | { nodeError: string };
