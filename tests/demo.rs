@@ -83,5 +83,46 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
         .output()?;
     assert_eq!(other.status.code(), Some(1), "{}", String::from_utf8_lossy(&other.stdout));
     assert!(String::from_utf8_lossy(&other.stdout).contains("FAIL exporter-signature"));
+
+    // Exit codes an auditor's script can tell apart: 1 for a failed check (here an edited amount,
+    // signature stripped as a forger would), 2 for what could not be read (a node that does not
+    // answer, a file that is not a bundle, a format this verifier does not read).
+    let mut forged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle)?)?;
+    forged["summary"]["paidToCreator"] = serde_json::json!("1000000000000000000");
+    forged.as_object_mut().map(|o| o.remove("exporter"));
+    let forged_path = bundle.with_extension("forged.json");
+    std::fs::write(&forged_path, serde_json::to_string(&forged)?)?;
+    let run = |file: &std::path::Path, rpc: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .arg("verify")
+            .arg(file)
+            .args(["--rpc-url", rpc, "--json"])
+            .output()
+    };
+    let out = run(&forged_path, &rpc)?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "fail")
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(failed, ["summary"], "{report:#}");
+    // Port 9 (discard) on this machine: nothing answers.
+    let out = run(&bundle, "http://127.0.0.1:9")?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        (out.status.code(), &report["outcome"]),
+        (Some(2), &serde_json::json!("unreadable")),
+        "{report:#}"
+    );
+    let garbage = bundle.with_extension("garbage.json");
+    std::fs::write(&garbage, "not json")?;
+    assert_eq!(run(&garbage, &rpc)?.status.code(), Some(2));
+    std::fs::write(&garbage, r#"{"format":"pactum-audit-bundle/1"}"#)?;
+    let out = run(&garbage, &rpc)?;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     Ok(())
 }
