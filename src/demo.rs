@@ -378,14 +378,24 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
             bundle["events"].as_array().map_or(0, Vec::len)
         ),
     );
-    let parsed: pactum_api::bundle::Bundle = serde_json::from_value(bundle)?;
-    let checks = pactum_api::bundle::verify(&parsed, &d.provider).await;
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    for c in &checks {
-        println!("      {} {}", if c.ok { "ok  " } else { "FAIL" }, c.what);
+    // Checked as an auditor would: the escrow trusted is the committed deployments file's entry
+    // for the chain (never the bundle's claim), the exporter the server's published signer.
+    let config = d.call("GET", "/v1/config", None, None).await?;
+    let chain = d.provider.get_chain_id().await?;
+    let trusted = pactum_audit::deployments::Deployments::built_in()?
+        .for_chain(chain)
+        .map(|t| t.escrow)
+        .ok_or_else(|| eyre!("no trusted escrow for chain {chain} in deployments/escrows.json"))?;
+    let exporter = config["exportSigner"].as_str().and_then(|a| a.parse().ok());
+    let trust =
+        pactum_audit::Trust { escrow: trusted, chain_id: Some(chain), exporter, historical: false };
+    let report = pactum_audit::verify(&bundle, &d.provider, &trust).await;
+    let failed = report.with_status(pactum_audit::Status::Fail).count();
+    for c in &report.checks {
+        println!("      {:?} {}: {}", c.status, c.id, c.detail);
     }
-    step(13, &format!("pactum verify: {} checks, {failed} failed", checks.len()));
-    if failed > 0 {
+    step(13, &format!("pactum verify: {} checks, {:?}", report.checks.len(), report.outcome));
+    if report.outcome != pactum_audit::Outcome::Verified || failed > 0 {
         return Err(eyre!("the audit bundle did not verify"));
     }
     Ok(())

@@ -13,13 +13,11 @@ mod index;
 mod reconcile;
 mod serve;
 mod settings;
+mod verify;
 
 use std::{fs, path::PathBuf};
 
-use alloy::{
-    primitives::{Address, Bytes, B256},
-    providers::Provider,
-};
+use alloy::primitives::{Address, Bytes, B256};
 use clap::{Parser, Subcommand};
 use eyre::{Context, Result};
 use pactum_core::{agreement_id, agreement_typed_data, domain, recover_signer, Agreement};
@@ -59,15 +57,11 @@ enum Command {
         #[arg(long, env = "PACTUM_ESCROW")]
         escrow: Address,
     },
-    /// Check an audit bundle against any node: hashes, signatures, every event, the log's chain.
-    /// Prints each check; exits with 1 on any mismatch.
-    Verify {
-        /// The bundle (JSON, as `GET /v1/agreements/{id}/audit-bundle` returns it).
-        bundle: PathBuf,
-        /// JSON-RPC URL of a node of the bundle's chain.
-        #[arg(long, env = "PACTUM_RPC_URL")]
-        rpc_url: String,
-    },
+    /// Check an audit bundle against any node, trusting only the escrow you name (or the committed
+    /// deployments file): completeness, order and names of its events, money, signatures, terms,
+    /// the off-chain log and the exporter's signature. Exit codes: 0 verified, 1 a check failed,
+    /// 2 the bundle or the node could not be read.
+    Verify(verify::VerifyArgs),
     /// Reconcile the escrow's money from a node alone: per token, balance = what open agreements
     /// hold + unwithdrawn credits + surplus; with --database-url, also the indexer's mirror,
     /// agreement by agreement. Exits 0 if it reconciles (a surplus is printed, not a failure), 1
@@ -120,25 +114,10 @@ fn main() -> Result<()> {
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
-        Command::Verify { bundle, rpc_url } => {
-            let text = fs::read_to_string(&bundle)
-                .wrap_err_with(|| format!("reading {}", bundle.display()))?;
-            let parsed: pactum_api::bundle::Bundle = serde_json::from_str(&text)
-                .wrap_err_with(|| format!("{} is not an audit bundle", bundle.display()))?;
-            let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL {rpc_url:?}"))?;
-            let provider = alloy::providers::ProviderBuilder::new()
-                .disable_recommended_fillers()
-                .connect_http(url)
-                .erased();
-            let checks = tokio::runtime::Runtime::new()?
-                .block_on(pactum_api::bundle::verify(&parsed, &provider));
-            let failed = checks.iter().filter(|c| !c.ok).count();
-            for c in &checks {
-                println!("{} {}: {}", if c.ok { "ok  " } else { "FAIL" }, c.what, c.detail);
-            }
-            println!("{} checks, {failed} failed", checks.len());
-            if failed > 0 {
-                std::process::exit(1);
+        Command::Verify(args) => {
+            let code = tokio::runtime::Runtime::new()?.block_on(verify::run(args));
+            if code != 0 {
+                std::process::exit(code);
             }
         }
         Command::Reconcile(args) => {

@@ -63,6 +63,11 @@ pub(crate) struct ServeArgs {
     /// Seconds between sweeps of expired nonces and sessions [default: 300].
     #[arg(long, env = "PACTUM_PRUNE_INTERVAL")]
     prune_interval: Option<u64>,
+    /// A file holding the hex private key that signs exported audit bundles (its address is
+    /// published at `GET /v1/config`). Without one, a fresh key is made at each start, so bundles
+    /// can still be checked but not attributed across restarts.
+    #[arg(long, env = "PACTUM_EXPORT_KEY_FILE")]
+    export_key_file: Option<PathBuf>,
 }
 
 /// The same settings as read from the file, plus the secrets.
@@ -83,6 +88,7 @@ struct FileConfig {
     anonymous_rate_limit: Option<u32>,
     account_rate_limit: Option<u32>,
     prune_interval: Option<u64>,
+    export_key_file: Option<PathBuf>,
 }
 
 /// Runs the API until Ctrl-C or SIGTERM (in-flight requests finish first).
@@ -118,6 +124,19 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
     let prune_every = args.prune_interval.or(file.prune_interval).unwrap_or(300);
     if prune_every == 0 {
         bail!("the prune interval must be at least 1 second");
+    }
+    match args.export_key_file.or(file.export_key_file) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .wrap_err_with(|| format!("reading the export key {}", path.display()))?;
+            cfg.export_key = text.trim().parse().wrap_err_with(|| {
+                format!("{} does not hold a hex secp256k1 private key", path.display())
+            })?;
+        }
+        None => tracing::warn!(
+            signer = %cfg.export_key.address(),
+            "no --export-key-file: audit bundles are signed with a key made for this run only"
+        ),
     }
     cfg.validate()?;
 

@@ -48,17 +48,81 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
         "the agreement is \"closing\"; the termination returned only the unearned escrow \
          (milestone 3, never delivered: \"cancelled\"); milestone 2 is \"submitted\"",
         "the agreement is \"terminated\"; paid to creator \"600000000000000000\" wei, refunded to brand \"400000000000000000\" wei",
-        // 9 checks of hashes, signatures and the log, 11 events, and their replay.
-        "21 checks, 0 failed",
+        // Every check of format 2 ran and passed (none skipped: the agreement was drafted here).
+        "pactum verify: 20 checks, Verified",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }
     // The bundle on disk verifies with the command an auditor would run.
+    // It trusts the committed deployments file's escrow and requires the server's signature.
+    let config: serde_json::Value = serde_json::from_str(
+        &alloy::transports::http::reqwest::get(format!("{api}/v1/config"))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?,
+    )?;
+    let signer = config["exportSigner"]
+        .as_str()
+        .ok_or_else(|| eyre::eyre!("no exportSigner in /v1/config"))?;
     let verify = Command::new(env!("CARGO_BIN_EXE_pactum"))
         .arg("verify")
         .arg(&bundle)
-        .args(["--rpc-url", &rpc])
+        .args(["--rpc-url", &rpc, "--exporter", signer, "--json"])
         .output()?;
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout)?;
+    assert_eq!(verify.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["outcome"], "verified", "{report:#}");
+    let checks = report["checks"].as_array().ok_or_else(|| eyre::eyre!("no checks"))?;
+    assert!(checks.iter().all(|c| c["status"] == "pass"), "{report:#}");
+    // A signature by another exporter than the one required is refused (exit 1).
+    let other = Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .arg("verify")
+        .arg(&bundle)
+        .args(["--rpc-url", &rpc, "--exporter", "0x000000000000000000000000000000000000dEaD"])
+        .output()?;
+    assert_eq!(other.status.code(), Some(1), "{}", String::from_utf8_lossy(&other.stdout));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("FAIL exporter-signature"));
+
+    // Exit codes an auditor's script can tell apart: 1 for a failed check (here an edited amount,
+    // signature stripped as a forger would), 2 for what could not be read (a node that does not
+    // answer, a file that is not a bundle, a format this verifier does not read).
+    let mut forged: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle)?)?;
+    forged["summary"]["paidToCreator"] = serde_json::json!("1000000000000000000");
+    forged.as_object_mut().map(|o| o.remove("exporter"));
+    let forged_path = bundle.with_extension("forged.json");
+    std::fs::write(&forged_path, serde_json::to_string(&forged)?)?;
+    let run = |file: &std::path::Path, rpc: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .arg("verify")
+            .arg(file)
+            .args(["--rpc-url", rpc, "--json"])
+            .output()
+    };
+    let out = run(&forged_path, &rpc)?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] == "fail")
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(failed, ["summary"], "{report:#}");
+    // Port 9 (discard) on this machine: nothing answers.
+    let out = run(&bundle, "http://127.0.0.1:9")?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        (out.status.code(), &report["outcome"]),
+        (Some(2), &serde_json::json!("unreadable")),
+        "{report:#}"
+    );
+    let garbage = bundle.with_extension("garbage.json");
+    std::fs::write(&garbage, "not json")?;
+    assert_eq!(run(&garbage, &rpc)?.status.code(), Some(2));
+    std::fs::write(&garbage, r#"{"format":"pactum-audit-bundle/1"}"#)?;
+    let out = run(&garbage, &rpc)?;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     Ok(())
 }

@@ -59,6 +59,9 @@ pub struct ClientConfig {
     pub siwe_uri: String,
     /// The tokens agreements may use.
     pub tokens: Vec<TokenInfo>,
+    /// The address that signs this server's audit bundles (their `exporter` member).
+    #[schema(value_type = String)]
+    pub export_signer: Address,
 }
 
 #[utoipa::path(get, path = "/v1/config", tag = "operations", summary = "The chain, escrow, SIWE domain and tokens of this deployment", responses((status = 200, body = ClientConfig)), security(()))]
@@ -77,6 +80,7 @@ async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, Api
         siwe_domain: state.cfg.siwe_domain.clone(),
         siwe_uri: state.cfg.siwe_uri.clone(),
         tokens,
+        export_signer: state.cfg.export_key.address(),
     }))
 }
 

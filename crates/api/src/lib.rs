@@ -19,10 +19,10 @@
 
 pub mod actions;
 pub mod auth;
-pub mod bundle;
 pub mod config;
 pub mod drafts;
 pub mod error;
+pub mod export;
 pub mod housekeeping;
 pub mod limits;
 pub mod metrics;
@@ -84,6 +84,8 @@ pub struct Config {
     pub anonymous_rate_per_minute: u32,
     /// Requests one signed-in account may make per minute (0: no limit).
     pub account_rate_per_minute: u32,
+    /// The key that signs exported audit bundles; its address is published at `GET /v1/config`.
+    pub export_key: alloy::signers::local::PrivateKeySigner,
 }
 
 /// A configuration the API refuses to start with.
@@ -128,6 +130,7 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             anonymous_rate_per_minute: 60,
             account_rate_per_minute: 600,
+            export_key: alloy::signers::local::PrivateKeySigner::random(),
         }
     }
 

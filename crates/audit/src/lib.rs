@@ -3,4 +3,11 @@
 //! bundle export and the tests all go through this crate, so there is one verifier to trust and to
 //! attack.
 
+pub mod bundle;
+pub mod deployments;
+pub mod num;
 pub mod reconcile;
+pub mod verify;
+
+pub use bundle::{Bundle, FORMAT};
+pub use verify::{verify, Outcome, Report, Status, Trust};

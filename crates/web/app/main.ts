@@ -7,7 +7,7 @@ import { formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToByte
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, h, setStatus, statusBox } from './dom';
 import { amount, duration, short, tokenOf, when } from './format';
-import { verifyBundle, type Check } from './verify';
+import { deploymentFor, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
   sendAll,
@@ -807,24 +807,124 @@ function timeline(events: any[]): HTMLElement {
 
 // ---------------------------------------------------------------- audit
 
-function renderChecks(target: HTMLElement, checks: Check[]) {
-  const failed = checks.filter((c) => !c.ok).length;
-  target.dataset.verdict = failed ? 'fail' : 'pass';
+function renderReport(target: HTMLElement, r: Report) {
+  const ids = (status: string) => r.checks.filter((c) => c.status === status).map((c) => c.id);
+  const failed = ids('fail');
+  const errors = ids('error');
+  const skipped = ids('skipped');
+  target.dataset.verdict = r.outcome === 'verified' ? 'pass' : r.outcome === 'failed' ? 'fail' : 'unreadable';
+  target.dataset.outcome = r.outcome;
+  const verdict =
+    r.outcome === 'failed'
+      ? `The bundle does NOT verify: ${failed.length} of ${r.checks.length} checks failed: ${failed.join(', ')}.`
+      : r.outcome === 'unreadable'
+        ? `The bundle could not be verified: ${errors.join(', ')} could not be decided (the bundle or the node could not be read).`
+        : `The bundle verifies: ${r.checks.length - skipped.length} checks passed, computed in this browser${skipped.length ? `; not applicable: ${skipped.join(', ')}` : ''}.`;
+  const label = { pass: 'pass', fail: 'FAIL', skipped: 'skipped', error: 'ERROR' } as const;
   target.replaceChildren(
-    h('p', { class: failed ? 'error' : 'ok', role: 'alert', 'data-testid': 'verify-verdict' }, failed ? `The bundle does NOT verify: ${failed} of ${checks.length} checks failed.` : `The bundle verifies: all ${checks.length} checks passed, computed in this browser.`),
-    h('ul', { class: 'checks' }, checks.map((c) => h('li', { 'data-ok': String(c.ok) }, h('strong', {}, c.ok ? 'ok ' : 'FAIL '), c.what, h('br', {}), h('small', { class: 'wrap' }, c.detail)))),
+    h('p', { class: r.outcome === 'verified' ? 'ok' : 'error', role: 'alert', 'data-testid': 'verify-verdict' }, verdict),
+    h('ul', { class: 'checks' }, r.checks.map((c) => h('li', { 'data-check': c.id, 'data-status': c.status }, h('strong', {}, `${label[c.status]} `), h('code', {}, c.id), h('br', {}), h('small', { class: 'wrap' }, c.detail)))),
   );
 }
 
-function rpc() {
-  const p = provider();
-  return p ? (method: string, params: unknown[]) => walletRequest(method, params) : null;
+/** A JSON-RPC node reached over HTTP(S) by URL. */
+function httpRpc(url: string): Rpc {
+  let next = 0;
+  return async (method, params) => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++next, method, params }) });
+    if (!res.ok) throw new Error(`the node answered HTTP ${res.status}`);
+    const body = await res.json();
+    if (body.error) throw new Error(body.error.message ?? JSON.stringify(body.error));
+    return body.result;
+  };
+}
+
+/**
+ * The bundle checker: what the auditor trusts (an escrow address, prefilled from the committed
+ * deployments for the bundle's chain, never taken from the bundle; optionally the exporter that
+ * must have signed), which node to ask (a typed RPC URL, else the connected wallet's node), a
+ * bundle file, and the report, every check computed in this page (app/verify.ts).
+ */
+function bundleChecker(): { el: HTMLElement; check: (raw: unknown) => Promise<void> } {
+  const escrow = h('input', { name: 'trusted-escrow', spellcheck: 'false', autocomplete: 'off', placeholder: '0x… (the escrow deployment you trust)' }) as HTMLInputElement;
+  const node = h('input', { name: 'rpc-url', type: 'url', spellcheck: 'false', autocomplete: 'off', placeholder: 'https://… (empty: your wallet’s node)' }) as HTMLInputElement;
+  const exporterIn = h('input', { name: 'exporter', spellcheck: 'false', autocomplete: 'off', placeholder: '0x… (optional)' }) as HTMLInputElement;
+  const historical = h('input', { type: 'checkbox', name: 'historical' }) as HTMLInputElement;
+  const file = h('input', { type: 'file', accept: 'application/json,.json', 'data-testid': 'bundle-file' }) as HTMLInputElement;
+  const out = h('div', { 'data-testid': 'verify-result', 'aria-live': 'polite' });
+  let escrowEdited = false;
+  escrow.addEventListener('input', () => (escrowEdited = true));
+
+  const check = async (raw: unknown) => {
+    out.replaceChildren('Checking…');
+    delete out.dataset.verdict;
+    delete out.dataset.outcome;
+    const fail = (msg: string) => {
+      out.dataset.verdict = 'unreadable';
+      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'verify-verdict' }, msg));
+    };
+    const read = readBundle(raw);
+    if ('error' in read) {
+      // Unreadable before anything is trusted or asked: the same single `format` error as pactum verify.
+      renderReport(out, { outcome: 'unreadable', agreementId: null, checks: [{ id: 'format', status: 'error', detail: read.error }] });
+      return;
+    }
+    const chain = read.bundle.chainId.toString();
+    const deployment = deploymentFor(chain);
+    if (!escrowEdited) escrow.value = deployment?.escrow ?? '';
+    const trusted = escrow.value.trim();
+    if (!isAddress(trusted, { strict: false })) {
+      fail(`Give the escrow address you trust${chain ? ` on chain ${chain}` : ''}: no committed deployment is known for it. The bundle’s own escrow is never trusted.`);
+      escrow.focus();
+      return;
+    }
+    const exp = exporterIn.value.trim();
+    if (exp && !isAddress(exp, { strict: false })) {
+      fail('The exporter to require is not an address.');
+      return;
+    }
+    let rpc: Rpc;
+    if (node.value.trim()) rpc = httpRpc(node.value.trim());
+    else if (provider()) rpc = (method, params) => walletRequest(method, params);
+    else {
+      fail('No node to ask: connect a wallet, or give a JSON-RPC URL of a node of the bundle’s chain.');
+      return;
+    }
+    const trustedChain = deployment && deployment.escrow.toLowerCase() === trusted.toLowerCase() ? BigInt(deployment.chainId) : null;
+    try {
+      renderReport(out, await verifyBundle(raw, rpc, { escrow: trusted as `0x${string}`, chainId: trustedChain, exporter: exp ? (exp as `0x${string}`) : null, historical: historical.checked }));
+    } catch (e) {
+      fail(`The check stopped: ${(e as Error).message}`);
+    }
+  };
+  file.addEventListener('change', async () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await f.text());
+    } catch (e) {
+      out.dataset.verdict = 'unreadable';
+      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'verify-verdict' }, `Not a bundle: ${(e as Error).message}`));
+      return;
+    }
+    await check(raw);
+  });
+  const el = h('div', { class: 'checker' },
+    field('Trusted escrow address', escrow, 'Filled in from the deployments this app was built with (deployments/escrows.json) for the bundle’s chain; change it to the escrow you trust. The bundle’s own escrow is never trusted.'),
+    field('Node to check against (JSON-RPC URL)', node, 'Any node of the bundle’s chain. Empty: your wallet’s node.'),
+    field('Exporter that must have signed (optional)', exporterIn, 'The exporting server’s address (its /v1/config publishes it as exportSigner). Empty: a signature is checked if present, not required.'),
+    h('div', { class: 'field' }, h('label', {}, historical, ' Accept a bundle as of an earlier block (later events are then reported, not refused)')),
+    field('Check a bundle file', file, 'A bundle downloaded earlier, or sent to you by anyone.'),
+    out);
+  return { el, check };
 }
 
 function auditPanel(id: string): HTMLElement {
-  const out = h('div', { 'data-testid': 'verify-result', 'aria-live': 'polite' });
+  const checker = bundleChecker();
   const download = h('button', { type: 'button' }, 'Download the audit bundle');
   const verify = h('button', { type: 'button', class: 'primary' }, 'Verify the bundle in this browser');
+  const problem = h('div', { 'aria-live': 'polite' });
   download.addEventListener('click', async () => {
     try {
       const b = await api<any>('GET', `/v1/agreements/${id}/audit-bundle`);
@@ -834,37 +934,20 @@ function auditPanel(id: string): HTMLElement {
       a.click();
       a.remove();
     } catch (e) {
-      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+      problem.replaceChildren(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }
   });
   verify.addEventListener('click', async () => {
-    out.replaceChildren('Checking…');
+    problem.replaceChildren();
     try {
-      const b = await api<any>('GET', `/v1/agreements/${id}/audit-bundle`);
-      renderChecks(out, await verifyBundle(b, rpc()));
+      await checker.check(await api<any>('GET', `/v1/agreements/${id}/audit-bundle`));
     } catch (e) {
-      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
+      problem.replaceChildren(h('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }
   });
   return h('section', { class: 'card', 'aria-labelledby': 'audit-h' }, h('h2', { id: 'audit-h' }, 'Audit'),
-    h('p', {}, 'The bundle holds the agreement as signed, the terms, both signatures, every event and the off-chain log. This page checks it with its own code: signatures recover to the parties, the terms hash to the on-chain termsHash, and each event is on chain.'),
-    h('div', { class: 'actions' }, download, verify), bundleUpload(out), out);
-}
-
-function bundleUpload(out: HTMLElement): HTMLElement {
-  const file = h('input', { type: 'file', accept: 'application/json,.json', 'data-testid': 'bundle-file' }) as HTMLInputElement;
-  file.addEventListener('change', async () => {
-    const f = file.files?.[0];
-    if (!f) return;
-    out.replaceChildren('Checking…');
-    try {
-      const b = JSON.parse(await f.text());
-      renderChecks(out, await verifyBundle(b, rpc()));
-    } catch (e) {
-      out.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Not a bundle: ${(e as Error).message}`));
-    }
-  });
-  return field('Or check a bundle file', file, 'A bundle downloaded earlier, or sent to you by anyone.');
+    h('p', {}, 'The bundle holds the agreement as signed, the terms, both signatures, every event, the state it adds up to and the off-chain log. This page checks it with its own code against a node, trusting only the escrow address below: the agreement id and signatures are recomputed, the node’s events of that escrow must be exactly the bundle’s, and their replay must give the escrow’s own state and the bundle’s money.'),
+    h('div', { class: 'actions' }, download, verify), problem, checker.el);
 }
 
 async function auditPage() {
@@ -903,8 +986,7 @@ async function auditPage() {
       results.replaceChildren(h('p', { class: 'error', role: 'alert' }, (err as Error).message));
     }
   });
-  const out = h('div', { 'data-testid': 'verify-result', 'aria-live': 'polite' });
-  screen('Audit', form, results, h('section', { class: 'card', 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h' }, 'Check a bundle file'), bundleUpload(out), out));
+  screen('Audit', form, results, h('section', { class: 'card', 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h' }, 'Check a bundle file'), bundleChecker().el));
 }
 
 void render();

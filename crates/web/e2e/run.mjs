@@ -12,13 +12,16 @@
 //   node e2e/run.mjs [--pactum PATH] [--keep-going]
 // Ends with "web e2e: N passed, N failed"; exits 1 on any failure.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { decodeEventLog, encodeFunctionData, getAddress, hashTypedData, keccak256, stringToBytes, toEventSelector, toHex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import canonicalize from 'canonicalize';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const web = path.resolve(here, '..');
@@ -30,7 +33,7 @@ const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : dflt;
 };
-const pactum = opt('--pactum', path.join(root, 'target/debug/pactum'));
+const pactum = opt('--pactum', path.join(process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target'), 'debug/pactum'));
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT = 20_000;
 
@@ -41,6 +44,15 @@ const ACCOUNTS = {
   arbiter: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
   auditor: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
 };
+
+// Their well-known anvil keys, for what the test signs outside the page (an agreement created
+// directly on chain, a forged signature).
+const KEYS = {
+  brand: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  creator: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+  auditor: '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
+};
+const ESCROW = JSON.parse(readFileSync(path.join(root, 'crates/bindings/artifacts/PactumEscrow.json'), 'utf8'));
 
 // ------------------------------------------------------------------ harness
 
@@ -133,6 +145,118 @@ async function rpc(url, method, params = []) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }) });
   return res.json();
 }
+
+
+// ------------------------------------------------------------------ chain and bundle helpers
+
+/** Sends a transaction from an unlocked anvil account and returns its (successful) receipt. */
+async function send(rpcUrl, from, to, data) {
+  const tx = { from, data, ...(to ? { to } : {}) };
+  const sent = await rpc(rpcUrl, 'eth_sendTransaction', [tx]);
+  if (sent.error) throw new Error(`eth_sendTransaction: ${JSON.stringify(sent.error)}`);
+  const receipt = await until(`the receipt of ${sent.result}`, async () => (await rpc(rpcUrl, 'eth_getTransactionReceipt', [sent.result])).result);
+  if (receipt.status !== '0x1') throw new Error(`transaction ${sent.result} failed: ${JSON.stringify(receipt)}`);
+  return receipt;
+}
+
+/** A format-2 agreement document (decimal strings) as the escrow's ABI struct. */
+function agreementStruct(a) {
+  return {
+    brand: a.brand, creator: a.creator, arbiter: a.arbiter, token: a.token, termsHash: a.termsHash,
+    arbiterFeeBps: Number(a.arbiterFeeBps), contestWindow: Number(a.contestWindow), arbitrationWindow: Number(a.arbitrationWindow),
+    revisionRounds: Number(a.revisionRounds), deadline: Number(a.deadline), salt: BigInt(a.salt),
+    milestones: a.milestones.map((m) => ({ amount: BigInt(m.amount), deadline: Number(m.deadline), reviewWindow: Number(m.reviewWindow) })),
+  };
+}
+
+const AGREEMENT_TYPES = Object.fromEntries(
+  ['Agreement', 'Milestone'].map((t) => {
+    const fn = ESCROW.abi.find((x) => x.name === 'create');
+    const agreement = fn.inputs[0];
+    const comps = t === 'Agreement' ? agreement.components : agreement.components.find((c) => c.name === 'milestones').components;
+    return [t, comps.map((c) => ({ name: c.name, type: c.name === 'milestones' ? 'Milestone[]' : c.type }))];
+  }),
+);
+
+/** Both parties sign `agreement` for `escrow` (their keys, as their wallets would) and the brand creates it directly on chain. */
+async function createDirectly(rpcUrl, chainId, escrow, agreement) {
+  const typed = { domain: { name: 'Pactum', version: '1', chainId, verifyingContract: escrow }, types: AGREEMENT_TYPES, primaryType: 'Agreement', message: agreement };
+  const brandSig = await privateKeyToAccount(KEYS.brand).signTypedData(typed);
+  const creatorSig = await privateKeyToAccount(KEYS.creator).signTypedData(typed);
+  const data = encodeFunctionData({ abi: ESCROW.abi, functionName: 'create', args: [agreement, brandSig, creatorSig] });
+  const receipt = await send(rpcUrl, agreement.brand, escrow, data);
+  return { id: hashTypedData(typed), receipt };
+}
+
+/** A node log in the bundle's event shape (format 2: decimal strings), labelled `name`. */
+function asEvent(log, name) {
+  return { name, blockNumber: BigInt(log.blockNumber).toString(), blockHash: log.blockHash, txHash: log.transactionHash, logIndex: BigInt(log.logIndex).toString(), topics: log.topics, data: log.data };
+}
+const escrowEventName = (log) => decodeEventLog({ abi: ESCROW.abi, topics: log.topics, data: log.data }).eventName;
+
+/** GET an API path with the page's signed-in session. */
+function apiGet(page, p) {
+  return page.evaluate(async (p) => {
+    const s = JSON.parse(sessionStorage.getItem('pactum.session') ?? 'null');
+    const r = await fetch(p, { headers: s ? { authorization: `Bearer ${s.token}` } : {} });
+    if (!r.ok) throw new Error(`GET ${p}: HTTP ${r.status} ${await r.text()}`);
+    return r.json();
+  }, p);
+}
+
+async function until(what, fn, ms = TIMEOUT) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** `pactum verify FILE --json` (the Rust verifier): its report, with the exit code checked against its outcome. */
+function rustVerify(file, rpcUrl, opts) {
+  // `builtIn`: the trusted escrow from the deployments file built into the binary (no --escrow).
+  const args = ['verify', file, '--rpc-url', rpcUrl, ...(opts.builtIn ? [] : ['--escrow', opts.escrow]), '--json'];
+  if (opts.exporter) args.push('--exporter', opts.exporter);
+  if (opts.historical) args.push('--historical');
+  const r = spawnSync(pactum, args, { encoding: 'utf8', timeout: 60_000 });
+  let report;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`pactum ${args.join(' ')} printed no JSON report (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  const code = { verified: 0, failed: 1, unreadable: 2 }[report.outcome];
+  assert(r.status === code, `pactum verify exits ${r.status} for outcome ${report.outcome}`);
+  return report;
+}
+
+/** The page's checker on a bundle file: its outcome and every check (id, status, detail) as shown. */
+async function browserVerify(p, file, opts) {
+  const escrowIn = p.getByLabel('Trusted escrow address');
+  if (opts.setEscrow) await escrowIn.fill(opts.setEscrow);
+  await p.getByLabel('Node to check against (JSON-RPC URL)').fill(opts.rpcUrl ?? '');
+  await p.getByLabel('Exporter that must have signed (optional)').fill(opts.exporter ?? '');
+  await p.getByLabel(/Accept a bundle as of an earlier block/).setChecked(!!opts.historical);
+  const out = p.locator('[data-testid="verify-result"]');
+  await out.evaluate((el) => {
+    delete el.dataset.outcome;
+    delete el.dataset.verdict;
+  });
+  await p.locator('[data-testid="bundle-file"]').setInputFiles(file);
+  await p.locator('[data-testid="verify-result"][data-outcome]').waitFor({ timeout: 40_000 });
+  return {
+    outcome: await out.getAttribute('data-outcome'),
+    verdict: await p.locator('[data-testid="verify-verdict"]').innerText(),
+    escrow: await escrowIn.inputValue(),
+    checks: await out.locator('li[data-check]').evaluateAll((els) => els.map((e) => ({ id: e.dataset.check, status: e.dataset.status, detail: e.querySelector('small')?.textContent ?? '' }))),
+  };
+}
+
+const CHECK_IDS = ['format', 'exporter-signature', 'pinned-escrow', 'node-chain', 'as-of-block', 'agreement-id', 'creation', 'events-complete', 'event-names', 'later-events', 'replay', 'state', 'summary', 'signature-brand', 'signature-creator', 'signatures-submitted', 'terms', 'offchain-log', 'offchain-log-anchored'];
+const statuses = (report) => report.checks.map((c) => `${c.id}:${c.status}`).join(' ');
+const failing = (report) => report.checks.filter((c) => c.status === 'fail').map((c) => c.id);
 
 // ------------------------------------------------------------------ the test wallet
 
@@ -265,6 +389,8 @@ async function main() {
   let draftUrl = '';
   let agreementId = '';
   let secondId = '';
+  let earlyBundle = null; // agreement 1's bundle before its termination (a genuine but stale one)
+  const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain
 
   try {
     await step('brand: wrong network is offered a switch, then SIWE sign-in', async () => {
@@ -506,6 +632,7 @@ async function main() {
       await p.bringToFront();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
       assert((await p.locator('[data-testid="paid"]').innerText()) === '150 pUSD', 'paid 150 pUSD');
+      earlyBundle = await apiGet(p, `/v1/agreements/${agreementId}/audit-bundle`);
     });
 
     await step('creator: withdraw with nothing deferred is refused with the escrow’s reason', async () => {
@@ -605,6 +732,35 @@ async function main() {
       await shot(c, '12b-creator-termination-keeps-delivered-work');
     });
 
+    await step('arbiter rules on the contested termination; a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
+      // The app has no arbiter screen yet: the arbiter's wallet sends the ruling itself.
+      const b1 = await apiGet(brand.page, `/v1/agreements/${agreementId}/audit-bundle`);
+      const agreement = agreementStruct(b1.agreement);
+      const ruling = encodeFunctionData({ abi: ESCROW.abi, functionName: 'resolveTermination', args: [agreement, 5000] });
+      await send(stack.rpcUrl, ACCOUNTS.arbiter, cfg.escrow, ruling);
+      await until('the indexer to see the ruling', async () => (await (await fetch(`${stack.base}/v1/agreements/${agreementId}`)).json()).agreement?.status === 'terminated');
+
+      // A second deployment of the escrow (same bytecode, another address), with an agreement of its own.
+      const deployed = await send(stack.rpcUrl, ACCOUNTS.auditor, null, ESCROW.bytecode);
+      extra.escrow2 = getAddress(deployed.contractAddress);
+      const now = Number(BigInt((await rpc(stack.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
+      const day = 86_400;
+      const fresh = (salt) => ({
+        ...agreement,
+        salt,
+        deadline: now + 120 * day,
+        milestones: agreement.milestones.map((m, i) => ({ ...m, deadline: now + 30 * (i + 1) * day })),
+      });
+      const other = await createDirectly(stack.rpcUrl, cfg.chainId, extra.escrow2, fresh(7n));
+      extra.escrow2Log = other.receipt.logs.find((l) => l.address.toLowerCase() === extra.escrow2.toLowerCase());
+      assert(extra.escrow2Log && escrowEventName(extra.escrow2Log) === 'AgreementCreated', 'the second escrow logged AgreementCreated');
+
+      // An agreement created directly on the trusted escrow, never drafted on the server.
+      const direct = await createDirectly(stack.rpcUrl, cfg.chainId, cfg.escrow, fresh(8n));
+      extra.directId = direct.id;
+      await until('the indexer to see the agreement created on chain', async () => (await fetch(`${stack.base}/v1/agreements/${direct.id}`)).ok);
+    });
+
     await step('auditor: signs in by keyboard, searches, reads the timeline, verifies the bundle in the browser', async () => {
       const p = auditor.page;
       await p.goto(`${stack.base}/audit`);
@@ -621,7 +777,7 @@ async function main() {
       await p.getByRole('button', { name: 'Search' }).click();
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
-      assert((await found.count()) === 2, 'both of the brand’s agreements are found');
+      assert((await found.count()) === 3, 'the brand’s three agreements are found (two drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       const rows = await p.locator('[data-testid="timeline"] tbody tr').allInnerTexts();
@@ -634,32 +790,199 @@ async function main() {
       await verdict.waitFor();
       const v = await verdict.innerText();
       assert(v.startsWith('The bundle verifies'), `${v}\n${await p.locator('ul.checks').innerText()}`);
-      const checks = await p.locator('ul.checks').innerText();
-      assert(checks.includes('brand signature recovers') && checks.includes('computed here') && checks.includes('is on chain'), checks);
+      assert((await p.locator('[data-testid="verify-result"]').getAttribute('data-outcome')) === 'verified', 'outcome verified');
+      assert((await p.getByLabel('Trusted escrow address').inputValue()).toLowerCase() === cfg.escrow.toLowerCase(), 'the trusted escrow is prefilled from deployments/escrows.json');
+      const shown = await p.locator('[data-testid="verify-result"] li[data-check]').evaluateAll((els) => els.map((e) => `${e.dataset.check}:${e.dataset.status}`));
+      assert(shown.join(' ') === CHECK_IDS.map((id) => `${id}:pass`).join(' '), `every check ran and passed, in order: ${shown.join(' ')}`);
       await shot(p, '13-audit-verified');
     });
 
-    await step('auditor: a downloaded bundle with tampered terms fails the in-browser check', async () => {
+    // The honest bundle and every tampered variant, each checked by the page (computed in the
+    // browser) and by `pactum verify --json` (the Rust verifier): both must give the same status
+    // for every check, and the failing ones must be exactly the fixture's.
+    const fixtures = [];
+    let honest = null;
+    await step('auditor: downloads the bundle; it is format 2, signed by the server’s export key', async () => {
       const p = auditor.page;
       const [download] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Download the audit bundle' }).click()]);
       const file = path.join(output, 'bundle.json');
       await download.saveAs(file);
-      const bundle = JSON.parse(readFileSync(file, 'utf8'));
-      assert(bundle.format === 'pactum-audit-bundle/1' && bundle.agreementId === agreementId, 'a bundle of this agreement');
-      const tampered = structuredClone(bundle);
-      tampered.terms.document.morality_clause = 'The brand may end the agreement at will.';
-      const bad = path.join(output, 'bundle-tampered.json');
-      writeFileSync(bad, JSON.stringify(tampered, null, 2));
-      await p.locator('[data-testid="bundle-file"]').setInputFiles(bad);
-      await p.locator('[data-testid="verify-result"][data-verdict="fail"]').waitFor();
-      const failed = await p.locator('ul.checks li[data-ok="false"]').allInnerTexts();
-      assert(failed.some((f) => f.includes('terms document hashes')), failed.join('\n'));
-      assert(!failed.some((f) => f.includes('signature')), 'signatures still recover');
-      await shot(p, '14-audit-tampered-bundle');
-      // And the untampered file passes.
-      await p.locator('[data-testid="bundle-file"]').setInputFiles(file);
-      await p.locator('[data-testid="verify-result"][data-verdict="pass"]').waitFor();
+      honest = JSON.parse(readFileSync(file, 'utf8'));
+      assert(honest.format === 'pactum-audit-bundle/2' && honest.agreementId === agreementId, `a format-2 bundle of this agreement: ${honest.format}`);
+      assert(honest.exporter && cfg.exportSigner && honest.exporter.address.toLowerCase() === cfg.exportSigner.toLowerCase(), `signed by /v1/config's exportSigner ${cfg.exportSigner}: ${JSON.stringify(honest.exporter)}`);
+      assert(honest.events.some((e) => e.name === 'AgreementTerminated'), 'the ruling is in the bundle');
+      const direct = await apiGet(p, `/v1/agreements/${extra.directId}/audit-bundle`);
+      const early = earlyBundle;
+      const clone = () => structuredClone(honest);
+      const unsigned = (b) => {
+        delete b.exporter;
+        return b;
+      };
+      const at = (b, name) => {
+        const i = b.events.findIndex((e) => e.name === name);
+        assert(i >= 0, `the bundle has ${name}`);
+        return i;
+      };
+      const digest = (b) => {
+        const { exporter: _, ...rest } = b;
+        return keccak256(stringToBytes(canonicalize(rest)));
+      };
+      const forger = privateKeyToAccount(KEYS.auditor);
+      const forgedSig = await forger.signMessage({ message: { raw: digest(honest) } });
+      const foreignSig = await forger.sign({ hash: honest.agreementId });
+      // Another agreement's event on the same escrow: agreement 2's approval.
+      const second = (await rpc(stack.rpcUrl, 'eth_getLogs', [{ address: cfg.escrow, topics: [null, secondId], fromBlock: '0x0', toBlock: 'latest' }])).result;
+      const approval = second.find((l) => escrowEventName(l) === 'MilestoneApproved');
+      assert(approval, 'agreement 2 has an approval');
+      // Another contract's event: the token's Transfer in agreement 1's funding transaction.
+      const funding = (await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [honest.created.txHash])).result;
+      const transfer = funding.logs.find((l) => l.address.toLowerCase() !== cfg.escrow.toLowerCase() && l.topics[0] === toEventSelector('Transfer(address,address,uint256)'));
+      assert(transfer, 'the funding transaction moved pUSD');
+      const claimedAmount = (b) => BigInt(`0x${b.events[at(b, 'MilestoneClaimed')].data.slice(2, 66)}`);
+      const trust = { escrow: cfg.escrow };
+      const F = (name, make, expect, opts = {}) => fixtures.push({ name, make, expect, opts: { ...trust, ...opts } });
+
+      F('honest, signed by the server (its exporter required; pactum verify takes the escrow from its built-in deployments)', clone, { outcome: 'verified', fail: [] }, { exporter: cfg.exportSigner, builtIn: true });
+      F('honest, checked through the RPC URL typed on the page', clone, { outcome: 'verified', fail: [] }, { rpcUrl: stack.rpcUrl });
+      F('honest, the server’s signature removed', () => unsigned(clone()), { outcome: 'verified', fail: [], skipped: ['exporter-signature'] });
+      F('created directly on chain: what is on chain verifies, the off-chain parts are absent', () => structuredClone(direct), { outcome: 'verified', fail: [], skipped: ['terms', 'offchain-log', 'offchain-log-anchored'] });
+      F('a genuine but stale bundle (before the termination and the ruling)', () => structuredClone(early), { outcome: 'failed', fail: ['later-events'] });
+      F('the same stale bundle, accepted as historical', () => structuredClone(early), { outcome: 'verified', fail: [], skipped: ['later-events'] }, { historical: true });
+      F('forged server signature (another key, the server’s address stated)', () => Object.assign(clone(), { exporter: { address: honest.exporter.address, signature: forgedSig } }), { outcome: 'failed', fail: ['exporter-signature'] });
+      F('re-signed by another key named as exporter, the server’s key required', () => Object.assign(clone(), { exporter: { address: forger.address, signature: forgedSig } }), { outcome: 'failed', fail: ['exporter-signature'] }, { exporter: cfg.exportSigner });
+      F('signed, then the summary edited', () => {
+        const b = clone();
+        b.summary.held = (BigInt(b.summary.held) + 1n).toString();
+        return b;
+      }, { outcome: 'failed', fail: ['exporter-signature', 'summary'] });
+      F('another escrow’s event added', () => {
+        const b = unsigned(clone());
+        b.events.push(asEvent(extra.escrow2Log, 'AgreementCreated'));
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('another contract’s event (the token’s Transfer) in place of MilestonesFunded', () => {
+        const b = unsigned(clone());
+        b.events[at(b, 'MilestonesFunded')] = asEvent(transfer, 'MilestonesFunded');
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete', 'event-names'] });
+      F('the bundle names another escrow', () => Object.assign(unsigned(clone()), { escrow: extra.escrow2 }), { outcome: 'failed', fail: ['pinned-escrow'] });
+      F('a foreign agreement’s event inserted', () => {
+        const b = unsigned(clone());
+        b.events.splice(at(b, 'MilestoneClaimed'), 0, asEvent(approval, 'MilestoneApproved'));
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('the arbiter’s ruling dropped', () => {
+        const b = unsigned(clone());
+        b.events.splice(at(b, 'AgreementTerminated'), 1);
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('an event dropped (MilestoneClaimed)', () => {
+        const b = unsigned(clone());
+        b.events.splice(at(b, 'MilestoneClaimed'), 1);
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('MilestoneClaimed relabelled MilestoneReclaimed', () => {
+        const b = unsigned(clone());
+        b.events[at(b, 'MilestoneClaimed')].name = 'MilestoneReclaimed';
+        return b;
+      }, { outcome: 'failed', fail: ['event-names'] });
+      F('MilestoneClaimed turned into MilestoneReclaimed, topic 0 and all', () => {
+        const b = unsigned(clone());
+        const e = b.events[at(b, 'MilestoneClaimed')];
+        e.name = 'MilestoneReclaimed';
+        e.topics[0] = toEventSelector('MilestoneReclaimed(bytes32,uint256,uint256)');
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('two events swapped', () => {
+        const b = unsigned(clone());
+        const i = at(b, 'DeliverableSubmitted');
+        const j = at(b, 'MilestoneClaimed');
+        [b.events[i], b.events[j]] = [b.events[j], b.events[i]];
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('an event duplicated', () => {
+        const b = unsigned(clone());
+        const i = at(b, 'MilestoneClaimed');
+        b.events.splice(i, 0, structuredClone(b.events[i]));
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('the claimed amount edited in the event’s data', () => {
+        const b = unsigned(clone());
+        const e = b.events[at(b, 'MilestoneClaimed')];
+        e.data = toHex(claimedAmount(b) * 3n, { size: 32 });
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'] });
+      F('the paid amount edited in the summary', () => {
+        const b = unsigned(clone());
+        b.summary.paidToCreator = (BigInt(b.summary.paidToCreator) + 1_000_000n).toString();
+        return b;
+      }, { outcome: 'failed', fail: ['summary'] });
+      F('the terms edited (morality clause), their hash restated', () => {
+        const b = unsigned(clone());
+        const t = JSON.parse(b.terms.canonical);
+        t.morality_clause = 'The brand may end the agreement at will.';
+        b.terms.canonical = canonicalize(t);
+        b.terms.hash = keccak256(stringToBytes(b.terms.canonical));
+        return b;
+      }, { outcome: 'failed', fail: ['terms'] });
+      F('a milestone amount edited in the agreement', () => {
+        const b = unsigned(clone());
+        b.agreement.milestones[1].amount = (BigInt(b.agreement.milestones[1].amount) * 2n).toString();
+        return b;
+      }, { outcome: 'failed', fail: ['agreement-id', 'creation'] });
+      F('the creator’s signature replaced by another key’s', () => {
+        const b = unsigned(clone());
+        b.signatures.find((x) => x.role === 'creator').signature = foreignSig;
+        return b;
+      }, { outcome: 'failed', fail: ['signature-creator', 'signatures-submitted'] });
+      F('the creator’s signature replaced and claimed to be a contract wallet’s (EIP-1271)', () => {
+        const b = unsigned(clone());
+        Object.assign(b.signatures.find((x) => x.role === 'creator'), { signature: foreignSig, method: 'eip1271' });
+        return b;
+      }, { outcome: 'failed', fail: ['signature-creator', 'signatures-submitted'] });
+      F('the as-of block lowered (before the claim’s successors)', () => {
+        const b = unsigned(clone());
+        b.asOf.number = b.events[at(b, 'MilestoneClaimed')].blockNumber;
+        return b;
+      }, { outcome: 'failed', fail: ['as-of-block', 'events-complete', 'later-events', 'state', 'summary'] });
+      F('an off-chain log entry edited', () => {
+        const b = unsigned(clone());
+        const e = JSON.parse(b.offchainLog[0].entry);
+        e.at = `${e.at}`.replace(/^\d/, (d) => String((Number(d) + 1) % 10));
+        b.offchainLog[0].entry = canonicalize(e);
+        return b;
+      }, { outcome: 'failed', fail: ['offchain-log'] });
+      F('format 1 (not this verifier’s)', () => Object.assign(clone(), { format: 'pactum-audit-bundle/1' }), { outcome: 'unreadable', fail: [], errors: ['format'] });
+      F('an amount written as a JSON number', () => {
+        const b = unsigned(clone());
+        b.agreement.milestones[0].amount = Number(b.agreement.milestones[0].amount);
+        return b;
+      }, { outcome: 'unreadable', fail: [], errors: ['format'] });
+      F('honest bundle, but the auditor trusts another escrow', clone, { outcome: 'failed', fail: ['pinned-escrow', 'agreement-id', 'creation', 'events-complete', 'state', 'summary'] }, { escrow: extra.escrow2, setEscrow: extra.escrow2 });
     });
+
+    const table = [];
+    for (const [n, f] of fixtures.entries()) {
+      await step(`bundle ${n + 1}: ${f.name} → ${f.expect.outcome}${f.expect.fail.length ? `, failing ${f.expect.fail.join(', ')}` : ''} (browser and pactum verify agree)`, async () => {
+        const p = auditor.page;
+        const file = path.join(output, `bundle-${String(n + 1).padStart(2, '0')}.json`);
+        writeFileSync(file, JSON.stringify(f.make(), null, 2));
+        const browser = await browserVerify(p, file, f.opts);
+        const rust = rustVerify(file, stack.rpcUrl, f.opts);
+        table.push({ fixture: f.name, browser: failing(browser), rust: failing(rust), browserOutcome: browser.outcome, rustOutcome: rust.outcome });
+        const sorted = (xs) => [...xs].sort().join(',');
+        assert(statuses(browser) === statuses(rust), `check for check, the browser and pactum verify agree:\n  browser ${statuses(browser)}\n  rust    ${statuses(rust)}\n  browser details: ${JSON.stringify(browser.checks.filter((c) => c.status !== 'pass'))}\n  rust details: ${JSON.stringify(rust.checks.filter((c) => c.status !== 'pass'))}`);
+        assert(browser.outcome === f.expect.outcome && rust.outcome === f.expect.outcome, `outcome ${f.expect.outcome}: browser ${browser.outcome}, rust ${rust.outcome}: ${browser.verdict}`);
+        assert(sorted(failing(browser)) === sorted(f.expect.fail), `failing checks ${f.expect.fail}: the browser says ${failing(browser)}: ${JSON.stringify(browser.checks.filter((c) => c.status === 'fail'))}`);
+        for (const [status, ids] of [['skipped', f.expect.skipped], ['error', f.expect.errors]])
+          if (ids) assert(sorted(browser.checks.filter((c) => c.status === status).map((c) => c.id)) === sorted(ids), `${status}: ${ids}: ${statuses(browser)}`);
+        for (const id of failing(browser)) assert(browser.verdict.includes(id), `the verdict names ${id}: ${browser.verdict}`);
+        if (f.opts.setEscrow) await p.getByLabel('Trusted escrow address').fill(cfg.escrow);
+        else assert(browser.escrow.toLowerCase() === cfg.escrow.toLowerCase(), `the page trusted the committed escrow, not the bundle's: ${browser.escrow}`);
+        if (f.name.startsWith('MilestoneClaimed relabelled')) await shot(p, '14-audit-tampered-bundle');
+      });
+    }
+    writeFileSync(path.join(output, 'audit-fixtures.json'), JSON.stringify(table, null, 2));
 
     await step('no uncaught errors in any page', async () => {
       assert(pageErrors.length === 0, pageErrors.join('\n'));

@@ -15,11 +15,13 @@ use axum::{
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
-/// What the page may load and talk to: its own origin only (the API is same-origin; wallets
-/// inject their provider from an extension, which the policy does not restrict).
+/// What the page may load and talk to: its own origin (the API is same-origin; wallets inject
+/// their provider from an extension, which the policy does not restrict), plus the JSON-RPC node
+/// an auditor may type on the audit page to check a bundle against (any HTTPS node, or a node on
+/// this machine); scripts, styles and images still come from the page's own origin only.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-                   frame-ancestors 'none'";
+                   connect-src 'self' https: http://127.0.0.1:* http://localhost:*; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The built file at `path` (relative to `dist/`, no leading slash) and its media type.
 pub fn asset(path: &str) -> Option<(&'static [u8], &'static str)> {

@@ -206,9 +206,10 @@ async fn the_audit_bundle_refuses_a_stranger_without_asking_the_node() -> Result
     let (status, _, text) =
         raw(&s.http, reqwest::Method::GET, path.clone(), Some(&stranger), None).await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
-    // A party gets past the check and so does reach the (dead) node.
+    // A party gets past the check; an agreement drafted here is exported from the mirror and
+    // the drafts alone (its signatures are stored), so even a dead node does not stop it.
     let (status, _, text) = raw(&s.http, reqwest::Method::GET, path, Some(&creator), None).await?;
-    assert_eq!(status, StatusCode::BAD_GATEWAY, "{text}");
+    assert_eq!(status, StatusCode::OK, "{text}");
     Ok(())
 }
 

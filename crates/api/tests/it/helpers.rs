@@ -265,6 +265,17 @@ impl Stack {
         Ok(())
     }
 
+    /// Verifies a bundle as an auditor would: trusting this stack's escrow, never the bundle's.
+    pub(crate) async fn verify(&self, bundle: &Value) -> pactum_audit::Report {
+        let trust = pactum_audit::Trust {
+            escrow: self.escrow,
+            chain_id: Some(self.chain_id()),
+            exporter: Some(self.cfg.export_key.address()),
+            historical: false,
+        };
+        pactum_audit::verify(bundle, &self.provider, &trust).await
+    }
+
     pub(crate) async fn count(&self, table: &str) -> Result<i64> {
         Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
             .fetch_one(&self.pool)

@@ -217,18 +217,21 @@ async fn draft_sign_fund_and_read_as_every_role() -> Result<()> {
     let (status, bundle) =
         s.get(&format!("/v1/agreements/{v2_id}/audit-bundle"), Some(AUDITOR_KEY)).await?;
     assert_eq!(status, StatusCode::OK, "{bundle}");
-    let parsed: pactum_api::bundle::Bundle = serde_json::from_value(bundle.clone())?;
-    let checks = pactum_api::bundle::verify(&parsed, &s.provider).await;
-    assert!(checks.iter().all(|c| c.ok), "{checks:#?}");
-    assert!(checks.len() >= 12, "{checks:#?}");
-    let mut tampered = parsed.clone();
-    let mut data = tampered.events[1].data.to_vec();
-    data[31] ^= 1;
-    tampered.events[1].data = data.into();
-    assert!(pactum_api::bundle::verify(&tampered, &s.provider).await.iter().any(|c| !c.ok));
-    let mut tampered = parsed.clone();
-    tampered.offchain_log[1].entry = tampered.offchain_log[1].entry.replacen("2", "3", 1);
-    assert!(pactum_api::bundle::verify(&tampered, &s.provider).await.iter().any(|c| !c.ok));
+    let report = s.verify(&bundle).await;
+    assert_eq!(report.outcome, pactum_audit::Outcome::Verified, "{report:#?}");
+    assert!(report.checks.iter().all(|c| c.status == pactum_audit::Status::Pass), "{report:#?}");
+    let mut tampered = bundle.clone();
+    let data = tampered["events"][1]["data"].as_str().unwrap_or_default().to_owned();
+    let flipped = if data.ends_with('0') { "1" } else { "0" };
+    tampered["events"][1]["data"] = json!(format!("{}{flipped}", &data[..data.len() - 1]));
+    let report = s.verify(&tampered).await;
+    assert!(report.has("events-complete", pactum_audit::Status::Fail), "{report:#?}");
+    let mut tampered = bundle.clone();
+    let entry =
+        tampered["offchainLog"][1]["entry"].as_str().unwrap_or_default().replacen('2', "3", 1);
+    tampered["offchainLog"][1]["entry"] = json!(entry);
+    let report = s.verify(&tampered).await;
+    assert!(report.has("offchain-log", pactum_audit::Status::Fail), "{report:#?}");
     let (status, _) = s.get(&format!("/v1/agreements/{v2_id}/audit-bundle"), None).await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
 

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod access;
+mod audit;
 mod helpers;
 mod lifecycle;
 mod reconciliation;
