@@ -38,6 +38,8 @@ use pactum_bindings::PactumEscrow::{self, PactumEscrowEvents as Ev};
 use pactum_core::ledger::{agreement_of, event_name, AgreementLedger, Inconsistent};
 use serde::{Deserialize, Serialize};
 
+use crate::num::{dec, is_canonical_decimal};
+
 alloy::sol! {
     /// The one ERC-20 function reconciliation needs.
     #[sol(rpc)]
@@ -183,7 +185,7 @@ impl Default for Options {
 #[serde(rename_all = "camelCase")]
 pub struct BlockRef {
     /// Number.
-    #[serde(with = "dec_u64")]
+    #[serde(with = "dec")]
     pub number: u64,
     /// Hash.
     pub hash: B256,
@@ -237,7 +239,7 @@ impl fmt::Display for SignedAmount {
 
 /// A decimal that is not one (what [`SignedAmount::from_str`] refuses).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a decimal integer of at most 78 digits")]
+#[error("{0:?} is not a decimal integer (digits, an optional leading minus, no leading zero) of at most 78 digits")]
 pub struct NotDecimal(pub String);
 
 impl FromStr for SignedAmount {
@@ -248,11 +250,12 @@ impl FromStr for SignedAmount {
             Some(d) => (true, d),
             None => (false, s),
         };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        // The audit format's decimals (crate::num), with an optional sign; no "-0".
+        if !is_canonical_decimal(digits) || (negative && digits == "0") {
             return Err(NotDecimal(s.to_owned()));
         }
         let magnitude = U256::from_str_radix(digits, 10).map_err(|_| NotDecimal(s.to_owned()))?;
-        Ok(Self { negative: negative && !magnitude.is_zero(), magnitude })
+        Ok(Self { negative, magnitude })
     }
 }
 
@@ -266,34 +269,6 @@ impl<'de> Deserialize<'de> for SignedAmount {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// uint256 as a decimal string.
-mod dec {
-    use alloy::primitives::U256;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(v: &U256, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
-        let s = String::deserialize(d)?;
-        U256::from_str_radix(&s, 10).map_err(serde::de::Error::custom)
-    }
-}
-
-/// u64 as a decimal string.
-mod dec_u64 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -364,10 +339,10 @@ pub struct Report {
     /// The block reconciled.
     pub block: BlockRef,
     /// The first block whose logs were read.
-    #[serde(with = "dec_u64")]
+    #[serde(with = "dec")]
     pub from_block: u64,
     /// How many escrow events were folded.
-    #[serde(with = "dec_u64")]
+    #[serde(with = "dec")]
     pub events: u64,
     /// Per token (ETH always, then every token an agreement or a credit names), in address order.
     pub tokens: Vec<TokenFigures>,
@@ -828,10 +803,13 @@ mod tests {
             assert_eq!(a.to_string(), s);
             assert_eq!(serde_json::to_string(&a).expect("json"), format!("\"{s}\""));
         }
-        assert_eq!("-0".parse::<SignedAmount>().expect("zero"), SignedAmount::default());
         for bad in [
             "",
             "-",
+            "-0",
+            "01",
+            "-01",
+            "+1",
             "0x10",
             "1e3",
             " 1",
