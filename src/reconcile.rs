@@ -30,8 +30,8 @@ pub(crate) struct ReconcileArgs {
     /// The escrow's address.
     #[arg(long, env = "PACTUM_ESCROW")]
     escrow: Option<Address>,
-    /// The escrow's deployment block, where its logs start [default: found from the node by
-    /// bisecting eth_getCode].
+    /// The escrow's deployment block, where its logs start [default: the committed deployments
+    /// file's, for the escrow it lists; else found from the node by bisecting eth_getCode].
     #[arg(long, env = "PACTUM_START_BLOCK")]
     from_block: Option<u64>,
     /// The block to reconcile at [default: the latest; with --database-url, the block the
@@ -153,7 +153,16 @@ async fn reconcile(args: ReconcileArgs) -> Result<bool> {
         ));
     }
 
-    let opts = audit::Options { from_block: args.from_block, block, ..audit::Options::default() };
+    // Without --from-block: the committed deployments file's block for this escrow, else found
+    // from the node.
+    let from_block = match args.from_block {
+        Some(b) => Some(b),
+        None => {
+            let chain_id = provider.get_chain_id().await.wrap_err("eth_chainId")?;
+            audit::known_deployment_block(chain_id, escrow)
+        }
+    };
+    let opts = audit::Options { from_block, block, ..audit::Options::default() };
     let report = audit::reconcile(&provider, escrow, &opts).await?;
     let database = mirror.map(|(indexed, hash, m)| DatabaseSide {
         indexed_block: indexed.to_string(),

@@ -11,8 +11,9 @@
 //! node a scan of the escrow's whole history, so each call spends the caller's per-IP budget
 //! (refused with 429 before any work), as the sign-in routes do.
 //!
-//! The escrow's deployment block (where its logs start) is found by bisecting `eth_getCode`
-//! (about log2(head) calls), so the node must keep old state.
+//! The escrow's deployment block (where its logs start) is the committed deployments file's when
+//! it lists this escrow, else found by bisecting `eth_getCode` (about log2(head) calls); either
+//! way the node must keep old state.
 
 use alloy::primitives::{Address, B256};
 use axum::extract::State;
@@ -289,7 +290,11 @@ async fn reconciliation(
         pactum_db::block_hash(&mut conn, state.cfg.chain_id, block).await?
     };
 
-    let opts = audit::Options { block: Some(block), ..audit::Options::default() };
+    let opts = audit::Options {
+        from_block: audit::known_deployment_block(state.cfg.chain_id, state.cfg.escrow),
+        block: Some(block),
+        ..audit::Options::default()
+    };
     let report = audit::reconcile(&state.provider, state.cfg.escrow, &opts).await.map_err(|e| {
         if e.is_node() {
             ApiError::upstream(e)

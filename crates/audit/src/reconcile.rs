@@ -72,6 +72,20 @@ pub enum Error {
         /// Block reconciled.
         to: u64,
     },
+    /// The escrow already had code the block before the first block to read: logs would be
+    /// missed, and the figures with them.
+    #[error(
+        "{escrow} already has code at block {before}: reading logs from block {from} would miss \
+         its beginning; give its deployment block (or none, to find it)"
+    )]
+    LateFromBlock {
+        /// The escrow.
+        escrow: Address,
+        /// The first block asked for.
+        from: u64,
+        /// The block before it.
+        before: u64,
+    },
     /// No code at the escrow's address at the block reconciled.
     #[error("there is no contract at {escrow} at block {block}")]
     NotDeployed {
@@ -163,8 +177,9 @@ fn rpc(what: &'static str) -> impl FnOnce(TransportError) -> Error {
 /// How to read the chain.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The escrow's deployment block: logs are read from here. `None`: found from the node by
-    /// bisecting `eth_getCode` (which needs a node that keeps old state).
+    /// The escrow's deployment block: logs are read from here (refused if the escrow already
+    /// had code the block before). `None`: found from the node by bisecting `eth_getCode`. Both
+    /// need a node that keeps old state.
     pub from_block: Option<u64>,
     /// The block to reconcile at (`None`: the node's latest).
     pub block: Option<u64>,
@@ -486,6 +501,14 @@ pub async fn deployment_block(
     Ok(hi)
 }
 
+/// The deployment block the committed deployments file (`deployments/escrows.json`, built in)
+/// records for `escrow` on `chain_id`, if it lists that escrow. [`reconcile`] still checks that
+/// the escrow has no code the block before.
+pub fn known_deployment_block(chain_id: u64, escrow: Address) -> Option<u64> {
+    let file = crate::deployments::Deployments::built_in().ok()?;
+    file.for_chain(chain_id).filter(|d| d.escrow == escrow).map(|d| d.deployment_block)
+}
+
 /// Whether a node's error means "ask for fewer blocks" (result or range limits, which providers
 /// word differently) rather than a failure.
 fn too_large(e: &TransportError) -> bool {
@@ -561,6 +584,18 @@ pub async fn reconcile(provider: &DynProvider, escrow: Address, opts: &Options) 
     let block = pin(provider, opts.block).await?;
     let at = BlockId::hash(block.hash);
     let from_block = match opts.from_block {
+        // A later block than the deployment would silently drop the escrow's first events.
+        Some(b) if b > 0 => {
+            let before = provider
+                .get_code_at(escrow)
+                .block_id(BlockId::number(b - 1))
+                .await
+                .map_err(rpc("eth_getCode"))?;
+            if !before.is_empty() {
+                return Err(Error::LateFromBlock { escrow, from: b, before: b - 1 });
+            }
+            b
+        }
         Some(b) => b,
         None => deployment_block(provider, escrow, &block).await?,
     };

@@ -71,6 +71,16 @@ async fn every_exit_reconciles_to_the_unit_and_a_stray_transfer_is_surplus() -> 
     want.sort();
     assert_eq!(credits, want);
 
+    // A first block after the deployment would miss the escrow's first events: refused.
+    let late = Options { from_block: Some(s.start_block + 1), ..opts.clone() };
+    let err = reconcile(&node, escrow, &late).await.expect_err("logs would be missed");
+    assert!(matches!(err, Error::LateFromBlock { .. }), "{err}");
+    // The committed deployments file names this escrow (the first contract on a fresh anvil).
+    assert_eq!(
+        pactum_audit::reconcile::known_deployment_block(s.anvil.chain_id(), escrow),
+        Some(s.start_block)
+    );
+
     // The deployment block found by bisecting eth_getCode is the one the deployment mined in.
     let found = reconcile(&node, escrow, &Options::default()).await?;
     assert_eq!(found.from_block, s.start_block);
