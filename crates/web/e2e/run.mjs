@@ -254,7 +254,7 @@ async function browserVerify(p, file, opts) {
   };
 }
 
-const CHECK_IDS = ['format', 'exporter-signature', 'pinned-escrow', 'node-chain', 'as-of-block', 'agreement-id', 'creation', 'events-complete', 'event-names', 'later-events', 'replay', 'state', 'summary', 'signature-brand', 'signature-creator', 'signatures-submitted', 'terms', 'offchain-log', 'offchain-log-anchored'];
+const CHECK_IDS = ['format', 'exporter-signature', 'pinned-escrow', 'node-chain', 'as-of-block', 'agreement-id', 'creation', 'events-complete', 'event-names', 'later-events', 'replay', 'state', 'summary', 'deferred-credits', 'signature-brand', 'signature-creator', 'signatures-submitted', 'terms', 'offchain-log', 'offchain-log-anchored'];
 const statuses = (report) => report.checks.map((c) => `${c.id}:${c.status}`).join(' ');
 const failing = (report) => report.checks.filter((c) => c.status === 'fail').map((c) => c.id);
 
