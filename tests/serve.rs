@@ -130,8 +130,12 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
     ]);
     common(&mut index);
     let _index = Running(index.spawn()?);
+    // The export key: a file, as an operator keeps it; its address is published.
+    let export_key = PrivateKeySigner::random();
+    let key_file = std::env::temp_dir().join(format!("pactum-export-key-{}", std::process::id()));
+    std::fs::write(&key_file, format!("{}\n", alloy::hex::encode_prefixed(export_key.to_bytes())))?;
     let mut serve = Command::new(env!("CARGO_BIN_EXE_pactum"));
-    serve.args(["serve", "--listen", &domain]);
+    serve.args(["serve", "--listen", &domain]).arg("--export-key-file").arg(&key_file);
     common(&mut serve);
     let _serve = Running(serve.spawn()?);
 
@@ -197,6 +201,9 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let (_, config) = http.call("GET", "/v1/config", None, None).await?;
+    assert_eq!(config["exportSigner"], json!(export_key.address()), "{config}");
+
     // Export the bundle; `pactum verify` accepts it, and refuses it with one byte changed.
     let (status, bundle) = http
         .call("GET", &format!("/v1/agreements/{digest}/audit-bundle"), Some(&brand_token), None)
@@ -207,14 +214,19 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
     let good = dir.join("bundle.json");
     let text = serde_json::to_string_pretty(&bundle)?;
     std::fs::write(&good, &text)?;
-    let out = Command::new(env!("CARGO_BIN_EXE_pactum"))
-        .args(["verify"])
-        .arg(&good)
-        .args(["--rpc-url", anvil.endpoint().as_str()])
-        .output()?;
+    let verify = |file: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .args(["verify"])
+            .arg(file)
+            .args(["--rpc-url", anvil.endpoint().as_str()])
+            .args(["--escrow", &escrow.address().to_string()])
+            .args(["--exporter", &export_key.address().to_string()])
+            .output()
+    };
+    let out = verify(&good)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(" checks, 0 failed"), "{stdout}");
+    assert!(stdout.contains("Verified: 20 checks, 20 passed, 0 failed"), "{stdout}");
 
     // One byte of the AgreementCreated event's data.
     let data = bundle["events"][0]["data"].as_str().unwrap_or_default().to_owned();
@@ -222,13 +234,10 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
     let flipped = format!("{}{}", &data[..data.len() - 1], if last == '0' { '1' } else { '0' });
     let bad = dir.join("tampered.json");
     std::fs::write(&bad, text.replacen(&data, &flipped, 1))?;
-    let out = Command::new(env!("CARGO_BIN_EXE_pactum"))
-        .args(["verify"])
-        .arg(&bad)
-        .args(["--rpc-url", anvil.endpoint().as_str()])
-        .output()?;
+    let out = verify(&bad)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("FAIL event AgreementCreated"), "{stdout}");
+    assert!(stdout.contains("FAIL exporter-signature"), "{stdout}");
+    assert!(stdout.contains("FAIL events-complete"), "{stdout}");
     Ok(())
 }

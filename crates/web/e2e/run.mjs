@@ -43,6 +43,10 @@ const ACCOUNTS = {
   creator: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
   arbiter: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
   auditor: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
+  // Two more, the parties of an ETH agreement created on chain whose creator's address is made
+  // to refuse ETH (a deferred payout, for the audit fixtures); party to nothing else.
+  ethBrand: '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc',
+  ethCreator: '0x976EA74026E726554dB657fA54763abd0C3a0aa9',
 };
 
 // Their well-known anvil keys, for what the test signs outside the page (an agreement created
@@ -51,6 +55,8 @@ const KEYS = {
   brand: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
   creator: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
   auditor: '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
+  ethBrand: '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba',
+  ethCreator: '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
 };
 const ESCROW = JSON.parse(readFileSync(path.join(root, 'crates/bindings/artifacts/PactumEscrow.json'), 'utf8'));
 
@@ -150,8 +156,8 @@ async function rpc(url, method, params = []) {
 // ------------------------------------------------------------------ chain and bundle helpers
 
 /** Sends a transaction from an unlocked anvil account and returns its (successful) receipt. */
-async function send(rpcUrl, from, to, data) {
-  const tx = { from, data, ...(to ? { to } : {}) };
+async function send(rpcUrl, from, to, data, value) {
+  const tx = { from, data, ...(to ? { to } : {}), ...(value ? { value: toHex(value) } : {}) };
   const sent = await rpc(rpcUrl, 'eth_sendTransaction', [tx]);
   if (sent.error) throw new Error(`eth_sendTransaction: ${JSON.stringify(sent.error)}`);
   const receipt = await until(`the receipt of ${sent.result}`, async () => (await rpc(rpcUrl, 'eth_getTransactionReceipt', [sent.result])).result);
@@ -179,10 +185,10 @@ const AGREEMENT_TYPES = Object.fromEntries(
 );
 
 /** Both parties sign `agreement` for `escrow` (their keys, as their wallets would) and the brand creates it directly on chain. */
-async function createDirectly(rpcUrl, chainId, escrow, agreement) {
+async function createDirectly(rpcUrl, chainId, escrow, agreement, brandKey = KEYS.brand, creatorKey = KEYS.creator) {
   const typed = { domain: { name: 'Pactum', version: '1', chainId, verifyingContract: escrow }, types: AGREEMENT_TYPES, primaryType: 'Agreement', message: agreement };
-  const brandSig = await privateKeyToAccount(KEYS.brand).signTypedData(typed);
-  const creatorSig = await privateKeyToAccount(KEYS.creator).signTypedData(typed);
+  const brandSig = await privateKeyToAccount(brandKey).signTypedData(typed);
+  const creatorSig = await privateKeyToAccount(creatorKey).signTypedData(typed);
   const data = encodeFunctionData({ abi: ESCROW.abi, functionName: 'create', args: [agreement, brandSig, creatorSig] });
   const receipt = await send(rpcUrl, agreement.brand, escrow, data);
   return { id: hashTypedData(typed), receipt };
@@ -254,7 +260,7 @@ async function browserVerify(p, file, opts) {
   };
 }
 
-const CHECK_IDS = ['format', 'exporter-signature', 'pinned-escrow', 'node-chain', 'as-of-block', 'agreement-id', 'creation', 'events-complete', 'event-names', 'later-events', 'replay', 'state', 'summary', 'signature-brand', 'signature-creator', 'signatures-submitted', 'terms', 'offchain-log', 'offchain-log-anchored'];
+const CHECK_IDS = ['format', 'exporter-signature', 'pinned-escrow', 'node-chain', 'as-of-block', 'agreement-id', 'creation', 'events-complete', 'event-names', 'later-events', 'replay', 'state', 'summary', 'deferred-credits', 'signature-brand', 'signature-creator', 'signatures-submitted', 'terms', 'offchain-log', 'offchain-log-anchored'];
 const statuses = (report) => report.checks.map((c) => `${c.id}:${c.status}`).join(' ');
 const failing = (report) => report.checks.filter((c) => c.status === 'fail').map((c) => c.id);
 
@@ -390,7 +396,8 @@ async function main() {
   let agreementId = '';
   let secondId = '';
   let earlyBundle = null; // agreement 1's bundle before its termination (a genuine but stale one)
-  const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain
+  const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain,
+  // an ETH agreement's bundles with a deferred payout (credited, then withdrawn)
 
   try {
     await step('brand: wrong network is offered a switch, then SIWE sign-in', async () => {
@@ -797,6 +804,53 @@ async function main() {
       await shot(p, '13-audit-verified');
     });
 
+    await step('an ETH agreement whose creator refuses ETH: the approval’s payout is deferred and exported, then withdrawn and exported again (for the audit fixtures)', async () => {
+      const ZERO = '0x0000000000000000000000000000000000000000';
+      const amount = 5n * 10n ** 17n; // 0.5 ETH
+      extra.deferredAmount = amount;
+      const template = agreementStruct((await apiGet(auditor.page, `/v1/agreements/${extra.directId}/audit-bundle`)).agreement);
+      const now = Number(BigInt((await rpc(stack.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
+      const day = 86_400;
+      const a = {
+        ...template,
+        brand: ACCOUNTS.ethBrand,
+        creator: ACCOUNTS.ethCreator,
+        token: ZERO,
+        salt: 9n,
+        deadline: now + 120 * day,
+        milestones: [{ amount, deadline: now + 30 * day, reviewWindow: template.milestones[0].reviewWindow }],
+      };
+      const { id } = await createDirectly(stack.rpcUrl, cfg.chainId, cfg.escrow, a, KEYS.ethBrand, KEYS.ethCreator);
+      extra.deferredId = id;
+      const call = (functionName, args) => encodeFunctionData({ abi: ESCROW.abi, functionName, args });
+      await send(stack.rpcUrl, ACCOUNTS.ethBrand, cfg.escrow, call('fund', [a, 0n, 1n]), amount);
+      await send(stack.rpcUrl, ACCOUNTS.ethCreator, cfg.escrow, call('submit', [a, 0n, keccak256(stringToBytes('the post')), 'https://example.com/post']));
+      // From here the creator's address refuses ETH: its code reverts on any call.
+      const setCode = async (code) => {
+        const r = await rpc(stack.rpcUrl, 'anvil_setCode', [ACCOUNTS.ethCreator, code]);
+        if (r.error) throw new Error(`anvil_setCode: ${JSON.stringify(r.error)}`);
+      };
+      await setCode('0x60006000fd');
+      const approved = await send(stack.rpcUrl, ACCOUNTS.ethBrand, cfg.escrow, call('approve', [a, 0n]));
+      const deferrals = approved.logs.filter((l) => l.address.toLowerCase() === cfg.escrow.toLowerCase() && escrowEventName(l) === 'PaymentDeferred');
+      assert(deferrals.length === 1, `the approval deferred the creator's payout: ${approved.logs.map((l) => l.topics[0])}`);
+      const claimable = async () => BigInt((await rpc(stack.rpcUrl, 'eth_call', [{ to: cfg.escrow, data: call('claimable', [ZERO, ACCOUNTS.ethCreator]) }, 'latest'])).result);
+      assert((await claimable()) === amount, 'the escrow credits the creator the payout');
+      // The auditor's export once the indexer has the deferral (as of a block at or after it).
+      const exported = (after, what) =>
+        until(what, async () => {
+          const b = await apiGet(auditor.page, `/v1/agreements/${id}/audit-bundle`);
+          return BigInt(b.asOf.number) >= BigInt(after.blockNumber) && b.events.some((e) => e.name === 'PaymentDeferred') && b;
+        });
+      extra.deferredBundle = await exported(approved, 'the deferral in the exported bundle');
+      // The creator's address takes ETH again and the creator withdraws its credit to itself.
+      await setCode('0x');
+      const withdrawn = await send(stack.rpcUrl, ACCOUNTS.ethCreator, cfg.escrow, call('withdraw', [ZERO, ACCOUNTS.ethCreator]));
+      assert(withdrawn.logs.some((l) => escrowEventName(l) === 'Withdrawn'), 'the withdrawal logged Withdrawn');
+      assert((await claimable()) === 0n, 'the credit is gone');
+      extra.withdrawnBundle = await exported(withdrawn, 'a bundle exported after the withdrawal');
+    });
+
     // The honest bundle and every tampered variant, each checked by the page (computed in the
     // browser) and by `pactum verify --json` (the Rust verifier): both must give the same status
     // for every check, and the failing ones must be exactly the fixture's.
@@ -959,6 +1013,17 @@ async function main() {
         return b;
       }, { outcome: 'unreadable', fail: [], errors: ['format'] });
       F('honest bundle, but the auditor trusts another escrow', clone, { outcome: 'failed', fail: ['pinned-escrow', 'agreement-id', 'creation', 'events-complete', 'state', 'summary'] }, { escrow: extra.escrow2, setEscrow: extra.escrow2 });
+      // The ETH agreement whose creator refused the payout (created on chain: no off-chain parts).
+      const amt = extra.deferredAmount;
+      const credited = (withdrawn, credit) => ({ 'deferred-credits': new RegExp(`^${amt} of token 0x0{40} credited to ${ACCOUNTS.ethCreator}: withdrawn ${withdrawn} since block \\d+, credit now ${credit}$`) });
+      const onChainOnly = ['terms', 'offchain-log', 'offchain-log-anchored'];
+      F('an ETH payout deferred (the creator’s address refused it), still the creator’s credit', () => structuredClone(extra.deferredBundle), { outcome: 'verified', fail: [], skipped: onChainOnly, details: credited(0n, amt) });
+      F('the deferred payout’s PaymentDeferred dropped', () => {
+        const b = unsigned(structuredClone(extra.deferredBundle));
+        b.events.splice(at(b, 'PaymentDeferred'), 1);
+        return b;
+      }, { outcome: 'failed', fail: ['events-complete'], skipped: ['exporter-signature', ...onChainOnly], details: credited(0n, amt) });
+      F('the deferred payout withdrawn by the creator, exported again', () => structuredClone(extra.withdrawnBundle), { outcome: 'verified', fail: [], skipped: onChainOnly, details: credited(amt, 0n) });
     });
 
     const table = [];
@@ -969,7 +1034,7 @@ async function main() {
         writeFileSync(file, JSON.stringify(f.make(), null, 2));
         const browser = await browserVerify(p, file, f.opts);
         const rust = rustVerify(file, stack.rpcUrl, f.opts);
-        table.push({ fixture: f.name, browser: failing(browser), rust: failing(rust), browserOutcome: browser.outcome, rustOutcome: rust.outcome });
+        table.push({ fixture: f.name, browser: failing(browser), rust: failing(rust), browserOutcome: browser.outcome, rustOutcome: rust.outcome, deferredCredits: browser.checks.find((c) => c.id === 'deferred-credits')?.detail });
         const sorted = (xs) => [...xs].sort().join(',');
         assert(statuses(browser) === statuses(rust), `check for check, the browser and pactum verify agree:\n  browser ${statuses(browser)}\n  rust    ${statuses(rust)}\n  browser details: ${JSON.stringify(browser.checks.filter((c) => c.status !== 'pass'))}\n  rust details: ${JSON.stringify(rust.checks.filter((c) => c.status !== 'pass'))}`);
         assert(browser.outcome === f.expect.outcome && rust.outcome === f.expect.outcome, `outcome ${f.expect.outcome}: browser ${browser.outcome}, rust ${rust.outcome}: ${browser.verdict}`);
@@ -977,6 +1042,10 @@ async function main() {
         for (const [status, ids] of [['skipped', f.expect.skipped], ['error', f.expect.errors]])
           if (ids) assert(sorted(browser.checks.filter((c) => c.status === status).map((c) => c.id)) === sorted(ids), `${status}: ${ids}: ${statuses(browser)}`);
         for (const id of failing(browser)) assert(browser.verdict.includes(id), `the verdict names ${id}: ${browser.verdict}`);
+        for (const [id, re] of Object.entries(f.expect.details ?? {})) {
+          const detail = (report) => report.checks.find((c) => c.id === id)?.detail ?? '';
+          assert(re.test(detail(browser)) && detail(browser) === detail(rust), `${id} says ${re}, the same in both:\n  browser ${detail(browser)}\n  rust    ${detail(rust)}`);
+        }
         if (f.opts.setEscrow) await p.getByLabel('Trusted escrow address').fill(cfg.escrow);
         else assert(browser.escrow.toLowerCase() === cfg.escrow.toLowerCase(), `the page trusted the committed escrow, not the bundle's: ${browser.escrow}`);
         if (f.name.startsWith('MilestoneClaimed relabelled')) await shot(p, '14-audit-tampered-bundle');
