@@ -10,6 +10,7 @@ mod demo;
 mod deploy;
 mod dev;
 mod index;
+mod reconcile;
 mod serve;
 mod settings;
 mod verify;
@@ -61,6 +62,12 @@ enum Command {
     /// the off-chain log and the exporter's signature. Exit codes: 0 verified, 1 a check failed,
     /// 2 the bundle or the node could not be read.
     Verify(verify::VerifyArgs),
+    /// Reconcile the escrow's money from a node alone: per token, balance = what open agreements
+    /// hold + unwithdrawn credits + surplus; with --database-url, also the indexer's mirror,
+    /// agreement by agreement. Exits 0 if it reconciles (a surplus is printed, not a failure), 1
+    /// on a shortfall, a credit the contract disagrees with or a mirror difference, 2 if the node
+    /// or database could not be read.
+    Reconcile(reconcile::ReconcileArgs),
     /// Print the account a 65-byte ECDSA signature of a digest recovers to.
     Recover {
         /// The 32-byte digest that was signed (0x-prefixed hex).
@@ -112,6 +119,10 @@ fn main() -> Result<()> {
             if code != 0 {
                 std::process::exit(code);
             }
+        }
+        Command::Reconcile(args) => {
+            let code = tokio::runtime::Runtime::new()?.block_on(reconcile::run(args));
+            std::process::exit(code);
         }
         Command::Recover { digest, signature } => {
             println!("{}", recover_signer(digest, &signature)?);

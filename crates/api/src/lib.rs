@@ -10,6 +10,7 @@
 //! * `reads`: agreements, their milestones and history (JSON or CSV), and sync status.
 //! * `actions`: the transaction for every escrow action, simulated against the current state first.
 //! * `config`: the chain, escrow and tokens a client needs before it can talk to the rest.
+//! * `reconciliation`: the escrow's money from the chain alone, compared with the mirror.
 //!
 //! Every other GET path is the web app (`pactum-web`), so the app shares the API's origin; an
 //! unknown `/v1/…` path is still a JSON 404.
@@ -26,6 +27,7 @@ pub mod housekeeping;
 pub mod limits;
 pub mod metrics;
 pub mod reads;
+pub mod reconciliation;
 mod time;
 
 use std::{
@@ -269,6 +271,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(reads::routes())
         .merge(actions::routes())
         .merge(config::routes())
+        .merge(reconciliation::routes())
 }
 
 /// The OpenAPI 3 document of every route (also served at `/openapi.json`).

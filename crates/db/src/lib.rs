@@ -9,6 +9,7 @@
 
 pub mod api;
 mod copy;
+pub mod reconcile;
 pub mod scratch;
 
 use std::collections::HashMap;

@@ -309,10 +309,11 @@ async fn openapi_document_covers_every_route() -> Result<()> {
         ("/v1/config", "get"),
         ("/v1/drafts/{id}/permit", "get"),
         ("/v1/drafts/{id}/transactions", "post"),
+        ("/v1/reconciliation", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
-    assert_eq!(paths.len(), 21, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 22, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["DraftInput"].is_object());
     Ok(())
 }

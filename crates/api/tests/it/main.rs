@@ -6,6 +6,9 @@ mod access;
 mod audit;
 mod helpers;
 mod lifecycle;
+mod reconciliation;
+#[path = "../../../audit/tests/it/scenario.rs"]
+mod scenario;
 mod siwe_clients;
 mod termination;
 mod wallets;
