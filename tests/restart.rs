@@ -125,7 +125,7 @@ async fn a_restart_in_the_middle_of_the_demo_loses_nothing() -> Result<()> {
         "creator claimed milestone 1",
         "the agreement is \"closing\"",
         "the agreement is \"terminated\"; paid to creator \"600000000000000000\" wei, refunded to brand \"400000000000000000\" wei",
-        "21 checks, 0 failed",
+        "pactum verify: 20 checks, Verified",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
