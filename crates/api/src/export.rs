@@ -13,6 +13,7 @@ use pactum_audit::bundle::{
     SignatureMethod, Summary, TermsDoc, TxRef, FORMAT,
 };
 use sqlx::Connection;
+use utoipa::{openapi::OpenApi, Modify};
 
 use crate::{error::ApiError, AppState};
 
@@ -157,4 +158,78 @@ fn sign(state: &AppState, mut bundle: Bundle) -> Result<serde_json::Value, ApiEr
         signature: sig.as_bytes().to_vec().into(),
     });
     serde_json::to_value(&bundle).map_err(ApiError::internal)
+}
+
+/// The published JSON schema of the bundle (`docs/audit-bundle.schema.json`), the one document a
+/// verifier in another language is written from, added to the API's OpenAPI components as
+/// `AuditBundle` (its `$defs` as `AuditBundle.<name>`), so the export's response is typed by the
+/// same text the auditors read rather than by a second description of it.
+pub struct AuditBundleSchema;
+
+/// The schema's text, as committed.
+pub const SCHEMA: &str = include_str!("../../../docs/audit-bundle.schema.json");
+
+impl Modify for AuditBundleSchema {
+    fn modify(&self, api: &mut OpenApi) {
+        let text = SCHEMA.replace("\"#/$defs/", "\"#/components/schemas/AuditBundle.");
+        let Ok(serde_json::Value::Object(mut root)) = serde_json::from_str(&text) else {
+            // The schema is compiled in and parsed by a test; a broken one must not stop the API.
+            tracing::error!(
+                "docs/audit-bundle.schema.json does not parse; the bundle stays untyped"
+            );
+            return;
+        };
+        let defs = root.remove("$defs");
+        root.remove("$schema");
+        root.remove("$id");
+        let components = api.components.get_or_insert_with(Default::default);
+        let mut add = |name: String, value: serde_json::Value| match serde_json::from_value::<
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        >(value)
+        {
+            Ok(schema) => {
+                components.schemas.insert(name, schema);
+            }
+            Err(e) => {
+                tracing::error!(%name, error = %e, "audit bundle schema part not representable")
+            }
+        };
+        if let Some(serde_json::Value::Object(defs)) = defs {
+            for (name, def) in defs {
+                add(format!("AuditBundle.{name}"), def);
+            }
+        }
+        add("AuditBundle".to_owned(), serde_json::Value::Object(root));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::{openapi::OpenApiBuilder, Modify};
+
+    #[test]
+    fn the_bundle_schema_becomes_openapi_components() {
+        let mut api = OpenApiBuilder::new().build();
+        super::AuditBundleSchema.modify(&mut api);
+        let schemas = api.components.map(|c| c.schemas).unwrap_or_default();
+        let text = super::SCHEMA.replace("\"#/$defs/", "\"#/components/schemas/AuditBundle.");
+        let mut root: serde_json::Value = serde_json::from_str(&text).unwrap();
+        root.as_object_mut().map(|o| {
+            o.remove("$defs");
+            o.remove("$schema");
+            o.remove("$id")
+        });
+        for (k, v) in root["properties"].as_object().unwrap() {
+            let part = serde_json::from_value::<
+                utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+            >(v.clone());
+            assert!(part.is_ok(), "property {k} is not representable in OpenAPI: {:?}", part.err());
+        }
+        for name in ["AuditBundle", "AuditBundle.uint", "AuditBundle.blockRef"] {
+            assert!(schemas.contains_key(name), "{name} missing: {:?}", schemas.keys());
+        }
+        // The number rule survives the translation.
+        let uint = serde_json::to_value(&schemas["AuditBundle.uint"]).unwrap();
+        assert_eq!(uint["pattern"], "^(0|[1-9][0-9]*)$", "{uint}");
+    }
 }

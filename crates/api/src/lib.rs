@@ -30,6 +30,7 @@ pub mod reads;
 pub mod reconciliation;
 mod time;
 
+use export::AuditBundleSchema;
 use std::{
     net::SocketAddr,
     sync::{Arc, RwLock},
@@ -241,7 +242,7 @@ impl AppState {
                        settlement transactions, and a verifiable audit history. Errors are \
                        `{\"error\": {\"code\", \"message\"}}`."
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &AuditBundleSchema),
     tags(
         (name = "auth", description = "Sign-In with Ethereum (EIP-4361)"),
         (name = "drafts", description = "Agreements before they go on chain"),

@@ -83,6 +83,185 @@ async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiEr
     Ok(Json(sync_status(&state).await?))
 }
 
+/// An agreement as the reads show it (amounts as decimal strings).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgreementOut {
+    /// The id (the EIP-712 digest both parties signed).
+    #[schema(value_type = String)]
+    pub id: B256,
+    /// The brand (absent for an agreement revoked before creation).
+    #[schema(value_type = Option<String>)]
+    pub brand: Option<Address>,
+    /// The creator.
+    #[schema(value_type = Option<String>)]
+    pub creator: Option<Address>,
+    /// The arbiter (zero: none).
+    #[schema(value_type = Option<String>)]
+    pub arbiter: Option<Address>,
+    /// The token (zero: ETH).
+    #[schema(value_type = Option<String>)]
+    pub token: Option<Address>,
+    /// The terms document's hash.
+    #[schema(value_type = Option<String>)]
+    pub terms_hash: Option<B256>,
+    /// `active`, `terminating`, `closing`, `completed`, `terminated` or `revoked`.
+    pub status: String,
+    /// Milestones funded so far.
+    pub funded_count: i32,
+    /// Sum of milestone amounts (decimal).
+    pub total_amount: String,
+    /// Funded so far (decimal).
+    pub funded: String,
+    /// Paid (or credited) to the creator (decimal).
+    pub paid_to_creator: String,
+    /// Refunded (or credited) to the brand (decimal).
+    pub refunded_to_brand: String,
+    /// Paid to the arbiter (decimal).
+    pub arbiter_fees: String,
+    /// Of those payouts, what the escrow could not push and holds for withdrawal (decimal).
+    pub deferred: String,
+    /// Revision rounds each milestone allows.
+    pub revision_rounds: Option<i32>,
+    /// The contract's state nonce: what a settlement or mutual termination signed now must name.
+    pub nonce: i64,
+    /// Block it was created in.
+    pub created_block: i64,
+    /// Block time of creation.
+    pub created_at: i64,
+    /// Block of its latest event.
+    pub updated_block: i64,
+}
+
+impl From<pactum_db::api::AgreementView> for AgreementOut {
+    fn from(a: pactum_db::api::AgreementView) -> Self {
+        Self {
+            id: a.id,
+            brand: a.brand,
+            creator: a.creator,
+            arbiter: a.arbiter,
+            token: a.token,
+            terms_hash: a.terms_hash,
+            status: a.status,
+            funded_count: a.funded_count,
+            total_amount: a.total_amount,
+            funded: a.funded,
+            paid_to_creator: a.paid_to_creator,
+            refunded_to_brand: a.refunded_to_brand,
+            arbiter_fees: a.arbiter_fees,
+            deferred: a.deferred,
+            revision_rounds: a.revision_rounds,
+            nonce: a.nonce,
+            created_block: a.created_block,
+            created_at: a.created_at,
+            updated_block: a.updated_block,
+        }
+    }
+}
+
+/// One page of agreements.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgreementPage {
+    /// The agreements, oldest first.
+    pub items: Vec<AgreementOut>,
+    /// The cursor of the next page (absent on the last).
+    pub next: Option<String>,
+}
+
+/// A milestone as the reads show it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MilestoneOut {
+    /// Index.
+    pub index: i32,
+    /// Amount (decimal).
+    pub amount: String,
+    /// Delivery deadline (Unix time).
+    pub deadline: i64,
+    /// Review window (seconds).
+    pub review_window: i64,
+    /// Funded yet.
+    pub funded: bool,
+    /// Status name.
+    pub status: String,
+    /// Unix time the status began.
+    pub since: i64,
+    /// Revisions the brand has asked for.
+    pub revisions: i32,
+    /// The submitted deliverable's hash.
+    #[schema(value_type = Option<String>)]
+    pub content_hash: Option<B256>,
+    /// The submitted deliverable's URI.
+    pub uri: Option<String>,
+}
+
+/// The terms document, for parties and auditors, when the agreement was drafted here.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TermsOut {
+    /// The draft.
+    pub draft: String,
+    /// The version signed.
+    pub version: i32,
+    /// The terms document as submitted.
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
+    /// keccak256 of its RFC 8785 canonical form (the agreement's termsHash).
+    #[schema(value_type = String)]
+    pub terms_hash: B256,
+}
+
+/// One agreement with its milestones and, for parties and auditors, its terms.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgreementDetail {
+    /// The agreement and its money.
+    pub agreement: AgreementOut,
+    /// Each milestone.
+    pub milestones: Vec<MilestoneOut>,
+    /// The terms (null for others, or when not drafted here).
+    pub terms: Option<TermsOut>,
+}
+
+/// One escrow event of an agreement.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEventOut {
+    /// Block number.
+    pub block_number: i64,
+    /// Block hash.
+    #[schema(value_type = String)]
+    pub block_hash: B256,
+    /// Block time (Unix).
+    pub timestamp: i64,
+    /// Transaction hash.
+    #[schema(value_type = String)]
+    pub tx_hash: B256,
+    /// Log index in the block.
+    pub log_index: i32,
+    /// Event name.
+    pub event: String,
+    /// The milestone it concerns, if any.
+    pub milestone: Option<i32>,
+    /// The decoded fields (amounts as decimal strings).
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Value,
+    /// The raw topics, concatenated (0x hex).
+    pub topics: String,
+    /// The raw data (0x hex).
+    pub data: String,
+}
+
+/// An agreement's history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct History {
+    /// The agreement.
+    #[schema(value_type = String)]
+    pub agreement_id: B256,
+    /// Every event, in chain order.
+    pub events: Vec<HistoryEventOut>,
+}
+
 /// Filters and paging of `GET /v1/agreements`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -115,11 +294,11 @@ fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
 const STATUSES: [&str; 6] =
     ["active", "terminating", "closing", "completed", "terminated", "revoked"];
 
-#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AgreementPage>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("invalid_limit", "limit is 1 to 200"));
@@ -169,7 +348,7 @@ async fn list(
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| format!("{}.{}", r.created_block, r.created_log_index)))
         .flatten();
-    Ok(Json(serde_json::json!({ "items": rows, "next": next })))
+    Ok(Json(AgreementPage { items: rows.into_iter().map(AgreementOut::from).collect(), next }))
 }
 
 /// An agreement id from a path (0x and 64 hex digits), else a 400 `invalid_id`.
@@ -182,12 +361,12 @@ pub(crate) fn parse_id(id: &str) -> Result<B256, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path)), responses((status = 200, body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "A bearer token that is not a live session", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AgreementDetail>, ApiError> {
     let id = parse_id(&id)?;
     let mut conn = state.pool.acquire().await?;
     let (a, milestones) = pactum_db::api::agreement(&mut conn, state.cfg.chain_id, id)
@@ -197,28 +376,31 @@ async fn one(
         [a.brand, a.creator, a.arbiter].into_iter().flatten().filter(|p| !p.is_zero()).collect();
     // The terms document is private: parties and auditors only, and only if drafted here.
     let terms = if caller.may_read(&parties) {
-        pactum_db::api::version_by_agreement(&mut conn, id).await?.map(|v| serde_json::json!({
-            "draft": v.draft_id, "version": v.version, "document": v.terms, "termsHash": v.terms_hash,
-        }))
+        pactum_db::api::version_by_agreement(&mut conn, id).await?.map(|v| TermsOut {
+            draft: v.draft_id,
+            version: v.version,
+            document: v.terms,
+            terms_hash: v.terms_hash,
+        })
     } else {
         None
     };
-    let milestones: Vec<serde_json::Value> = milestones
+    let milestones = milestones
         .into_iter()
-        .map(|m| {
-            serde_json::json!({
-                "index": m.index, "amount": m.amount, "deadline": m.deadline,
-                "reviewWindow": m.review_window, "funded": m.funded, "status": m.status,
-                "since": m.since, "revisions": m.revisions, "contentHash": m.content_hash,
-                "uri": m.uri,
-            })
+        .map(|m| MilestoneOut {
+            index: m.index,
+            amount: m.amount,
+            deadline: m.deadline,
+            review_window: m.review_window,
+            funded: m.funded,
+            status: m.status,
+            since: m.since,
+            revisions: m.revisions,
+            content_hash: m.content_hash,
+            uri: m.uri,
         })
         .collect();
-    Ok(Json(serde_json::json!({
-        "agreement": a,
-        "milestones": milestones,
-        "terms": terms,
-    })))
+    Ok(Json(AgreementDetail { agreement: a.into(), milestones, terms }))
 }
 
 /// `?format=csv` for a spreadsheet.
@@ -230,7 +412,7 @@ pub struct HistoryQuery {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path), HistoryQuery), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path), HistoryQuery), responses((status = 200, content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(()))]
 async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -244,16 +426,22 @@ async fn history(
     }
     match q.format.as_deref() {
         None | Some("json") => {
-            let items: Vec<serde_json::Value> = events
+            let events = events
                 .into_iter()
-                .map(|e| serde_json::json!({
-                    "blockNumber": e.block_number, "blockHash": e.block_hash,
-                    "timestamp": e.block_timestamp, "txHash": e.tx_hash, "logIndex": e.log_index,
-                    "event": e.event, "milestone": e.milestone, "fields": e.fields,
-                    "topics": alloy::hex::encode_prefixed(&e.topics), "data": alloy::hex::encode_prefixed(&e.data),
-                }))
+                .map(|e| HistoryEventOut {
+                    block_number: e.block_number,
+                    block_hash: e.block_hash,
+                    timestamp: e.block_timestamp,
+                    tx_hash: e.tx_hash,
+                    log_index: e.log_index,
+                    event: e.event,
+                    milestone: e.milestone,
+                    fields: e.fields,
+                    topics: alloy::hex::encode_prefixed(&e.topics),
+                    data: alloy::hex::encode_prefixed(&e.data),
+                })
                 .collect();
-            Ok(Json(serde_json::json!({ "agreementId": id, "events": items })).into_response())
+            Ok(Json(History { agreement_id: id, events }).into_response())
         }
         Some("csv") => {
             let mut out = String::from(
@@ -283,7 +471,7 @@ async fn history(
     }
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path)), responses((status = 200, body = ref("#/components/schemas/AuditBundle")), (status = 401, description = "No live session", body = crate::error::ErrorBody), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 /// The audit bundle of one agreement (parties and auditors: it holds the private terms).
 async fn audit_bundle(
     State(state): State<AppState>,

@@ -315,5 +315,44 @@ async fn openapi_document_covers_every_route() -> Result<()> {
     }
     assert_eq!(paths.len(), 22, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["DraftInput"].is_object());
+    // The reads and the audit bundle are typed (a generated client gets structs, not maps); the
+    // bundle's type is the published JSON schema itself.
+    let ok_schema = |path: &str| {
+        let ok = &paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        ok.get("$ref").and_then(|r| r.as_str()).map(str::to_owned)
+    };
+    for (path, name) in [
+        ("/v1/agreements", "AgreementPage"),
+        ("/v1/agreements/{id}", "AgreementDetail"),
+        ("/v1/agreements/{id}/history", "History"),
+        ("/v1/agreements/{id}/audit-bundle", "AuditBundle"),
+    ] {
+        assert_eq!(ok_schema(path), Some(format!("#/components/schemas/{name}")), "{path}");
+    }
+    let bundle = &doc["components"]["schemas"]["AuditBundle"];
+    assert!(
+        bundle["required"].as_array().is_some_and(|r| r.contains(&json!("events"))),
+        "{bundle}"
+    );
+    // Every reference in the document resolves.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in &all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {r}");
+    }
+    assert!(all.iter().any(|r| r.starts_with("#/components/schemas/AuditBundle.")), "{all:?}");
     Ok(())
 }
