@@ -2,7 +2,7 @@
 //! the allowance falls short, then `createAndFund`).
 
 use alloy::{
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, Bytes, B256, U256},
     sol,
     sol_types::SolCall,
 };
@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::view::{agreement_of, current_version, load};
 use crate::{
     auth::Caller,
-    error::{ApiError, Json},
+    error::{ApiError, ErrorBody, Json, SessionErrors},
     AppState,
 };
 
@@ -28,19 +28,33 @@ sol! {
 }
 
 /// A transaction for a wallet to send.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TxRequest {
     /// What it does.
     pub description: String,
     /// Who must send it.
+    #[schema(value_type = String)]
     pub from: Address,
     /// The contract.
+    #[schema(value_type = String)]
     pub to: Address,
-    /// Calldata.
+    /// Calldata (hex).
+    #[schema(value_type = String)]
     pub data: Bytes,
     /// Wei to attach (decimal).
     pub value: String,
+}
+
+/// The transactions that put a signed draft on chain, in the order to send them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FundingTransactions {
+    /// The agreement's id once created (the EIP-712 digest both signed).
+    #[schema(value_type = String)]
+    pub agreement_id: B256,
+    /// What the brand's wallet sends.
+    pub transactions: Vec<TxRequest>,
 }
 
 /// A draft both parties signed and that is not on chain yet, with what funding it needs.
@@ -85,12 +99,26 @@ pub(super) async fn signed(
     Ok(Signed { draft, version, agreement, brand_sig, creator_sig })
 }
 
-#[utoipa::path(get, path = "/v1/drafts/{id}/transactions", tag = "drafts", summary = "The transactions the brand sends once both signed", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}/transactions",
+    tag = "drafts",
+    summary = "The transactions the brand sends once both signed",
+    params(("id" = String, Path, description = "The draft id")),
+    responses(
+        (status = 200, description = "An ERC-20 approve when the allowance falls short, then createAndFund", body = FundingTransactions),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        (status = 409, description = "On chain already (`already_on_chain`), or a signature missing (`not_signed`)", body = ErrorBody),
+        (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn transactions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<FundingTransactions>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let Signed { draft, version: v, agreement, brand_sig, creator_sig } =
         signed(&state, &mut conn, caller, &id).await?;
@@ -129,5 +157,5 @@ pub(super) async fn transactions(
         data: call.abi_encode().into(),
         value: if call.agreement.token.is_zero() { total.to_string() } else { "0".to_owned() },
     });
-    Ok(Json(serde_json::json!({ "agreementId": v.agreement_id, "transactions": out })))
+    Ok(Json(FundingTransactions { agreement_id: v.agreement_id, transactions: out }))
 }

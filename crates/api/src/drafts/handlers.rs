@@ -1,7 +1,7 @@
 //! The draft's life before funding: create, list, read, propose a new version, fetch the typed
 //! data to sign and post a signature.
 
-use alloy::primitives::U256;
+use alloy::primitives::{B256, U256};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -9,19 +9,58 @@ use axum::{
 use pactum_core::{agreement_id, agreement_typed_data, domain};
 use pactum_db::api::{Draft, DraftSignature, DraftVersion};
 use rand::Rng;
+use serde::Serialize;
 
 use super::{
     input::{build, DraftInput, SignRequest, VersionQuery},
     log::record,
-    view::{agreement_of, current_version, load, view, DraftView},
+    view::{agreement_of, current_version, load, view, DraftView, Eip712TypedData},
 };
 use crate::{
     auth::{verify_signature, Caller},
-    error::{ApiError, Json, Query},
+    error::{ApiError, BodyErrors, ErrorBody, Json, Query, SessionErrors},
     now, AppState,
 };
 
-#[utoipa::path(post, path = "/v1/drafts", tag = "drafts", summary = "Draft an agreement (as its brand)", request_body = DraftInput, responses((status = 201, description = "The draft at version 1", body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 422, description = "Outside what the escrow accepts at creation (fee, windows, deadlines, revision rounds)", body = crate::error::ErrorBody), (status = 401, description = "No valid session", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// The caller's drafts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftList {
+    /// At most 100, newest first.
+    pub items: Vec<DraftView>,
+}
+
+/// The typed data of a version, for `eth_signTypedData_v4`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftTypedData {
+    /// The version.
+    pub version: i32,
+    /// Whether it is the current version (only the current one can be signed).
+    pub current: bool,
+    /// The agreement id: the EIP-712 digest of the typed data.
+    #[schema(value_type = String)]
+    pub agreement_id: B256,
+    /// The typed data.
+    #[schema(value_type = Eip712TypedData)]
+    pub typed_data: serde_json::Value,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/drafts",
+    tag = "drafts",
+    summary = "Draft an agreement (as its brand)",
+    request_body = DraftInput,
+    responses(
+        (status = 201, description = "The draft at version 1", body = DraftView),
+        (status = 400, description = "Malformed draft: `invalid_json`, `invalid_body`, `invalid_address`, `bad_checksum`, `invalid_parties`, `unknown_token`, `invalid_milestone_count`, `invalid_amount`, `zero_amount`, `amount_overflow`, `deadline_in_past`, `deadline_out_of_range`, terms errors", body = ErrorBody),
+        (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
+        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,11 +115,21 @@ pub(super) async fn create(
 /// How many drafts `GET /v1/drafts` returns at most (newest first).
 const LIST_LIMIT: i64 = 100;
 
-#[utoipa::path(get, path = "/v1/drafts", tag = "drafts", summary = "The caller's drafts (as brand or creator), newest first; an auditor's: all", responses((status = 200, body = Object), (status = 401, description = "No valid session", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/drafts",
+    tag = "drafts",
+    summary = "The caller's drafts (as brand or creator), newest first; an auditor's: all",
+    responses(
+        (status = 200, description = "At most 100 drafts, newest first", body = DraftList),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn mine(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DraftList>, ApiError> {
     let party = match caller {
         Caller::Party(a) => Some(a),
         Caller::Auditor(_) => None,
@@ -103,10 +152,22 @@ pub(super) async fn mine(
         let draft = load(&mut conn, &id, caller, false).await?;
         items.push(view(&state, &mut conn, &draft).await?);
     }
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Json(DraftList { items }))
 }
 
-#[utoipa::path(get, path = "/v1/drafts/{id}", tag = "drafts", summary = "A draft, its current version and signatures", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}",
+    tag = "drafts",
+    summary = "A draft, its current version and signatures",
+    params(("id" = String, Path, description = "The draft id")),
+    responses(
+        (status = 200, description = "The draft", body = DraftView),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,7 +178,25 @@ pub(super) async fn show(
     Ok(Json(view(&state, &mut conn, &draft).await?))
 }
 
-#[utoipa::path(put, path = "/v1/drafts/{id}", tag = "drafts", summary = "Propose a new version (voids the signatures of the previous one)", params(("id" = String, Path)), request_body = DraftInput, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 422, description = "Outside what the escrow accepts at creation (fee, windows, deadlines, revision rounds)", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    put,
+    path = "/v1/drafts/{id}",
+    tag = "drafts",
+    summary = "Propose a new version (voids the signatures of the previous one)",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = DraftInput,
+    responses(
+        (status = 200, description = "The draft at its new version", body = DraftView),
+        (status = 400, description = "Malformed draft: `invalid_json`, `invalid_body`, `invalid_address`, `bad_checksum`, `invalid_parties`, `unknown_token`, `invalid_milestone_count`, `invalid_amount`, `zero_amount`, `amount_overflow`, `deadline_in_past`, `deadline_out_of_range`, terms errors; a new creator (`invalid_parties`)", body = ErrorBody),
+        (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        (status = 409, description = "The agreement is on chain already (`already_on_chain`)", body = ErrorBody),
+        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn change(
     State(state): State<AppState>,
     caller: Caller,
@@ -176,13 +255,26 @@ pub(super) async fn change(
     Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/v1/drafts/{id}/typed-data", tag = "drafts", summary = "The EIP-712 typed data a wallet signs (eth_signTypedData_v4)", params(("id" = String, Path), VersionQuery), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}/typed-data",
+    tag = "drafts",
+    summary = "The EIP-712 typed data a wallet signs (eth_signTypedData_v4)",
+    params(("id" = String, Path, description = "The draft id"), VersionQuery),
+    responses(
+        (status = 200, description = "The typed data of the version", body = DraftTypedData),
+        (status = 400, description = "A malformed `version` (`invalid_query`)", body = ErrorBody),
+        (status = 404, description = "No such draft or version, or not the caller's (`not_found`)", body = ErrorBody),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn typed_data(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<VersionQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DraftTypedData>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let draft = load(&mut conn, &id, caller, false).await?;
     let number = q.version.unwrap_or(draft.current_version);
@@ -192,15 +284,33 @@ pub(super) async fn typed_data(
     let agreement = agreement_of(&v)?;
     let typed = agreement_typed_data(&agreement, &domain(draft.chain_id, draft.escrow))
         .map_err(ApiError::internal)?;
-    Ok(Json(serde_json::json!({
-        "version": number,
-        "current": number == draft.current_version,
-        "agreementId": v.agreement_id,
-        "typedData": typed,
-    })))
+    Ok(Json(DraftTypedData {
+        version: number,
+        current: number == draft.current_version,
+        agreement_id: v.agreement_id,
+        typed_data: typed,
+    }))
 }
 
-#[utoipa::path(post, path = "/v1/drafts/{id}/signatures", tag = "drafts", summary = "Post a party's signature of the current version", params(("id" = String, Path)), request_body = SignRequest, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/drafts/{id}/signatures",
+    tag = "drafts",
+    summary = "Post a party's signature of the current version",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = SignRequest,
+    responses(
+        (status = 200, description = "The draft with the signature", body = DraftView),
+        (status = 400, description = "Malformed request (`invalid_json`, `invalid_body`), or not the caller's signature of this version (`invalid_signature`, `malleable_signature`)", body = ErrorBody),
+        (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such draft or version, or not the caller's (`not_found`)", body = ErrorBody),
+        (status = 409, description = "The version was replaced (`stale_version`)", body = ErrorBody),
+        (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn sign(
     State(state): State<AppState>,
     caller: Caller,

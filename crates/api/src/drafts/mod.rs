@@ -18,19 +18,21 @@ use crate::AppState;
 
 mod funding;
 mod handlers;
-pub mod input;
+mod input;
 mod log;
 mod permit;
-pub mod view;
+mod view;
 
-pub use funding::TxRequest;
+pub use funding::{FundingTransactions, TxRequest};
+pub use handlers::{DraftList, DraftTypedData};
 pub use input::{
     DraftInput, MilestoneInput, SignRequest, VersionQuery, DEFAULT_REVISION_ROUNDS, MAX_FEE_BPS,
     MAX_MILESTONES, MAX_REVISION_ROUNDS, MAX_TERM, MAX_WINDOW, MIN_WINDOW,
 };
 pub(crate) use log::record;
-pub use permit::{FundWithPermit, PermitInput};
-pub use view::{DraftView, SignatureView, VersionView};
+pub use log::{DraftLog, LogEntryView};
+pub use permit::{FundWithPermit, PermitInput, PermitToSign};
+pub use view::{DraftView, Eip712Field, Eip712TypedData, SignatureView, VersionView};
 
 /// Routes under `/v1/drafts`.
 pub fn routes() -> OpenApiRouter<AppState> {

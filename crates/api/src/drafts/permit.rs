@@ -2,18 +2,21 @@
 //! the `createAndFundWithPermit` call that spends it, simulated before it is handed out.
 
 use alloy::{
-    primitives::{Bytes, U256},
+    primitives::{Address, Bytes, U256},
     sol_types::SolCall,
 };
 use axum::extract::{Path, State};
 use pactum_bindings::PactumEscrow;
 use pactum_core::total_amount;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::funding::{signed, Signed, TxRequest};
+use super::{
+    funding::{signed, FundingTransactions, Signed, TxRequest},
+    view::Eip712TypedData,
+};
 use crate::{
     auth::Caller,
-    error::{ApiError, Json},
+    error::{ApiError, BodyErrors, ErrorBody, Json, SessionErrors},
     now, AppState,
 };
 
@@ -83,23 +86,53 @@ pub(super) async fn permit_of(
     Ok((permit, domain))
 }
 
-#[utoipa::path(get, path = "/v1/drafts/{id}/permit", tag = "drafts", summary = "The EIP-2612 permit the brand signs to fund in one transaction (ERC-20 tokens with permit)", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}/permit",
+    tag = "drafts",
+    summary = "The EIP-2612 permit the brand signs to fund in one transaction (ERC-20 tokens with permit)",
+    params(("id" = String, Path, description = "The draft id")),
+    responses(
+        (status = 200, description = "The permit to sign", body = PermitToSign),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        (status = 409, description = "On chain already (`already_on_chain`), a signature missing (`not_signed`), an ETH agreement (`no_permit_for_eth`), or a token without EIP-5267 (`permit_unsupported`)", body = ErrorBody),
+        (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn permit(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PermitToSign>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let s = signed(&state, &mut conn, caller, &id).await?;
     let deadline = now() + PERMIT_LIFETIME;
     let (permit, domain) = permit_of(&state, &s, deadline).await?;
     let typed = alloy::dyn_abi::TypedData::from_struct(&permit, Some(domain));
-    Ok(Json(serde_json::json!({
-        "token": s.agreement.token,
-        "value": permit.value.to_string(),
-        "deadline": deadline,
-        "typedData": typed,
-    })))
+    Ok(Json(PermitToSign {
+        token: s.agreement.token,
+        value: permit.value.to_string(),
+        deadline,
+        typed_data: typed,
+    }))
+}
+
+/// The permit the brand signs (EIP-2612), for the draft's total.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PermitToSign {
+    /// The token.
+    #[schema(value_type = String)]
+    pub token: Address,
+    /// The amount the escrow may take (the draft's total), decimal.
+    pub value: String,
+    /// Unix time the permit expires (send it back with the signature).
+    pub deadline: i64,
+    /// The typed data (`eth_signTypedData_v4`).
+    #[schema(value_type = Eip712TypedData)]
+    pub typed_data: alloy::dyn_abi::TypedData,
 }
 
 /// The brand's signed permit.
@@ -121,13 +154,30 @@ pub struct FundWithPermit {
     pub permit: PermitInput,
 }
 
-#[utoipa::path(post, path = "/v1/drafts/{id}/transactions", tag = "drafts", summary = "With the brand's signed permit: the one transaction that creates and funds the agreement", params(("id" = String, Path)), request_body = FundWithPermit, responses((status = 200, body = Object), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    post,
+    path = "/v1/drafts/{id}/transactions",
+    tag = "drafts",
+    summary = "With the brand's signed permit: the one transaction that creates and funds the agreement",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = FundWithPermit,
+    responses(
+        (status = 200, description = "createAndFundWithPermit, simulated", body = FundingTransactions),
+        (status = 400, description = "Malformed request (`invalid_json`, `invalid_body`), an expired permit (`permit_expired`), or a permit not signed by the brand (`invalid_signature`)", body = ErrorBody),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        (status = 409, description = "On chain already (`already_on_chain`), a signature missing (`not_signed`), no permit for this token (`no_permit_for_eth`, `permit_unsupported`), or the escrow would refuse the call, with its reason", body = ErrorBody),
+        (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
 pub(super) async fn transactions_with_permit(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Json(req): Json<FundWithPermit>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<FundingTransactions>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let s = signed(&state, &mut conn, caller, &id).await?;
     if req.permit.deadline <= now() {
@@ -170,5 +220,5 @@ pub(super) async fn transactions_with_permit(
         value: "0".to_owned(),
     };
     crate::actions::simulate(&state, &tx).await?;
-    Ok(Json(serde_json::json!({ "agreementId": s.version.agreement_id, "transactions": [tx] })))
+    Ok(Json(FundingTransactions { agreement_id: s.version.agreement_id, transactions: vec![tx] }))
 }

@@ -8,13 +8,40 @@ use serde::Serialize;
 
 use crate::{auth::Caller, error::ApiError, AppState};
 
+/// EIP-712 typed data, as a wallet's `eth_signTypedData_v4` takes it (documentation only: the API
+/// serializes alloy's `TypedData`, which has this shape).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Eip712TypedData {
+    /// Every struct type involved, `EIP712Domain` included: its name and its fields in order.
+    pub types: std::collections::BTreeMap<String, Vec<Eip712Field>>,
+    /// The type of `message`.
+    pub primary_type: String,
+    /// The domain (name, version, chainId, verifyingContract).
+    #[schema(value_type = Object)]
+    pub domain: serde_json::Value,
+    /// The values signed.
+    #[schema(value_type = Object)]
+    pub message: serde_json::Value,
+}
+
+/// One field of an EIP-712 struct type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Eip712Field {
+    /// Its name.
+    pub name: String,
+    /// Its Solidity type (`address`, `uint256`, another struct's name, …).
+    #[serde(rename = "type")]
+    pub r#type: String,
+}
+
 /// A stored version's agreement, as it was built.
 pub(super) fn agreement_of(v: &DraftVersion) -> Result<Agreement, ApiError> {
     serde_json::from_value(v.agreement.clone()).map_err(ApiError::internal)
 }
 
 /// A draft as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DraftView {
     /// Its id.
@@ -22,12 +49,16 @@ pub struct DraftView {
     /// Chain.
     pub chain_id: u64,
     /// Escrow.
+    #[schema(value_type = String)]
     pub escrow: Address,
     /// Paying party.
+    #[schema(value_type = String)]
     pub brand: Address,
     /// Paid party.
+    #[schema(value_type = String)]
     pub creator: Address,
     /// `awaiting_signatures`, `ready` (both signed) or `created` (on chain).
+    #[schema(value_type = String, pattern = "^(awaiting_signatures|ready|created)$")]
     pub status: &'static str,
     /// Once created: where the agreement is read (`/v1/agreements/{id}`).
     pub agreement: Option<String>,
@@ -36,20 +67,25 @@ pub struct DraftView {
 }
 
 /// One version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VersionView {
     /// Its number.
     pub number: i32,
     /// Who proposed it.
+    #[schema(value_type = String)]
     pub proposed_by: Address,
     /// The agreement id (EIP-712 digest) both parties sign.
+    #[schema(value_type = String)]
     pub agreement_id: B256,
     /// The agreement as signed.
+    #[schema(value_type = Object)]
     pub agreement: serde_json::Value,
     /// The terms document.
+    #[schema(value_type = Object)]
     pub terms: serde_json::Value,
     /// keccak256 of its canonical JSON (RFC 8785): the on-chain `termsHash`.
+    #[schema(value_type = String)]
     pub terms_hash: B256,
     /// Unix time proposed.
     pub created_at: i64,
@@ -58,14 +94,16 @@ pub struct VersionView {
 }
 
 /// A verified signature.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignatureView {
     /// `brand` or `creator`.
     pub role: String,
     /// Who signed.
+    #[schema(value_type = String)]
     pub signer: Address,
     /// The signature.
+    #[schema(value_type = String)]
     pub signature: Bytes,
     /// `ecdsa` or `eip1271`.
     pub method: String,
