@@ -136,6 +136,33 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// Errors every route that reads a session may give, for the API reference
+/// (`responses(..., SessionErrors)`).
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum SessionErrors {
+    /// An unknown, expired or logged-out token, a malformed `Authorization` header, or no token
+    /// where the route needs one (`unauthorized`).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// Too many requests from this account (`rate_limited`; see `Retry-After`).
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
+    /// Our fault; the detail is in the server log (`internal`).
+    #[response(status = 500)]
+    Internal(ErrorBody),
+}
+
+/// Errors every route that takes a JSON body may give, besides a 400, for the API reference.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum BodyErrors {
+    /// The body is larger than the server accepts (`body_too_large`).
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// The body is not sent as JSON (`unsupported_media_type`).
+    #[response(status = 415)]
+    NotJson(ErrorBody),
+}
+
 /// `axum::Json`, with its rejections (bad JSON, wrong content type, body too large) in our shape.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
@@ -159,6 +186,72 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// [`Json`] for a body that is an escrow action, an internally tagged enum named by `"action"`
+/// ([`crate::actions::ActionRequest`]). Content type, size and syntax are checked as for every
+/// body; then the tag names the variant, so its failures keep the codes the action route has
+/// always given: `unknown_action` for an action that does not exist, `missing_field` for a field
+/// the action needs ("approve needs milestone"), and `invalid_body` for anything else (a field the
+/// action does not take, such as another action's, a wrong type, a duplicate key).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActionJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ActionJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(raw) = Json::<Box<serde_json::value::RawValue>>::from_request(req, state).await?;
+        let text = raw.get();
+        if !text.trim_start().starts_with('{') {
+            // serde would also read an internally tagged enum from an array.
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "the body is a JSON object naming its action: {\"action\": \"approve\", …}",
+            ));
+        }
+        serde_json::from_str(text).map(Self).map_err(|e| action_body_error(text, &e))
+    }
+}
+
+fn action_body_error(text: &str, e: &serde_json::Error) -> ApiError {
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        action: Option<serde_json::Value>,
+    }
+    let action = serde_json::from_str::<Tag>(text)
+        .ok()
+        .and_then(|t| t.action)
+        .and_then(|a| a.as_str().map(str::to_owned));
+    let detail = e.to_string();
+    // serde_json appends the position; inside a tagged enum it is often meaningless.
+    let detail = detail.split(" at line ").next().unwrap_or_default();
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned).unwrap_or_default();
+    let see = "(each action's fields: ActionRequest in /openapi.json)";
+    if detail.starts_with("missing field `") {
+        let field = quoted(detail);
+        let message = match action {
+            Some(a) if field != "action" => format!("{a} needs {field} {see}"),
+            _ => format!("the body needs an action, e.g. {{\"action\": \"approve\", …}} {see}"),
+        };
+        return ApiError::bad_request("missing_field", message);
+    }
+    if detail.starts_with("unknown variant `") {
+        let expected = detail.split_once(", ").map_or("", |(_, rest)| rest);
+        return ApiError::bad_request(
+            "unknown_action",
+            format!("{:?} is not an escrow action; {expected}", quoted(detail)),
+        );
+    }
+    let message = match action {
+        Some(a) => format!("{a}: {detail} {see}"),
+        None => format!("{detail} {see}"),
+    };
+    ApiError::bad_request("invalid_body", message)
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {

@@ -354,5 +354,77 @@ async fn openapi_document_covers_every_route() -> Result<()> {
         assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {r}");
     }
     assert!(all.iter().any(|r| r.starts_with("#/components/schemas/AuditBundle.")), "{all:?}");
+
+    // The action request: one schema per action, chosen by `action`, each with its own required
+    // fields and no others; a generated client gets one type per action.
+    let schemas = &doc["components"]["schemas"];
+    let action = &schemas["ActionRequest"];
+    assert_eq!(action["discriminator"]["propertyName"], "action", "{action}");
+    let one_of = action["oneOf"].as_array().cloned().unwrap_or_default();
+    let mapping = action["discriminator"]["mapping"].as_object().cloned().unwrap_or_default();
+    assert_eq!((one_of.len(), mapping.len()), (18, 18), "{action}");
+    for (name, target) in &mapping {
+        let schema_name =
+            target.as_str().unwrap_or_default().trim_start_matches("#/components/schemas/");
+        let variant = &schemas[schema_name];
+        assert_eq!(variant["properties"]["action"]["enum"], json!([name]), "{name}: {variant}");
+        assert_eq!(variant["additionalProperties"], false, "{name}: {variant}");
+        assert!(one_of.iter().any(|r| r["$ref"] == *target), "{name} in oneOf");
+    }
+    let required = |s: &str| schemas[s]["required"].as_array().cloned().unwrap_or_default();
+    assert_eq!(required("ApproveAction"), [json!("milestone"), json!("action")]);
+    assert_eq!(
+        required("SettleAction"),
+        [json!("milestone"), json!("creatorAmount"), json!("action")]
+    );
+    assert_eq!(required("ResolveTerminationAction"), [json!("creatorBps"), json!("action")]);
+    assert_eq!(schemas["ClaimAction"]["properties"]["milestone"]["maximum"], 31);
+    let body = &paths["/v1/agreements/{id}/transactions"]["post"]["requestBody"];
+    assert_eq!(
+        body["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ActionRequest"
+    );
+
+    // Every drafts and actions operation answers a named schema, not a bare object, and lists
+    // the errors it can give in the one error shape.
+    for (path, item) in paths.iter().filter(|(p, _)| {
+        p.starts_with("/v1/drafts")
+            || p.starts_with("/v1/agreements/{id}/")
+                && !p.ends_with("history")
+                && !p.ends_with("audit-bundle")
+    }) {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let responses = &op["responses"];
+            let ok =
+                if responses["201"].is_object() { &responses["201"] } else { &responses["200"] };
+            let schema = &ok["content"]["application/json"]["schema"];
+            assert!(schema["$ref"].as_str().is_some(), "{method} {path} answers {schema}");
+            for status in ["401", "429", "500"] {
+                assert_eq!(
+                    responses[status]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        paths[path][method]["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for status in ["400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "502"] {
+        assert!(
+            statuses("/v1/agreements/{id}/transactions", "post").contains(&status.to_owned()),
+            "{status}"
+        );
+    }
+    for status in ["400", "401", "403", "404", "409", "502"] {
+        assert!(
+            statuses("/v1/drafts/{id}/signatures", "post").contains(&status.to_owned()),
+            "{status}"
+        );
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod access;
+mod actions;
 mod audit;
 mod helpers;
 mod lifecycle;

@@ -1,0 +1,381 @@
+//! The draft's life before funding: create, list, read, propose a new version, fetch the typed
+//! data to sign and post a signature.
+
+use alloy::primitives::{B256, U256};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+};
+use pactum_core::{agreement_id, agreement_typed_data, domain};
+use pactum_db::api::{Draft, DraftSignature, DraftVersion};
+use rand::Rng;
+use serde::Serialize;
+
+use super::{
+    input::{build, DraftInput, SignRequest, VersionQuery},
+    log::record,
+    view::{agreement_of, current_version, load, view, DraftView, Eip712TypedData},
+};
+use crate::{
+    auth::{verify_signature, Caller},
+    error::{ApiError, BodyErrors, ErrorBody, Json, Query, SessionErrors},
+    now, AppState,
+};
+
+/// The caller's drafts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftList {
+    /// At most 100, newest first.
+    pub items: Vec<DraftView>,
+}
+
+/// The typed data of a version, for `eth_signTypedData_v4`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftTypedData {
+    /// The version.
+    pub version: i32,
+    /// Whether it is the current version (only the current one can be signed).
+    pub current: bool,
+    /// The agreement id: the EIP-712 digest of the typed data.
+    #[schema(value_type = String)]
+    pub agreement_id: B256,
+    /// The typed data.
+    #[schema(value_type = Eip712TypedData)]
+    pub typed_data: serde_json::Value,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/drafts",
+    tag = "drafts",
+    summary = "Draft an agreement (as its brand)",
+    request_body = DraftInput,
+    responses(
+        (status = 201, description = "The draft at version 1", body = DraftView),
+        (status = 400, description = "Malformed draft: `invalid_json`, `invalid_body`, `invalid_address`, `bad_checksum`, `invalid_parties`, `unknown_token`, `invalid_milestone_count`, `invalid_amount`, `zero_amount`, `amount_overflow`, `deadline_in_past`, `deadline_out_of_range`, terms errors", body = ErrorBody),
+        (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
+        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(input): Json<DraftInput>,
+) -> Result<(StatusCode, Json<DraftView>), ApiError> {
+    let brand = caller.party()?;
+    let t = now();
+    let salt = U256::from_be_bytes(rand::rng().random::<[u8; 32]>());
+    let (agreement, canonical, terms_hash) = build(&state, brand, salt, &input, t)?;
+    let d = domain(state.cfg.chain_id, state.cfg.escrow);
+    let id_hash = agreement_id(&agreement, &d);
+    let draft = Draft {
+        id: format!("d_{}", alloy::hex::encode(rand::rng().random::<[u8; 12]>())),
+        chain_id: state.cfg.chain_id,
+        escrow: state.cfg.escrow,
+        brand,
+        creator: agreement.creator,
+        salt: salt.to_string(),
+        current_version: 1,
+        created_at: t,
+    };
+    let version = DraftVersion {
+        draft_id: draft.id.clone(),
+        version: 1,
+        proposed_by: brand,
+        agreement: serde_json::to_value(&agreement).map_err(ApiError::internal)?,
+        agreement_id: id_hash,
+        terms: input.terms.clone(),
+        terms_canonical: canonical,
+        terms_hash,
+        created_at: t,
+    };
+    let mut tx = state.pool.begin().await?;
+    pactum_db::api::insert_draft(&mut tx, &draft).await?;
+    pactum_db::api::insert_version(&mut tx, &version).await?;
+    record(
+        &mut tx,
+        &draft.id,
+        "draft_created",
+        brand,
+        t,
+        serde_json::json!({
+            "version": 1, "agreementId": id_hash, "termsHash": terms_hash,
+        }),
+    )
+    .await?;
+    let out = view(&state, &mut tx, &draft).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// How many drafts `GET /v1/drafts` returns at most (newest first).
+const LIST_LIMIT: i64 = 100;
+
+#[utoipa::path(
+    get,
+    path = "/v1/drafts",
+    tag = "drafts",
+    summary = "The caller's drafts (as brand or creator), newest first; an auditor's: all",
+    responses(
+        (status = 200, description = "At most 100 drafts, newest first", body = DraftList),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn mine(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<DraftList>, ApiError> {
+    let party = match caller {
+        Caller::Party(a) => Some(a),
+        Caller::Auditor(_) => None,
+        Caller::Anonymous => {
+            return Err(ApiError::unauthorized("sign in first (POST /v1/auth/login)"))
+        }
+    };
+    let mut conn = state.pool.acquire().await?;
+    // A party sees the drafts that name it, an auditor every draft.
+    let ids = pactum_db::api::draft_ids(
+        &mut conn,
+        state.cfg.chain_id,
+        state.cfg.escrow,
+        party,
+        LIST_LIMIT,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let draft = load(&mut conn, &id, caller, false).await?;
+        items.push(view(&state, &mut conn, &draft).await?);
+    }
+    Ok(Json(DraftList { items }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}",
+    tag = "drafts",
+    summary = "A draft, its current version and signatures",
+    params(("id" = String, Path, description = "The draft id")),
+    responses(
+        (status = 200, description = "The draft", body = DraftView),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DraftView>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let draft = load(&mut conn, &id, caller, false).await?;
+    Ok(Json(view(&state, &mut conn, &draft).await?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/v1/drafts/{id}",
+    tag = "drafts",
+    summary = "Propose a new version (voids the signatures of the previous one)",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = DraftInput,
+    responses(
+        (status = 200, description = "The draft at its new version", body = DraftView),
+        (status = 400, description = "Malformed draft: `invalid_json`, `invalid_body`, `invalid_address`, `bad_checksum`, `invalid_parties`, `unknown_token`, `invalid_milestone_count`, `invalid_amount`, `zero_amount`, `amount_overflow`, `deadline_in_past`, `deadline_out_of_range`, terms errors; a new creator (`invalid_parties`)", body = ErrorBody),
+        (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
+        (status = 409, description = "The agreement is on chain already (`already_on_chain`)", body = ErrorBody),
+        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(input): Json<DraftInput>,
+) -> Result<Json<DraftView>, ApiError> {
+    let who = caller.party()?;
+    let t = now();
+    let mut tx = state.pool.begin().await?;
+    let mut draft = load(&mut tx, &id, caller, true).await?;
+    let current = current_version(&mut tx, &draft).await?;
+    if pactum_db::api::agreement(&mut tx, state.cfg.chain_id, current.agreement_id).await?.is_some()
+    {
+        return Err(ApiError::conflict(
+            "already_on_chain",
+            "this draft's agreement is on chain; it can no longer change",
+        ));
+    }
+    let salt = U256::from_str_radix(&draft.salt, 10).map_err(ApiError::internal)?;
+    let (agreement, canonical, terms_hash) = build(&state, draft.brand, salt, &input, t)?;
+    if agreement.creator != draft.creator {
+        return Err(ApiError::bad_request(
+            "invalid_parties",
+            "a new version cannot change the creator; start a new draft",
+        ));
+    }
+    let id_hash = agreement_id(&agreement, &domain(state.cfg.chain_id, state.cfg.escrow));
+    let number = draft.current_version + 1;
+    let version = DraftVersion {
+        draft_id: id.clone(),
+        version: number,
+        proposed_by: who,
+        agreement: serde_json::to_value(&agreement).map_err(ApiError::internal)?,
+        agreement_id: id_hash,
+        terms: input.terms.clone(),
+        terms_canonical: canonical,
+        terms_hash,
+        created_at: t,
+    };
+    pactum_db::api::insert_version(&mut tx, &version).await?;
+    draft.current_version = number;
+    record(
+        &mut tx,
+        &id,
+        "draft_changed",
+        who,
+        t,
+        serde_json::json!({
+            "version": number, "agreementId": id_hash, "termsHash": terms_hash,
+            "voids": current.version,
+        }),
+    )
+    .await?;
+    let out = view(&state, &mut tx, &draft).await?;
+    tx.commit().await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}/typed-data",
+    tag = "drafts",
+    summary = "The EIP-712 typed data a wallet signs (eth_signTypedData_v4)",
+    params(("id" = String, Path, description = "The draft id"), VersionQuery),
+    responses(
+        (status = 200, description = "The typed data of the version", body = DraftTypedData),
+        (status = 400, description = "A malformed `version` (`invalid_query`)", body = ErrorBody),
+        (status = 404, description = "No such draft or version, or not the caller's (`not_found`)", body = ErrorBody),
+        SessionErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn typed_data(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<DraftTypedData>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let draft = load(&mut conn, &id, caller, false).await?;
+    let number = q.version.unwrap_or(draft.current_version);
+    let v = pactum_db::api::version(&mut conn, &id, number)
+        .await?
+        .ok_or_else(|| ApiError::not_found("version"))?;
+    let agreement = agreement_of(&v)?;
+    let typed = agreement_typed_data(&agreement, &domain(draft.chain_id, draft.escrow))
+        .map_err(ApiError::internal)?;
+    Ok(Json(DraftTypedData {
+        version: number,
+        current: number == draft.current_version,
+        agreement_id: v.agreement_id,
+        typed_data: typed,
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/drafts/{id}/signatures",
+    tag = "drafts",
+    summary = "Post a party's signature of the current version",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = SignRequest,
+    responses(
+        (status = 200, description = "The draft with the signature", body = DraftView),
+        (status = 400, description = "Malformed request (`invalid_json`, `invalid_body`), or not the caller's signature of this version (`invalid_signature`, `malleable_signature`)", body = ErrorBody),
+        (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such draft or version, or not the caller's (`not_found`)", body = ErrorBody),
+        (status = 409, description = "The version was replaced (`stale_version`)", body = ErrorBody),
+        (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
+        SessionErrors,
+        BodyErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn sign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<SignRequest>,
+) -> Result<Json<DraftView>, ApiError> {
+    let who = caller.party()?;
+    let stale = |current: i32| {
+        ApiError::conflict(
+            "stale_version",
+            format!(
+                "version {} was replaced by version {current}; fetch its typed data and sign that",
+                req.version
+            ),
+        )
+    };
+    // The signature is checked before the draft is locked: for a contract wallet that takes RPC
+    // calls, and a slow or hostile node must not hold a row lock and a pooled connection.
+    let mut conn = state.pool.acquire().await?;
+    let draft = load(&mut conn, &id, caller, false).await?;
+    if req.version != draft.current_version {
+        return Err(stale(draft.current_version));
+    }
+    let v = pactum_db::api::version(&mut conn, &id, req.version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("version"))?;
+    drop(conn);
+    let method = verify_signature(&state, who, v.agreement_id, &req.signature).await?;
+
+    // Then the lock, and the version again: another version may have been proposed meanwhile,
+    // and a signature of a replaced version must not be stored as if it were current.
+    let mut tx = state.pool.begin().await?;
+    let draft = load(&mut tx, &id, caller, true).await?;
+    if req.version != draft.current_version {
+        return Err(stale(draft.current_version));
+    }
+    let role = if who == draft.brand { "brand" } else { "creator" };
+    let t = now();
+    pactum_db::api::upsert_signature(
+        &mut tx,
+        &id,
+        req.version,
+        &DraftSignature {
+            role: role.to_owned(),
+            signer: who,
+            digest: v.agreement_id,
+            signature: req.signature.to_vec(),
+            method: method.as_str().to_owned(),
+            verified_at: t,
+        },
+    )
+    .await?;
+    record(
+        &mut tx,
+        &id,
+        "draft_signed",
+        who,
+        t,
+        serde_json::json!({
+            "version": req.version, "role": role, "digest": v.agreement_id,
+            "signature": req.signature, "method": method.as_str(),
+        }),
+    )
+    .await?;
+    let out = view(&state, &mut tx, &draft).await?;
+    tx.commit().await?;
+    Ok(Json(out))
+}

@@ -1,0 +1,183 @@
+//! A draft as the API shows it (its current version and the signatures collected), and the
+//! access rule every draft route shares: only its parties and auditors learn it exists.
+
+use alloy::primitives::{Address, Bytes, B256};
+use pactum_core::Agreement;
+use pactum_db::api::{Draft, DraftVersion};
+use serde::Serialize;
+
+use crate::{auth::Caller, error::ApiError, AppState};
+
+/// EIP-712 typed data, as a wallet's `eth_signTypedData_v4` takes it (documentation only: the API
+/// serializes alloy's `TypedData`, which has this shape).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Eip712TypedData {
+    /// Every struct type involved, `EIP712Domain` included: its name and its fields in order.
+    pub types: std::collections::BTreeMap<String, Vec<Eip712Field>>,
+    /// The type of `message`.
+    pub primary_type: String,
+    /// The domain (name, version, chainId, verifyingContract).
+    #[schema(value_type = Object)]
+    pub domain: serde_json::Value,
+    /// The values signed.
+    #[schema(value_type = Object)]
+    pub message: serde_json::Value,
+}
+
+/// One field of an EIP-712 struct type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Eip712Field {
+    /// Its name.
+    pub name: String,
+    /// Its Solidity type (`address`, `uint256`, another struct's name, …).
+    #[serde(rename = "type")]
+    pub r#type: String,
+}
+
+/// A stored version's agreement, as it was built.
+pub(super) fn agreement_of(v: &DraftVersion) -> Result<Agreement, ApiError> {
+    serde_json::from_value(v.agreement.clone()).map_err(ApiError::internal)
+}
+
+/// A draft as the API returns it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftView {
+    /// Its id.
+    pub id: String,
+    /// Chain.
+    pub chain_id: u64,
+    /// Escrow.
+    #[schema(value_type = String)]
+    pub escrow: Address,
+    /// Paying party.
+    #[schema(value_type = String)]
+    pub brand: Address,
+    /// Paid party.
+    #[schema(value_type = String)]
+    pub creator: Address,
+    /// `awaiting_signatures`, `ready` (both signed) or `created` (on chain).
+    #[schema(value_type = String, pattern = "^(awaiting_signatures|ready|created)$")]
+    pub status: &'static str,
+    /// Once created: where the agreement is read (`/v1/agreements/{id}`).
+    pub agreement: Option<String>,
+    /// The current version.
+    pub version: VersionView,
+}
+
+/// One version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionView {
+    /// Its number.
+    pub number: i32,
+    /// Who proposed it.
+    #[schema(value_type = String)]
+    pub proposed_by: Address,
+    /// The agreement id (EIP-712 digest) both parties sign.
+    #[schema(value_type = String)]
+    pub agreement_id: B256,
+    /// The agreement as signed.
+    #[schema(value_type = Object)]
+    pub agreement: serde_json::Value,
+    /// The terms document.
+    #[schema(value_type = Object)]
+    pub terms: serde_json::Value,
+    /// keccak256 of its canonical JSON (RFC 8785): the on-chain `termsHash`.
+    #[schema(value_type = String)]
+    pub terms_hash: B256,
+    /// Unix time proposed.
+    pub created_at: i64,
+    /// Signatures collected for this version.
+    pub signatures: Vec<SignatureView>,
+}
+
+/// A verified signature.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureView {
+    /// `brand` or `creator`.
+    pub role: String,
+    /// Who signed.
+    #[schema(value_type = String)]
+    pub signer: Address,
+    /// The signature.
+    #[schema(value_type = String)]
+    pub signature: Bytes,
+    /// `ecdsa` or `eip1271`.
+    pub method: String,
+    /// Unix time verified.
+    pub verified_at: i64,
+}
+
+pub(super) async fn load(
+    conn: &mut sqlx::PgConnection,
+    id: &str,
+    caller: Caller,
+    lock: bool,
+) -> Result<Draft, ApiError> {
+    let draft =
+        pactum_db::api::draft(conn, id, lock).await?.ok_or_else(|| ApiError::not_found("draft"))?;
+    if !caller.may_read(&[draft.brand, draft.creator]) {
+        // Not a party: the draft's existence is not theirs to learn.
+        return Err(ApiError::not_found("draft"));
+    }
+    Ok(draft)
+}
+
+/// The version in force of a draft.
+pub(super) async fn current_version(
+    conn: &mut sqlx::PgConnection,
+    d: &Draft,
+) -> Result<DraftVersion, ApiError> {
+    pactum_db::api::version(conn, &d.id, d.current_version).await?.ok_or_else(|| {
+        ApiError::internal(format!("draft {} has no version {}", d.id, d.current_version))
+    })
+}
+
+pub(super) async fn view(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    d: &Draft,
+) -> Result<DraftView, ApiError> {
+    let v = current_version(conn, d).await?;
+    let sigs = pactum_db::api::signatures(conn, &d.id, d.current_version).await?;
+    let on_chain =
+        pactum_db::api::agreement(conn, state.cfg.chain_id, v.agreement_id).await?.is_some();
+    let status = if on_chain {
+        "created"
+    } else if sigs.len() == 2 {
+        "ready"
+    } else {
+        "awaiting_signatures"
+    };
+    Ok(DraftView {
+        id: d.id.clone(),
+        chain_id: d.chain_id,
+        escrow: d.escrow,
+        brand: d.brand,
+        creator: d.creator,
+        status,
+        agreement: on_chain.then(|| format!("/v1/agreements/{}", v.agreement_id)),
+        version: VersionView {
+            number: v.version,
+            proposed_by: v.proposed_by,
+            agreement_id: v.agreement_id,
+            agreement: v.agreement,
+            terms: v.terms,
+            terms_hash: v.terms_hash,
+            created_at: v.created_at,
+            signatures: sigs
+                .into_iter()
+                .map(|s| SignatureView {
+                    role: s.role,
+                    signer: s.signer,
+                    signature: s.signature.into(),
+                    method: s.method,
+                    verified_at: s.verified_at,
+                })
+                .collect(),
+        },
+    })
+}
