@@ -90,13 +90,17 @@ async fn every_clause_is_accepted_and_committed_to_on_chain() -> Result<()> {
     Ok(())
 }
 
+/// One refused edit: what it is, the edit to the every-clause document, the code, and words the
+/// message must contain.
+type Refusal = (&'static str, Box<dyn Fn(&mut Value)>, &'static str, &'static str);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_and_oversized_clauses_are_refused_naming_the_field() -> Result<()> {
     let s = stack().await?;
     let brand = s.login(&s.brand).await?;
     let versions_before = s.count("draft_versions").await?;
     let long = "x".repeat(4_001);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             "an unknown top-level clause",
             Box::new(|t| t["indemnity"] = json!("The creator indemnifies the brand.")),
