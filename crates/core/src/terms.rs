@@ -1,8 +1,11 @@
 //! The off-chain terms document and the hash the escrow stores for it.
 //!
 //! An agreement on chain carries only `termsHash`; what was agreed — the deliverables, usage
-//! rights, exclusivity, disclosure duties and the morality clause — lives in a JSON document the
-//! parties submit. This module is the one place that says what such a document may contain
+//! rights, exclusivity, disclosure duties and the morality clause, and optionally payment terms,
+//! content approval, intellectual property, confidentiality, data privacy, AI use, governing law
+//! and any other titled clause ([`clauses`]) — lives in a JSON document the parties submit. Field
+//! names are `snake_case`; unknown fields are refused at every level (a clause the typed fields do
+//! not cover goes in `additional_clauses`), and texts and lists have length bounds. This module is the one place that says what such a document may contain
 //! ([`TermsDocument`], [`TermsDocument::validate`]) and how it is hashed ([`terms_hash`]), so the
 //! API, the indexer and the tests cannot disagree on either.
 //!
@@ -20,6 +23,17 @@
 
 use alloy::primitives::{keccak256, B256};
 use serde::{Deserialize, Serialize};
+
+pub mod clauses;
+
+pub use clauses::{
+    AdditionalClause, AiUse, Confidentiality, ContentApproval, ContentOwner, DataPrivacy,
+    GeneratedContent, GoverningLaw, IntellectualProperty, PaymentTerms,
+};
+use clauses::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
+
+/// The most deliverables a document may list.
+pub const MAX_DELIVERABLES: usize = 100;
 
 /// The (region, rule) pairs [`TermsDocument::validate`] accepts: the advertising regulator of
 /// each market Pactum serves. A new market is one more line here (and, if it has a regulator's
@@ -41,6 +55,30 @@ pub struct TermsDocument {
     pub disclosure: Vec<DisclosureRule>,
     /// The conduct clause under which the brand may end the agreement; never empty.
     pub morality_clause: String,
+    /// How the fee is described and paid, in words (the amounts on chain are what is paid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_terms: Option<PaymentTerms>,
+    /// How content is approved before publication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_approval: Option<ContentApproval>,
+    /// Who owns the content and what licence the brand gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intellectual_property: Option<IntellectualProperty>,
+    /// What the parties keep confidential, and for how long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidentiality: Option<Confidentiality>,
+    /// Duties towards personal data, and the laws they follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_privacy: Option<DataPrivacy>,
+    /// Whether AI-generated content is allowed and must be disclosed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_use: Option<AiUse>,
+    /// The governing law, venue and dispute resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governing_law: Option<GoverningLaw>,
+    /// Any other clause, by title and text (at most [`clauses::MAX_ADDITIONAL_CLAUSES`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_clauses: Vec<AdditionalClause>,
 }
 
 /// One piece of content, tied to the milestone whose payment it earns.
@@ -188,6 +226,52 @@ pub enum TermsError {
     /// The morality clause is empty or only whitespace.
     #[error("morality_clause must not be empty")]
     EmptyMoralityClause,
+    /// A clause is present but states nothing.
+    #[error("{clause} states nothing: give at least one of {fields}, or leave {clause} out")]
+    EmptyClause {
+        /// The clause, e.g. `"payment_terms"`.
+        clause: &'static str,
+        /// Its optional fields.
+        fields: &'static str,
+    },
+    /// A text is empty or only whitespace.
+    #[error("{field} must not be empty (leave an optional field out instead)")]
+    EmptyText {
+        /// Where, e.g. `"additional_clauses[2].title"`.
+        field: String,
+    },
+    /// A text is longer than its bound.
+    #[error("{field} is {chars} characters long; at most {max} are allowed")]
+    TextTooLong {
+        /// Where, e.g. `"governing_law.venue"`.
+        field: String,
+        /// The bound.
+        max: usize,
+        /// The text's length in characters.
+        chars: usize,
+    },
+    /// A list has more items than its bound.
+    #[error("{field} has {count} items; at most {max} are allowed")]
+    TooManyItems {
+        /// Where, e.g. `"additional_clauses"`.
+        field: String,
+        /// The bound.
+        max: usize,
+        /// How many were given.
+        count: usize,
+    },
+    /// A number is outside its range.
+    #[error("{field} is {value}; it must be between {min} and {max}")]
+    OutOfRange {
+        /// Where, e.g. `"confidentiality.duration_days"`.
+        field: String,
+        /// The number given.
+        value: u32,
+        /// The least allowed.
+        min: u32,
+        /// The most allowed.
+        max: u32,
+    },
     /// The JSON value cannot be put in RFC 8785 form.
     #[error("the document cannot be canonicalized (RFC 8785): {0}")]
     Canonicalization(String),
@@ -211,16 +295,30 @@ impl TermsError {
             Self::DuplicateDisclosureRule { .. } => "terms_duplicate_disclosure_rule",
             Self::BadLabel { .. } => "terms_bad_label",
             Self::EmptyMoralityClause => "terms_empty_morality_clause",
+            Self::EmptyClause { .. } => "terms_empty_clause",
+            Self::EmptyText { .. } => "terms_empty_text",
+            Self::TextTooLong { .. } => "terms_text_too_long",
+            Self::TooManyItems { .. } => "terms_too_many_items",
+            Self::OutOfRange { .. } => "terms_out_of_range",
             Self::Canonicalization(_) => "terms_not_canonicalizable",
         }
     }
 }
 
 impl TermsDocument {
-    /// Reads a terms document out of the JSON the parties submitted. Unknown fields are refused.
+    /// Reads a terms document out of the JSON the parties submitted. Unknown fields are refused;
+    /// the error names where the problem is (`ai_use.generated_content: unknown variant …`).
     /// This checks the shape only; call [`TermsDocument::validate`] for the content.
     pub fn from_json_value(value: &serde_json::Value) -> Result<Self, TermsError> {
-        Self::deserialize(value).map_err(|e| TermsError::Malformed(e.to_string()))
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            TermsError::Malformed(if path == "." {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            })
+        })
     }
 
     /// Checks the content for an agreement with `milestone_count` milestones, returning the first
@@ -229,6 +327,7 @@ impl TermsDocument {
         if self.deliverables.is_empty() {
             return Err(TermsError::NoDeliverables);
         }
+        clauses::count("deliverables", self.deliverables.len(), MAX_DELIVERABLES)?;
         for (index, d) in self.deliverables.iter().enumerate() {
             let platform = &d.platform;
             if platform.is_empty()
@@ -250,6 +349,10 @@ impl TermsDocument {
                     milestone_count,
                 });
             }
+            let at = |f: &str| format!("deliverables[{index}].{f}");
+            clauses::text(|| at("platform"), platform, MAX_NAME_CHARS)?;
+            clauses::text(|| at("format"), &d.format, MAX_NAME_CHARS)?;
+            clauses::text(|| at("description"), &d.description, MAX_TEXT_CHARS)?;
         }
 
         if self.usage_rights.scope.trim().is_empty() {
@@ -260,6 +363,12 @@ impl TermsDocument {
         {
             return Err(TermsError::BadTerritories);
         }
+        clauses::text(
+            || "usage_rights.scope".to_owned(),
+            &self.usage_rights.scope,
+            MAX_TEXT_CHARS,
+        )?;
+        clauses::names("usage_rights.territories", &self.usage_rights.territories)?;
 
         if let Some(ex) = &self.exclusivity {
             if ex.category.trim().is_empty() {
@@ -268,6 +377,7 @@ impl TermsDocument {
             if ex.duration_days == 0 {
                 return Err(TermsError::ZeroExclusivityDuration);
             }
+            clauses::text(|| "exclusivity.category".to_owned(), &ex.category, MAX_NAME_CHARS)?;
         }
 
         if self.disclosure.is_empty() {
@@ -297,12 +407,36 @@ impl TermsDocument {
             {
                 return Err(TermsError::BadLabel { index, label: label.clone() });
             }
+            clauses::names(&format!("disclosure[{index}].required_labels"), &rule.required_labels)?;
         }
 
         if self.morality_clause.trim().is_empty() {
             return Err(TermsError::EmptyMoralityClause);
         }
-        Ok(())
+        clauses::text(|| "morality_clause".to_owned(), &self.morality_clause, MAX_TEXT_CHARS)?;
+
+        if let Some(c) = &self.payment_terms {
+            c.validate()?;
+        }
+        if let Some(c) = &self.content_approval {
+            c.validate()?;
+        }
+        if let Some(c) = &self.intellectual_property {
+            c.validate()?;
+        }
+        if let Some(c) = &self.confidentiality {
+            c.validate()?;
+        }
+        if let Some(c) = &self.data_privacy {
+            c.validate()?;
+        }
+        if let Some(c) = &self.ai_use {
+            c.validate()?;
+        }
+        if let Some(c) = &self.governing_law {
+            c.validate()?;
+        }
+        clauses::validate_additional(&self.additional_clauses)
     }
 }
 
@@ -619,6 +753,163 @@ mod tests {
             code_after(2, |d| d.morality_clause = " \n".into()),
             "terms_empty_morality_clause"
         );
+    }
+
+    /// [`SAMPLE`] with every clause beyond the original five.
+    fn with_clauses() -> Value {
+        let mut v = parse(SAMPLE);
+        let clauses = json!({
+            "payment_terms": {"fee": "USD 400 in total", "schedule": "per milestone"},
+            "content_approval": {"rounds": 2, "turnaround_days": 3},
+            "intellectual_property": {"owner": "brand", "territories": ["worldwide"]},
+            "confidentiality": {"scope": "the fee"},
+            "data_privacy": {"duties": "no audience data shared", "regulations": ["GDPR"]},
+            "ai_use": {"generated_content": "not_allowed"},
+            "governing_law": {"jurisdiction": "England and Wales"},
+            "additional_clauses": [{"title": "Expenses", "text": "The brand pays travel."}]
+        });
+        for (k, c) in clauses.as_object().expect("object") {
+            v[k] = c.clone();
+        }
+        v
+    }
+
+    /// The error `edit` of [`with_clauses`] gets, from reading or from validation.
+    fn clause_error(edit: impl FnOnce(&mut Value)) -> TermsError {
+        let mut v = with_clauses();
+        edit(&mut v);
+        match TermsDocument::from_json_value(&v) {
+            Ok(doc) => doc.validate(2).expect_err("should be refused"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn clauses_are_optional_and_bounded() {
+        let doc = TermsDocument::from_json_value(&with_clauses()).expect("parses");
+        doc.validate(2).expect("valid");
+        assert_eq!(doc.ai_use.map(|a| a.generated_content), Some(GeneratedContent::NotAllowed));
+        // Null is the same as absent; an empty list of additional clauses is fine.
+        let mut v = with_clauses();
+        v["payment_terms"] = Value::Null;
+        v["additional_clauses"] = json!([]);
+        TermsDocument::from_json_value(&v).expect("null and empty").validate(2).expect("valid");
+
+        let long = "x".repeat(clauses::MAX_TEXT_CHARS + 1);
+        let cases: Vec<(TermsError, &str, &str)> = vec![
+            (
+                clause_error(|v| v["payment_terms"] = json!({})),
+                "terms_empty_clause",
+                "payment_terms states nothing: give at least one of fee, currency, schedule, \
+                 late_payment, or leave payment_terms out",
+            ),
+            (
+                clause_error(|v| v["content_approval"] = json!({})),
+                "terms_empty_clause",
+                "content_approval states nothing",
+            ),
+            (
+                clause_error(|v| v["payment_terms"]["schedule"] = json!("  ")),
+                "terms_empty_text",
+                "payment_terms.schedule must not be empty",
+            ),
+            (
+                clause_error(|v| v["governing_law"]["dispute_resolution"] = json!(long.clone())),
+                "terms_text_too_long",
+                "governing_law.dispute_resolution is 4001 characters long; at most 4000",
+            ),
+            (
+                // Characters, not bytes: 4,000 two-byte characters fit.
+                clause_error(|v| {
+                    v["confidentiality"]["scope"] = json!("é".repeat(clauses::MAX_TEXT_CHARS));
+                    v["additional_clauses"][0]["title"] = json!("t".repeat(201));
+                }),
+                "terms_text_too_long",
+                "additional_clauses[0].title is 201 characters long; at most 200",
+            ),
+            (
+                clause_error(|v| v["additional_clauses"][0]["text"] = json!("")),
+                "terms_empty_text",
+                "additional_clauses[0].text must not be empty",
+            ),
+            (
+                clause_error(|v| {
+                    v["additional_clauses"] = json!(vec![json!({"title": "t", "text": "x"}); 51])
+                }),
+                "terms_too_many_items",
+                "additional_clauses has 51 items; at most 50 are allowed",
+            ),
+            (
+                clause_error(|v| v["data_privacy"]["regulations"] = json!(vec!["GDPR"; 51])),
+                "terms_too_many_items",
+                "data_privacy.regulations has 51 items",
+            ),
+            (
+                clause_error(|v| v["intellectual_property"]["territories"] = json!(["US", " "])),
+                "terms_empty_text",
+                "intellectual_property.territories[1] must not be empty",
+            ),
+            (
+                clause_error(|v| v["content_approval"]["turnaround_days"] = json!(0)),
+                "terms_out_of_range",
+                "content_approval.turnaround_days is 0; it must be between 1 and 36525",
+            ),
+            (
+                clause_error(|v| v["content_approval"]["rounds"] = json!(21)),
+                "terms_out_of_range",
+                "content_approval.rounds is 21; it must be between 0 and 20",
+            ),
+            (
+                clause_error(|v| v["confidentiality"]["duration_days"] = json!(0)),
+                "terms_out_of_range",
+                "confidentiality.duration_days is 0",
+            ),
+            (
+                clause_error(|v| v["morality_clause"] = json!(long.clone())),
+                "terms_text_too_long",
+                "morality_clause is 4001 characters long",
+            ),
+            (
+                clause_error(|v| v["deliverables"][0]["description"] = json!(long.clone())),
+                "terms_text_too_long",
+                "deliverables[0].description is 4001 characters long",
+            ),
+            // Shape errors name the field too.
+            (
+                clause_error(|v| v["ai_use"]["generated_content"] = json!("sometimes")),
+                "terms_malformed",
+                "not a terms document: ai_use.generated_content: unknown variant `sometimes`",
+            ),
+            (
+                clause_error(|v| v["intellectual_property"]["owner"] = json!("agency")),
+                "terms_malformed",
+                "intellectual_property.owner: unknown variant `agency`",
+            ),
+            (
+                clause_error(|v| v["additional_clauses"][0]["body"] = json!("x")),
+                "terms_malformed",
+                "additional_clauses[0].body: unknown field `body`",
+            ),
+            (
+                clause_error(|v| v["confidentiality"] = json!({"duration_days": 30})),
+                "terms_malformed",
+                "confidentiality: missing field `scope`",
+            ),
+            (
+                clause_error(|v| v["governing_law"] = json!("New York")),
+                "terms_malformed",
+                "governing_law: invalid type: string",
+            ),
+            (
+                clause_error(|v| v["fee"] = json!("USD 400")),
+                "terms_malformed",
+                "unknown field `fee`",
+            ),
+        ];
+        for (err, code, message) in cases {
+            assert_eq!(err.code(), code, "{err}");
+            assert!(err.to_string().contains(message), "{err:?} does not say {message:?}");
+        }
     }
 
     #[test]

@@ -120,3 +120,42 @@ export function explainEscrowError(name: string, args: readonly unknown[]): stri
       return `the escrow refused (${name})`;
   }
 }
+
+// ---------------------------------------------------------------- terms clauses in words
+
+/** Who owns the content (`intellectual_property.owner`), as a sentence for the reader. */
+export function ownerWords(owner: string, creatorWord: string, youAreCreator: boolean): string {
+  switch (owner) {
+    case 'creator':
+      return `${cap(creatorWord)} keep${youAreCreator ? '' : 's'} ownership of the content and license${youAreCreator ? '' : 's'} it to the brand.`;
+    case 'brand':
+      return 'The brand owns the content once it is made.';
+    case 'joint':
+      return `The brand and ${creatorWord} own the content jointly.`;
+    default:
+      return `Ownership of the content: ${owner}.`;
+  }
+}
+
+/** Whether AI-generated content is allowed (`ai_use.generated_content`), as a sentence. */
+export function aiWords(generated: string): string {
+  switch (generated) {
+    case 'not_allowed':
+      return 'AI-generated content is not allowed in the deliverables.';
+    case 'allowed_with_disclosure':
+      return 'AI-generated content is allowed, but it must be disclosed as AI-generated.';
+    case 'allowed':
+      return 'AI-generated content is allowed without a special label.';
+    default:
+      return `AI-generated content: ${generated}.`;
+  }
+}
+
+/** "3 rounds", "1 day": a count with its noun. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -6,7 +6,7 @@ import './style.css';
 import { formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, h, setStatus, statusBox } from './dom';
-import { amount, duration, short, tokenOf, when } from './format';
+import { aiWords, amount, duration, ownerWords, plural, short, tokenOf, when } from './format';
 import { deploymentFor, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
@@ -364,6 +364,7 @@ async function draftForm(editId: string | null) {
     return { region, rule, on, labels };
   });
   const morality = h('textarea', { name: 'morality', rows: 3, required: true }, terms?.morality_clause ?? 'Either party may end the agreement for public conduct that brings the other into disrepute.') as HTMLTextAreaElement;
+  const moreClauses = clauseInputs(terms);
 
   const status = statusBox('draft-form');
   const submit = h('button', { type: 'submit', class: 'primary' }, existing ? 'Propose this version' : 'Create the draft');
@@ -385,7 +386,8 @@ async function draftForm(editId: string | null) {
       field('Exclusivity: days', exclDays),
       h('fieldset', {}, h('legend', {}, 'Advertising disclosure, per region'),
         rules.map((r) => h('div', { class: 'rule' }, h('label', {}, r.on, ` ${r.region} (${r.rule})`), field(`Labels accepted in ${r.region} (comma-separated)`, r.labels)))),
-      field('Morality clause', morality)),
+      field('Morality clause', morality),
+      moreClauses.element),
     h('div', { class: 'actions' }, submit),
     status);
 
@@ -418,6 +420,7 @@ async function draftForm(editId: string | null) {
         morality_clause: morality.value.trim(),
       };
       if (exclCategory.value.trim()) doc.exclusivity = { category: exclCategory.value.trim(), duration_days: Number(exclDays.value) };
+      Object.assign(doc, moreClauses.read());
       const body = {
         creator: creatorAddr.toLowerCase(),
         arbiter: arbiterAddr ? arbiterAddr.toLowerCase() : null,
@@ -438,6 +441,119 @@ async function draftForm(editId: string | null) {
     }
   });
   screen(existing ? `Propose changes to ${existing.id}` : 'New agreement', form);
+}
+
+/** The optional clauses of the terms document (payment terms, approval, intellectual property,
+ *  confidentiality, data privacy, AI use, governing law, additional clauses), filled from
+ *  `terms` when editing so a new version keeps them. `read()` returns only the clauses given
+ *  and throws, in words, when a clause is half filled. */
+function clauseInputs(terms: any): { element: HTMLElement; read: () => Record<string, unknown> } {
+  const input = (name: string, value: unknown, attrs: Record<string, string> = {}) =>
+    h('input', { name, value: value === undefined || value === null ? '' : String(value), ...attrs }) as HTMLInputElement;
+  const area = (name: string, value: unknown) => h('textarea', { name, rows: 2 }, value ? String(value) : '') as HTMLTextAreaElement;
+  const select = (name: string, value: unknown, options: [string, string][]) =>
+    h('select', { name }, options.map(([v, label]) => h('option', { value: v, selected: String(value ?? '') === v }, label))) as HTMLSelectElement;
+  const num = (name: string, value: unknown, min: string) => input(name, value, { type: 'number', min, step: '1' });
+
+  const pay = terms?.payment_terms ?? {};
+  const payFee = input('paymentFee', pay.fee);
+  const payCurrency = input('paymentCurrency', pay.currency);
+  const paySchedule = input('paymentSchedule', pay.schedule);
+  const payLate = input('paymentLate', pay.late_payment);
+  const ap = terms?.content_approval ?? {};
+  const apRounds = num('approvalRounds', ap.rounds, '0');
+  const apDays = num('approvalDays', ap.turnaround_days, '1');
+  const apProcess = area('approvalProcess', ap.process);
+  const ip = terms?.intellectual_property ?? {};
+  const ipOwner = select('ipOwner', ip.owner, [['', 'Not stated'], ['creator', 'The creator'], ['brand', 'The brand'], ['joint', 'Both, jointly']]);
+  const ipScope = input('licenseScope', ip.license_scope);
+  const ipTerm = input('licenseTerm', ip.license_term);
+  const ipTerritories = input('licenseTerritories', (ip.territories ?? []).join(', '));
+  const ipExclusive = select('licenseExclusive', ip.exclusive === undefined ? '' : String(ip.exclusive), [['', 'Not stated'], ['true', 'Exclusive'], ['false', 'Not exclusive']]);
+  const conf = terms?.confidentiality ?? {};
+  const confScope = input('confidentialScope', conf.scope);
+  const confDays = num('confidentialDays', conf.duration_days, '1');
+  const dp = terms?.data_privacy ?? {};
+  const dpDuties = area('privacyDuties', dp.duties);
+  const dpRegs = input('privacyRegulations', (dp.regulations ?? []).join(', '), { placeholder: 'GDPR, CCPA' });
+  const ai = terms?.ai_use ?? {};
+  const aiGen = select('aiContent', ai.generated_content, [['', 'Not stated'], ['not_allowed', 'Not allowed'], ['allowed_with_disclosure', 'Allowed, must be disclosed'], ['allowed', 'Allowed without a label']]);
+  const aiDetails = input('aiDetails', ai.details);
+  const law = terms?.governing_law ?? {};
+  const lawJurisdiction = input('lawJurisdiction', law.jurisdiction);
+  const lawVenue = input('lawVenue', law.venue);
+  const lawDisputes = area('lawDisputes', law.dispute_resolution);
+
+  const extraList = h('ol', { class: 'additional-clauses' });
+  const addExtra = (c?: { title: string; text: string }) => {
+    const li = h('li', { class: 'additional-clause', role: 'group' });
+    const remove = h('button', { type: 'button', class: 'link' }, 'Remove this clause');
+    remove.addEventListener('click', () => li.remove());
+    li.append(field('Clause title', input('clauseTitle', c?.title)), field('Clause text', area('clauseText', c?.text)), remove);
+    extraList.append(li);
+  };
+  ((terms?.additional_clauses ?? []) as any[]).forEach((c) => addExtra(c));
+  const addButton = h('button', { type: 'button' }, 'Add a clause');
+  addButton.addEventListener('click', () => addExtra());
+
+  const given = ['payment_terms', 'content_approval', 'intellectual_property', 'confidentiality', 'data_privacy', 'ai_use', 'governing_law', 'additional_clauses'].some((k) => terms?.[k] !== undefined);
+  const element = h('details', { class: 'more-clauses', open: given },
+    h('summary', {}, 'More clauses (optional): payment terms, approval, intellectual property, confidentiality, data privacy, AI use, governing law, and any other clause'),
+    h('fieldset', {}, h('legend', {}, 'Payment terms (in words; the escrow pays the amounts above)'),
+      field('Fee or compensation', payFee), field('Currency note', payCurrency), field('Payment schedule', paySchedule), field('Late payment', payLate)),
+    h('fieldset', {}, h('legend', {}, 'Approval before publishing'),
+      field('Rounds of feedback on drafts', apRounds), field('Brand’s turnaround on a draft (days)', apDays), field('Approval process', apProcess)),
+    h('fieldset', {}, h('legend', {}, 'Intellectual property'),
+      field('Who owns the content', ipOwner), field('Licence: what the brand may do', ipScope), field('Licence: for how long', ipTerm, 'For example "2 years" or "perpetual".'),
+      field('Licence: territories (comma-separated)', ipTerritories), field('Licence: exclusive?', ipExclusive)),
+    h('fieldset', {}, h('legend', {}, 'Confidentiality'),
+      field('What is confidential', confScope), field('Confidential for (days)', confDays, 'Leave empty for no end date.')),
+    h('fieldset', {}, h('legend', {}, 'Data privacy'),
+      field('Duties towards personal data', dpDuties), field('Regulations (comma-separated)', dpRegs)),
+    h('fieldset', {}, h('legend', {}, 'AI use'),
+      field('AI-generated content', aiGen), field('AI use: details', aiDetails)),
+    h('fieldset', {}, h('legend', {}, 'Governing law'),
+      field('Governing law (jurisdiction)', lawJurisdiction), field('Courts or venue', lawVenue), field('Dispute resolution', lawDisputes)),
+    h('fieldset', {}, h('legend', {}, 'Other clauses'), extraList, addButton));
+
+  const t = (el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement) => el.value.trim() || undefined;
+  const n = (el: HTMLInputElement) => (el.value.trim() === '' ? undefined : Number(el.value));
+  const list = (el: HTMLInputElement) => el.value.split(',').map((x) => x.trim()).filter(Boolean);
+  // Only the fields given, so the document (and its hash) holds exactly what the brand wrote.
+  const compact = (o: Record<string, unknown>) => {
+    const r = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length)));
+    return Object.keys(r).length ? r : undefined;
+  };
+  const needs = (clause: string, main: unknown, rest: unknown, what: string) => {
+    if (!main && rest) throw new Error(`${clause}: ${what}, or clear the clause’s other fields.`);
+    return !!main;
+  };
+  const read = () => {
+    const doc: Record<string, unknown> = {};
+    const payment = compact({ fee: t(payFee), currency: t(payCurrency), schedule: t(paySchedule), late_payment: t(payLate) });
+    if (payment) doc.payment_terms = payment;
+    const approval = compact({ rounds: n(apRounds), turnaround_days: n(apDays), process: t(apProcess) });
+    if (approval) doc.content_approval = approval;
+    const licence = compact({ license_scope: t(ipScope), license_term: t(ipTerm), territories: list(ipTerritories), exclusive: ipExclusive.value ? ipExclusive.value === 'true' : undefined });
+    if (needs('Intellectual property', ipOwner.value, licence, 'choose who owns the content')) doc.intellectual_property = { owner: ipOwner.value, ...licence };
+    if (needs('Confidentiality', t(confScope), n(confDays), 'say what is confidential'))
+      doc.confidentiality = compact({ scope: t(confScope), duration_days: n(confDays) });
+    const regs = list(dpRegs);
+    if (needs('Data privacy', t(dpDuties), regs.length, 'describe the duties')) doc.data_privacy = compact({ duties: t(dpDuties), regulations: regs });
+    if (needs('AI use', aiGen.value, t(aiDetails), 'choose whether AI-generated content is allowed')) doc.ai_use = compact({ generated_content: aiGen.value, details: t(aiDetails) });
+    if (needs('Governing law', t(lawJurisdiction), t(lawVenue) ?? t(lawDisputes), 'name the jurisdiction'))
+      doc.governing_law = compact({ jurisdiction: t(lawJurisdiction), venue: t(lawVenue), dispute_resolution: t(lawDisputes) });
+    const extra = (Array.from(extraList.children) as HTMLElement[]).map((li, i) => {
+      const title = (li.querySelector('[name="clauseTitle"]') as HTMLInputElement).value.trim();
+      const text = (li.querySelector('[name="clauseText"]') as HTMLTextAreaElement).value.trim();
+      if (!title && !text) return null;
+      if (!title || !text) throw new Error(`Other clause ${i + 1}: give both a title and a text, or remove it.`);
+      return { title, text };
+    }).filter(Boolean);
+    if (extra.length) doc.additional_clauses = extra;
+    return doc;
+  };
+  return { element, read };
 }
 
 // ---------------------------------------------------------------- the deal in plain language
@@ -472,8 +588,77 @@ function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HT
       h('h3', {}, 'Usage rights'),
       h('p', {}, `The brand may use the content for ${terms.usage_rights.scope}, for ${terms.usage_rights.duration_days} days, in ${terms.usage_rights.territories.join(', ')}.`),
       terms.exclusivity ? h('p', {}, `Exclusivity: ${creatorWord} may not promote ${terms.exclusivity.category} for anyone else for ${terms.exclusivity.duration_days} days.`) : h('p', {}, 'No exclusivity.'),
+      clauseSections(terms, creatorWord, youAreCreator),
     ) : h('p', { class: 'muted' }, 'The terms document is not shown to you.'),
     h('p', { class: 'muted' }, `Both signatures must be given, and the escrow funded, before ${when(ag.deadline)}; after that this version can no longer go on chain.`));
+}
+
+/** The clauses beyond deliverables, disclosure, morality, usage rights and exclusivity, each
+ *  in words when present. All text goes in as text nodes (never HTML). */
+function clauseSections(terms: any, creatorWord: string, youAreCreator: boolean): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const section = (key: string, title: string, ...body: (HTMLElement | null | false | undefined)[]) =>
+    out.push(h('section', { class: 'clause', 'data-clause': key }, h('h3', {}, title), body));
+  const line = (label: string, text: unknown) => (text ? h('p', { class: 'clause-text' }, `${label}: ${text}`) : null);
+  const s = youAreCreator ? '' : 's';
+
+  const pay = terms.payment_terms;
+  if (pay)
+    section('payment_terms', 'Payment terms',
+      h('p', { class: 'muted' }, 'The amounts and milestones above are what the escrow pays; this is how the brand describes the payment, in its words.'),
+      line('Fee', pay.fee), line('Currency', pay.currency), line('Schedule', pay.schedule), line('Late payment', pay.late_payment));
+
+  const ap = terms.content_approval;
+  if (ap) {
+    const parts: string[] = [];
+    if (ap.rounds !== undefined && ap.rounds !== null) parts.push(ap.rounds === 0 ? 'no rounds of feedback' : `up to ${plural(ap.rounds, 'round')} of feedback`);
+    if (ap.turnaround_days) parts.push(`the brand answers each draft within ${plural(ap.turnaround_days, 'day')}`);
+    section('content_approval', 'Approval before publishing',
+      parts.length ? h('p', {}, `Before publishing, ${creatorWord} show${s} the brand a draft: ${parts.join('; ')}.`) : null,
+      line('How', ap.process),
+      h('p', { class: 'muted' }, 'The escrow’s own review of delivered work (the review windows and revision rounds above) is separate, and is what decides payment.'));
+  }
+
+  const ip = terms.intellectual_property;
+  if (ip) {
+    const licence: string[] = [];
+    if (ip.license_scope) licence.push(ip.license_scope);
+    if (ip.license_term) licence.push(`for ${ip.license_term}`);
+    if (ip.territories?.length) licence.push(`in ${ip.territories.join(', ')}`);
+    if (ip.exclusive === true) licence.push('exclusive');
+    if (ip.exclusive === false) licence.push('not exclusive');
+    section('intellectual_property', 'Who owns the content',
+      h('p', {}, ownerWords(ip.owner, creatorWord, youAreCreator)),
+      licence.length ? h('p', { class: 'clause-text' }, `Licence: ${licence.join(', ')}.`) : null);
+  }
+
+  const conf = terms.confidentiality;
+  if (conf)
+    section('confidentiality', 'Confidentiality',
+      h('p', { class: 'clause-text' }, `Both sides keep confidential: ${conf.scope}. ${conf.duration_days ? `This lasts ${plural(conf.duration_days, 'day')}.` : 'No end date is stated.'}`));
+
+  const dp = terms.data_privacy;
+  if (dp)
+    section('data_privacy', 'Personal data',
+      h('p', { class: 'clause-text' }, dp.duties),
+      dp.regulations?.length ? h('p', {}, `Under: ${dp.regulations.join(', ')}.`) : null);
+
+  const ai = terms.ai_use;
+  if (ai) section('ai_use', 'AI-generated content', h('p', {}, aiWords(ai.generated_content)), line('Details', ai.details));
+
+  const law = terms.governing_law;
+  if (law)
+    section('governing_law', 'Governing law and disputes',
+      h('p', {}, `The agreement is governed by the law of ${law.jurisdiction}.`),
+      line('Courts or venue', law.venue), line('Disputes', law.dispute_resolution),
+      h('p', { class: 'muted' }, 'The escrowed money follows the escrow’s rules either way (approval, silence, the arbiter, the timeouts).'));
+
+  const extra: any[] = terms.additional_clauses ?? [];
+  if (extra.length)
+    out.push(h('section', { class: 'clause', 'data-clause': 'additional_clauses' },
+      h('h3', {}, 'Other clauses'),
+      extra.map((c, i) => h('div', { class: 'additional-clause', 'data-index': i }, h('h4', {}, c.title), h('p', { class: 'clause-text' }, c.text)))));
+  return out;
 }
 
 function revisionWords(rounds: unknown): string {

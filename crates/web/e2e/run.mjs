@@ -435,6 +435,17 @@ async function main() {
       await fill(1, '250.5', 'youtube', 'video', 'review video');
       await p.getByLabel('Revision rounds per milestone').fill('1');
       await p.getByLabel(/UK \(ASA\)/).check();
+      // A few of the optional clauses, one of them an additional clause with markup in its text
+      // (shown as text, never as HTML).
+      await p.getByText('More clauses (optional)').click();
+      await p.getByLabel('Fee or compensation').fill('USD 400.50 in total');
+      await p.getByLabel('Who owns the content').selectOption('creator');
+      await p.getByLabel('Licence: for how long').fill('2 years');
+      await p.getByLabel('AI-generated content').selectOption('allowed_with_disclosure');
+      await p.getByLabel('Governing law (jurisdiction)').fill('State of New York');
+      await p.getByRole('button', { name: 'Add a clause' }).click();
+      await p.getByLabel('Clause title').fill('Travel <b>and</b> expenses');
+      await p.getByLabel('Clause text').fill('The brand pays travel to the launch event.');
       const unlabelled = await p.evaluate(() =>
         [...document.querySelectorAll('main input, main select, main textarea')]
           .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
@@ -497,6 +508,13 @@ async function main() {
         'What this means: either side can end the agreement for cause',
         'ask for a revision (up to 1 revision round per milestone)',
         'work delivered before the termination (in review, in revision or in dispute) keeps its own rules',
+        'Fee: USD 400.50 in total',
+        'You keep ownership of the content and license it to the brand.',
+        'Licence: for 2 years.',
+        'AI-generated content is allowed, but it must be disclosed as AI-generated.',
+        'The agreement is governed by the law of State of New York.',
+        'Travel <b>and</b> expenses',
+        'The brand pays travel to the launch event.',
       ]) assert(text.includes(s), `plain terms say: ${s}`);
       await p.getByText('The exact typed data (eth_signTypedData_v4)').click();
       const typed = JSON.parse(await p.locator('[data-testid="typed-data"]').innerText());

@@ -12,5 +12,6 @@ mod reconciliation;
 mod scenario;
 mod siwe_clients;
 mod termination;
+mod terms_clauses;
 mod wallets;
 mod web;
