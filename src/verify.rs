@@ -68,7 +68,7 @@ pub(crate) async fn run(args: VerifyArgs) -> i32 {
 async fn verify(args: &VerifyArgs) -> Result<Report, String> {
     let text = std::fs::read_to_string(&args.bundle)
         .map_err(|e| format!("reading {}: {e}", args.bundle.display()))?;
-    let raw: serde_json::Value = serde_json::from_str(&text)
+    let raw: serde_json::Value = pactum_audit::verify::parse_bundle_text(&text)
         .map_err(|e| format!("{} is not JSON: {e}", args.bundle.display()))?;
     let url = args.rpc_url.parse().map_err(|e| format!("RPC URL {:?}: {e}", args.rpc_url))?;
     let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();

@@ -247,6 +247,12 @@ pub async fn logs_in_ranges(
     Ok(out)
 }
 
+/// A bundle file's text as JSON, read as the web app's checker reads it (a browser's UTF-8 decode
+/// drops a leading byte order mark, which an editor may have added to an honest bundle).
+pub fn parse_bundle_text(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| e.to_string())
+}
+
 /// The keccak256 digest the exporter signs: the RFC 8785 canonical form of the bundle without its
 /// `exporter` member. Computed on the document as received, so unknown members are covered too.
 pub fn exporter_digest(raw: &serde_json::Value) -> Result<B256, String> {
@@ -779,11 +785,19 @@ fn decode_create(input: &[u8]) -> Option<(Agreement, Bytes, Bytes)> {
     }
 }
 
-/// The call frames of a `callTracer` trace, depth first.
+/// The call frames of a `callTracer` trace that took effect, depth first: a frame that reverted
+/// (it has an `error`) is left out with everything it called, and so is any frame other than a
+/// `CALL` (a `DELEGATECALL` or `CALLCODE` to the escrow runs its code in another contract's state,
+/// a `STATICCALL` cannot create), so that a create call that failed, with other signature bytes,
+/// is never taken for the one that created the agreement.
 fn frames(frame: &serde_json::Value, out: &mut Vec<(Option<Address>, Bytes)>) {
+    if frame.get("error").is_some_and(|e| !e.is_null()) {
+        return;
+    }
+    let kind = frame.get("type").and_then(|t| t.as_str()).unwrap_or("CALL");
     let to = frame.get("to").and_then(|t| t.as_str()).and_then(|t| t.parse().ok());
     let input = frame.get("input").and_then(|i| i.as_str()).and_then(|i| i.parse().ok());
-    if let Some(input) = input {
+    if let (Some(input), true) = (input, kind.eq_ignore_ascii_case("CALL")) {
         out.push((to, input));
     }
     for c in frame.get("calls").and_then(|c| c.as_array()).into_iter().flatten() {
@@ -1067,4 +1081,41 @@ fn entry_signature(e: &LogEntry) -> Result<Option<(Address, B256, Bytes)>, Strin
     let s: Signed = serde_json::from_value(v)
         .map_err(|err| format!("a draft_signed entry without actor, digest or signature: {err}"))?;
     Ok(Some((s.actor, s.details.digest, s.details.signature)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Review finding: a creation transaction may first call `create` with other signature bytes
+    /// in a frame that reverts (caught by a wallet or batcher), then the call that creates the
+    /// agreement. Only the frame that took effect is what the chain "submitted".
+    #[test]
+    fn reverted_and_delegated_frames_are_not_the_submitted_call() {
+        let escrow = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+        let trace = json!({
+            "type": "CALL", "to": "0x1111111111111111111111111111111111111111", "input": "0x01",
+            "calls": [
+                { "type": "CALL", "to": escrow, "input": "0xaa", "error": "execution reverted",
+                  "calls": [{ "type": "CALL", "to": escrow, "input": "0xab" }] },
+                { "type": "DELEGATECALL", "to": escrow, "input": "0xbb" },
+                { "type": "STATICCALL", "to": escrow, "input": "0xbc" },
+                { "type": "CALL", "to": escrow, "input": "0xcc", "error": null }
+            ]
+        });
+        let mut out = Vec::new();
+        frames(&trace, &mut out);
+        let inputs: Vec<String> = out.iter().map(|(_, i)| i.to_string()).collect();
+        assert_eq!(inputs, ["0x01", "0xcc"]);
+    }
+
+    /// Review finding: a bundle saved with a UTF-8 byte order mark was unreadable to
+    /// `pactum verify` and readable to the browser (whose UTF-8 decode drops it).
+    #[test]
+    fn a_byte_order_mark_is_read_as_the_browser_reads_it() {
+        let v = parse_bundle_text("\u{feff}{\"format\":\"x\"}").expect("read");
+        assert_eq!(v["format"], "x");
+        assert!(parse_bundle_text("\u{feff}\u{feff}{}").is_err());
+    }
 }

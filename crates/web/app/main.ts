@@ -1087,7 +1087,8 @@ function bundleChecker(): { el: HTMLElement; check: (raw: unknown) => Promise<vo
     if (!f) return;
     let raw: unknown;
     try {
-      raw = JSON.parse(await f.text());
+      // Strict UTF-8, as pactum verify reads the file (a leading byte order mark is dropped by both).
+      raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await f.arrayBuffer()));
     } catch (e) {
       out.dataset.verdict = 'unreadable';
       out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'verify-verdict' }, `Not a bundle: ${(e as Error).message}`));

@@ -701,8 +701,28 @@ const A = (x: Hex) => getAddress(x);
 
 // ------------------------------------------------------------------ the verifier
 
+/** Nesting serde_json (pactum verify's parser) reads: deeper documents are unreadable there. */
+const MAX_DEPTH = 127;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why pactum verify's JSON parser would refuse this parsed document, if it would. */
+function unreadableToRust(v: unknown, depth = 0): string | null {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v) ? 'a string with an unpaired UTF-16 surrogate' : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? null : 'a number out of range';
+  if (typeof v !== 'object' || v === null) return null;
+  if (depth + 1 > MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+  for (const [k, x] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+    if (typeof k === 'string' && LONE_SURROGATE.test(k)) return 'a key with an unpaired UTF-16 surrogate';
+    const why = unreadableToRust(x, depth + 1);
+    if (why) return why;
+  }
+  return null;
+}
+
 /** The `format` check alone: the bundle, or why it cannot be read (needs no trust and no node). */
 export function readBundle(raw: unknown): { bundle: Bundle } | { error: string } {
+  const refused = unreadableToRust(raw);
+  if (refused) return { error: `not JSON pactum verify reads: ${refused}` };
   const format = typeof (raw as any)?.format === 'string' ? ((raw as any).format as string) : '';
   if (format !== FORMAT) return { error: format.startsWith(FORMAT_FAMILY) ? `format ${JSON.stringify(format)}: this verifier reads ${FORMAT}` : `not an audit bundle (format ${JSON.stringify(format)})` };
   try {
@@ -982,8 +1002,11 @@ function decodeCreate(input: Hex): { agreement: any; brand: Hex; creator: Hex } 
   }
 }
 
+/** The frames of a callTracer trace that took effect: a reverted frame (with an `error`) is left out with its subcalls, and so is any frame but a CALL (as verify.rs). */
 function frames(frame: any, out: { to: Hex | null; input: Hex }[]) {
-  if (typeof frame?.input === 'string' && /^0x([0-9a-fA-F]{2})*$/.test(frame.input)) out.push({ to: typeof frame.to === 'string' ? lc(frame.to) : null, input: lc(frame.input) });
+  if (frame?.error !== undefined && frame?.error !== null) return;
+  const kind = typeof frame?.type === 'string' ? frame.type : 'CALL';
+  if (kind.toUpperCase() === 'CALL' && typeof frame?.input === 'string' && /^0x([0-9a-fA-F]{2})*$/.test(frame.input)) out.push({ to: typeof frame.to === 'string' ? lc(frame.to) : null, input: lc(frame.input) });
   for (const c of Array.isArray(frame?.calls) ? frame.calls : []) frames(c, out);
 }
 

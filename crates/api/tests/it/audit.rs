@@ -403,3 +403,54 @@ async fn a_contract_wallet_creator_and_a_deferred_payout_verify_and_cannot_be_ed
     );
     Ok(())
 }
+
+/// Review finding: the off-chain log's hash chain is keyless (keccak256(prev ‖ entry)) and its
+/// `draft_signed` entries carry only public data (the parties' signatures are in the creation
+/// transaction's calldata), so without a trusted exporter anyone can rewrite the session-made
+/// entries, recompute the chain, keep the two anchoring entries, and the verifier still reports
+/// `offchain-log` and `offchain-log-anchored` as passed and the bundle as verified.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rewritten_offchain_log_with_its_chain_recomputed_is_not_reported_as_verified(
+) -> Result<()> {
+    let s = stack().await?;
+    let brand = s.login(&s.brand).await?;
+    let creator = s.login(&s.creator).await?;
+    let id = create(&s, &brand, &creator, s.draft_body(["1000000", "2000000"])).await?;
+    s.index().await?;
+    let honest = export(&s, id).await?;
+    let mut b = honest.clone();
+    b.as_object_mut().map(|o| o.remove("exporter"));
+    // Rewrite every entry that is not a party's signature (here: its time and actor claims),
+    // then recompute the chain from zero.
+    let log = b["offchainLog"].as_array_mut().expect("a drafted agreement has a log");
+    let mut prev = B256::ZERO;
+    let mut rewritten = 0;
+    for e in log.iter_mut() {
+        let mut entry: Value = serde_json::from_str(e["entry"].as_str().unwrap_or_default())?;
+        if entry["kind"] != "draft_signed" {
+            entry["at"] = json!(1);
+            rewritten += 1;
+        }
+        let text = pactum_core::terms::canonical_json(&entry)?;
+        let mut buf = prev.to_vec();
+        buf.extend_from_slice(text.as_bytes());
+        let hash = alloy::primitives::keccak256(&buf);
+        e["entry"] = json!(text);
+        e["prevHash"] = json!(prev);
+        e["hash"] = json!(hash);
+        prev = hash;
+    }
+    assert!(rewritten > 0, "{honest}");
+    let trust = pactum_audit::Trust {
+        escrow: s.escrow,
+        chain_id: Some(s.chain_id()),
+        exporter: None,
+        historical: false,
+    };
+    let report = pactum_audit::verify(&b, &s.provider, &trust).await;
+    assert!(
+        !(report.outcome == Outcome::Verified && report.has("offchain-log", Status::Pass)),
+        "a rewritten off-chain log is vouched for: {report:#?}"
+    );
+    Ok(())
+}
