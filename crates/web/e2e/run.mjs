@@ -916,7 +916,7 @@ async function main() {
 
       F('honest, signed by the server (its exporter required; pactum verify takes the escrow from its built-in deployments)', clone, { outcome: 'verified', fail: [] }, { exporter: cfg.exportSigner, builtIn: true });
       F('honest, checked through the RPC URL typed on the page', clone, { outcome: 'verified', fail: [] }, { rpcUrl: stack.rpcUrl });
-      F('honest, the server’s signature removed', () => unsigned(clone()), { outcome: 'verified', fail: [], skipped: ['exporter-signature'] });
+      F('honest, the server’s signature removed', () => unsigned(clone()), { outcome: 'verified', fail: [], skipped: ['exporter-signature', 'offchain-log'] });
       F('created directly on chain: what is on chain verifies, the off-chain parts are absent', () => structuredClone(direct), { outcome: 'verified', fail: [], skipped: ['terms', 'offchain-log', 'offchain-log-anchored'] });
       F('a genuine but stale bundle (before the termination and the ruling)', () => structuredClone(early), { outcome: 'failed', fail: ['later-events'] });
       F('the same stale bundle, accepted as historical', () => structuredClone(early), { outcome: 'verified', fail: [], skipped: ['later-events'] }, { historical: true });
@@ -1024,6 +1024,22 @@ async function main() {
         b.offchainLog[0].entry = canonicalize(e);
         return b;
       }, { outcome: 'failed', fail: ['offchain-log'] });
+      // A hash chain has no key: a forger rewrites an entry and recomputes the chain. Unsigned, the
+      // log is then not vouched for (skipped, saying why); only the parties' signatures are proven.
+      const rewritten = (b) => {
+        let prev = `0x${'0'.repeat(64)}`;
+        for (const entry of b.offchainLog) {
+          const e = JSON.parse(entry.entry);
+          if (e.kind !== 'draft_signed') e.at = 1;
+          entry.entry = canonicalize(e);
+          entry.prevHash = prev;
+          entry.hash = keccak256(`${prev}${toHex(stringToBytes(entry.entry)).slice(2)}`);
+          prev = entry.hash;
+        }
+        return b;
+      };
+      F('the off-chain log rewritten with its chain recomputed, unsigned: not vouched for', () => rewritten(unsigned(clone())), { outcome: 'verified', fail: [], skipped: ['exporter-signature', 'offchain-log'], details: { 'offchain-log': /no exporter signs it/ } });
+      F('the off-chain log rewritten with its chain recomputed, the server’s signature required', () => rewritten(clone()), { outcome: 'failed', fail: ['exporter-signature'] }, { exporter: cfg.exportSigner });
       F('format 1 (not this verifier’s)', () => Object.assign(clone(), { format: 'pactum-audit-bundle/1' }), { outcome: 'unreadable', fail: [], errors: ['format'] });
       F('an amount written as a JSON number', () => {
         const b = unsigned(clone());
