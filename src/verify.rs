@@ -68,8 +68,14 @@ pub(crate) async fn run(args: VerifyArgs) -> i32 {
 async fn verify(args: &VerifyArgs) -> Result<Report, String> {
     let text = std::fs::read_to_string(&args.bundle)
         .map_err(|e| format!("reading {}: {e}", args.bundle.display()))?;
-    let raw: serde_json::Value = pactum_audit::verify::parse_bundle_text(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", args.bundle.display()))?;
+    // A file that is not (unambiguous) JSON is reported like any bundle that cannot be read: the
+    // `format` check, undecided.
+    let raw: serde_json::Value = match pactum_audit::verify::parse_bundle_text(&text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            return Ok(Report::unreadable("format", format!("not JSON pactum verify reads: {e}")))
+        }
+    };
     let url = args.rpc_url.parse().map_err(|e| format!("RPC URL {:?}: {e}", args.rpc_url))?;
     let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
     let trust = match args.escrow {

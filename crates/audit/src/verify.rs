@@ -188,6 +188,14 @@ impl Report {
         self
     }
 
+    /// The report on a bundle that could not be read at all: one check, `id`, that could not be
+    /// decided.
+    pub fn unreadable(id: &str, detail: impl Into<String>) -> Self {
+        let mut r = Self::new();
+        r.error(id, detail);
+        r.finish()
+    }
+
     /// The checks with a given status.
     pub fn with_status(&self, status: Status) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(move |c| c.status == status)
@@ -251,8 +259,168 @@ pub async fn logs_in_ranges(
 
 /// A bundle file's text as JSON, read as the web app's checker reads it (a browser's UTF-8 decode
 /// drops a leading byte order mark, which an editor may have added to an honest bundle).
+/// A member named twice in one object is refused: JSON parsers disagree on which one wins (the
+/// last here and in browsers, the first in others), so a forger could show a reader one summary
+/// and the verifier another under a valid exporter signature.
 pub fn parse_bundle_text(text: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| e.to_string())
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    serde_json::from_str::<Unambiguous>(text).map(|u| u.0).map_err(|e| e.to_string())
+}
+
+/// A JSON value whose objects name each member once.
+struct Unambiguous(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Unambiguous {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnambiguousVisitor).map(Unambiguous)
+    }
+}
+
+struct UnambiguousVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UnambiguousVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Unambiguous(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(out.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Unambiguous(v) = map.next_value()?;
+            if out.insert(key.clone(), v).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "member {key:?} appears twice in one object"
+                )));
+            }
+        }
+        Ok(out.into())
+    }
+}
+
+/// Members of the bundle this verifier does not know, outside `extensions`: allowed (a later minor
+/// version may add some), never checked, and so listed in the report for a reader who might take
+/// them for checked facts.
+pub fn unknown_members(raw: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    const ROOT: &[&str] = &[
+        "format",
+        "chainId",
+        "escrow",
+        "exportedAt",
+        "asOf",
+        "created",
+        "agreementId",
+        "agreement",
+        "terms",
+        "signatures",
+        "events",
+        "summary",
+        "offchainLog",
+        "extensions",
+        "exporter",
+    ];
+    const AGREEMENT: &[&str] = &[
+        "brand",
+        "creator",
+        "arbiter",
+        "token",
+        "termsHash",
+        "arbiterFeeBps",
+        "contestWindow",
+        "arbitrationWindow",
+        "revisionRounds",
+        "deadline",
+        "salt",
+        "milestones",
+    ];
+    const SUMMARY: &[&str] = &[
+        "status",
+        "nonce",
+        "fundedCount",
+        "funded",
+        "paidToCreator",
+        "refundedToBrand",
+        "arbiterFees",
+        "deferred",
+        "held",
+        "milestones",
+    ];
+    fn object(v: &Value, at: &str, known: &[&str], out: &mut Vec<String>) {
+        let mut keys: Vec<&String> = v.as_object().into_iter().flat_map(|m| m.keys()).collect();
+        keys.sort();
+        for k in keys {
+            if !known.contains(&k.as_str()) {
+                out.push(format!("{at}{k}"));
+            }
+        }
+    }
+    fn each(v: &Value, at: &str, known: &[&str], out: &mut Vec<String>) {
+        for (i, x) in v.as_array().into_iter().flatten().enumerate() {
+            object(x, &format!("{at}[{i}]."), known, out);
+        }
+    }
+    let mut out = Vec::new();
+    object(raw, "", ROOT, &mut out);
+    object(&raw["asOf"], "asOf.", &["number", "hash"], &mut out);
+    object(&raw["created"], "created.", &["blockNumber", "blockHash", "txHash"], &mut out);
+    object(&raw["agreement"], "agreement.", AGREEMENT, &mut out);
+    each(
+        &raw["agreement"]["milestones"],
+        "agreement.milestones",
+        &["amount", "deadline", "reviewWindow"],
+        &mut out,
+    );
+    object(&raw["terms"], "terms.", &["canonical", "hash"], &mut out);
+    each(&raw["signatures"], "signatures", &["role", "signer", "signature", "method"], &mut out);
+    each(
+        &raw["events"],
+        "events",
+        &["name", "blockNumber", "blockHash", "txHash", "logIndex", "topics", "data"],
+        &mut out,
+    );
+    object(&raw["summary"], "summary.", SUMMARY, &mut out);
+    each(&raw["summary"]["milestones"], "summary.milestones", &["status", "revisions"], &mut out);
+    each(&raw["offchainLog"], "offchainLog", &["seq", "entry", "prevHash", "hash"], &mut out);
+    object(&raw["exporter"], "exporter.", &["address", "signature"], &mut out);
+    out
 }
 
 /// The keccak256 digest the exporter signs: the RFC 8785 canonical form of the bundle without its
@@ -288,7 +456,18 @@ pub async fn verify(raw: &serde_json::Value, provider: &DynProvider, trust: &Tru
         }
     };
     r.agreement_id = Some(b.agreement_id);
-    r.pass("format", FORMAT);
+    let unknown = unknown_members(raw);
+    if unknown.is_empty() {
+        r.pass("format", FORMAT);
+    } else {
+        r.pass(
+            "format",
+            format!(
+                "{FORMAT}; members this verifier does not know, NOT checked: {}",
+                unknown.join(", ")
+            ),
+        );
+    }
     exporter(&mut r, raw, &b, trust);
 
     r.check(
@@ -1129,6 +1308,21 @@ mod tests {
 
     /// Review finding: a bundle saved with a UTF-8 byte order mark was unreadable to
     /// `pactum verify` and readable to the browser (whose UTF-8 decode drops it).
+    #[test]
+    fn a_member_named_twice_is_refused_and_unknown_members_are_listed() {
+        let twice = r#"{"format":"x","summary":{"held":"1"},"summary":{"held":"2"}}"#;
+        assert!(parse_bundle_text(twice).unwrap_err().contains("\"summary\" appears twice"));
+        let nested = r#"{"a":[{"b":1,"b":2}]}"#;
+        assert!(parse_bundle_text(nested).is_err());
+        let ok = parse_bundle_text(r#"{"a":[{"b":1,"c":[1.5,null,true]}],"d":"x"}"#).unwrap();
+        assert_eq!(ok, serde_json::json!({"a":[{"b":1,"c":[1.5,null,true]}],"d":"x"}));
+        let extra = serde_json::json!({
+            "format": "x", "note": 1, "extensions": {"free": 1},
+            "summary": {"held": "0", "milestones": [{"status": "open", "amount": "9"}]},
+        });
+        assert_eq!(unknown_members(&extra), ["note", "summary.milestones[0].amount"]);
+    }
+
     #[test]
     fn a_byte_order_mark_is_read_as_the_browser_reads_it() {
         let v = parse_bundle_text("\u{feff}{\"format\":\"x\"}").expect("read");

@@ -7,7 +7,7 @@ import { formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToByte
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, h, setStatus, statusBox } from './dom';
 import { aiWords, amount, duration, ownerWords, plural, short, tokenOf, when } from './format';
-import { deploymentFor, readBundle, verifyBundle, type Report, type Rpc } from './verify';
+import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
   sendAll,
@@ -1088,10 +1088,10 @@ function bundleChecker(): { el: HTMLElement; check: (raw: unknown) => Promise<vo
     let raw: unknown;
     try {
       // Strict UTF-8, as pactum verify reads the file (a leading byte order mark is dropped by both).
-      raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await f.arrayBuffer()));
+      raw = parseBundleText(new TextDecoder('utf-8', { fatal: true }).decode(await f.arrayBuffer()));
     } catch (e) {
-      out.dataset.verdict = 'unreadable';
-      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'verify-verdict' }, `Not a bundle: ${(e as Error).message}`));
+      // Reported like any bundle that cannot be read: the format check, undecided.
+      renderReport(out, { outcome: 'unreadable', agreementId: null, checks: [{ id: 'format', status: 'error', detail: `not JSON pactum verify reads: ${(e as Error).message}` }] });
       return;
     }
     await check(raw);

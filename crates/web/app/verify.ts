@@ -722,6 +722,66 @@ function unreadableToRust(v: unknown, depth = 0): string | null {
   return null;
 }
 
+/**
+ * A bundle file's text as JSON, refusing a member named twice in one object (JSON.parse keeps the
+ * last, other parsers the first: a forger could show a reader one summary and the verifier
+ * another). The same rule as pactum verify's `parse_bundle_text`.
+ */
+export function parseBundleText(text: string): unknown {
+  const value = JSON.parse(text);
+  // The text is valid JSON: one pass over its tokens finds a repeated key.
+  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) throw new Error(`member ${JSON.stringify(key)} appears twice in one object`);
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push({ keys: null, expectKey: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.keys) top.expectKey = true;
+    }
+  }
+  return value;
+}
+
+/**
+ * Members this verifier does not know, outside `extensions`: allowed, never checked, and so listed
+ * in the report (as pactum verify's `unknown_members`, in the same order).
+ */
+export function unknownMembers(raw: any): string[] {
+  const out: string[] = [];
+  const object = (v: any, at: string, known: string[]) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) for (const k of Object.keys(v).sort()) if (!known.includes(k)) out.push(`${at}${k}`);
+  };
+  const each = (v: any, at: string, known: string[]) => {
+    if (Array.isArray(v)) v.forEach((x, i) => object(x, `${at}[${i}].`, known));
+  };
+  object(raw, '', ['format', 'chainId', 'escrow', 'exportedAt', 'asOf', 'created', 'agreementId', 'agreement', 'terms', 'signatures', 'events', 'summary', 'offchainLog', 'extensions', 'exporter']);
+  object(raw?.asOf, 'asOf.', ['number', 'hash']);
+  object(raw?.created, 'created.', ['blockNumber', 'blockHash', 'txHash']);
+  object(raw?.agreement, 'agreement.', ['brand', 'creator', 'arbiter', 'token', 'termsHash', 'arbiterFeeBps', 'contestWindow', 'arbitrationWindow', 'revisionRounds', 'deadline', 'salt', 'milestones']);
+  each(raw?.agreement?.milestones, 'agreement.milestones', ['amount', 'deadline', 'reviewWindow']);
+  object(raw?.terms, 'terms.', ['canonical', 'hash']);
+  each(raw?.signatures, 'signatures', ['role', 'signer', 'signature', 'method']);
+  each(raw?.events, 'events', ['name', 'blockNumber', 'blockHash', 'txHash', 'logIndex', 'topics', 'data']);
+  object(raw?.summary, 'summary.', ['status', 'nonce', 'fundedCount', 'funded', 'paidToCreator', 'refundedToBrand', 'arbiterFees', 'deferred', 'held', 'milestones']);
+  each(raw?.summary?.milestones, 'summary.milestones', ['status', 'revisions']);
+  each(raw?.offchainLog, 'offchainLog', ['seq', 'entry', 'prevHash', 'hash']);
+  object(raw?.exporter, 'exporter.', ['address', 'signature']);
+  return out;
+}
+
 /** The `format` check alone: the bundle, or why it cannot be read (needs no trust and no node). */
 export function readBundle(raw: unknown): { bundle: Bundle } | { error: string } {
   const refused = unreadableToRust(raw);
@@ -744,7 +804,8 @@ export async function verifyBundle(raw: unknown, rpc: Rpc, trust: Trust): Promis
     return finish(r, null);
   }
   const b = read.bundle;
-  r.pass('format', FORMAT);
+  const unknown = unknownMembers(raw);
+  r.pass('format', unknown.length ? `${FORMAT}; members this verifier does not know, NOT checked: ${unknown.join(', ')}` : FORMAT);
   const escrow = lc(trust.escrow);
   const trustedExporter = trust.exporter ? lc(trust.exporter) : null;
   await exporter(r, raw as Record<string, unknown>, b, trustedExporter);

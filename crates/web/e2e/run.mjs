@@ -1040,6 +1040,18 @@ async function main() {
       };
       F('the off-chain log rewritten with its chain recomputed, unsigned: not vouched for', () => rewritten(unsigned(clone())), { outcome: 'verified', fail: [], skipped: ['exporter-signature', 'offchain-log'], details: { 'offchain-log': /no exporter signs it/ } });
       F('the off-chain log rewritten with its chain recomputed, the server’s signature required', () => rewritten(clone()), { outcome: 'failed', fail: ['exporter-signature'] }, { exporter: cfg.exportSigner });
+      // A member named twice: parsers disagree on which wins, so the document is refused as
+      // ambiguous by both (a reader could see one summary, the verifier the other).
+      F('the summary named twice (a forged one first)', () => {
+        const text = JSON.stringify(clone());
+        return text.replace('"summary":', `"summary":${JSON.stringify({ ...honest.summary, paidToCreator: '1' })},"summary":`);
+      }, { outcome: 'unreadable', fail: [], errors: ['format'] });
+      // A member the format does not define is allowed but listed as not checked, in both.
+      F('a member the verifier does not know, in the summary', () => {
+        const b = unsigned(clone());
+        b.summary.milestones[0].amount = '999';
+        return b;
+      }, { outcome: 'verified', fail: [], details: { format: /NOT checked: summary\.milestones\[0\]\.amount$/ } });
       F('format 1 (not this verifier’s)', () => Object.assign(clone(), { format: 'pactum-audit-bundle/1' }), { outcome: 'unreadable', fail: [], errors: ['format'] });
       F('an amount written as a JSON number', () => {
         const b = unsigned(clone());
@@ -1065,7 +1077,8 @@ async function main() {
       await step(`bundle ${n + 1}: ${f.name} → ${f.expect.outcome}${f.expect.fail.length ? `, failing ${f.expect.fail.join(', ')}` : ''} (browser and pactum verify agree)`, async () => {
         const p = auditor.page;
         const file = path.join(output, `bundle-${String(n + 1).padStart(2, '0')}.json`);
-        writeFileSync(file, JSON.stringify(f.make(), null, 2));
+        const made = f.make();
+        writeFileSync(file, typeof made === 'string' ? made : JSON.stringify(made, null, 2));
         const browser = await browserVerify(p, file, f.opts);
         const rust = rustVerify(file, stack.rpcUrl, f.opts);
         table.push({ fixture: f.name, browser: failing(browser), rust: failing(rust), browserOutcome: browser.outcome, rustOutcome: rust.outcome, deferredCredits: browser.checks.find((c) => c.id === 'deferred-credits')?.detail });
