@@ -1082,14 +1082,19 @@ async fn party_signed(
     sig: &[u8],
     at: BlockId,
 ) -> Result<SignatureMethod, String> {
-    match recover_signer(digest, sig) {
-        Ok(a) if a == party => return Ok(SignatureMethod::Ecdsa),
-        Ok(_) | Err(_) => {}
+    // The escrow's ECDSA check (OpenZeppelin's) takes 65 bytes with v = 27 or 28 only: another
+    // encoding of the same signature is not one the escrow would have accepted.
+    let escrow_form = sig.len() == 65 && matches!(sig[64], 27 | 28);
+    if escrow_form && matches!(recover_signer(digest, sig), Ok(a) if a == party) {
+        return Ok(SignatureMethod::Ecdsa);
     }
     if eip1271(provider, party, digest, sig, at).await {
         Ok(SignatureMethod::Eip1271)
     } else {
         Err(match recover_signer(digest, sig) {
+            Ok(a) if a == party => format!(
+                "recovers to {party} but not in the escrow's form (65 bytes, v 27 or 28), and no contract wallet at {party} accepts it"
+            ),
             Ok(a) => format!("recovers to {a}, and no contract wallet at {party} accepts it"),
             Err(e) => format!("{e}, and no contract wallet at {party} accepts it"),
         })

@@ -410,8 +410,11 @@ async function partySigned(rpc: Rpc, party: Hex, digest: Hex, sig: Hex, atBlockH
   } catch (e) {
     recoverError = (e as Error).message;
   }
-  if (recovered === party) return { ok: 'ecdsa' };
+  // The escrow's ECDSA check (OpenZeppelin's) takes 65 bytes with v = 27 or 28 only.
+  const escrowForm = sig.length === 132 && ['1b', '1c'].includes(sig.slice(130).toLowerCase());
+  if (escrowForm && recovered === party) return { ok: 'ecdsa' };
   if (await eip1271(rpc, party, digest, sig, atBlockHash)) return { ok: 'eip1271' };
+  if (recovered === party) return { why: `recovers to ${getAddress(party)} but not in the escrow's form (65 bytes, v 27 or 28), and no contract wallet at ${getAddress(party)} accepts it` };
   return { why: `${recovered ? `recovers to ${getAddress(recovered)}` : recoverError}, and no contract wallet at ${getAddress(party)} accepts it` };
 }
 

@@ -1052,6 +1052,12 @@ async function main() {
         b.summary.milestones[0].amount = '999';
         return b;
       }, { outcome: 'verified', fail: [], details: { format: /NOT checked: summary\.milestones\[0\]\.amount$/ } });
+      F('the brand’s signature with v re-encoded as 0/1 (recovers, but not in the escrow’s form)', () => {
+        const b = unsigned(clone());
+        const s = b.signatures.find((x) => x.role === 'brand');
+        s.signature = `${s.signature.slice(0, 130)}${(Number.parseInt(s.signature.slice(130), 16) - 27).toString(16).padStart(2, '0')}`;
+        return b;
+      }, { outcome: 'failed', fail: ['signature-brand', 'signatures-submitted'] });
       F('format 1 (not this verifier’s)', () => Object.assign(clone(), { format: 'pactum-audit-bundle/1' }), { outcome: 'unreadable', fail: [], errors: ['format'] });
       F('an amount written as a JSON number', () => {
         const b = unsigned(clone());

@@ -269,6 +269,14 @@ async fn an_agreement_created_directly_on_chain_verifies_what_is_on_chain() -> R
     let mut b = bundle.clone();
     b["signatures"][0]["signature"] = b["signatures"][1]["signature"].clone();
     refused(&s, "swapped-in signature", &b, "signature-brand").await;
+    // The same signature with v as 0/1: it recovers to the brand, but the escrow's check refuses
+    // that encoding, so it is not what the brand's agreement rests on.
+    let mut b = bundle.clone();
+    let sig = b["signatures"][0]["signature"].as_str().unwrap_or_default().to_owned();
+    let v = u8::from_str_radix(&sig[130..], 16)?;
+    b["signatures"][0]["signature"] = json!(format!("{}{:02x}", &sig[..130], v - 27));
+    let r = refused(&s, "v re-encoded", &b, "signature-brand").await;
+    assert!(r.has("signatures-submitted", Status::Fail), "{r:#?}");
     Ok(())
 }
 
