@@ -43,6 +43,12 @@ pub(crate) struct DevArgs {
     /// when the stack stops). Without it, every start is a fresh chain.
     #[arg(long, env = "PACTUM_DEV_STATE")]
     state: Option<PathBuf>,
+    /// Sign-in requests one IP address may make per minute; 0 for no limit (as `pactum serve`).
+    #[arg(long, env = "PACTUM_ANONYMOUS_RATE_LIMIT", default_value_t = 60)]
+    anonymous_rate_limit: u32,
+    /// Requests one signed-in account may make per minute; 0 for no limit (as `pactum serve`).
+    #[arg(long, env = "PACTUM_ACCOUNT_RATE_LIMIT", default_value_t = 600)]
+    account_rate_limit: u32,
 }
 
 /// What `pactum dev` deployed; written to `anvil/deployments.json` (the shape `scripts/run`'s
@@ -393,6 +399,8 @@ async fn start(args: &DevArgs) -> Result<Started> {
     api.siwe_uri = format!("http://{}", args.listen);
     api.tokens.push(usd);
     api.auditors = vec![keys[4].address()];
+    api.anonymous_rate_per_minute = args.anonymous_rate_limit;
+    api.account_rate_per_minute = args.account_rate_limit;
     let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url());
     // Expired nonces and sessions are swept as under `pactum serve`; the task ends with the process.
     tokio::spawn(pactum_api::housekeeping::run(state.clone(), std::time::Duration::from_secs(300)));

@@ -47,3 +47,31 @@ pyenv_activate() {
   export PATH="$PACTUM_VENV/bin:$PATH"
   export VIRTUAL_ENV="$PACTUM_VENV"
 }
+
+# The API conformance venv ($ROOT/.venv-api): schemathesis, pinned in scripts/requirements-api.txt,
+# kept apart from the analysis venv so that neither's pins constrain the other's. Skipped while
+# its stamp matches the requirements file's hash.
+PACTUM_API_VENV="$ROOT/.venv-api"
+export PACTUM_API_VENV
+
+api_venv_setup() {
+  local req="$ROOT/scripts/requirements-api.txt"
+  local stamp="$PACTUM_API_VENV/.pactum-req-hash"
+  local want
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [ -x "$PACTUM_API_VENV/bin/schemathesis" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  local py
+  py="$(command -v python3 || true)"
+  [ -n "$py" ] || die "python3 (>= 3.10) is needed for schemathesis"
+  if [ ! -x "$PACTUM_API_VENV/bin/python" ]; then
+    say "creating the API conformance virtualenv at $PACTUM_API_VENV"
+    "$py" -m venv "$PACTUM_API_VENV"
+  fi
+  say "installing schemathesis (pinned in scripts/requirements-api.txt)"
+  "$PACTUM_API_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --require-virtualenv -r "$req"
+  "$PACTUM_API_VENV/bin/schemathesis" --version >/dev/null || die "schemathesis did not install"
+  echo "$want" >"$stamp"
+}

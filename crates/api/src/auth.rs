@@ -123,6 +123,23 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller with credentials (a session or an auditor key): routes that never serve anonymous
+/// callers take it, so a request without a token is refused with 401 before anything in it is
+/// read or validated (an unauthenticated client learns nothing about what a valid request is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn(pub Caller);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Anonymous => Err(ApiError::unauthorized("sign in first (POST /v1/auth/login)")),
+            caller => Ok(Self(caller)),
+        }
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -259,7 +276,7 @@ fn session_expiry(message_expiry: Option<i64>, now: i64, ttl: std::time::Duratio
     message_expiry.map_or(longest, |e| e.min(longest))
 }
 
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "The signature does not verify for the message's account", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody), crate::error::BodyErrors), security(()))]
 async fn login(
     _: PerIp,
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    auth::Caller,
+    auth::{Caller, SignedIn},
     error::{ApiError, Json, Query},
     AppState,
 };
@@ -78,7 +78,7 @@ async fn sync_status(state: &AppState) -> Result<SyncStatus, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/status", tag = "reads", summary = "Sync status: indexed block, head, finalized block", responses((status = 200, body = SyncStatus)), security(()))]
+#[utoipa::path(get, path = "/v1/status", tag = "reads", summary = "Sync status: indexed block, head, finalized block", responses((status = 200, body = SyncStatus), (status = 500, description = "Our fault", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(()))]
 async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
     Ok(Json(sync_status(&state).await?))
 }
@@ -268,20 +268,26 @@ pub struct History {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// An account: agreements it is party (or arbiter) to.
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     pub party: Option<String>,
     /// With `party`: `brand`, `creator` or `arbiter`.
+    #[param(pattern = r"^(brand|creator|arbiter)$")]
     pub role: Option<String>,
     /// A status (`active`, `terminating`, `closing`, `completed`, `terminated`, `revoked`).
+    #[param(pattern = r"^(active|terminating|closing|completed|terminated|revoked)$")]
     pub status: Option<String>,
     /// A token (zero address: ETH).
+    #[param(pattern = r"^0x[0-9a-fA-F]{40}$")]
     pub token: Option<String>,
     /// Created at or after (Unix time).
     pub from: Option<i64>,
     /// Created before (Unix time).
     pub to: Option<i64>,
     /// The `next` cursor of the previous page.
+    #[param(pattern = r"^[0-9]+\.[0-9]+$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -294,7 +300,7 @@ fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
 const STATUSES: [&str; 6] =
     ["active", "terminating", "closing", "completed", "terminated", "revoked"];
 
-#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -361,7 +367,7 @@ pub(crate) fn parse_id(id: &str) -> Result<B256, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path)), responses((status = 200, body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "A bearer token that is not a live session", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -409,10 +415,11 @@ async fn one(
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// `json` (default) or `csv`.
+    #[param(pattern = r"^(json|csv)$")]
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path), HistoryQuery), responses((status = 200, content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits"), HistoryQuery), responses((status = 200, content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -471,11 +478,11 @@ async fn history(
     }
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path)), responses((status = 200, body = ref("#/components/schemas/AuditBundle")), (status = 401, description = "No live session", body = crate::error::ErrorBody), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 /// The audit bundle of one agreement (parties and auditors: it holds the private terms).
 async fn audit_bundle(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = parse_id(&id)?;

@@ -205,6 +205,15 @@ fn corrupt(what: &str, e: audit::NotDecimal) -> ApiError {
     ApiError::internal(format!("the mirror's {what} sum is not a decimal: {e}"))
 }
 
+fn before_deployment(block: u64, from: u64) -> ApiError {
+    ApiError::bad_request(
+        "block_before_deployment",
+        format!(
+            "block {block} is before the escrow was deployed (block {from}); ask for a later one"
+        ),
+    )
+}
+
 /// The mirror's figures at `block`, in the shape [`audit::compare`] takes.
 async fn mirror(state: &AppState, block: u64) -> Result<audit::Mirror, ApiError> {
     let mut conn = state.pool.acquire().await?;
@@ -295,8 +304,15 @@ async fn reconciliation(
         block: Some(block),
         ..audit::Options::default()
     };
+    // Before the escrow existed there is nothing to reconcile: a caller's mistake, refused
+    // without asking the node when the deployment block is known.
+    if let Some(from) = opts.from_block.filter(|&from| block < from) {
+        return Err(before_deployment(block, from));
+    }
     let report = audit::reconcile(&state.provider, state.cfg.escrow, &opts).await.map_err(|e| {
-        if e.is_node() {
+        if let audit::Error::BadRange { from, to } = e {
+            before_deployment(to, from)
+        } else if e.is_node() {
             ApiError::upstream(e)
         } else {
             ApiError::internal(format!("reconciling the escrow from the chain: {e}"))

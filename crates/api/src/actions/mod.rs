@@ -34,7 +34,7 @@ use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    auth::Caller,
+    auth::SignedIn,
     drafts::{Eip712TypedData, TxRequest},
     error::{ActionJson, ApiError, ErrorBody, Json},
     now, AppState,
@@ -254,7 +254,7 @@ impl Split {
     path = "/v1/agreements/{id}/transactions",
     tag = "settlement",
     summary = "The transaction for an escrow action, simulated against the current state first",
-    params(("id" = String, Path, description = "The agreement id (0x and 64 hex digits)")),
+    params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id (0x and 64 hex digits)")),
     request_body = ActionRequestSchema,
     responses(
         (status = 200, description = "The transaction to send, or for an unsigned split the typed data both parties sign", body = ActionResponse),
@@ -274,7 +274,7 @@ impl Split {
 )]
 async fn prepare(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     ActionJson(req): ActionJson<ActionRequest>,
 ) -> Result<Json<ActionResponse>, ApiError> {
@@ -535,7 +535,7 @@ pub struct CaptionCheck {
     path = "/v1/agreements/{id}/caption-check",
     tag = "settlement",
     summary = "The disclosure check of a caption against the agreement's terms, without preparing anything",
-    params(("id" = String, Path, description = "The agreement id (0x and 64 hex digits)")),
+    params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id (0x and 64 hex digits)")),
     request_body = CaptionCheckRequest,
     responses(
         (status = 200, description = "The check", body = CaptionCheck),
@@ -552,7 +552,7 @@ pub struct CaptionCheck {
 )]
 async fn caption_check(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     Json(req): Json<CaptionCheckRequest>,
 ) -> Result<Json<CaptionCheck>, ApiError> {

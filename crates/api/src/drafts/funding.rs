@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::view::{agreement_of, current_version, load};
 use crate::{
-    auth::Caller,
+    auth::{Caller, SignedIn},
     error::{ApiError, ErrorBody, Json, SessionErrors},
     AppState,
 };
@@ -116,7 +116,7 @@ pub(super) async fn signed(
 )]
 pub(super) async fn transactions(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<FundingTransactions>, ApiError> {
     let mut conn = state.pool.acquire().await?;

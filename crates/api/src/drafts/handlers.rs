@@ -17,7 +17,7 @@ use super::{
     view::{agreement_of, current_version, load, view, DraftView, Eip712TypedData},
 };
 use crate::{
-    auth::{verify_signature, Caller},
+    auth::{verify_signature, Caller, SignedIn},
     error::{ApiError, BodyErrors, ErrorBody, Json, Query, SessionErrors},
     now, AppState,
 };
@@ -63,7 +63,7 @@ pub struct DraftTypedData {
 )]
 pub(super) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Json(input): Json<DraftInput>,
 ) -> Result<(StatusCode, Json<DraftView>), ApiError> {
     let brand = caller.party()?;
@@ -128,7 +128,7 @@ const LIST_LIMIT: i64 = 100;
 )]
 pub(super) async fn mine(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<DraftList>, ApiError> {
     let party = match caller {
         Caller::Party(a) => Some(a),
@@ -170,7 +170,7 @@ pub(super) async fn mine(
 )]
 pub(super) async fn show(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<DraftView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
@@ -199,7 +199,7 @@ pub(super) async fn show(
 )]
 pub(super) async fn change(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     Json(input): Json<DraftInput>,
 ) -> Result<Json<DraftView>, ApiError> {
@@ -271,7 +271,7 @@ pub(super) async fn change(
 )]
 pub(super) async fn typed_data(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> Result<Json<DraftTypedData>, ApiError> {
@@ -313,7 +313,7 @@ pub(super) async fn typed_data(
 )]
 pub(super) async fn sign(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     Json(req): Json<SignRequest>,
 ) -> Result<Json<DraftView>, ApiError> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::view::load;
 use crate::{
-    auth::Caller,
+    auth::SignedIn,
     error::{ApiError, ErrorBody, Json, SessionErrors},
     AppState,
 };
@@ -80,7 +80,7 @@ pub(crate) async fn record(
 )]
 pub(super) async fn log(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<DraftLog>, ApiError> {
     let mut conn = state.pool.acquire().await?;

@@ -15,7 +15,7 @@ use super::{
     view::Eip712TypedData,
 };
 use crate::{
-    auth::Caller,
+    auth::SignedIn,
     error::{ApiError, BodyErrors, ErrorBody, Json, SessionErrors},
     now, AppState,
 };
@@ -103,7 +103,7 @@ pub(super) async fn permit_of(
 )]
 pub(super) async fn permit(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<PermitToSign>, ApiError> {
     let mut conn = state.pool.acquire().await?;
@@ -174,7 +174,7 @@ pub struct FundWithPermit {
 )]
 pub(super) async fn transactions_with_permit(
     State(state): State<AppState>,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     Json(req): Json<FundWithPermit>,
 ) -> Result<Json<FundingTransactions>, ApiError> {

@@ -132,16 +132,27 @@ async fn parties_see_their_own_drafts_and_auditors_write_nothing() -> Result<()>
     let id = draft["id"].as_str().unwrap_or_default().to_owned();
     let digest: B256 = serde_json::from_value(draft["version"]["agreementId"].clone())?;
 
-    // A stranger cannot learn the draft exists; anonymous neither.
-    for token in [Some(stranger.as_str()), None] {
-        for path in [
-            format!("/v1/drafts/{id}"),
-            format!("/v1/drafts/{id}/typed-data"),
-            format!("/v1/drafts/{id}/log"),
-        ] {
-            let (status, body) = s.get(&path, token).await?;
-            assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("not_found")), "{path}");
-        }
+    // A stranger cannot learn the draft exists; anonymous callers are asked to sign in before
+    // anything about the request is looked at (the same 401 for any id).
+    for path in [
+        format!("/v1/drafts/{id}"),
+        format!("/v1/drafts/{id}/typed-data"),
+        format!("/v1/drafts/{id}/log"),
+    ] {
+        let (status, body) = s.get(&path, Some(stranger.as_str())).await?;
+        assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, Some("not_found")), "{path}");
+        let (status, body) = s.get(&path, None).await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            "{path}"
+        );
+        let (status, body) = s.get("/v1/drafts/not-an-id/log", None).await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            "{path}"
+        );
     }
     // Auditors read, by session or API key, and cannot write.
     assert_eq!(s.get(&format!("/v1/drafts/{id}"), Some(&auditor)).await?.0, StatusCode::OK);

@@ -233,7 +233,9 @@ async fn draft_sign_fund_and_read_as_every_role() -> Result<()> {
     let report = s.verify(&tampered).await;
     assert!(report.has("offchain-log", pactum_audit::Status::Fail), "{report:#?}");
     let (status, _) = s.get(&format!("/v1/agreements/{v2_id}/audit-bundle"), None).await?;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.get("/v1/agreements/0/audit-bundle", None).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "401 before the id is even read");
 
     // The off-chain log: created, changed, signed twice, the caption; each hash chained.
     let (_, log) = s.get(&format!("/v1/drafts/{id}/log"), Some(AUDITOR_KEY)).await?;

@@ -144,7 +144,7 @@ async fn caption_check_gives_the_verdict_without_recording_anything() -> Result<
         s.post(&path, Some(&stranger), json!({ "milestone": 0, "caption": "#ad" })).await?;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     let (status, _) = s.post(&path, None, json!({ "milestone": 0, "caption": "#ad" })).await?;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, err) = s.post(&path, Some(&creator), json!({ "caption": "#ad" })).await?;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
