@@ -107,7 +107,7 @@ pub(super) async fn create(
         }),
     )
     .await?;
-    let out = view(&state, &mut tx, &draft).await?;
+    let out = view(&state, &mut tx, &draft, caller).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -150,7 +150,7 @@ pub(super) async fn mine(
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         let draft = load(&mut conn, &id, caller, false).await?;
-        items.push(view(&state, &mut conn, &draft).await?);
+        items.push(view(&state, &mut conn, &draft, caller).await?);
     }
     Ok(Json(DraftList { items }))
 }
@@ -175,14 +175,14 @@ pub(super) async fn show(
 ) -> Result<Json<DraftView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let draft = load(&mut conn, &id, caller, false).await?;
-    Ok(Json(view(&state, &mut conn, &draft).await?))
+    Ok(Json(view(&state, &mut conn, &draft, caller).await?))
 }
 
 #[utoipa::path(
     put,
     path = "/v1/drafts/{id}",
     tag = "drafts",
-    summary = "Propose a new version (voids the signatures of the previous one)",
+    summary = "Propose a new version (voids the previous one's signatures in the API; on chain they last until its deadline, so whoever signed it is offered its revoke)",
     params(("id" = String, Path, description = "The draft id")),
     request_body = DraftInput,
     responses(
@@ -250,7 +250,7 @@ pub(super) async fn change(
         }),
     )
     .await?;
-    let out = view(&state, &mut tx, &draft).await?;
+    let out = view(&state, &mut tx, &draft, caller).await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -375,7 +375,7 @@ pub(super) async fn sign(
         }),
     )
     .await?;
-    let out = view(&state, &mut tx, &draft).await?;
+    let out = view(&state, &mut tx, &draft, caller).await?;
     tx.commit().await?;
     Ok(Json(out))
 }

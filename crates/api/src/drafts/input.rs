@@ -29,7 +29,9 @@ pub const DEFAULT_REVISION_ROUNDS: u32 = 2;
 /// Short on purpose. Proposing a new version voids the previous version's signatures in the API
 /// only: on chain they stay valid until this deadline, so whoever holds both could still create
 /// the superseded version (the escrow cannot know a newer one exists). A day is enough to collect
-/// both signatures and fund, and bounds that window. A draft that needs longer names its own `signatureDeadline`.
+/// both signatures and fund, and bounds that window; until then the party whose signature was
+/// voided is offered the escrow's `revoke` of the old version (`revocable` in the draft view).
+/// A draft that needs longer names its own `signatureDeadline`.
 pub(super) const DEFAULT_SIGNATURE_LIFETIME: i64 = 24 * 3600;
 
 /// One milestone as drafted.

@@ -1,7 +1,8 @@
 //! Drafts: agreements before they go on chain.
 //!
 //! A brand drafts; either party proposes a new version (which voids the signatures collected for
-//! the previous one, since they sign a different digest); each party fetches the EIP-712 typed
+//! the previous one, since they sign a different digest; on chain they stay valid until that
+//! version's deadline, so the draft view offers each party who signed it the escrow's `revoke`); each party fetches the EIP-712 typed
 //! data of the current version, signs it in its wallet and posts the signature, which is verified
 //! before it is stored. With both signatures the brand gets the transactions to send: an ERC-20
 //! `approve` (when the allowance falls short) and `createAndFund`, or, with an EIP-2612 permit the
@@ -32,7 +33,9 @@ pub use input::{
 pub(crate) use log::record;
 pub use log::{DraftLog, LogEntryView};
 pub use permit::{FundWithPermit, PermitInput, PermitToSign};
-pub use view::{DraftView, Eip712Field, Eip712TypedData, SignatureView, VersionView};
+pub use view::{
+    DraftView, Eip712Field, Eip712TypedData, RevocableVersion, SignatureView, VersionView,
+};
 
 /// Routes under `/v1/drafts`.
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -1,12 +1,17 @@
 //! A draft as the API shows it (its current version and the signatures collected), and the
 //! access rule every draft route shares: only its parties and auditors learn it exists.
 
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::{
+    primitives::{Address, Bytes, B256},
+    sol_types::SolCall,
+};
+use pactum_bindings::PactumEscrow;
 use pactum_core::Agreement;
 use pactum_db::api::{Draft, DraftVersion};
 use serde::Serialize;
 
-use crate::{auth::Caller, error::ApiError, AppState};
+use super::funding::TxRequest;
+use crate::{auth::Caller, error::ApiError, now, AppState};
 
 /// EIP-712 typed data, as a wallet's `eth_signTypedData_v4` takes it (documentation only: the API
 /// serializes alloy's `TypedData`, which has this shape).
@@ -64,6 +69,26 @@ pub struct DraftView {
     pub agreement: Option<String>,
     /// The current version.
     pub version: VersionView,
+    /// Superseded versions the caller signed whose signatures are still valid on chain: a new
+    /// version voids them in the API only, so until their deadline whoever holds both signatures
+    /// could still create the old agreement. Each comes with the escrow's `revoke`, which the
+    /// caller sends to void it on chain for good. Empty for an auditor and for the other party.
+    pub revocable: Vec<RevocableVersion>,
+}
+
+/// A superseded version whose signature by the caller the escrow would still accept.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RevocableVersion {
+    /// The version's number.
+    pub version: i32,
+    /// Its agreement id (the digest signed).
+    #[schema(value_type = String)]
+    pub agreement_id: B256,
+    /// Unix time until which the escrow would create it (its signature deadline).
+    pub deadline: i64,
+    /// The escrow's `revoke(agreement)`, from the caller.
+    pub transaction: TxRequest,
 }
 
 /// One version.
@@ -136,11 +161,61 @@ pub(super) async fn current_version(
     })
 }
 
+/// The superseded versions `who` signed that are neither on chain (created or revoked) nor past
+/// their signature deadline, each with its `revoke` transaction.
+async fn revocable(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    d: &Draft,
+    who: Address,
+) -> Result<Vec<RevocableVersion>, ApiError> {
+    let t = now();
+    let mut out = Vec::new();
+    for number in 1..d.current_version {
+        let sigs = pactum_db::api::signatures(conn, &d.id, number).await?;
+        if !sigs.iter().any(|s| s.signer == who) {
+            continue;
+        }
+        let Some(v) = pactum_db::api::version(conn, &d.id, number).await? else { continue };
+        let agreement = agreement_of(&v)?;
+        let deadline = i64::try_from(agreement.deadline.to::<u64>()).unwrap_or(i64::MAX);
+        // The escrow refuses creation after the deadline: `block.timestamp > deadline`.
+        if deadline < t {
+            continue;
+        }
+        if pactum_db::api::agreement(conn, state.cfg.chain_id, v.agreement_id).await?.is_some() {
+            continue;
+        }
+        out.push(RevocableVersion {
+            version: number,
+            agreement_id: v.agreement_id,
+            deadline,
+            transaction: TxRequest {
+                description: format!(
+                    "revoke version {number}: void its signatures on chain for good"
+                ),
+                from: who,
+                to: d.escrow,
+                data: PactumEscrow::revokeCall { agreement }.abi_encode().into(),
+                value: "0".to_owned(),
+            },
+        });
+    }
+    Ok(out)
+}
+
 pub(super) async fn view(
     state: &AppState,
     conn: &mut sqlx::PgConnection,
     d: &Draft,
+    caller: Caller,
 ) -> Result<DraftView, ApiError> {
+    let revocable = match caller {
+        Caller::Party(who) if who == d.brand || who == d.creator => {
+            revocable(state, conn, d, who).await?
+        }
+        _ => Vec::new(),
+    };
     let v = current_version(conn, d).await?;
     let sigs = pactum_db::api::signatures(conn, &d.id, d.current_version).await?;
     let on_chain =
@@ -179,5 +254,6 @@ pub(super) async fn view(
                 })
                 .collect(),
         },
+        revocable,
     })
 }

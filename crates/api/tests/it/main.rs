@@ -11,6 +11,7 @@ mod reconciliation;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
 mod siwe_clients;
+mod supersede;
 mod termination;
 mod terms_clauses;
 mod wallets;
