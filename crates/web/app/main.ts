@@ -701,6 +701,25 @@ async function draftPage(id: string) {
     });
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'share-h' }, h('h2', { id: 'share-h' }, 'Share with the creator'), field('Link to this draft', share, 'The creator opens it, signs in with their wallet, reads the terms and signs.'), copy));
   }
+  // A superseded version the caller signed stays valid on chain until its deadline: offer its revoke.
+  for (const r of (d.revocable ?? []) as { version: number; deadline: number; transaction: PreparedTx }[]) {
+    const status = statusBox(`revoke-${r.version}`);
+    const revoke = h('button', { type: 'button' }, `Revoke version ${r.version} on chain`);
+    revoke.addEventListener('click', async () => {
+      try {
+        const block = await sendAll(status, [r.transaction]);
+        setStatus(status, 'confirmed', `Revoked: confirmed in block ${block}. Waiting for Pactum to see it…`);
+        await indexed(block);
+        await render();
+      } catch (e) {
+        if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+      }
+    });
+    parts.push(h('section', { class: 'card', 'aria-labelledby': `revoke-h-${r.version}`, 'data-testid': 'revocable' },
+      h('h2', { id: `revoke-h-${r.version}` }, `Your signature of version ${r.version}`),
+      h('p', {}, `Your signature of version ${r.version} is still valid on chain until ${when(r.deadline)} \u2014 revoke it. A new version voids it here only; until then whoever holds both signatures could still create version ${r.version}.`),
+      revoke, status));
+  }
   parts.push(plainTerms(cfg, v.agreement, v.terms, s.address));
 
   // What the wallet will sign, and checked here: its digest is the agreement id.

@@ -542,6 +542,12 @@ async function main() {
       const p = brand.page;
       await p.reload();
       await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
+      // The brand's signature of version 1 is void here but still valid on chain: it is offered the revoke.
+      await p.getByText(/Your signature of version 1 is still valid on chain until .* revoke it/).waitFor();
+      await p.getByRole('button', { name: 'Revoke version 1 on chain' }).click();
+      await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
+      await p.locator('[data-testid="revocable"]').waitFor({ state: 'detached', timeout: 40_000 });
+      assert(brand.wallet.count('eth_sendTransaction') === 1, 'one transaction: revoke version 1');
       await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
       await p.getByText('Signed by both: ready to fund.').waitFor();
       await shot(p, '06-brand-ready-to-fund');
@@ -551,7 +557,7 @@ async function main() {
       agreementId = p.url().split('/').pop();
       const permit = JSON.parse(brand.wallet.calls.filter((c) => c.method === 'eth_signTypedData_v4').pop().params[1]);
       assert(brand.wallet.count('eth_signTypedData_v4') === signs + 1 && permit.primaryType === 'Permit' && BigInt(permit.message.value) === 450_000_000n, `one permit of 450 pUSD: ${JSON.stringify(permit.message)}`);
-      assert(brand.wallet.count('eth_sendTransaction') === 1, 'one transaction: createAndFundWithPermit');
+      assert(brand.wallet.count('eth_sendTransaction') === 2, 'revoke, then one transaction: createAndFundWithPermit');
       await p.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       const text = await p.locator('main').innerText();
       assert(text.includes('AgreementCreated') && text.includes('MilestonesFunded'), 'timeline has creation and funding');
