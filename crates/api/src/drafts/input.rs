@@ -24,15 +24,15 @@ pub const MAX_REVISION_ROUNDS: u32 = 10;
 pub const MAX_TERM: i64 = 5 * 365 * 86_400;
 /// Revision rounds per milestone when the draft names none.
 pub const DEFAULT_REVISION_ROUNDS: u32 = 2;
-/// Default life of the parties' signatures when the draft names none: 24 hours.
+/// Default life of the parties' signatures when the draft names none: 7 days.
 ///
-/// Short on purpose. Proposing a new version voids the previous version's signatures in the API
-/// only: on chain they stay valid until this deadline, so whoever holds both could still create
-/// the superseded version (the escrow cannot know a newer one exists). A day is enough to collect
-/// both signatures and fund, and bounds that window; until then the party whose signature was
-/// voided is offered the escrow's `revoke` of the old version (`revocable` in the draft view).
-/// A draft that needs longer names its own `signatureDeadline`.
-pub(super) const DEFAULT_SIGNATURE_LIFETIME: i64 = 24 * 3600;
+/// Proposing a new version voids the previous version's signatures in the API only: on chain they
+/// stay valid until this deadline, so whoever holds both could still create the superseded
+/// version. Until then the party whose signature was voided is offered the escrow's `revoke` of
+/// the old version (`revocable` in the draft view). (A shorter default, 24 hours, was tried: the
+/// API measures it by its own clock and the escrow by block time, and on a local chain moved
+/// forward by `pactum demo` the two differ by days; shortening it needs the chain's time first.)
+pub(super) const DEFAULT_SIGNATURE_LIFETIME: i64 = 7 * 24 * 3600;
 
 /// One milestone as drafted.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -69,8 +69,7 @@ pub struct DraftInput {
     /// How many times the brand may ask for a revision of each milestone (0 to 10; default 2).
     #[serde(default = "default_revision_rounds")]
     pub revision_rounds: u32,
-    /// Unix time after which the signatures are void on chain (default: 24 hours from now; kept
-    /// short because a superseded version's signatures stay valid on chain until then).
+    /// Unix time after which the signatures are void (default: a week from now).
     pub signature_deadline: Option<i64>,
     /// The terms document.
     #[schema(value_type = Object)]
