@@ -137,11 +137,12 @@ async fn run(a: Args) -> Result<()> {
     }
     eprintln!("created in {:.1} s", t.elapsed().as_secs_f64());
 
-    // A fresh database, indexed to the head.
+    // A fresh database, indexed to the head (its name is ours: a prefix and digits, so it may be
+    // formatted into the statement).
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
     let name = format!("pactum_bench_api_{}_{nanos}", std::process::id());
     let mut admin = PgConnection::connect(&a.admin_url).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
     let Some((base, _)) = a.admin_url.rsplit_once('/') else {
         bail!("no database in the admin URL")
     };
@@ -193,7 +194,9 @@ async fn run(a: Args) -> Result<()> {
         std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0)
     );
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await?;
     Ok(())
 }
 

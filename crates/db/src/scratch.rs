@@ -15,6 +15,13 @@ pub fn admin_url() -> String {
 /// Creates an empty database named `{prefix}_{pid}_{nanos}` on the server `admin` points at and
 /// returns its URL. `prefix` must be a plain SQL identifier.
 pub async fn create(admin: &str, prefix: &str) -> Result<String> {
+    let plain = prefix.starts_with(|c: char| c.is_ascii_lowercase())
+        && prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !plain {
+        return Err(Error::Sqlx(sqlx::Error::Configuration(
+            format!("the database prefix {prefix:?} is not a plain SQL identifier").into(),
+        )));
+    }
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -26,6 +33,7 @@ pub async fn create(admin: &str, prefix: &str) -> Result<String> {
         )));
     };
     let mut conn = PgConnection::connect(admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    // Identifiers cannot be bound parameters; `name` is the checked prefix plus digits.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     Ok(format!("{base}/{name}"))
 }

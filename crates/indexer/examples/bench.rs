@@ -255,7 +255,7 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
     let name = format!("pactum_bench_{}_{nanos}", std::process::id());
     let mut conn = PgConnection::connect(&admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     let Some((base, _)) = admin.rsplit_once('/') else { bail!("{admin} has no database part") };
     let url = format!("{base}/{name}");
     let pool = pactum_db::connect(&url, 4).await?;
@@ -290,7 +290,9 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
         "deferred_payments",
     ] {
         let n: i64 =
-            sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&pool).await?;
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await?;
         rows += n;
         tables.insert(table.to_owned(), n.into());
     }
@@ -298,7 +300,9 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
     drop(indexer);
     pool.close().await;
     if !keep {
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .execute(&mut conn)
+            .await?;
     }
     println!(
         "{}",

@@ -277,7 +277,8 @@ impl Stack {
     }
 
     pub(crate) async fn count(&self, table: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        // Test-only: `table` is a literal table name from the test itself.
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
             .fetch_one(&self.pool)
             .await?)
     }

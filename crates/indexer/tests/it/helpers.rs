@@ -163,10 +163,11 @@ pub(crate) async fn dump(pool: &PgPool) -> Result<Vec<String>> {
         ("terminations", "chain_id, block_number, log_index"),
         ("deferred_payments", "chain_id, block_number, log_index"),
     ] {
-        let rows: Vec<String> =
-            sqlx::query_scalar(&format!("SELECT t::text FROM {table} t ORDER BY {order}"))
-                .fetch_all(pool)
-                .await?;
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT t::text FROM {table} t ORDER BY {order}"
+        )))
+        .fetch_all(pool)
+        .await?;
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }
     Ok(out)

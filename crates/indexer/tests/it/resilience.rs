@@ -104,10 +104,10 @@ async fn crash_mid_backfill_resumes_exactly_once() -> Result<()> {
             let upto = |pool: &sqlx::PgPool| {
                 let pool = pool.clone();
                 async move {
-                    let rows: Vec<String> = sqlx::query_scalar(&format!(
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                         "SELECT t::text FROM {table} t WHERE block_number <= $1 \
                          ORDER BY block_number, log_index, t::text"
-                    ))
+                    )))
                     .bind(cp as i64)
                     .fetch_all(&pool)
                     .await?;
@@ -115,9 +115,9 @@ async fn crash_mid_backfill_resumes_exactly_once() -> Result<()> {
                 }
             };
             assert_eq!(upto(&crashed).await?, upto(&clean).await?, "round {round}: {table}");
-            let past: i64 = sqlx::query_scalar(&format!(
+            let past: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM {table} WHERE block_number > $1"
-            ))
+            )))
             .bind(cp as i64)
             .fetch_one(&crashed)
             .await?;
