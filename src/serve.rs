@@ -1,8 +1,10 @@
 //! `pactum serve`: the HTTP API over the database the indexer writes.
 //!
 //! Configuration precedence, as for `pactum index`: flag, then environment variable, then the TOML
-//! file given by `--config`, then the default. Auditor API keys are secrets: environment or file
-//! only, never a flag that would land in shell history.
+//! file given by `--config`, then the default; layered in [`crate::settings`]. Auditor API keys are
+//! secrets: environment or file only, never a flag that would land in shell history, and never
+//! printed by `--print-config`. The export key is never a setting either: only the path of the file
+//! that holds it.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 

@@ -1,12 +1,16 @@
-//! What the long-running subcommands (`index`, `serve`, `dev`) share: how their settings are
-//! layered, settings that must come from somewhere, and the signals that stop them.
+//! What the long-running subcommands share: how the settings of `index` and `serve` are layered,
+//! settings that must come from somewhere, and the signals that stop them (and `dev`, whose few
+//! settings are flags with defaults, without a file: clap alone layers them).
 //!
 //! Precedence, for every setting: flag, then environment variable, then the `--config` TOML file,
 //! then the default. [`resolve`] is the one place that layers them, with `figment` rather than by
 //! hand (`flag.or(file).unwrap_or(default)` per setting, a file struct per command beside the
-//! flags, each copy a chance to forget a setting). Each command describes its settings once, as
-//! the struct it extracts: serde's `deny_unknown_fields` on it makes a misspelt key in the file an
-//! error, and figment's errors name the key and the file of a value of the wrong type.
+//! flags, each copy a chance to forget a setting). Each command has its flags (clap's struct,
+//! serialized as the top layer) and its settings: the struct extracted from the layers, which is
+//! also the file's schema. serde's `deny_unknown_fields` on it makes a misspelt key in the file an
+//! error, and figment's errors name the key and the file of a value of the wrong type. A flag
+//! whose key is not a setting would be refused the same way, so the two structs cannot drift
+//! apart unnoticed (`tests/config.rs` sets every flag).
 //!
 //! The layers, lowest first:
 //! 1. the command's defaults (`Serialized`);
