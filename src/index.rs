@@ -1,82 +1,106 @@
 //! `pactum index`: runs the indexer with its configuration, signals, logs, progress and metrics.
 //!
 //! Configuration precedence, for every setting: command-line flag, then environment variable, then
-//! the TOML file given by `--config` (or `PACTUM_CONFIG`), then the default.
+//! the TOML file given by `--config` (or `PACTUM_CONFIG`), then the default; layered in
+//! [`crate::settings`].
 
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::primitives::Address;
 use clap::Args;
-use eyre::{Context, Result};
+use eyre::{bail, Context, Result};
 use pactum_indexer::{Config, Indexer, Metrics};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    read_config_file, required, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
+    hide_password, resolve, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL, START_BLOCK,
 };
 
-/// Flags of `pactum index`; each also reads the environment variable named in its help.
-#[derive(Debug, Args)]
+/// Flags of `pactum index`; each also reads the environment variable named in its help. Unset
+/// ones are left out of the command-line layer so that the file and the defaults show through.
+#[derive(Debug, Args, Serialize)]
 pub(crate) struct IndexArgs {
     /// TOML file with any of the settings below (keys as the long flags, with `_` for `-`).
     #[arg(long, env = "PACTUM_CONFIG")]
+    #[serde(skip)]
     config: Option<PathBuf>,
+    /// Check the settings (nothing is connected to) and print them as JSON, URL passwords hidden,
+    /// instead of indexing.
+    #[arg(long)]
+    #[serde(skip)]
+    print_config: bool,
     /// JSON-RPC URL of the chain's node.
     #[arg(long, env = "PACTUM_RPC_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     rpc_url: Option<String>,
     /// PostgreSQL URL.
     #[arg(long, env = "DATABASE_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
     /// Chain id the node must serve.
     #[arg(long, env = "PACTUM_CHAIN_ID")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     chain_id: Option<u64>,
     /// The escrow's address.
     #[arg(long, env = "PACTUM_ESCROW")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     escrow: Option<Address>,
-    /// The escrow's deployment block [default: 1].
+    /// The escrow's deployment block (`pactum deploy` prints it); required except on anvil's
+    /// chain 31337, where it defaults to 1.
     #[arg(long, env = "PACTUM_START_BLOCK")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     start_block: Option<u64>,
     /// Blocks to stay behind the head [default: 0].
     #[arg(long, env = "PACTUM_CONFIRMATIONS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     confirmations: Option<u64>,
     /// Depth below the head after which blocks are final [default: 64].
     #[arg(long, env = "PACTUM_FINALITY_DEPTH")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     finality_depth: Option<u64>,
     /// First eth_getLogs range in blocks [default: 4].
     #[arg(long, env = "PACTUM_INITIAL_RANGE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     initial_range: Option<u64>,
     /// Largest eth_getLogs range in blocks [default: 50000].
     #[arg(long, env = "PACTUM_MAX_RANGE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_range: Option<u64>,
     /// Events a batch aims at; the range adapts to it [default: 10000].
     #[arg(long, env = "PACTUM_BATCH_EVENTS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     batch_events: Option<u64>,
     /// Poll interval once caught up, in milliseconds [default: 500].
     #[arg(long, env = "PACTUM_POLL_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     poll_ms: Option<u64>,
     /// Address to serve /metrics on [default: 127.0.0.1:9464]; "off" serves nothing.
     #[arg(long, env = "PACTUM_METRICS_ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     metrics_addr: Option<String>,
 }
 
-/// The same settings as read from the file.
-#[derive(Debug, Default, Deserialize)]
+/// The settings of `pactum index` once layered; also what the config file may hold (any subset).
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
-    rpc_url: Option<String>,
-    database_url: Option<String>,
-    chain_id: Option<u64>,
-    escrow: Option<Address>,
+struct IndexSettings {
+    rpc_url: String,
+    database_url: String,
+    chain_id: u64,
+    escrow: Address,
     start_block: Option<u64>,
-    confirmations: Option<u64>,
-    finality_depth: Option<u64>,
-    initial_range: Option<u64>,
-    max_range: Option<u64>,
-    batch_events: Option<u64>,
-    poll_ms: Option<u64>,
-    metrics_addr: Option<String>,
+    confirmations: u64,
+    finality_depth: u64,
+    initial_range: u64,
+    max_range: u64,
+    batch_events: u64,
+    poll_ms: u64,
+    metrics_addr: String,
 }
+
+/// Anvil's default chain id: a local chain, where the escrow is deployed in the first blocks.
+const ANVIL_CHAIN_ID: u64 = 31_337;
 
 /// The resolved settings.
 #[derive(Debug)]
@@ -88,44 +112,72 @@ struct Settings {
 }
 
 impl IndexArgs {
-    fn resolve(self) -> Result<Settings> {
-        let file: FileConfig = read_config_file(self.config.as_deref())?;
-        let rpc_url = required(self.rpc_url.or(file.rpc_url), RPC_URL)?;
-        let database_url = required(self.database_url.or(file.database_url), DATABASE_URL)?;
-        let chain_id = required(self.chain_id.or(file.chain_id), CHAIN_ID)?;
-        let escrow = required(self.escrow.or(file.escrow), ESCROW)?;
-        let mut indexer =
-            Config::new(chain_id, escrow, self.start_block.or(file.start_block).unwrap_or(1));
-        if let Some(v) = self.confirmations.or(file.confirmations) {
-            indexer.confirmations = v;
-        }
-        if let Some(v) = self.finality_depth.or(file.finality_depth) {
-            indexer.finality_depth = v;
-        }
-        if let Some(v) = self.initial_range.or(file.initial_range) {
-            indexer.initial_range = v.max(1);
-        }
-        if let Some(v) = self.max_range.or(file.max_range) {
-            indexer.max_range = v.max(1);
-        }
-        if let Some(v) = self.batch_events.or(file.batch_events) {
-            indexer.batch_events = v.max(1);
-        }
-        if let Some(v) = self.poll_ms.or(file.poll_ms) {
-            indexer.poll_interval = Duration::from_millis(v);
-        }
-        let metrics_addr = match self.metrics_addr.or(file.metrics_addr).as_deref() {
-            Some("off") => None,
-            Some(a) => Some(a.parse().wrap_err_with(|| format!("metrics address {a:?}"))?),
-            None => Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+    /// Layers the settings (see [`crate::settings`]) and checks them.
+    fn resolve(&self) -> Result<(IndexSettings, Settings)> {
+        // The indexer's own defaults, so that they are stated once.
+        let lib = Config::new(0, Address::ZERO, 0);
+        let defaults = serde_json::json!({
+            "confirmations": lib.confirmations,
+            "finality_depth": lib.finality_depth,
+            "initial_range": lib.initial_range,
+            "max_range": lib.max_range,
+            "batch_events": lib.batch_events,
+            "poll_ms": u64::try_from(lib.poll_interval.as_millis()).unwrap_or(u64::MAX),
+            "metrics_addr": "127.0.0.1:9464",
+        });
+        let mut s: IndexSettings = resolve(
+            defaults,
+            self.config.as_deref(),
+            &[],
+            self,
+            &[RPC_URL, DATABASE_URL, CHAIN_ID, ESCROW],
+        )?;
+        // On a real chain, block 1 would be a silent guess: a backfill of the whole chain's
+        // history before the escrow existed, or (with a start past the deployment) missing events.
+        let start_block = match s.start_block {
+            Some(b) => b,
+            None if s.chain_id == ANVIL_CHAIN_ID => 1,
+            None => bail!(
+                "{} on chain {} (the block `pactum deploy` printed; only anvil's chain \
+                 {ANVIL_CHAIN_ID} defaults to block 1)",
+                START_BLOCK.missing(),
+                s.chain_id
+            ),
         };
-        Ok(Settings { rpc_url, database_url, metrics_addr, indexer })
+        s.start_block = Some(start_block);
+        let mut indexer = Config::new(s.chain_id, s.escrow, start_block);
+        indexer.confirmations = s.confirmations;
+        indexer.finality_depth = s.finality_depth;
+        indexer.initial_range = s.initial_range.max(1);
+        indexer.max_range = s.max_range.max(1);
+        indexer.batch_events = s.batch_events.max(1);
+        indexer.poll_interval = Duration::from_millis(s.poll_ms);
+        let metrics_addr = match s.metrics_addr.as_str() {
+            "off" => None,
+            a => Some(a.parse().wrap_err_with(|| format!("metrics address {a:?}"))?),
+        };
+        let settings = Settings {
+            rpc_url: s.rpc_url.clone(),
+            database_url: s.database_url.clone(),
+            metrics_addr,
+            indexer,
+        };
+        Ok((s, settings))
     }
 }
 
 /// Runs the indexer until Ctrl-C or SIGTERM, which stop it between batches.
 pub(crate) async fn run(args: IndexArgs) -> Result<()> {
-    let settings = args.resolve()?;
+    let (shown, settings) = args.resolve()?;
+    if args.print_config {
+        let shown = IndexSettings {
+            rpc_url: hide_password(&shown.rpc_url),
+            database_url: hide_password(&shown.database_url),
+            ..shown
+        };
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+        return Ok(());
+    }
     let url =
         settings.rpc_url.parse().wrap_err_with(|| format!("RPC URL {:?}", settings.rpc_url))?;
     let pool = pactum_db::connect(&settings.database_url, 8)

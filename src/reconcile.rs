@@ -18,7 +18,7 @@ use eyre::{bail, eyre, Context, Result};
 use pactum_audit::reconcile::{self as audit, Comparison, Mirror, Report};
 use serde::Serialize;
 
-use crate::settings::{required, ESCROW, RPC_URL};
+use crate::settings::{ESCROW, RPC_URL};
 
 /// Flags of `pactum reconcile`; each also reads the environment variable named in its help.
 #[derive(Debug, Args)]
@@ -87,8 +87,9 @@ pub(crate) async fn run(args: ReconcileArgs) -> i32 {
 }
 
 async fn reconcile(args: ReconcileArgs) -> Result<bool> {
-    let rpc_url = required(args.rpc_url, RPC_URL)?;
-    let escrow = required(args.escrow, ESCROW)?;
+    // No config file here: a flag or its variable.
+    let rpc_url = args.rpc_url.ok_or_else(|| RPC_URL.missing_flag_or_env())?;
+    let escrow = args.escrow.ok_or_else(|| ESCROW.missing_flag_or_env())?;
     let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL {rpc_url:?}"))?;
     let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
 

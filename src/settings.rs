@@ -1,50 +1,236 @@
-//! What the long-running subcommands (`index`, `serve`, `dev`) share: the `--config` TOML file,
-//! settings that must come from somewhere, and the signals that stop them.
+//! What the long-running subcommands share: how the settings of `index` and `serve` are layered,
+//! settings that must come from somewhere, and the signals that stop them (and `dev`, whose few
+//! settings are flags with defaults, without a file: clap alone layers them).
 //!
-//! Precedence, for every setting: flag, then environment variable (clap reads both), then the
-//! file, then the default. Each command keeps its own file struct because serde's
-//! `deny_unknown_fields` (a misspelt key is an error) does not combine with flattening.
+//! Precedence, for every setting: flag, then environment variable, then the `--config` TOML file,
+//! then the default. [`resolve`] is the one place that layers them, with `figment` rather than by
+//! hand (`flag.or(file).unwrap_or(default)` per setting, a file struct per command beside the
+//! flags, each copy a chance to forget a setting). Each command has its flags (clap's struct,
+//! serialized as the top layer) and its settings: the struct extracted from the layers, which is
+//! also the file's schema. serde's `deny_unknown_fields` on it makes a misspelt key in the file an
+//! error, and figment's errors name the key and the file of a value of the wrong type. A flag
+//! whose key is not a setting would be refused the same way, so the two structs cannot drift
+//! apart unnoticed (`tests/config.rs` sets every flag).
+//!
+//! The layers, lowest first:
+//! 1. the command's defaults (`Serialized`);
+//! 2. the file (`Toml::file_exact`: only the path given, no search up the directory tree);
+//! 3. secrets, from environment variables only ([`EnvVars`]);
+//! 4. flags and their environment variables, as clap parsed them (`Serialized`, unset ones left
+//!    out so that they do not hide the file).
+//!
+//! Flags and their environment variables are still read by clap, not by figment's `Env`
+//! provider: clap gives each setting the type of its flag and the same parser for both (so
+//! `PACTUM_TOKENS=0xa,0xb` is split as `--tokens` is), lists each variable in `--help`, and takes
+//! names without a common prefix (`DATABASE_URL`). figment's `Env` guesses a value's type from
+//! its text instead (a quoted value loses its quotes, digits become a number, a comma ends a
+//! value), which would also alter a secret; hence [`EnvVars`], which hands values over verbatim.
 
 use std::path::Path;
 
 use eyre::{eyre, Context, Result};
-use serde::de::DeserializeOwned;
+use figment::{
+    error::Kind,
+    providers::{Format, Serialized, Toml},
+    value::{Dict, Map, Value},
+    Figment, Metadata, Profile, Provider, Source,
+};
+use serde::{de::DeserializeOwned, Serialize};
 
-/// A setting's names, for the message when it is missing: what it is, its flag, its variable.
+/// A setting's names, for the message when it is missing: what it is, its flag, its variable,
+/// and its key in the file (the struct field).
 pub(crate) struct Setting {
     what: &'static str,
     flag: &'static str,
     env: &'static str,
+    key: &'static str,
 }
 
 pub(crate) const RPC_URL: Setting =
-    Setting { what: "the RPC URL", flag: "rpc-url", env: "PACTUM_RPC_URL" };
-pub(crate) const DATABASE_URL: Setting =
-    Setting { what: "the database URL", flag: "database-url", env: "DATABASE_URL" };
+    Setting { what: "the RPC URL", flag: "rpc-url", env: "PACTUM_RPC_URL", key: "rpc_url" };
+pub(crate) const DATABASE_URL: Setting = Setting {
+    what: "the database URL",
+    flag: "database-url",
+    env: "DATABASE_URL",
+    key: "database_url",
+};
 pub(crate) const CHAIN_ID: Setting =
-    Setting { what: "the chain id", flag: "chain-id", env: "PACTUM_CHAIN_ID" };
+    Setting { what: "the chain id", flag: "chain-id", env: "PACTUM_CHAIN_ID", key: "chain_id" };
 pub(crate) const ESCROW: Setting =
-    Setting { what: "the escrow address", flag: "escrow", env: "PACTUM_ESCROW" };
+    Setting { what: "the escrow address", flag: "escrow", env: "PACTUM_ESCROW", key: "escrow" };
+pub(crate) const START_BLOCK: Setting = Setting {
+    what: "the escrow's deployment block",
+    flag: "start-block",
+    env: "PACTUM_START_BLOCK",
+    key: "start_block",
+};
 
-/// The TOML file `--config` names, or every setting unset without one.
-pub(crate) fn read_config_file<T: DeserializeOwned + Default>(path: Option<&Path>) -> Result<T> {
-    let Some(path) = path else { return Ok(T::default()) };
-    let text = std::fs::read_to_string(path)
-        .wrap_err_with(|| format!("reading config file {}", path.display()))?;
-    toml::from_str(&text).wrap_err_with(|| format!("config file {}", path.display()))
-}
-
-/// A setting without a default: its value, or an error naming the three places it can come from.
-pub(crate) fn required<T>(value: Option<T>, s: Setting) -> Result<T> {
-    value.ok_or_else(|| {
+impl Setting {
+    /// The error for this setting being set nowhere.
+    pub(crate) fn missing(&self) -> eyre::Report {
         eyre!(
             "{} is required: --{}, {}, or `{}` in the config file",
-            s.what,
-            s.flag,
-            s.env,
-            s.flag.replace('-', "_")
+            self.what,
+            self.flag,
+            self.env,
+            self.key
         )
-    })
+    }
+
+    /// The error for this setting being set nowhere, for a command without a config file.
+    pub(crate) fn missing_flag_or_env(&self) -> eyre::Report {
+        eyre!("{} is required: --{} or {}", self.what, self.flag, self.env)
+    }
+}
+
+/// An environment variable read into a setting that has no flag (a secret: a flag's value lands
+/// in shell history and in every process listing).
+pub(crate) struct EnvVar {
+    /// The variable.
+    pub(crate) name: &'static str,
+    /// The setting's key.
+    pub(crate) key: &'static str,
+    /// Whether the value is a comma-separated list (empty items dropped, items trimmed).
+    pub(crate) list: bool,
+}
+
+/// A figment provider of environment variables taken verbatim (see the module's doc for why not
+/// figment's `Env`); errors name the variable.
+struct EnvVars(&'static [EnvVar]);
+
+impl Provider for EnvVars {
+    fn metadata(&self) -> Metadata {
+        let vars = self.0;
+        Metadata::named(ENVIRONMENT).interpolater(move |_, path| {
+            let key = path.join(".");
+            vars.iter().find(|v| v.key == key).map_or(key, |v| v.name.to_owned())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for var in self.0 {
+            let text = match std::env::var(var.name) {
+                Ok(text) => text,
+                Err(std::env::VarError::NotPresent) => continue,
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(format!("{} is not valid UTF-8", var.name).into())
+                }
+            };
+            let value = if var.list {
+                let items = text.split(',').map(str::trim).filter(|s| !s.is_empty());
+                Value::from(items.map(Value::from).collect::<Vec<_>>())
+            } else {
+                Value::from(text)
+            };
+            dict.insert(var.key.to_owned(), value);
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// A provider under another name, for error messages ("Serialized" says nothing to a user).
+struct Named<P>(&'static str, P);
+
+impl<P: Provider> Provider for Named<P> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.0)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        self.1.data()
+    }
+}
+
+/// What [`EnvVars`] is called in errors (which then name the variable).
+const ENVIRONMENT: &str = "environment";
+
+/// A command's settings, layered as the module's doc says and extracted as `T`.
+///
+/// `defaults` and `command_line` serialize to maps keyed as `T`'s fields (leave unset flags out
+/// with `skip_serializing_if`); `secrets` are read from the environment; `required` names the
+/// settings `T` has no default for, so that their absence is explained.
+pub(crate) fn resolve<T: DeserializeOwned>(
+    defaults: impl Serialize,
+    file: Option<&Path>,
+    secrets: &'static [EnvVar],
+    command_line: impl Serialize,
+    required: &[Setting],
+) -> Result<T> {
+    let mut figment = Figment::from(Named("the defaults", Serialized::defaults(defaults)));
+    if let Some(path) = file {
+        // figment reads the file lazily and reports a missing one without its path.
+        std::fs::File::open(path)
+            .wrap_err_with(|| format!("reading config file {}", path.display()))?;
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment
+        .merge(EnvVars(secrets))
+        .merge(Named("the command line or environment", Serialized::defaults(command_line)))
+        .extract()
+        .map_err(|e| explain(e, required))
+}
+
+/// Each error figment found, with the key and where its value came from (the file, the
+/// variable); a missing required setting as its three names.
+fn explain(errors: figment::Error, required: &[Setting]) -> eyre::Report {
+    let lines: Vec<String> = errors
+        .into_iter()
+        .map(|e| {
+            if let Kind::MissingField(field) = &e.kind {
+                if let Some(s) = required.iter().find(|s| s.key == field) {
+                    return s.missing().to_string();
+                }
+            }
+            let key = e.path.join(".");
+            match &e.metadata {
+                Some(md) => match &md.source {
+                    Some(Source::File(path)) => {
+                        format!("config file {}: `{key}`: {}", path.display(), e.kind)
+                    }
+                    _ if md.name == ENVIRONMENT => {
+                        let path: Vec<&str> = e.path.iter().map(String::as_str).collect();
+                        let var = md.interpolate(&Profile::Default, &path);
+                        format!("environment variable {var}: {}", e.kind)
+                    }
+                    _ => format!("{}: `{key}`: {}", md.name, e.kind),
+                },
+                None if key.is_empty() => e.kind.to_string(),
+                None => format!("`{key}`: {}", e.kind),
+            }
+        })
+        .collect();
+    eyre!("{}", lines.join("\n"))
+}
+
+/// A URL as `--print-config` shows it: the password (in the user info or a `password` query
+/// parameter, as PostgreSQL takes it) replaced by `***`. Anything else is shown as given.
+pub(crate) fn hide_password(url: &str) -> String {
+    let Ok(mut parsed) = alloy::transports::http::reqwest::Url::parse(url) else {
+        return url.to_owned();
+    };
+    if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
+        return "***".to_owned();
+    }
+    if parsed.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" { "***".into() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+/// Serializes a list of secrets as as many `***`: how many are set shows, not what they are.
+pub(crate) fn redacted_list<S: serde::Serializer>(
+    items: &[String],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(items.iter().map(|_| "***"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
