@@ -8,7 +8,7 @@ use axum::{
 };
 use pactum_core::{agreement_id, agreement_typed_data, domain};
 use pactum_db::api::{Draft, DraftSignature, DraftVersion};
-use rand::Rng;
+use rand::RngExt;
 use serde::Serialize;
 
 use super::{
