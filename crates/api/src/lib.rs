@@ -311,14 +311,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Anything no route matched: the web app for pages, the JSON error shape for the API's paths.
-async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+async fn fallback(req: axum::extract::Request) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let path = uri.path();
+    let path = req.uri().path();
     let api = ["/v1/", "/openapi.json", "/metrics", "/healthz", "/readyz"];
     if path == "/v1" || api.iter().any(|p| path.starts_with(p)) {
+        let method = req.method();
         return error::ApiError::not_found(&format!("route {method} {path}")).into_response();
     }
-    pactum_web::respond(&method, &uri)
+    pactum_web::serve(req).await
 }
 
 /// Unix time now, in seconds.
