@@ -44,6 +44,7 @@ use alloy::{
 use axum::{extract::DefaultBodyLimit, http::HeaderValue, routing::get, Router};
 use sqlx::PgPool;
 use tower_http::{
+    compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
@@ -302,6 +303,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(move || async move { render.render() }))
         // A route layer runs after routing, so it sees the matched route pattern.
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        // The API's answers (JSON, the CSV history, audit bundles) in gzip or brotli when the
+        // client accepts it. A route layer, so not for the fallback: the web app compresses its
+        // own files ahead of time, and an unknown path's error is a few bytes.
+        .route_layer(CompressionLayer::new())
         .fallback(fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
