@@ -194,8 +194,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// The chain, for EIP-1271 checks, allowances and the head.
     pub provider: DynProvider,
-    /// Request counters and latencies.
-    pub metrics: Arc<metrics::Metrics>,
+    /// Request counters and latencies (the process's: see [`metrics`]).
+    pub metrics: metrics::Metrics,
     /// Per-IP and per-account request budgets.
     pub limits: Arc<limits::RateLimits>,
     /// Token symbols and decimals, once read (they never change).
@@ -207,8 +207,7 @@ impl AppState {
     pub fn new(cfg: Config, pool: PgPool, rpc_url: alloy::transports::http::reqwest::Url) -> Self {
         let provider =
             ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
-        // Registering two fixed instruments in a fresh registry cannot collide.
-        let metrics = Arc::new(metrics::Metrics::new().unwrap_or_else(|e| unreachable!("{e}")));
+        let metrics = metrics::Metrics::shared();
         let limits = Arc::new(limits::RateLimits::new(
             cfg.anonymous_rate_per_minute,
             cfg.account_rate_per_minute,
@@ -298,11 +297,11 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = routes().split_for_parts();
     let doc = Arc::new(doc);
     let metrics = state.metrics.clone();
-    let render = metrics.clone();
+    let layer = metrics.layer();
     api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/metrics", get(move || async move { render.render() }))
+        .route("/metrics", get(move || async move { metrics.render() }))
         // A route layer runs after routing, so it sees the matched route pattern.
-        .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .route_layer(layer)
         // The API's answers (JSON, the CSV history, audit bundles) in gzip or brotli when the
         // client accepts it. A route layer, so not for the fallback: the web app compresses its
         // own files ahead of time, and an unknown path's error is a few bytes.
