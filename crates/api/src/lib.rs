@@ -44,6 +44,7 @@ use alloy::{
 use axum::{extract::DefaultBodyLimit, http::HeaderValue, routing::get, Router};
 use sqlx::PgPool;
 use tower_http::{
+    compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
@@ -193,8 +194,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// The chain, for EIP-1271 checks, allowances and the head.
     pub provider: DynProvider,
-    /// Request counters and latencies.
-    pub metrics: Arc<metrics::Metrics>,
+    /// Request counters and latencies (the process's: see [`metrics`]).
+    pub metrics: metrics::Metrics,
     /// Per-IP and per-account request budgets.
     pub limits: Arc<limits::RateLimits>,
     /// Token symbols and decimals, once read (they never change).
@@ -206,8 +207,7 @@ impl AppState {
     pub fn new(cfg: Config, pool: PgPool, rpc_url: alloy::transports::http::reqwest::Url) -> Self {
         let provider =
             ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
-        // Registering two fixed instruments in a fresh registry cannot collide.
-        let metrics = Arc::new(metrics::Metrics::new().unwrap_or_else(|e| unreachable!("{e}")));
+        let metrics = metrics::Metrics::shared();
         let limits = Arc::new(limits::RateLimits::new(
             cfg.anonymous_rate_per_minute,
             cfg.account_rate_per_minute,
@@ -297,11 +297,15 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = routes().split_for_parts();
     let doc = Arc::new(doc);
     let metrics = state.metrics.clone();
-    let render = metrics.clone();
+    let layer = metrics.layer();
     api.route("/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .route("/metrics", get(move || async move { render.render() }))
+        .route("/metrics", get(move || async move { metrics.render() }))
         // A route layer runs after routing, so it sees the matched route pattern.
-        .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .route_layer(layer)
+        // The API's answers (JSON, the CSV history, audit bundles) in gzip or brotli when the
+        // client accepts it. A route layer, so not for the fallback: the web app compresses its
+        // own files ahead of time, and an unknown path's error is a few bytes.
+        .route_layer(CompressionLayer::new())
         .fallback(fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -311,14 +315,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Anything no route matched: the web app for pages, the JSON error shape for the API's paths.
-async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+async fn fallback(req: axum::extract::Request) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let path = uri.path();
+    let path = req.uri().path();
     let api = ["/v1/", "/openapi.json", "/metrics", "/healthz", "/readyz"];
     if path == "/v1" || api.iter().any(|p| path.starts_with(p)) {
+        let method = req.method();
         return error::ApiError::not_found(&format!("route {method} {path}")).into_response();
     }
-    pactum_web::respond(&method, &uri)
+    pactum_web::serve(req).await
 }
 
 /// Unix time now, in seconds.

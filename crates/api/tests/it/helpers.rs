@@ -175,6 +175,11 @@ impl Stack {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
+    /// The `/metrics` text.
+    pub(crate) async fn scrape(&self) -> Result<String> {
+        Ok(self.http.get(format!("{}/metrics", self.base)).send().await?.text().await?)
+    }
+
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Result<(StatusCode, Value)> {
         self.call(Method::GET, path, token, None).await
     }

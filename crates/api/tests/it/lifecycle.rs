@@ -268,15 +268,38 @@ async fn readyz_waits_for_the_indexer() -> Result<()> {
     s.index().await?;
     assert_eq!(s.get("/readyz", None).await?.0, StatusCode::OK);
     assert_eq!(s.get("/healthz", None).await?.0, StatusCode::OK);
-    // /metrics counts requests by route pattern, never by raw path.
-    s.get(&format!("/v1/agreements/{}", alloy::primitives::B256::ZERO), None).await?;
-    let metrics = s.http.get(format!("{}/metrics", s.base)).send().await?.text().await?;
+    // /metrics counts requests by route pattern, never by raw path. The recorder is the
+    // process's (shared with the other tests' routers), so the count is compared before and after.
+    let id = alloy::primitives::B256::repeat_byte(0x5a);
+    let missing = format!("/v1/agreements/{id}");
+    let before = missing_agreement_count(&s.scrape().await?);
+    s.get(&missing, None).await?;
+    let metrics = s.scrape().await?;
+    assert!(missing_agreement_count(&metrics) > before, "{metrics}");
+    assert!(!metrics.contains(&id.to_string()), "a raw path became a label: {metrics}");
+    // The latency histogram, with the API's own buckets (2.5 ms is not a default one).
     assert!(
-        metrics.contains("pactum_api_requests_total{method=\"GET\",route=\"/v1/agreements/{id}\",status=\"404\"} 1"),
+        metrics.lines().any(|l| l.starts_with("pactum_api_http_requests_duration_seconds_bucket{")
+            && l.contains("endpoint=\"/v1/agreements/{id}\"")
+            && l.contains("le=\"0.0025\"")),
         "{metrics}"
     );
-    assert!(metrics.contains("pactum_api_request_seconds_bucket"), "{metrics}");
+    assert!(metrics.contains("pactum_api_http_requests_pending"), "{metrics}");
     Ok(())
+}
+
+/// `pactum_api_http_requests_total` for GET `/v1/agreements/{id}` answered 404 (0 before any).
+fn missing_agreement_count(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("pactum_api_http_requests_total{"))
+        .filter(|l| {
+            ["endpoint=\"/v1/agreements/{id}\"", "method=\"GET\"", "status=\"404\""]
+                .iter()
+                .all(|label| l.contains(label))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -265,3 +265,40 @@ async fn the_app_is_served_beside_the_api() -> Result<()> {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     Ok(())
 }
+
+/// The raw body of `path` asked for with `accept-encoding` (the test client decompresses
+/// nothing): its `content-encoding` and bytes.
+async fn fetch_encoded(s: &Stack, path: &str, accept: &str) -> Result<(Option<String>, Vec<u8>)> {
+    let res =
+        s.http.get(format!("{}{path}", s.base)).header("accept-encoding", accept).send().await?;
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    let encoding =
+        res.headers().get("content-encoding").map(|v| v.to_str().map(str::to_owned)).transpose()?;
+    Ok((encoding, res.bytes().await?.to_vec()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_are_compressed_when_the_client_accepts_it() -> Result<()> {
+    use std::io::Read;
+    let s = stack().await?;
+    // The API's JSON (the OpenAPI document: tens of kilobytes) and the page, each compressed once.
+    for path in ["/openapi.json", "/drafts/d_0123"] {
+        let (encoding, plain) = fetch_encoded(&s, path, "identity").await?;
+        assert_eq!(encoding, None, "{path}");
+        assert!(plain.len() > 500, "{path}");
+
+        let (encoding, gz) = fetch_encoded(&s, path, "gzip").await?;
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{path}");
+        assert!(gz.len() < plain.len(), "{path}");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut unzipped)?;
+        assert!(unzipped == plain, "{path}: gzip body differs");
+
+        let (encoding, br) = fetch_encoded(&s, path, "gzip, br").await?;
+        assert_eq!(encoding.as_deref(), Some("br"), "{path}");
+        let mut unbrotli = Vec::new();
+        brotli::Decompressor::new(br.as_slice(), 4096).read_to_end(&mut unbrotli)?;
+        assert!(unbrotli == plain, "{path}: brotli body differs");
+    }
+    Ok(())
+}
