@@ -11,7 +11,7 @@ use pactum_db::api::{Draft, DraftVersion};
 use serde::Serialize;
 
 use super::funding::TxRequest;
-use crate::{auth::Caller, error::ApiError, now, AppState};
+use crate::{auth::Caller, error::ApiError, AppState};
 
 /// EIP-712 typed data, as a wallet's `eth_signTypedData_v4` takes it (documentation only: the API
 /// serializes alloy's `TypedData`, which has this shape).
@@ -169,7 +169,9 @@ async fn revocable(
     d: &Draft,
     who: Address,
 ) -> Result<Vec<RevocableVersion>, ApiError> {
-    let t = now();
+    // Without asking the node (a read must not wait on it): a time no later than the chain's, so
+    // a version left out is past its deadline on chain too.
+    let t = state.chain_clock.known();
     let mut out = Vec::new();
     for number in 1..d.current_version {
         let sigs = pactum_db::api::signatures(conn, &d.id, number).await?;
