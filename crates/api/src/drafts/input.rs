@@ -77,8 +77,8 @@ pub struct DraftInput {
     /// clock if that is later). Kept short because a newer version voids the signatures in the API
     /// only; on chain they last until this deadline unless revoked.
     pub signature_deadline: Option<i64>,
-    /// The terms document.
-    #[schema(value_type = Object)]
+    /// The terms document (hashed as sent, in RFC 8785 form: the agreement's `termsHash`).
+    #[schema(value_type = pactum_core::terms::TermsDocument)]
     pub terms: serde_json::Value,
 }
 

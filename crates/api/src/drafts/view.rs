@@ -106,8 +106,8 @@ pub struct VersionView {
     /// The agreement as signed.
     #[schema(value_type = Object)]
     pub agreement: serde_json::Value,
-    /// The terms document.
-    #[schema(value_type = Object)]
+    /// The terms document, as submitted.
+    #[schema(value_type = pactum_core::terms::TermsDocument)]
     pub terms: serde_json::Value,
     /// keccak256 of its canonical JSON (RFC 8785): the on-chain `termsHash`.
     #[schema(value_type = String)]
