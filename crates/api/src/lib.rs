@@ -9,6 +9,7 @@
 //!   the hash-chained log of every off-chain step.
 //! * `reads`: agreements, their milestones and history (JSON or CSV), and sync status.
 //! * `actions`: the transaction for every escrow action, simulated against the current state first.
+//! * `chain_time`: the chain's time, which every deadline is measured by.
 //! * `config`: the chain, escrow and tokens a client needs before it can talk to the rest.
 //! * `reconciliation`: the escrow's money from the chain alone, compared with the mirror.
 //!
@@ -19,6 +20,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod chain_time;
 pub mod config;
 pub mod drafts;
 pub mod error;
@@ -200,6 +202,8 @@ pub struct AppState {
     pub limits: Arc<limits::RateLimits>,
     /// Token symbols and decimals, once read (they never change).
     pub token_meta: Arc<RwLock<std::collections::HashMap<Address, (String, u8)>>>,
+    /// The chain's time, which deadlines are measured by (the latest block, cached briefly).
+    pub chain_clock: Arc<chain_time::ChainClock>,
 }
 
 impl AppState {
@@ -212,7 +216,22 @@ impl AppState {
             cfg.anonymous_rate_per_minute,
             cfg.account_rate_per_minute,
         ));
-        Self { cfg: Arc::new(cfg), pool, provider, metrics, limits, token_meta: Arc::default() }
+        Self {
+            cfg: Arc::new(cfg),
+            pool,
+            provider,
+            metrics,
+            limits,
+            token_meta: Arc::default(),
+            chain_clock: Arc::default(),
+        }
+    }
+
+    /// Unix seconds as the escrow will measure deadlines: the larger of the latest block's
+    /// timestamp and this server's clock ([`chain_time`]). One RPC call per process at most every
+    /// [`chain_time::CHAIN_TIME_TTL`]; ask only once every cheaper check has passed.
+    pub async fn chain_now(&self) -> Result<i64, error::ApiError> {
+        self.chain_clock.now(&self.provider).await
     }
 
     /// Refuses a node that serves another chain than the configured one (a start-up check).

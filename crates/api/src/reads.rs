@@ -204,7 +204,7 @@ pub struct TermsOut {
     /// The version signed.
     pub version: i32,
     /// The terms document as submitted.
-    #[schema(value_type = Object)]
+    #[schema(value_type = pactum_core::terms::TermsDocument)]
     pub document: serde_json::Value,
     /// keccak256 of its RFC 8785 canonical form (the agreement's termsHash).
     #[schema(value_type = String)]

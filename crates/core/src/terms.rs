@@ -42,9 +42,11 @@ pub const KNOWN_DISCLOSURE_RULES: &[(&str, &str)] = &[("US", "FTC"), ("UK", "ASA
 
 /// What the creator delivers, for how long the brand may use it, and on what conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TermsDocument {
     /// The posts, videos and other pieces the creator delivers; at least one.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub deliverables: Vec<Deliverable>,
     /// What the brand may do with the deliverables afterwards.
     pub usage_rights: UsageRights,
@@ -52,8 +54,10 @@ pub struct TermsDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusivity: Option<Exclusivity>,
     /// The advertising disclosure each market requires; at least one.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub disclosure: Vec<DisclosureRule>,
     /// The conduct clause under which the brand may end the agreement; never empty.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub morality_clause: String,
     /// How the fee is described and paid, in words (the amounts on chain are what is paid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,50 +81,63 @@ pub struct TermsDocument {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub governing_law: Option<GoverningLaw>,
     /// Any other clause, by title and text (at most [`clauses::MAX_ADDITIONAL_CLAUSES`]).
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub additional_clauses: Vec<AdditionalClause>,
 }
 
 /// One piece of content, tied to the milestone whose payment it earns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Deliverable {
     /// Where it is published, lowercase: `"instagram"`, `"youtube"`, `"tiktok"`, `"linkedin"`,
     /// `"x"`, `"webinar"`, …
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub platform: String,
     /// What kind of piece it is: `"reel"`, `"video"`, `"post"`, `"story"`, …
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub format: String,
     /// What it shows or says.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub description: String,
     /// The index, in the agreement's milestones, of the milestone it belongs to.
+    #[cfg_attr(feature = "openapi", schema(maximum = 31))]
     pub milestone: u32,
 }
 
 /// The brand's licence to reuse the deliverables.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UsageRights {
     /// What the brand may do, e.g. `"organic and paid social"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub scope: String,
     /// For how many days after publication.
     pub duration_days: u32,
     /// Where, e.g. `["US", "UK"]` or `["worldwide"]`; at least one.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
     pub territories: Vec<String>,
 }
 
 /// A product category the creator may not promote for anyone else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Exclusivity {
     /// The category, e.g. `"running shoes"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub category: String,
     /// For how many days; at least one.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub duration_days: u32,
 }
 
 /// One market's advertising-disclosure duty: the captions of the deliverables must carry one of
 /// `required_labels` (see [`crate::disclosure`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureRule {
     /// The market, uppercase: `"US"`, `"UK"`, `"AU"`.
@@ -129,6 +146,7 @@ pub struct DisclosureRule {
     pub rule: String,
     /// Labels any one of which discloses the partnership, e.g. `["#ad", "#sponsored"]`. When
     /// empty (or absent), the regulator's defaults apply (see [`crate::disclosure`]).
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     #[serde(default)]
     pub required_labels: Vec<String>,
 }

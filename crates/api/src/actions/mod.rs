@@ -45,7 +45,8 @@ pub mod request;
 
 pub use request::{ActionRequest, ActionRequestSchema, MAX_BPS};
 
-/// How long signatures of a settlement or mutual termination stay valid by default: an hour.
+/// How long signatures of a settlement or mutual termination stay valid by default: an hour of
+/// the chain's time ([`crate::chain_time`]), which the escrow measures the deadline by.
 pub const SPLIT_SIGNATURE_TTL: i64 = 3_600;
 
 /// Routes of the settlement actions.
@@ -99,11 +100,11 @@ fn reason_hash(reason: &str) -> B256 {
     keccak256(reason.as_bytes())
 }
 
-fn time40(t: i64) -> Result<U40, ApiError> {
-    if t <= now() {
+fn time40(t: i64, now: i64) -> Result<U40, ApiError> {
+    if t <= now {
         return Err(ApiError::bad_request(
             "deadline_in_past",
-            format!("deadline {t} is not in the future"),
+            format!("deadline {t} is not in the future (the chain's time is {now})"),
         ));
     }
     U40::try_from(u64::try_from(t).unwrap_or(u64::MAX)).map_err(|_| {
@@ -153,18 +154,13 @@ impl Split {
             )
         })?;
         let signed = self.brand_signature.is_some() || self.creator_signature.is_some();
-        let deadline = match self.deadline {
-            Some(t) => t,
-            // The signatures sign the deadline: sending them, say which one.
-            None if signed => {
-                return Err(ApiError::bad_request(
-                    "missing_field",
-                    format!("{action} needs deadline (the one the signatures signed)"),
-                ))
-            }
-            None => now() + SPLIT_SIGNATURE_TTL,
-        };
-        let deadline = time40(deadline)?;
+        // The signatures sign the deadline: sending them, say which one.
+        if signed && self.deadline.is_none() {
+            return Err(ApiError::bad_request(
+                "missing_field",
+                format!("{action} needs deadline (the one the signatures signed)"),
+            ));
+        }
         // Nobody should sign a split the escrow would refuse: the creator's amount is at most
         // what is at stake (the milestone's amount; for a mutual termination, the unearned
         // escrow: funded milestones never delivered, as the mirror last saw them).
@@ -182,6 +178,9 @@ impl Split {
                 ),
             ));
         }
+        // The escrow compares the deadline with `block.timestamp`: measured by the chain's time.
+        let now = state.chain_now().await?;
+        let deadline = time40(self.deadline.unwrap_or(now + SPLIT_SIGNATURE_TTL), now)?;
         let current = chain_nonce(state, id).await?;
         let nonce = self.nonce.unwrap_or(current);
         let (digest, typed) = match self.milestone {

@@ -110,8 +110,9 @@ pub enum ActionRequest {
         milestone: u64,
         /// The creator's amount in the token's smallest unit, decimal.
         creator_amount: String,
-        /// Unix time the signatures expire (asking for the typed data: default an hour from now;
-        /// with the signatures: the deadline they signed, required).
+        /// Unix time the signatures expire, by the chain's clock (asking for the typed data:
+        /// default an hour after the chain's time; with the signatures: the deadline they signed,
+        /// required).
         #[serde(default)]
         deadline: Option<i64>,
         /// The state nonce the signatures name (default: the agreement's current nonce). Send
@@ -153,8 +154,9 @@ pub enum ActionRequest {
     TerminateMutually {
         /// The creator's amount in the token's smallest unit, decimal.
         creator_amount: String,
-        /// Unix time the signatures expire (asking for the typed data: default an hour from now;
-        /// with the signatures: the deadline they signed, required).
+        /// Unix time the signatures expire, by the chain's clock (asking for the typed data:
+        /// default an hour after the chain's time; with the signatures: the deadline they signed,
+        /// required).
         #[serde(default)]
         deadline: Option<i64>,
         /// The state nonce the signatures name (default: the agreement's current nonce).

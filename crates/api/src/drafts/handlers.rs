@@ -12,7 +12,7 @@ use rand::RngExt;
 use serde::Serialize;
 
 use super::{
-    input::{build, DraftInput, SignRequest, VersionQuery},
+    input::{check, Built, DraftInput, SignRequest, VersionQuery},
     log::record,
     view::{agreement_of, current_version, load, view, DraftView, Eip712TypedData},
 };
@@ -55,7 +55,8 @@ pub struct DraftTypedData {
         (status = 201, description = "The draft at version 1", body = DraftView),
         (status = 400, description = "Malformed draft: `invalid_json`, `invalid_body`, `invalid_address`, `bad_checksum`, `invalid_parties`, `unknown_token`, `invalid_milestone_count`, `invalid_amount`, `zero_amount`, `amount_overflow`, `deadline_in_past`, `deadline_out_of_range`, terms errors", body = ErrorBody),
         (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
-        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`", body = ErrorBody),
+        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`; deadlines are measured by the chain's time (the latest block's timestamp, or the server's clock if later)", body = ErrorBody),
+        (status = 502, description = "The Ethereum node did not give its time (`rpc_unavailable`)", body = ErrorBody),
         SessionErrors,
         BodyErrors,
     ),
@@ -67,9 +68,11 @@ pub(super) async fn create(
     Json(input): Json<DraftInput>,
 ) -> Result<(StatusCode, Json<DraftView>), ApiError> {
     let brand = caller.party()?;
-    let t = now();
     let salt = U256::from_be_bytes(rand::rng().random::<[u8; 32]>());
-    let (agreement, canonical, terms_hash) = build(&state, brand, salt, &input, t)?;
+    let checked = check(&state, brand, salt, &input)?;
+    // The deadlines last: measuring them takes the chain's time, an RPC call.
+    let Built { agreement, canonical, terms_hash } = checked.at(state.chain_now().await?)?;
+    let t = now();
     let d = domain(state.cfg.chain_id, state.cfg.escrow);
     let id_hash = agreement_id(&agreement, &d);
     let draft = Draft {
@@ -110,6 +113,22 @@ pub(super) async fn create(
     let out = view(&state, &mut tx, &draft, caller).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The draft's current version, unless its agreement is on chain already (`already_on_chain`).
+async fn off_chain(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    draft: &Draft,
+) -> Result<DraftVersion, ApiError> {
+    let current = current_version(conn, draft).await?;
+    if pactum_db::api::agreement(conn, state.cfg.chain_id, current.agreement_id).await?.is_some() {
+        return Err(ApiError::conflict(
+            "already_on_chain",
+            "this draft's agreement is on chain; it can no longer change",
+        ));
+    }
+    Ok(current)
 }
 
 /// How many drafts `GET /v1/drafts` returns at most (newest first).
@@ -191,7 +210,8 @@ pub(super) async fn show(
         (status = 403, description = "An auditor: auditors read, they change nothing (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
         (status = 409, description = "The agreement is on chain already (`already_on_chain`)", body = ErrorBody),
-        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`", body = ErrorBody),
+        (status = 422, description = "Outside what the escrow accepts at creation: `invalid_fee`, `invalid_window`, `deadline_in_past`, `deadline_too_far`, `too_many_revision_rounds`; deadlines are measured by the chain's time (the latest block's timestamp, or the server's clock if later)", body = ErrorBody),
+        (status = 502, description = "The Ethereum node did not give its time (`rpc_unavailable`)", body = ErrorBody),
         SessionErrors,
         BodyErrors,
     ),
@@ -204,25 +224,28 @@ pub(super) async fn change(
     Json(input): Json<DraftInput>,
 ) -> Result<Json<DraftView>, ApiError> {
     let who = caller.party()?;
-    let t = now();
-    let mut tx = state.pool.begin().await?;
-    let mut draft = load(&mut tx, &id, caller, true).await?;
-    let current = current_version(&mut tx, &draft).await?;
-    if pactum_db::api::agreement(&mut tx, state.cfg.chain_id, current.agreement_id).await?.is_some()
-    {
-        return Err(ApiError::conflict(
-            "already_on_chain",
-            "this draft's agreement is on chain; it can no longer change",
-        ));
-    }
+    // Who may change it, and whether it still can, from the database; then the content; then the
+    // chain's time (an RPC call) for the deadlines, with no connection or lock held.
+    let mut conn = state.pool.acquire().await?;
+    let draft = load(&mut conn, &id, caller, false).await?;
+    off_chain(&state, &mut conn, &draft).await?;
+    drop(conn);
     let salt = U256::from_str_radix(&draft.salt, 10).map_err(ApiError::internal)?;
-    let (agreement, canonical, terms_hash) = build(&state, draft.brand, salt, &input, t)?;
-    if agreement.creator != draft.creator {
+    let checked = check(&state, draft.brand, salt, &input)?;
+    if checked.creator() != draft.creator {
         return Err(ApiError::bad_request(
             "invalid_parties",
             "a new version cannot change the creator; start a new draft",
         ));
     }
+    let Built { agreement, canonical, terms_hash } = checked.at(state.chain_now().await?)?;
+
+    // Then the lock, and the draft's state again: a version proposed or an agreement created
+    // meanwhile decides what this one replaces, or that it cannot.
+    let t = now();
+    let mut tx = state.pool.begin().await?;
+    let mut draft = load(&mut tx, &id, caller, true).await?;
+    let current = off_chain(&state, &mut tx, &draft).await?;
     let id_hash = agreement_id(&agreement, &domain(state.cfg.chain_id, state.cfg.escrow));
     let number = draft.current_version + 1;
     let version = DraftVersion {

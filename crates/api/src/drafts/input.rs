@@ -24,15 +24,16 @@ pub const MAX_REVISION_ROUNDS: u32 = 10;
 pub const MAX_TERM: i64 = 5 * 365 * 86_400;
 /// Revision rounds per milestone when the draft names none.
 pub const DEFAULT_REVISION_ROUNDS: u32 = 2;
-/// Default life of the parties' signatures when the draft names none: 7 days.
+/// Default life of the parties' signatures when the draft names none: 24 hours of chain time.
 ///
 /// Proposing a new version voids the previous version's signatures in the API only: on chain they
 /// stay valid until this deadline, so whoever holds both could still create the superseded
-/// version. Until then the party whose signature was voided is offered the escrow's `revoke` of
-/// the old version (`revocable` in the draft view). (A shorter default, 24 hours, was tried: the
-/// API measures it by its own clock and the escrow by block time, and on a local chain moved
-/// forward by `pactum demo` the two differ by days; shortening it needs the chain's time first.)
-pub(super) const DEFAULT_SIGNATURE_LIFETIME: i64 = 7 * 24 * 3600;
+/// version. A short default bounds that window; until it closes, the party whose signature was
+/// voided is offered the escrow's `revoke` of the old version (`revocable` in the draft view).
+/// The escrow compares the deadline with `block.timestamp`, so it is counted from the chain's
+/// time ([`crate::chain_time`]), not this server's clock. A draft that needs longer names its
+/// own `signatureDeadline`; one that ran out is proposed again and signed again.
+pub const DEFAULT_SIGNATURE_LIFETIME: i64 = 24 * 3600;
 
 /// One milestone as drafted.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -40,7 +41,9 @@ pub(super) const DEFAULT_SIGNATURE_LIFETIME: i64 = 7 * 24 * 3600;
 pub struct MilestoneInput {
     /// Amount in the token's smallest unit, as a decimal string.
     pub amount: String,
-    /// Delivery deadline, Unix seconds.
+    /// Delivery deadline, Unix seconds: after the chain's time (the escrow compares it with
+    /// `block.timestamp`; on a test chain moved forward that is ahead of the wall clock) and at
+    /// most five years (365-day years) past it.
     pub deadline: i64,
     /// The brand's review window after a submission, seconds.
     pub review_window: u32,
@@ -69,10 +72,13 @@ pub struct DraftInput {
     /// How many times the brand may ask for a revision of each milestone (0 to 10; default 2).
     #[serde(default = "default_revision_rounds")]
     pub revision_rounds: u32,
-    /// Unix time after which the signatures are void (default: a week from now).
+    /// Unix time after which the escrow refuses the signatures (it compares `block.timestamp`).
+    /// Default: 24 hours after the chain's time (the latest block's timestamp, or the server's
+    /// clock if that is later). Kept short because a newer version voids the signatures in the API
+    /// only; on chain they last until this deadline unless revoked.
     pub signature_deadline: Option<i64>,
-    /// The terms document.
-    #[schema(value_type = Object)]
+    /// The terms document (hashed as sent, in RFC 8785 form: the agreement's `termsHash`).
+    #[schema(value_type = pactum_core::terms::TermsDocument)]
     pub terms: serde_json::Value,
 }
 
@@ -139,7 +145,10 @@ fn time40(field: &str, t: i64, now: i64) -> Result<U40, ApiError> {
     if t <= now {
         return Err(ApiError::bad_request(
             "deadline_in_past",
-            format!("{field}: {t} is not in the future"),
+            format!(
+                "{field}: {t} is not in the future (the chain's time is {now}, {})",
+                rfc3339(now)
+            ),
         ));
     }
     let t = u64::try_from(t).unwrap_or(u64::MAX);
@@ -151,14 +160,35 @@ fn time40(field: &str, t: i64, now: i64) -> Result<U40, ApiError> {
     })
 }
 
-/// Checks a draft's content the way the escrow will, and builds the agreement both sign.
-pub(super) fn build(
+/// A draft's content checked in everything that does not depend on the time: what is left for
+/// [`Checked::at`] are the deadlines, measured from the chain's time (which costs an RPC call, so
+/// it is asked for only once everything here has passed).
+#[derive(Debug)]
+pub(super) struct Checked {
+    /// The agreement, its deadlines not set yet.
+    agreement: Agreement,
+    /// The milestones' deadlines as sent.
+    milestone_deadlines: Vec<i64>,
+    /// The signature deadline as sent, if any.
+    signature_deadline: Option<i64>,
+    canonical: String,
+    terms_hash: B256,
+}
+
+/// An agreement both parties can sign: its terms' canonical JSON and their hash.
+pub(super) struct Built {
+    pub(super) agreement: Agreement,
+    pub(super) canonical: String,
+    pub(super) terms_hash: B256,
+}
+
+/// Checks a draft's content the way the escrow will, except for the deadlines ([`Checked::at`]).
+pub(super) fn check(
     state: &AppState,
     brand: Address,
     salt: U256,
     input: &DraftInput,
-    now: i64,
-) -> Result<(Agreement, String, B256), ApiError> {
+) -> Result<Checked, ApiError> {
     let creator = parse_address("creator", &input.creator)?;
     let arbiter = match &input.arbiter {
         Some(a) => parse_address("arbiter", a)?,
@@ -244,32 +274,9 @@ pub(super) fn build(
                 "the milestones' amounts add up to more than 256 bits",
             )
         })?;
-        let field = format!("milestones[{i}].deadline");
-        if m.deadline <= now {
-            return Err(ApiError::unprocessable(
-                "deadline_in_past",
-                format!("{field}: {} is not in the future", m.deadline),
-            ));
-        }
-        if m.deadline > now + MAX_TERM {
-            return Err(ApiError::unprocessable(
-                "deadline_too_far",
-                format!(
-                    "{field}: {} is more than five years (365-day years) away; the escrow \
-                     refuses it",
-                    m.deadline
-                ),
-            ));
-        }
         window(&format!("milestones[{i}].reviewWindow"), m.review_window)?;
-        milestones.push(Milestone {
-            amount,
-            deadline: time40(&field, m.deadline, now)?,
-            reviewWindow: m.review_window,
-        });
+        milestones.push(Milestone { amount, deadline: U40::ZERO, reviewWindow: m.review_window });
     }
-    let deadline = input.signature_deadline.unwrap_or(now + DEFAULT_SIGNATURE_LIFETIME);
-    let deadline = time40("signatureDeadline", deadline, now)?;
 
     let doc = terms::TermsDocument::from_json_value(&input.terms)
         .map_err(|e| ApiError::bad_request(e.code(), format!("terms: {e}")))?;
@@ -288,11 +295,65 @@ pub(super) fn build(
         contestWindow: input.contest_window,
         arbitrationWindow: input.arbitration_window,
         revisionRounds: u8::try_from(input.revision_rounds).map_err(ApiError::internal)?,
-        deadline,
+        deadline: U40::ZERO,
         salt,
         milestones,
     };
-    Ok((agreement, canonical, terms_hash))
+    Ok(Checked {
+        agreement,
+        milestone_deadlines: input.milestones.iter().map(|m| m.deadline).collect(),
+        signature_deadline: input.signature_deadline,
+        canonical,
+        terms_hash,
+    })
+}
+
+impl Checked {
+    /// The creator named.
+    pub(super) fn creator(&self) -> Address {
+        self.agreement.creator
+    }
+
+    /// Checks the deadlines against `now`, the chain's time ([`AppState::chain_now`]), as the
+    /// escrow will against `block.timestamp`, and sets them (the signature deadline by default
+    /// [`DEFAULT_SIGNATURE_LIFETIME`] after `now`).
+    pub(super) fn at(self, now: i64) -> Result<Built, ApiError> {
+        let Self { mut agreement, milestone_deadlines, signature_deadline, canonical, terms_hash } =
+            self;
+        for (i, (m, &deadline)) in
+            agreement.milestones.iter_mut().zip(&milestone_deadlines).enumerate()
+        {
+            let field = format!("milestones[{i}].deadline");
+            if deadline <= now {
+                return Err(ApiError::unprocessable(
+                    "deadline_in_past",
+                    format!(
+                        "{field}: {deadline} is not in the future (the chain's time is {now}, {})",
+                        rfc3339(now)
+                    ),
+                ));
+            }
+            if deadline > now.saturating_add(MAX_TERM) {
+                return Err(ApiError::unprocessable(
+                    "deadline_too_far",
+                    format!(
+                        "{field}: {deadline} is more than five years (365-day years) past the \
+                         chain's time ({now}); the escrow refuses it"
+                    ),
+                ));
+            }
+            m.deadline = time40(&field, deadline, now)?;
+        }
+        let deadline =
+            signature_deadline.unwrap_or_else(|| now.saturating_add(DEFAULT_SIGNATURE_LIFETIME));
+        agreement.deadline = time40("signatureDeadline", deadline, now)?;
+        Ok(Built { agreement, canonical, terms_hash })
+    }
+}
+
+/// Unix seconds as RFC 3339, for messages.
+fn rfc3339(t: i64) -> String {
+    crate::time::rfc3339(u64::try_from(t).unwrap_or_default())
 }
 
 fn list(tokens: &[Address]) -> String {

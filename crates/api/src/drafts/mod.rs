@@ -27,8 +27,9 @@ mod view;
 pub use funding::{FundingTransactions, TxRequest};
 pub use handlers::{DraftList, DraftTypedData};
 pub use input::{
-    DraftInput, MilestoneInput, SignRequest, VersionQuery, DEFAULT_REVISION_ROUNDS, MAX_FEE_BPS,
-    MAX_MILESTONES, MAX_REVISION_ROUNDS, MAX_TERM, MAX_WINDOW, MIN_WINDOW,
+    DraftInput, MilestoneInput, SignRequest, VersionQuery, DEFAULT_REVISION_ROUNDS,
+    DEFAULT_SIGNATURE_LIFETIME, MAX_FEE_BPS, MAX_MILESTONES, MAX_REVISION_ROUNDS, MAX_TERM,
+    MAX_WINDOW, MIN_WINDOW,
 };
 pub(crate) use log::record;
 pub use log::{DraftLog, LogEntryView};

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     auth::SignedIn,
     error::{ApiError, BodyErrors, ErrorBody, Json, SessionErrors},
-    now, AppState,
+    AppState,
 };
 
 /// EIP-2612 permits: the brand signs one off chain instead of sending an `approve`, and the
@@ -42,7 +42,8 @@ mod eip2612 {
     }
 }
 
-/// How long a permit the API prepares stays valid.
+/// How long a permit the API prepares stays valid: an hour of the chain's time (the token compares
+/// the deadline with `block.timestamp`).
 const PERMIT_LIFETIME: i64 = 3600;
 
 /// The permit of a signed draft's total, as the token's EIP-712 domain and the brand's nonce
@@ -108,7 +109,7 @@ pub(super) async fn permit(
 ) -> Result<Json<PermitToSign>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let s = signed(&state, &mut conn, caller, &id).await?;
-    let deadline = now() + PERMIT_LIFETIME;
+    let deadline = state.chain_now().await? + PERMIT_LIFETIME;
     let (permit, domain) = permit_of(&state, &s, deadline).await?;
     let typed = alloy::dyn_abi::TypedData::from_struct(&permit, Some(domain));
     Ok(Json(PermitToSign {
@@ -180,7 +181,7 @@ pub(super) async fn transactions_with_permit(
 ) -> Result<Json<FundingTransactions>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let s = signed(&state, &mut conn, caller, &id).await?;
-    if req.permit.deadline <= now() {
+    if req.permit.deadline <= state.chain_now().await? {
         return Err(ApiError::bad_request(
             "permit_expired",
             "the permit's deadline has passed; sign a new one",

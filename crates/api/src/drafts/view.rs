@@ -11,7 +11,7 @@ use pactum_db::api::{Draft, DraftVersion};
 use serde::Serialize;
 
 use super::funding::TxRequest;
-use crate::{auth::Caller, error::ApiError, now, AppState};
+use crate::{auth::Caller, error::ApiError, AppState};
 
 /// EIP-712 typed data, as a wallet's `eth_signTypedData_v4` takes it (documentation only: the API
 /// serializes alloy's `TypedData`, which has this shape).
@@ -106,8 +106,8 @@ pub struct VersionView {
     /// The agreement as signed.
     #[schema(value_type = Object)]
     pub agreement: serde_json::Value,
-    /// The terms document.
-    #[schema(value_type = Object)]
+    /// The terms document, as submitted.
+    #[schema(value_type = pactum_core::terms::TermsDocument)]
     pub terms: serde_json::Value,
     /// keccak256 of its canonical JSON (RFC 8785): the on-chain `termsHash`.
     #[schema(value_type = String)]
@@ -169,7 +169,9 @@ async fn revocable(
     d: &Draft,
     who: Address,
 ) -> Result<Vec<RevocableVersion>, ApiError> {
-    let t = now();
+    // Without asking the node (a read must not wait on it): a time no later than the chain's, so
+    // a version left out is past its deadline on chain too.
+    let t = state.chain_clock.known();
     let mut out = Vec::new();
     for number in 1..d.current_version {
         let sigs = pactum_db::api::signatures(conn, &d.id, number).await?;

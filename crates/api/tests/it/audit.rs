@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::{
     helpers::{now, siwe_text, stack, Stack, AUDITOR_KEY},
-    termination::{act, create, warp},
+    termination::{act, create},
 };
 
 /// Exports a bundle and checks it against the published JSON schema (docs/), the document a
@@ -350,7 +350,7 @@ async fn a_contract_wallet_creator_and_a_deferred_payout_verify_and_cannot_be_ed
         s.provider.raw_request("anvil_setCode".into(), (address, "0x60006000fd")).await?;
     let (status, res) = act(&s, id, &brand, json!({ "action": "approve", "milestone": 0 })).await?;
     assert_eq!(status, StatusCode::OK, "{res}");
-    warp(&s, 60).await?;
+    s.warp(60).await?;
     s.index().await?;
 
     let bundle = export(&s, id).await?;

@@ -226,7 +226,11 @@ impl Stack {
 
     /// A valid draft body: two pUSD milestones, an arbiter, full terms.
     pub(crate) fn draft_body(&self, amounts: [&str; 2]) -> Value {
-        let t = now();
+        self.draft_body_at(amounts, now())
+    }
+
+    /// [`Self::draft_body`] with milestone deadlines a week and two after `t`.
+    pub(crate) fn draft_body_at(&self, amounts: [&str; 2], t: i64) -> Value {
         json!({
             "creator": self.creator.address(),
             "arbiter": self.arbiter.address(),
@@ -259,6 +263,23 @@ impl Stack {
             bail!("transaction reverted: {tx}");
         }
         Ok(())
+    }
+
+    /// Moves the chain's time forward by `seconds` and mines a block stamped with it.
+    pub(crate) async fn warp(&self, seconds: u64) -> Result<()> {
+        let _: Value = self.provider.raw_request("evm_increaseTime".into(), (seconds,)).await?;
+        let _: Value = self.provider.raw_request("evm_mine".into(), ()).await?;
+        Ok(())
+    }
+
+    /// The latest block's timestamp.
+    pub(crate) async fn chain_time(&self) -> Result<i64> {
+        let block = self
+            .provider
+            .get_block_by_number(Default::default())
+            .await?
+            .ok_or_else(|| eyre::eyre!("no latest block"))?;
+        Ok(i64::try_from(block.header.timestamp)?)
     }
 
     /// Runs the indexer until it has mirrored the head.

@@ -5,6 +5,7 @@ mod abuse;
 mod access;
 mod actions;
 mod audit;
+mod chain_time;
 mod helpers;
 mod lifecycle;
 mod reconciliation;

@@ -2,11 +2,11 @@
 //! version's deadline. The party who signed it is offered the escrow's `revoke`, which voids it
 //! there too.
 
-use alloy::primitives::B256;
+use alloy::{primitives::B256, signers::local::PrivateKeySigner};
 use eyre::Result;
 use pactum_bindings::PactumEscrow;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{stack, Stack};
 
@@ -111,6 +111,86 @@ async fn without_revoke_a_superseded_version_can_still_be_created_on_chain() -> 
     s.index().await?;
     let (status, _) = s.get(&format!("/v1/agreements/{v1}"), Some(&creator)).await?;
     assert_eq!(status, StatusCode::OK);
+    Ok(())
+}
+
+/// What `who` is offered to revoke: (version, from) pairs.
+async fn offers(s: &Stack, id: &str, token: &str) -> Result<Vec<(i64, Value)>> {
+    let (status, view) = s.get(&format!("/v1/drafts/{id}"), Some(token)).await?;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    Ok(view["revocable"]
+        .as_array()
+        .ok_or_else(|| eyre::eyre!("no revocable list: {view}"))?
+        .iter()
+        .map(|r| (r["version"].as_i64().unwrap_or(-1), r["transaction"]["from"].clone()))
+        .collect())
+}
+
+/// Posts `key`'s signature of `version` (digest `digest`).
+async fn sign(
+    s: &Stack,
+    id: &str,
+    key: &PrivateKeySigner,
+    token: &str,
+    version: i32,
+    digest: B256,
+) -> Result<()> {
+    let body = json!({ "version": version, "signature": s.sign_digest(key, digest)? });
+    let (status, out) = s.post(&format!("/v1/drafts/{id}/signatures"), Some(token), body).await?;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    Ok(())
+}
+
+/// Proposes a new version with milestone 1 at `amount`; returns its agreement id.
+async fn propose(s: &Stack, id: &str, token: &str, amount: &str) -> Result<B256> {
+    let body = s.draft_body(["1000000", amount]);
+    let (status, v) =
+        s.call(Method::PUT, &format!("/v1/drafts/{id}"), Some(token), Some(body)).await?;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    Ok(serde_json::from_value(v["version"]["agreementId"].clone())?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_party_who_signed_a_superseded_version_is_offered_its_revoke() -> Result<()> {
+    let s = stack().await?;
+    let brand = s.login(&s.brand).await?;
+    let creator = s.login(&s.creator).await?;
+    let (status, draft) =
+        s.post("/v1/drafts", Some(&brand), s.draft_body(["1000000", "2000000"])).await?;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    // Version 1: only the creator signs; the brand proposes version 2 instead.
+    let v1: B256 = serde_json::from_value(draft["version"]["agreementId"].clone())?;
+    sign(&s, &id, &s.creator, &creator, 1, v1).await?;
+    let v2 = propose(&s, &id, &brand, "1500000").await?;
+    // The creator's signature of version 1 is still good on chain (the brand could sign v1 and
+    // create it): the creator is offered its revoke. The brand signed nothing it could revoke.
+    assert_eq!(offers(&s, &id, &creator).await?, vec![(1, json!(s.creator.address()))]);
+    assert_eq!(offers(&s, &id, &brand).await?, vec![]);
+
+    // Version 2: only the brand signs; the creator proposes version 3. Each is offered exactly
+    // the version it signed, from its own account.
+    sign(&s, &id, &s.brand, &brand, 2, v2).await?;
+    propose(&s, &id, &creator, "1750000").await?;
+    assert_eq!(offers(&s, &id, &creator).await?, vec![(1, json!(s.creator.address()))]);
+    assert_eq!(offers(&s, &id, &brand).await?, vec![(2, json!(s.brand.address()))]);
+
+    // An auditor is offered nothing; a stranger does not even learn the draft exists.
+    let auditor = s.login(&s.auditor).await?;
+    assert_eq!(offers(&s, &id, &auditor).await?, vec![]);
+    let stranger = s.login(&s.stranger).await?;
+    let (status, res) = s.get(&format!("/v1/drafts/{id}"), Some(&stranger)).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{res}");
+    let (_, list) = s.get("/v1/drafts", Some(&stranger)).await?;
+    assert_eq!(list["items"], json!([]), "{list}");
+
+    // The creator's offer works on chain: version 1 is revoked by the one party who signed it.
+    let (_, view) = s.get(&format!("/v1/drafts/{id}"), Some(&creator)).await?;
+    s.send(&view["revocable"][0]["transaction"]).await?;
+    s.index().await?;
+    let (_, one) = s.get(&format!("/v1/agreements/{v1}"), Some(&creator)).await?;
+    assert_eq!(one["agreement"]["status"], "revoked", "{one}");
+    assert_eq!(offers(&s, &id, &creator).await?, vec![]);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! them, revision rounds are bounded, and a termination while a milestone is under review takes
 //! only the unearned escrow: the delivered milestone stays the creator's to claim.
 
-use alloy::{dyn_abi::TypedData, primitives::B256, providers::Provider};
+use alloy::{dyn_abi::TypedData, primitives::B256};
 use eyre::Result;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -51,12 +51,6 @@ pub(crate) async fn act(
         }
     }
     Ok((status, res))
-}
-
-pub(crate) async fn warp(s: &Stack, seconds: u64) -> Result<()> {
-    let _: Value = s.provider.raw_request("evm_increaseTime".into(), (seconds,)).await?;
-    let _: Value = s.provider.raw_request("evm_mine".into(), ()).await?;
-    Ok(())
 }
 
 fn code(v: &Value) -> Option<&str> {
@@ -178,7 +172,7 @@ async fn stale_splits_cancelled_signatures_revision_rounds_and_termination() -> 
     let (status, res) =
         act(&s, id, &brand, json!({ "action": "terminate", "reason": "brand safety" })).await?;
     assert_eq!(status, StatusCode::OK, "{res}");
-    warp(&s, 2 * 86_400 + 1).await?;
+    s.warp(2 * 86_400 + 1).await?;
     let (status, res) = act(&s, id, &brand, json!({ "action": "finalize-termination" })).await?;
     assert_eq!(status, StatusCode::OK, "{res}");
     s.index().await?;
@@ -197,7 +191,7 @@ async fn stale_splits_cancelled_signatures_revision_rounds_and_termination() -> 
     let claim = json!({ "action": "claim", "milestone": 0 });
     let (status, res) = act(&s, id, &creator, claim.clone()).await?;
     assert_eq!((status, code(&res)), (StatusCode::CONFLICT, Some("review_window_open")), "{res}");
-    warp(&s, 86_400).await?;
+    s.warp(86_400).await?;
     let (status, res) = act(&s, id, &creator, claim).await?;
     assert_eq!(status, StatusCode::OK, "{res}");
     s.index().await?;

@@ -193,3 +193,110 @@ async fn malformed_and_oversized_clauses_are_refused_naming_the_field() -> Resul
     assert_eq!(err["error"]["code"], "body_too_large");
     Ok(())
 }
+
+/// `GET /openapi.json` as a JSON Schema (2020-12, which OpenAPI 3.1 schemas are) validating the
+/// named component.
+fn component_validator(doc: &Value, name: &str) -> Result<jsonschema::Validator> {
+    let mut root = doc.clone();
+    root["$ref"] = json!(format!("#/components/schemas/{name}"));
+    jsonschema::validator_for(&root).map_err(|e| eyre::eyre!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_types_the_terms_document_as_the_server_parses_it() -> Result<()> {
+    use pactum_core::terms::clauses::{MAX_ADDITIONAL_CLAUSES, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+
+    let s = stack().await?;
+    let (status, doc) = s.get("/openapi.json", None).await?;
+    assert_eq!(status, StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    let terms_ref = json!("#/components/schemas/TermsDocument");
+
+    // Where a terms document goes in or comes out, it is the typed document, not a bare object.
+    assert_eq!(schemas["DraftInput"]["properties"]["terms"]["$ref"], terms_ref, "request");
+    assert_eq!(schemas["VersionView"]["properties"]["terms"]["$ref"], terms_ref, "draft view");
+    assert_eq!(schemas["TermsOut"]["properties"]["document"]["$ref"], terms_ref, "agreement");
+
+    // Every clause the server knows, and nothing else.
+    let terms = &schemas["TermsDocument"];
+    let mut fields: Vec<&str> = terms["properties"]
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "additional_clauses",
+            "ai_use",
+            "confidentiality",
+            "content_approval",
+            "data_privacy",
+            "deliverables",
+            "disclosure",
+            "exclusivity",
+            "governing_law",
+            "intellectual_property",
+            "morality_clause",
+            "payment_terms",
+            "usage_rights",
+        ],
+        "{terms}"
+    );
+    let mut required: Vec<&str> = terms["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    required.sort_unstable();
+    assert_eq!(required, ["deliverables", "disclosure", "morality_clause", "usage_rights"]);
+    assert_eq!(terms["additionalProperties"], json!(false), "unknown fields are refused");
+    // The bounds the server enforces are stated, and are the server's own.
+    assert_eq!(terms["properties"]["additional_clauses"]["maxItems"], MAX_ADDITIONAL_CLAUSES);
+    let clause = &schemas["AdditionalClause"]["properties"];
+    assert_eq!(clause["title"]["maxLength"], MAX_NAME_CHARS, "{clause}");
+    assert_eq!(clause["text"]["maxLength"], MAX_TEXT_CHARS, "{clause}");
+    let ai = serde_json::to_string(&schemas["GeneratedContent"])?;
+    for variant in ["not_allowed", "allowed_with_disclosure", "allowed"] {
+        assert!(ai.contains(&format!("\"{variant}\"")), "{ai}");
+    }
+
+    // A document built from the schema's own fields (each taken from the every-clause document,
+    // which has every one) validates against it, and the server takes it.
+    let every = every_clause()?;
+    let mut built = serde_json::Map::new();
+    for field in &fields {
+        let value = every.get(*field).ok_or_else(|| eyre::eyre!("no {field} in the fixture"))?;
+        built.insert((*field).to_owned(), value.clone());
+    }
+    let built = Value::Object(built);
+    let validator = component_validator(&doc, "TermsDocument")?;
+    let errors: Vec<String> = validator.iter_errors(&built).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(validator.is_valid(&crate::helpers::terms()), "the helpers' minimal document");
+    let brand = s.login(&s.brand).await?;
+    let mut body = s.draft_body(["1000000", "2000000"]);
+    body["terms"] = built.clone();
+    let (status, d) = s.post("/v1/drafts", Some(&brand), body).await?;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    // What comes back conforms too.
+    assert!(validator.is_valid(&d["version"]["terms"]), "{d}");
+    assert!(component_validator(&doc, "DraftView")?.is_valid(&d), "{d}");
+
+    // What the schema rules out, the server refuses: an unknown clause field, a missing required
+    // clause, an unknown enum value.
+    let mut unknown = built.clone();
+    unknown["governing_law"]["court"] = json!("Supreme Court");
+    let mut missing = built.clone();
+    missing.as_object_mut().map(|m| m.remove("morality_clause"));
+    let mut bad_enum = built.clone();
+    bad_enum["ai_use"]["generated_content"] = json!("sometimes");
+    for wrong in [unknown, missing, bad_enum] {
+        assert!(!validator.is_valid(&wrong), "the schema accepts {wrong}");
+        let mut body = s.draft_body(["1000000", "2000000"]);
+        body["terms"] = wrong.clone();
+        let (status, res) = s.post("/v1/drafts", Some(&brand), body).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+        assert_eq!(res["error"]["code"], "terms_malformed", "{res}");
+    }
+    Ok(())
+}

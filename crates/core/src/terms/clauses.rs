@@ -34,18 +34,23 @@ pub const MAX_DAYS: u32 = 36_525;
 /// pays are on chain in the agreement and are what the escrow pays; this clause only describes
 /// them (and anything paid outside the escrow), it cannot change them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentTerms {
     /// The fee or compensation, described, e.g. `"USD 400.50 in total, paid per milestone"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee: Option<String>,
     /// A note on currency, e.g. `"paid in pUSD, a USD stablecoin"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// When payments are made, e.g. `"each milestone on approval, through the escrow"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     /// What happens when a payment outside the escrow is late.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_payment: Option<String>,
 }
@@ -53,21 +58,26 @@ pub struct PaymentTerms {
 /// How content is approved before it is published. The escrow's own review of delivered work
 /// (review windows, revision rounds) is on chain and is what the escrow enforces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContentApproval {
     /// Rounds of feedback on drafts before publication (0 to [`MAX_APPROVAL_ROUNDS`]).
+    #[cfg_attr(feature = "openapi", schema(maximum = 20))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<u32>,
     /// Days the brand has to give feedback on a draft (1 to [`MAX_DAYS`]).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 36525))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turnaround_days: Option<u32>,
     /// The approval process, in words.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<String>,
 }
 
 /// Who owns the content once made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContentOwner {
     /// The creator keeps ownership and licenses the brand.
@@ -80,17 +90,21 @@ pub enum ContentOwner {
 
 /// Ownership of the content and the licence granted over it (beyond [`super::UsageRights`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntellectualProperty {
     /// Who owns the content.
     pub owner: ContentOwner,
     /// What the licence allows, e.g. `"edit and re-cut for paid ads"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_scope: Option<String>,
     /// How long the licence lasts, in words, e.g. `"2 years from publication"`, `"perpetual"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_term: Option<String>,
     /// Where the licence applies; empty or absent: not stated.
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub territories: Vec<String>,
     /// Whether the licence is exclusive; absent: not stated.
@@ -100,28 +114,35 @@ pub struct IntellectualProperty {
 
 /// What the parties keep confidential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Confidentiality {
     /// What is confidential, e.g. `"the fee and unreleased products"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub scope: String,
     /// For how many days (1 to [`MAX_DAYS`]); absent: no end stated.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 36525))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_days: Option<u32>,
 }
 
 /// Duties towards personal data (the audience's, the parties').
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DataPrivacy {
     /// The duties, in words.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub duties: String,
     /// The laws they follow, e.g. `["GDPR", "CCPA"]`.
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regulations: Vec<String>,
 }
 
 /// Whether the deliverables may contain AI-generated content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GeneratedContent {
     /// No AI-generated content.
@@ -134,11 +155,13 @@ pub enum GeneratedContent {
 
 /// The AI-use clause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AiUse {
     /// Whether AI-generated content is allowed, and disclosed.
     pub generated_content: GeneratedContent,
     /// Anything more, e.g. which tools, or that voices and faces may not be synthesised.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
 }
@@ -146,25 +169,32 @@ pub struct AiUse {
 /// Which law governs the agreement and where disputes go (the escrow's arbiter, if named, rules
 /// on the escrowed money either way).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GoverningLaw {
     /// The governing law, e.g. `"State of New York, USA"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub jurisdiction: String,
     /// The courts or seat, e.g. `"courts of New York County"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub venue: Option<String>,
     /// How disputes are resolved, in words, e.g. `"mediation, then arbitration under …"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute_resolution: Option<String>,
 }
 
 /// Any other clause, carried as its title and text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AdditionalClause {
     /// The clause's title, e.g. `"Travel and expenses"`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
     /// The clause.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub text: String,
 }
 
