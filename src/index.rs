@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    hide_password, resolve, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL, START_BLOCK,
+    hide_password, hide_rpc_secrets, resolve, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW,
+    RPC_URL, START_BLOCK,
 };
 
 /// Flags of `pactum index`; each also reads the environment variable named in its help. Unset
@@ -171,7 +172,7 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     let (shown, settings) = args.resolve()?;
     if args.print_config {
         let shown = IndexSettings {
-            rpc_url: hide_password(&shown.rpc_url),
+            rpc_url: hide_rpc_secrets(&shown.rpc_url),
             database_url: hide_password(&shown.database_url),
             ..shown
         };

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    hide_password, resolve, shutdown_signal, EnvVar, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
+    hide_password, hide_rpc_secrets, resolve, shutdown_signal, EnvVar, CHAIN_ID, DATABASE_URL,
+    ESCROW, RPC_URL,
 };
 
 /// Flags of `pactum serve`; each also reads the environment variable named in its help. Unset
@@ -176,7 +177,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
     let (settings, cfg) = args.resolve()?;
     if args.print_config {
         let mut shown = settings;
-        shown.rpc_url = hide_password(&shown.rpc_url);
+        shown.rpc_url = hide_rpc_secrets(&shown.rpc_url);
         shown.database_url = hide_password(&shown.database_url);
         println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(());

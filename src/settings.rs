@@ -225,6 +225,23 @@ pub(crate) fn hide_password(url: &str) -> String {
     parsed.to_string()
 }
 
+/// A node's URL as `--print-config` shows it: providers put the API key in the path
+/// (`/v3/<key>`) or the query (`?apikey=<key>`), so beyond the password both are replaced by
+/// `***`; the scheme, host and port stay, which is what tells one node from another.
+pub(crate) fn hide_rpc_secrets(url: &str) -> String {
+    let Ok(mut parsed) = alloy::transports::http::reqwest::Url::parse(&hide_password(url)) else {
+        return url.to_owned();
+    };
+    if !matches!(parsed.path(), "" | "/") {
+        parsed.set_path("/***");
+    }
+    if parsed.query().is_some() {
+        let keys: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        parsed.query_pairs_mut().clear().extend_pairs(keys.iter().map(|k| (k.as_str(), "***")));
+    }
+    parsed.to_string()
+}
+
 /// Serializes a list of secrets as as many `***`: how many are set shows, not what they are.
 pub(crate) fn redacted_list<S: serde::Serializer>(
     items: &[String],

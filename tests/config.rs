@@ -371,21 +371,27 @@ fn auditor_api_keys_come_from_the_environment_or_the_file_only() -> Result<()> {
 
 /// Passwords in URLs are not printed.
 #[test]
-fn print_config_hides_url_passwords() -> Result<()> {
+fn print_config_hides_url_passwords_and_node_keys() -> Result<()> {
     let mut args: Vec<String> = required()
         .into_iter()
-        .filter(|(k, _)| *k != "database_url")
+        .filter(|(k, _)| *k != "database_url" && *k != "rpc_url")
         .flat_map(|(k, v)| [format!("--{}", k.replace('_', "-")), v])
         .collect();
     args.extend([
         "--database-url".to_owned(),
         "postgres://u:hunter2@db/x?password=hunter3".to_owned(),
+        // A provider's key sits in the path or the query, not in a password.
+        "--rpc-url".to_owned(),
+        "https://mainnet.example.io:8545/v3/hunter4?apikey=hunter5".to_owned(),
     ]);
     for command in ["serve", "index"] {
         let printed = print_config(command, &args, None, &[])?.map_err(eyre::Report::msg)?;
         let shown = printed["database_url"].as_str().unwrap_or_default();
         assert!(!shown.contains("hunter"), "{shown}");
         assert!(shown.starts_with("postgres://u:***@db/x"), "{shown}");
+        let node = printed["rpc_url"].as_str().unwrap_or_default();
+        assert!(!node.contains("hunter"), "{node}");
+        assert!(node.starts_with("https://mainnet.example.io:8545/"), "{node}");
     }
     Ok(())
 }
