@@ -30,6 +30,7 @@ pub mod limits;
 pub mod metrics;
 pub mod reads;
 pub mod reconciliation;
+pub mod schema;
 mod time;
 
 use export::AuditBundleSchema;

@@ -242,8 +242,9 @@ pub struct HistoryEventOut {
     pub event: String,
     /// The milestone it concerns, if any.
     pub milestone: Option<i32>,
-    /// The decoded fields (amounts as decimal strings).
-    #[schema(value_type = Object)]
+    /// The decoded parameters by name, as alloy decodes them: integers up to `uint32` as numbers,
+    /// wider ones (amounts, deadlines) as `0x` hex quantities, addresses and hashes as `0x` hex.
+    #[schema(value_type = std::collections::BTreeMap<String, crate::schema::EventFieldValue>)]
     pub fields: serde_json::Value,
     /// The raw topics, concatenated (0x hex).
     pub topics: String,

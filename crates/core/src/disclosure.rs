@@ -42,6 +42,7 @@ fn default_labels(rule: &str) -> &'static [&'static str] {
 
 /// One rule's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleResult {
     /// The region.
     pub region: String,
@@ -57,6 +58,7 @@ pub struct RuleResult {
 
 /// The outcome for a caption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisclosureReport {
     /// Whether every rule is met.
     pub ok: bool,

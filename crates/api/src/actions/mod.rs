@@ -525,7 +525,7 @@ pub struct CaptionCheck {
     /// The verdict, in words.
     pub summary: String,
     /// The check rule by rule (the disclosure report of `pactum-core`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = pactum_core::disclosure::DisclosureReport)]
     pub report: serde_json::Value,
 }
 

@@ -23,11 +23,9 @@ pub struct Eip712TypedData {
     /// The type of `message`.
     pub primary_type: String,
     /// The domain (name, version, chainId, verifyingContract).
-    #[schema(value_type = Object)]
-    pub domain: serde_json::Value,
-    /// The values signed.
-    #[schema(value_type = Object)]
-    pub message: serde_json::Value,
+    pub domain: crate::schema::Eip712DomainDoc,
+    /// The values signed, of the type `primaryType` names.
+    pub message: crate::schema::Eip712Message,
 }
 
 /// One field of an EIP-712 struct type.
@@ -104,7 +102,7 @@ pub struct VersionView {
     #[schema(value_type = String)]
     pub agreement_id: B256,
     /// The agreement as signed.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schema::AgreementMessage)]
     pub agreement: serde_json::Value,
     /// The terms document, as submitted.
     #[schema(value_type = pactum_core::terms::TermsDocument)]

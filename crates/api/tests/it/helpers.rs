@@ -162,7 +162,7 @@ impl Stack {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Result<(StatusCode, Value)> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -171,8 +171,16 @@ impl Stack {
         }
         let res = req.send().await?;
         let status = res.status();
+        let json = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
         let text = res.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // Whatever a test asserts, the response must be one the document describes.
+        crate::conformance::check(&method, path, status, json.then_some(&value))?;
+        Ok((status, value))
     }
 
     /// The `/metrics` text.

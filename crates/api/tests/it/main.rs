@@ -6,6 +6,7 @@ mod access;
 mod actions;
 mod audit;
 mod chain_time;
+mod conformance;
 mod helpers;
 mod lifecycle;
 mod reconciliation;
