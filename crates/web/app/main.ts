@@ -264,7 +264,7 @@ async function dashboard() {
     groups.set(a.status, [...(groups.get(a.status) ?? []), row]);
   }
   const table = (caption: string, head: string[], rows: HTMLElement[]) =>
-    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
   const sections: HTMLElement[] = [];
   sections.push(h('section', { 'aria-labelledby': 'drafts-h' }, h('h2', { id: 'drafts-h' }, 'Drafts'),
     draftRows.length ? table('Drafts not yet on chain', ['Draft', 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
@@ -312,6 +312,8 @@ async function draftForm(editId: string | null) {
   const addMilestone = (m?: any, d?: any) => {
     const tk = tokenOf(cfg.tokens, token.value);
     const li = h('li', { class: 'card milestone' });
+    // The group (named "Milestone N") sits inside the list item: a list item keeps its listitem role.
+    const group = h('div', { role: 'group', class: 'milestone-group' });
     const amountIn = h('input', { name: 'amount', inputmode: 'decimal', required: true, value: m ? (tk.decimals !== null ? formatUnits(BigInt(m.amount), tk.decimals) : String(BigInt(m.amount))) : '' }) as HTMLInputElement;
     const deadline = h('input', { name: 'deadline', type: 'datetime-local', required: true, value: localInput(m ? Number(BigInt(m.deadline)) : now + 14 * 86400 * (msList.children.length + 1)) }) as HTMLInputElement;
     const review = h('input', { name: 'reviewDays', type: 'number', min: '0.01', step: '0.01', required: true, value: m ? Number(BigInt(m.reviewWindow)) / 86400 : 3 }) as HTMLInputElement;
@@ -333,7 +335,7 @@ async function draftForm(editId: string | null) {
       field('What the creator delivers', description),
       remove,
     );
-    li.setAttribute('role', 'group');
+    li.append(group);
     msList.append(li);
     renumber();
   };
@@ -344,7 +346,7 @@ async function draftForm(editId: string | null) {
       const title = el.querySelector('.milestone-title') as HTMLElement;
       title.textContent = `Milestone ${i + 1}`;
       title.id = `milestone-title-${i}`;
-      el.setAttribute('aria-labelledby', title.id);
+      (el.querySelector('.milestone-group') as HTMLElement).setAttribute('aria-labelledby', title.id);
     });
   const deliverables: any[] = terms?.deliverables ?? [];
   if (ag) (ag.milestones as any[]).forEach((m, i) => addMilestone(m, deliverables.find((d) => d.milestone === i)));
@@ -486,10 +488,10 @@ function clauseInputs(terms: any): { element: HTMLElement; read: () => Record<st
 
   const extraList = h('ol', { class: 'additional-clauses' });
   const addExtra = (c?: { title: string; text: string }) => {
-    const li = h('li', { class: 'additional-clause', role: 'group' });
+    const li = h('li', { class: 'additional-clause' });
     const remove = h('button', { type: 'button', class: 'link' }, 'Remove this clause');
     remove.addEventListener('click', () => li.remove());
-    li.append(field('Clause title', input('clauseTitle', c?.title)), field('Clause text', area('clauseText', c?.text)), remove);
+    li.append(h('div', { role: 'group', 'aria-label': 'Other clause' }, field('Clause title', input('clauseTitle', c?.title)), field('Clause text', area('clauseText', c?.text)), remove));
     extraList.append(li);
   };
   ((terms?.additional_clauses ?? []) as any[]).forEach((c) => addExtra(c));
@@ -846,7 +848,7 @@ async function agreementPage(id: string) {
   if (note) parts.push(h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'term-h', 'data-testid': 'termination-note' }, h('h2', { id: 'term-h' }, 'What the termination means for delivered work'), h('p', {}, note)));
 
   parts.push(h('section', { 'aria-labelledby': 'ms-h' }, h('h2', { id: 'ms-h' }, 'Milestones'),
-    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, 'Each milestone, its money and its state'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Milestones (table)' }, h('table', {}, h('caption', {}, 'Each milestone, its money and its state'),
       h('thead', {}, h('tr', {}, ['#', 'Amount', 'Deadline', 'Review window', 'State', 'Delivered'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, (detail.milestones as any[]).map((m) => h('tr', { 'data-milestone': m.index },
         h('td', {}, m.index + 1), h('td', {}, amount(m.amount, tk)), h('td', {}, when(m.deadline)), h('td', {}, duration(m.reviewWindow)),
@@ -1002,7 +1004,7 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
 
 function timeline(events: any[]): HTMLElement {
   return h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Timeline'),
-    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', { 'data-testid': 'timeline' }, h('caption', {}, 'Every escrow event of this agreement, in chain order'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Timeline (table)' }, h('table', { 'data-testid': 'timeline' }, h('caption', {}, 'Every escrow event of this agreement, in chain order'),
       h('thead', {}, h('tr', {}, ['Event', 'Milestone', 'Block', 'Time', 'Transaction'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, events.map((e) => h('tr', {},
         h('td', {}, e.event), h('td', {}, e.milestone === null || e.milestone === undefined ? '—' : Number(e.milestone) + 1),
@@ -1183,7 +1185,7 @@ async function auditPage() {
     try {
       const cfg = await getConfig();
       const r = await api<{ items: any[] }>('GET', `/v1/agreements?${q}`);
-      results.replaceChildren(r.items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, `${r.items.length} agreement(s)`),
+      results.replaceChildren(r.items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Search results (table)' }, h('table', {}, h('caption', {}, `${r.items.length} agreement(s)`),
         h('thead', {}, h('tr', {}, ['Agreement', 'Status', 'Brand', 'Creator', 'Total', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, r.items.map((a) => h('tr', {}, h('td', {}, link(`/agreements/${a.id}`, short(a.id))), h('td', {}, a.status), h('td', {}, h('code', {}, short(a.brand))), h('td', {}, h('code', {}, short(a.creator))), h('td', {}, amount(a.totalAmount, tokenOf(cfg.tokens, a.token))), h('td', {}, when(a.createdAt)))))))
         : h('p', {}, 'No agreement matches.'));
