@@ -680,15 +680,16 @@ async function main() {
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
     });
 
-    await step('creator: a claim inside the review window is refused in words; after the silence it is pending, then confirmed; a racing second claim reverts with the reason', async () => {
+    await step('creator: no claim is offered inside the review window, saying until when; after the silence it is, pending, then confirmed; a racing second claim reverts with the reason, and a third from the stale page is refused', async () => {
       const p = creator.page;
       await a11y(p, '08b-agreement-delivered-creator-phone');
-      await p.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
-      const refused = await state(p, 'action', 'refused');
-      assert(refused.includes('the review window is still open until'), refused);
+      assert((await p.getByRole('button', { name: 'Claim after the brand’s silence' }).count()) === 0, 'no claim offered inside the review window');
+      const why = await p.locator('[data-testid="not-offered"]').innerText();
+      assert(/Milestone 1 is in the brand’s review until .+: if the brand neither approves it nor asks for a revision by then, you can claim it here after that time\./.test(why), why);
       await rpc(stack.rpcUrl, 'evm_increaseTime', [3 * 86400 + 60]);
       await rpc(stack.rpcUrl, 'evm_mine', []);
       await p.reload();
+      await p.getByRole('button', { name: 'Claim after the brand’s silence' }).waitFor();
       // A second tab of the creator claims the same milestone while the wallet's confirmation is
       // still open (held); meanwhile the first tab's claim goes through, with blocks mined by hand
       // so "pending" is really pending. The second transaction is then mined and really reverts.
@@ -718,6 +719,13 @@ async function main() {
       const reverted = await state(tab, 'action', 'reverted');
       assert(reverted.includes('Reverted in block') && reverted.includes('the milestone is claimed; this action is not possible now'), reverted);
       await shot(tab, '10-creator-second-claim-reverted-phone');
+      // The stale page still shows the claim: the API's simulation refuses it before the wallet is asked.
+      const sent = creator.wallet.count('eth_sendTransaction');
+      await tab.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
+      const refused = await state(tab, 'action', 'refused');
+      assert(refused.includes('Refused before anything was sent') && refused.includes('claimed'), refused);
+      assert(creator.wallet.count('eth_sendTransaction') === sent, 'nothing was sent');
+      await a11y(tab, '10b-agreement-refused-creator-phone');
       await tab.close();
       await p.bringToFront();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
@@ -725,12 +733,14 @@ async function main() {
       earlyBundle = await apiGet(p, `/v1/agreements/${agreementId}/audit-bundle`);
     });
 
-    await step('creator: withdraw with nothing deferred is refused with the escrow’s reason', async () => {
+    await step('creator: withdraw is not offered with nothing deferred (the escrow’s claimable is 0), saying why', async () => {
       const p = creator.page;
-      await p.getByRole('button', { name: 'Withdraw deferred payments' }).click();
-      const refused = await state(p, 'action', 'refused');
-      assert(refused.includes('nothing to withdraw'), refused);
-      await a11y(p, '10b-agreement-refused-creator-phone');
+      await p.reload();
+      await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
+      assert((await p.getByRole('button', { name: 'Withdraw deferred payments' }).count()) === 0, 'no withdraw offered');
+      const why = await p.locator('[data-testid="not-offered"]').innerText();
+      assert(why.includes('Nothing of yours in pUSD waits in the escrow') && why.includes('nothing to withdraw'), why);
+      assert(creator.wallet.calls.some((c) => c.method === 'eth_call'), 'the claimable credit was read through the wallet’s node');
     });
 
     await step('second agreement: brand approves a delivery; on the next, asks for a revision, and the creator disputes it', async () => {
@@ -767,6 +777,9 @@ async function main() {
       await c.reload();
       const form = c.getByRole('form', { name: 'Dispute a milestone' });
       await form.waitFor();
+      // With an arbiter the dispute is offered, naming it; there is no "no arbiter" note.
+      assert((await form.innerText()).includes(`The arbiter both of you named, ${ACCOUNTS.arbiter.slice(0, 6)}`), await form.innerText());
+      assert((await c.locator('[data-testid="no-arbiter"]').count()) === 0, 'no "no arbiter" note with an arbiter');
       await a11y(c, '11b-agreement-revision-requested-creator-phone');
       await form.getByLabel('Why').fill('The revision asks for more than the brief.');
       await form.getByRole('button', { name: 'Open a dispute' }).click();
@@ -778,6 +791,48 @@ async function main() {
       await a11y(c, '11d-dashboard-creator-phone');
     });
 
+    await step('an agreement without an arbiter (the form’s default): neither party is offered a dispute, and both are told why', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      assert((await b.getByLabel('Arbiter’s address (optional)').inputValue()) === '', 'no arbiter by default');
+      const li = b.locator('li.milestone').nth(0);
+      await li.getByLabel('Amount (in token units)').fill('20');
+      await li.getByLabel('What the creator delivers').fill('a post');
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      const id = b.url().split('/').pop();
+      await c.goto(`${stack.base}/agreements/${id}`);
+      await c.getByLabel('Link to the published content').fill('https://instagram.com/p/no-arbiter');
+      await c.getByLabel('Caption as published').fill('#ad A post');
+      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+      await state(c, 'action', 'confirmed');
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Approve and pay' }).waitFor();
+      for (const [who, p] of [['brand', b], ['creator', c]]) {
+        const note = await p.locator('[data-testid="no-arbiter"]').innerText();
+        assert(note.includes('This agreement names no arbiter') && note.includes('neither of you can open one'), `${who}: ${note}`);
+        assert((await p.getByRole('form', { name: 'Dispute a milestone' }).count()) === 0 && (await p.getByRole('button', { name: 'Open a dispute' }).count()) === 0, `${who}: no dispute control`);
+        const text = await p.locator('main').innerText();
+        assert(!text.includes('The arbiter both of you named'), `${who}: no text saying an arbiter decides`);
+      }
+      await a11y(b, '11g-agreement-no-arbiter-brand');
+      await a11y(c, '11h-agreement-no-arbiter-creator-phone');
+    });
+
     await step('brand ends the deal under the morality clause; creator contests; a rejected transaction is shown', async () => {
       const b = brand.page;
       await b.goto(`${stack.base}/agreements/${agreementId}`);
@@ -785,9 +840,14 @@ async function main() {
       await b.getByRole('button', { name: 'End the agreement' }).click();
       await state(b, 'action', 'confirmed');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
+      // The party that ended it cannot contest it, and nobody can finalize it inside the window.
+      const brandSays = await b.locator('[data-testid="termination-actions"]').innerText();
+      assert(brandSays.startsWith('You ended the agreement. The other party may contest it until'), brandSays);
+      assert((await b.getByRole('button', { name: 'Contest the termination' }).count()) === 0 && (await b.getByRole('button', { name: 'Finalize the termination' }).count()) === 0, 'brand: neither contest nor finalize offered');
       const c = creator.page;
       await c.goto(`${stack.base}/agreements/${agreementId}`);
       await c.getByRole('button', { name: 'Contest the termination' }).waitFor();
+      assert((await c.getByRole('button', { name: 'Finalize the termination' }).count()) === 0, 'creator: no finalize inside the contest window');
       await a11y(c, '11e-agreement-terminating-creator-phone');
       creator.wallet.reject.add('eth_sendTransaction');
       await c.getByRole('button', { name: 'Contest the termination' }).click();
@@ -886,9 +946,12 @@ async function main() {
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
       await a11y(p, '12f-audit-search-results');
-      assert((await found.count()) === 3, 'the brand’s three agreements are found (two drafted here, one created directly on chain)');
+      assert((await found.count()) === 4, 'the brand’s four agreements are found (three drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
+      // An auditor is offered no action, and told why.
+      assert((await p.locator('[data-testid="not-a-party"]').innerText()).includes('only the brand and the creator can act on it'), 'auditor told why nothing is offered');
+      assert((await p.locator('main button', { hasText: /Withdraw|dispute|Contest|Finalize|End the agreement/ }).count()) === 0, 'no party action offered to the auditor');
       const rows = await p.locator('[data-testid="timeline"] tbody tr').allInnerTexts();
       const events = rows.map((r) => r.split('\t')[0]);
       for (const e of ['AgreementCreated', 'MilestonesFunded', 'DeliverableSubmitted', 'MilestoneClaimed', 'TerminationStarted', 'TerminationContested'])
