@@ -778,7 +778,7 @@ async function main() {
       const form = c.getByRole('form', { name: 'Dispute a milestone' });
       await form.waitFor();
       // With an arbiter the dispute is offered, naming it; there is no "no arbiter" note.
-      assert((await form.innerText()).includes(`The arbiter both of you named, ${ACCOUNTS.arbiter.slice(0, 6)}`), await form.innerText());
+      assert((await form.innerText()).includes(`The arbiter both of you named, ${ACCOUNTS.arbiter.slice(0, 6).toLowerCase()}`), await form.innerText());
       assert((await c.locator('[data-testid="no-arbiter"]').count()) === 0, 'no "no arbiter" note with an arbiter');
       await a11y(c, '11b-agreement-revision-requested-creator-phone');
       await form.getByLabel('Why').fill('The revision asks for more than the brief.');
@@ -836,7 +836,7 @@ async function main() {
     await step('brand ends the deal under the morality clause; creator contests; a rejected transaction is shown', async () => {
       const b = brand.page;
       await b.goto(`${stack.base}/agreements/${agreementId}`);
-      await b.getByLabel('Why').last().fill('Public conduct breached the morality clause.');
+      await b.getByLabel('Why', { exact: true }).last().fill('Public conduct breached the morality clause.');
       await b.getByRole('button', { name: 'End the agreement' }).click();
       await state(b, 'action', 'confirmed');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
