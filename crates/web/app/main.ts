@@ -3,9 +3,9 @@
 // the auditor's search, timeline and in-browser bundle check).
 
 import './style.css';
-import { formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToBytes, zeroAddress } from 'viem';
+import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
-import { field, h, setStatus, statusBox } from './dom';
+import { field, h, setStatus, statusBox, uid } from './dom';
 import { aiWords, amount, duration, ownerWords, plural, short, tokenOf, when } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
@@ -264,7 +264,7 @@ async function dashboard() {
     groups.set(a.status, [...(groups.get(a.status) ?? []), row]);
   }
   const table = (caption: string, head: string[], rows: HTMLElement[]) =>
-    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
   const sections: HTMLElement[] = [];
   sections.push(h('section', { 'aria-labelledby': 'drafts-h' }, h('h2', { id: 'drafts-h' }, 'Drafts'),
     draftRows.length ? table('Drafts not yet on chain', ['Draft', 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
@@ -312,6 +312,8 @@ async function draftForm(editId: string | null) {
   const addMilestone = (m?: any, d?: any) => {
     const tk = tokenOf(cfg.tokens, token.value);
     const li = h('li', { class: 'card milestone' });
+    // The group (named "Milestone N") sits inside the list item: a list item keeps its listitem role.
+    const group = h('div', { role: 'group', class: 'milestone-group' });
     const amountIn = h('input', { name: 'amount', inputmode: 'decimal', required: true, value: m ? (tk.decimals !== null ? formatUnits(BigInt(m.amount), tk.decimals) : String(BigInt(m.amount))) : '' }) as HTMLInputElement;
     const deadline = h('input', { name: 'deadline', type: 'datetime-local', required: true, value: localInput(m ? Number(BigInt(m.deadline)) : now + 14 * 86400 * (msList.children.length + 1)) }) as HTMLInputElement;
     const review = h('input', { name: 'reviewDays', type: 'number', min: '0.01', step: '0.01', required: true, value: m ? Number(BigInt(m.reviewWindow)) / 86400 : 3 }) as HTMLInputElement;
@@ -323,8 +325,8 @@ async function draftForm(editId: string | null) {
       if (msList.children.length > 1) li.remove();
       renumber();
     });
-    li.append(
-      h('h3', { class: 'milestone-title' }, 'Milestone'),
+    group.append(
+      h('h2', { class: 'milestone-title' }, 'Milestone'),
       field('Amount (in token units)', amountIn, 'For example 150 or 12.5'),
       field('Delivery deadline (your local time)', deadline),
       field('Brand\u2019s review window (days)', review, 'If the brand says nothing this long after a delivery, the creator may claim the payment.'),
@@ -333,7 +335,7 @@ async function draftForm(editId: string | null) {
       field('What the creator delivers', description),
       remove,
     );
-    li.setAttribute('role', 'group');
+    li.append(group);
     msList.append(li);
     renumber();
   };
@@ -344,7 +346,7 @@ async function draftForm(editId: string | null) {
       const title = el.querySelector('.milestone-title') as HTMLElement;
       title.textContent = `Milestone ${i + 1}`;
       title.id = `milestone-title-${i}`;
-      el.setAttribute('aria-labelledby', title.id);
+      (el.querySelector('.milestone-group') as HTMLElement).setAttribute('aria-labelledby', title.id);
     });
   const deliverables: any[] = terms?.deliverables ?? [];
   if (ag) (ag.milestones as any[]).forEach((m, i) => addMilestone(m, deliverables.find((d) => d.milestone === i)));
@@ -486,10 +488,10 @@ function clauseInputs(terms: any): { element: HTMLElement; read: () => Record<st
 
   const extraList = h('ol', { class: 'additional-clauses' });
   const addExtra = (c?: { title: string; text: string }) => {
-    const li = h('li', { class: 'additional-clause', role: 'group' });
+    const li = h('li', { class: 'additional-clause' });
     const remove = h('button', { type: 'button', class: 'link' }, 'Remove this clause');
     remove.addEventListener('click', () => li.remove());
-    li.append(field('Clause title', input('clauseTitle', c?.title)), field('Clause text', area('clauseText', c?.text)), remove);
+    li.append(h('div', { role: 'group', 'aria-label': 'Other clause' }, field('Clause title', input('clauseTitle', c?.title)), field('Clause text', area('clauseText', c?.text)), remove));
     extraList.append(li);
   };
   ((terms?.additional_clauses ?? []) as any[]).forEach((c) => addExtra(c));
@@ -824,11 +826,12 @@ async function agreementPage(id: string) {
   if (!requireSession()) return;
   const s = session()!;
   const cfg = await getConfig();
-  const [detail, history] = await Promise.all([api<any>('GET', `/v1/agreements/${id}`), api<any>('GET', `/v1/agreements/${id}/history`)]);
+  const [detail, history, now] = await Promise.all([api<any>('GET', `/v1/agreements/${id}`), api<any>('GET', `/v1/agreements/${id}/history`), chainNow()]);
   const a = detail.agreement;
   const tk = tokenOf(cfg.tokens, a.token);
   const me = s.address.toLowerCase();
-  const role = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : me === String(a.arbiter).toLowerCase() ? 'arbiter' : 'auditor';
+  const role = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : hasArbiter(a) && me === String(a.arbiter).toLowerCase() ? 'arbiter' : 'auditor';
+  const claimable = role === 'brand' || role === 'creator' ? await claimableOf(cfg.escrow, a.token, s.address) : null;
   const parts: HTMLElement[] = [];
   parts.push(h('section', { class: 'card', 'aria-labelledby': 'sum-h' },
     h('h2', { id: 'sum-h' }, 'Summary'),
@@ -846,7 +849,7 @@ async function agreementPage(id: string) {
   if (note) parts.push(h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'term-h', 'data-testid': 'termination-note' }, h('h2', { id: 'term-h' }, 'What the termination means for delivered work'), h('p', {}, note)));
 
   parts.push(h('section', { 'aria-labelledby': 'ms-h' }, h('h2', { id: 'ms-h' }, 'Milestones'),
-    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, 'Each milestone, its money and its state'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Milestones (table)' }, h('table', {}, h('caption', {}, 'Each milestone, its money and its state'),
       h('thead', {}, h('tr', {}, ['#', 'Amount', 'Deadline', 'Review window', 'State', 'Delivered'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, (detail.milestones as any[]).map((m) => h('tr', { 'data-milestone': m.index },
         h('td', {}, m.index + 1), h('td', {}, amount(m.amount, tk)), h('td', {}, when(m.deadline)), h('td', {}, duration(m.reviewWindow)),
@@ -855,7 +858,12 @@ async function agreementPage(id: string) {
 
   if (detail.terms) parts.push(plainTerms(cfg, await agreementStruct(detail), detail.terms.document, s.address));
 
-  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail));
+  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk));
+  else
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'actions-h', 'data-testid': 'not-a-party' }, h('h2', { id: 'actions-h' }, 'What you can do'),
+      h('p', {}, role === 'arbiter'
+        ? 'You are this agreement’s arbiter. Only the brand and the creator act here; this app has no screen for rulings yet, so your wallet sends them itself.'
+        : 'You are reading this agreement as an auditor: only the brand and the creator can act on it. You can check its audit bundle below.')));
   parts.push(timeline(history.events));
   parts.push(auditPanel(id));
   screen(`Agreement ${short(id)}`, ...parts);
@@ -867,7 +875,60 @@ async function agreementStruct(detail: any): Promise<any> {
   return d.version.agreement;
 }
 
-function actionsPanel(id: string, role: string, detail: any): HTMLElement {
+/** The chain's time as the escrow will measure it: the later of the latest block's timestamp (read
+ *  through the wallet's node) and this computer's clock, as the API measures deadlines. */
+async function chainNow(): Promise<number> {
+  const wall = Math.floor(Date.now() / 1000);
+  if (!provider()) return wall;
+  try {
+    const b = await walletRequest('eth_getBlockByNumber', ['latest', false]);
+    return Math.max(wall, Number(BigInt(b.timestamp)));
+  } catch {
+    return wall;
+  }
+}
+
+/** What the viewer may withdraw of the agreement's token (the escrow's `claimable`), read through
+ *  the wallet's node; null when it cannot be read. */
+async function claimableOf(escrow: string, token: string, account: string): Promise<bigint | null> {
+  if (!provider()) return null;
+  try {
+    const abi = [{ type: 'function', name: 'claimable', stateMutability: 'view', inputs: [{ name: 'token', type: 'address' }, { name: 'account', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] }] as const;
+    const out = await walletRequest('eth_call', [{ to: escrow, data: encodeFunctionData({ abi, functionName: 'claimable', args: [token as `0x${string}`, account as `0x${string}`] }) }, 'latest']);
+    return decodeFunctionResult({ abi, functionName: 'claimable', data: out }) as bigint;
+  } catch {
+    return null;
+  }
+}
+
+/** The termination under way, from the agreement's events: who started it, until when it may be
+ *  contested, and whether it was. */
+function terminationState(events: any[]): { by: string; closesAt: number | null; contested: boolean } | null {
+  const i = events.map((e) => e.event).lastIndexOf('TerminationStarted');
+  if (i < 0) return null;
+  const f = events[i].fields ?? {};
+  return {
+    by: String(f.by ?? '').toLowerCase(),
+    closesAt: f.contestDeadline !== undefined ? Number(BigInt(f.contestDeadline)) : null,
+    contested: events.slice(i).some((e) => e.event === 'TerminationContested'),
+  };
+}
+
+/** True when the agreement names an arbiter (the API gives the zero address, or null, for none). */
+function hasArbiter(a: any): boolean {
+  try {
+    return !!a.arbiter && BigInt(a.arbiter) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What the viewer can do, offered only when the escrow would accept it (its require and revert
+ * conditions: the agreement's status, the milestone's status, the viewer's role, the arbiter, the
+ * windows measured by the chain's time), with a sentence saying why anything else is not offered.
+ */
+function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>): HTMLElement {
   const status = statusBox('action');
   const forms: HTMLElement[] = [];
   const ms = detail.milestones as any[];
@@ -890,11 +951,39 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
     }
   };
 
-  const st = detail.agreement.status;
+  const a = detail.agreement;
+  const st = a.status;
   const live = LIVE.includes(st);
+  const arbiter = hasArbiter(a);
+  const rounds = Number(a.revisionRounds ?? 0);
+  const name = (m: any) => `Milestone ${m.index + 1}`;
+  const reviewEnd = (m: any) => Number(m.since) + Number(m.reviewWindow);
+  // The last moment a delivery is accepted: the deadline, or after a revision request the later of
+  // the deadline and a fresh review window (the escrow's _submissionCutoff).
+  const cutoff = (m: any) => (m.status === 'revision_requested' ? Math.max(Number(m.deadline), reviewEnd(m)) : Number(m.deadline));
+  const why: string[] = [];
+
   if (role === 'creator' && live) {
-    // A first delivery only while active; a revision may be delivered again during a termination.
-    const openMs = msSelect('milestone', (m) => (m.status === 'open' && st === 'active' && m.funded) || m.status === 'revision_requested');
+    for (const m of ms) {
+      if (!m.funded && m.status === 'open') why.push(`${name(m)} is not funded yet: it cannot be delivered until the brand funds it.`);
+      else if (m.status === 'open' && st !== 'active') why.push(`${name(m)} was never delivered: a termination stops new deliveries, so it cannot be delivered now.`);
+      else if ((m.status === 'open' || m.status === 'revision_requested') && now > cutoff(m)) why.push(`${name(m)}: the delivery deadline (${when(cutoff(m))}) has passed, so the escrow no longer accepts a delivery; the brand may take this milestone\u2019s money back.`);
+      else if (m.status === 'submitted' && now <= reviewEnd(m)) why.push(`${name(m)} is in the brand\u2019s review until ${when(reviewEnd(m))}: if the brand neither approves it nor asks for a revision by then, you can claim it here after that time.`);
+    }
+  }
+  if (role === 'brand' && live) {
+    for (const m of ms) {
+      if (m.status !== 'submitted') continue;
+      if (now > reviewEnd(m)) why.push(`${name(m)}: your review window closed at ${when(reviewEnd(m))}, so you can no longer ask for a revision${arbiter ? ' or open a dispute' : ''}; you can still approve it, and the creator may claim it.`);
+      else if (Number(m.revisions) >= rounds) why.push(`${name(m)}: all ${plural(rounds, 'revision round')} of the agreement are used, so you can approve it${arbiter ? ' or dispute it' : ''}, not ask for another revision.`);
+    }
+  }
+
+  // Delivery: a first one only while active and before the deadline; a revision also during a
+  // termination, before its cutoff; funded milestones only; the creator only.
+  const canSubmit = (m: any) => m.funded && ((m.status === 'open' && st === 'active') || m.status === 'revision_requested') && now <= cutoff(m);
+  if (role === 'creator' && live) {
+    const openMs = msSelect('milestone', canSubmit);
     const url = h('input', { name: 'uri', type: 'url', required: true, placeholder: 'https://…' }) as HTMLInputElement;
     const caption = h('textarea', { name: 'caption', rows: 3, required: true }) as HTMLTextAreaElement;
     const verdict = h('div', { class: 'verdict', role: 'status', 'aria-live': 'polite', 'data-testid': 'disclosure-verdict' });
@@ -943,33 +1032,63 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
     });
     if (openMs.options.length) forms.push(form);
 
-    const claimable = ms.filter((m) => m.status === 'submitted');
-    if (claimable.length) {
-      const sel = msSelect('milestone', (m) => m.status === 'submitted');
+
+    // A claim after the brand's silence: submitted, and the review window over.
+    const canClaim = (m: any) => m.status === 'submitted' && now > reviewEnd(m);
+    if (ms.some(canClaim)) {
+      const sel = msSelect('milestone', canClaim);
       const claim = h('button', { type: 'submit', class: 'primary' }, 'Claim after the brand\u2019s silence');
       const f = h('form', { class: 'card', 'aria-labelledby': 'claim-h' }, h('h3', { id: 'claim-h' }, 'Claim a delivered milestone'),
-        h('p', {}, 'If the brand said nothing during the review window, the payment is yours to claim.'), field('Milestone', sel), claim);
+        h('p', {}, 'The brand said nothing during the review window: the payment is yours to claim.'), field('Milestone', sel), claim);
       f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'claim', milestone: Number(sel.value) }); });
       forms.push(f);
     }
   }
   if (role === 'brand' && live) {
-    const inReview = ms.filter((m) => m.status === 'submitted');
-    if (inReview.length) {
+    // Approval of a delivery in review; a revision only within the review window and while rounds
+    // are left.
+    const canRevise = (m: any) => m.status === 'submitted' && now <= reviewEnd(m) && Number(m.revisions) < rounds;
+    if (ms.some((m) => m.status === 'submitted')) {
       const sel = msSelect('milestone', (m) => m.status === 'submitted');
-      const reason = h('input', { name: 'reason' }) as HTMLInputElement;
       const approve = h('button', { type: 'button', class: 'primary' }, 'Approve and pay');
-      const revise = h('button', { type: 'button' }, 'Ask for a revision');
       approve.addEventListener('click', () => void act({ action: 'approve', milestone: Number(sel.value) }));
-      revise.addEventListener('click', () => void act({ action: 'request-revision', milestone: Number(sel.value), reason: reason.value }));
-      forms.push(h('div', { class: 'card' }, h('h3', {}, 'Review a deliverable'), field('Milestone', sel), field('Reason (for a revision)', reason), h('div', { class: 'actions' }, approve, revise)));
+      const buttons: HTMLElement[] = [approve];
+      const fields: HTMLElement[] = [field('Milestone', sel)];
+      if (ms.some(canRevise)) {
+        const reason = h('input', { name: 'reason' }) as HTMLInputElement;
+        const revise = h('button', { type: 'button' }, 'Ask for a revision') as HTMLButtonElement;
+        const note = h('p', { class: 'hint', id: uid('revise-note') });
+        revise.setAttribute('aria-describedby', note.id);
+        // The milestone chosen decides whether a revision can still be asked for.
+        const update = () => {
+          const m = ms.find((x) => x.index === Number(sel.value));
+          revise.disabled = !(m && canRevise(m));
+          note.textContent = revise.disabled && m ? `${name(m)} can no longer be sent back for a revision (see below).` : '';
+        };
+        sel.addEventListener('change', update);
+        update();
+        revise.addEventListener('click', () => void act({ action: 'request-revision', milestone: Number(sel.value), reason: reason.value }));
+        fields.push(field('Reason (for a revision)', reason));
+        buttons.push(revise);
+        fields.push(note);
+      }
+      forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'review-h' }, h('h3', { id: 'review-h' }, 'Review a deliverable'), fields, h('div', { class: 'actions' }, buttons)));
     }
   }
-  if (live && String(detail.agreement.arbiter) !== zeroAddress) {
-    const sel = msSelect('milestone', (m) => ['submitted', 'revision_requested'].includes(m.status));
-    if (sel.options.length) {
+  if ((role === 'brand' || role === 'creator') && live) {
+    // A dispute needs an arbiter; the brand disputes a delivery within its review window or a
+    // revision it asked for; the creator a delivery in review, or a revision before its cutoff.
+    const canDispute = (m: any) =>
+      (m.status === 'submitted' && (role === 'creator' || now <= reviewEnd(m))) ||
+      (m.status === 'revision_requested' && (role === 'brand' || now <= cutoff(m)));
+    if (!arbiter) {
+      forms.push(h('div', { class: 'card', role: 'note', 'aria-labelledby': 'no-arbiter-h', 'data-testid': 'no-arbiter' },
+        h('h3', { id: 'no-arbiter-h' }, 'No disputes in this agreement'),
+        h('p', {}, `This agreement names no arbiter, so there is nobody to rule on a dispute: neither of you can open one${st === 'active' ? ' or contest a termination' : ''}, and the escrow refuses both. A delivery is settled by the brand\u2019s approval, a revision request, or the creator\u2019s claim after the brand\u2019s silence; a missed deadline returns the milestone to the brand.`)));
+    } else if (ms.some(canDispute)) {
+      const sel = msSelect('milestone', canDispute);
       const reason = h('input', { name: 'reason', required: true }) as HTMLInputElement;
-      const f = h('form', { class: 'card', 'aria-labelledby': 'dispute-h' }, h('h3', { id: 'dispute-h' }, 'Dispute a milestone'), h('p', {}, 'The arbiter both of you named decides.'), field('Milestone', sel), field('Why', reason), h('button', { type: 'submit' }, 'Open a dispute'));
+      const f = h('form', { class: 'card', 'aria-labelledby': 'dispute-h' }, h('h3', { id: 'dispute-h' }, 'Dispute a milestone'), h('p', {}, `The arbiter both of you named, ${short(a.arbiter)}, decides.`), field('Milestone', sel), field('Why', reason), h('button', { type: 'submit' }, 'Open a dispute'));
       f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'dispute', milestone: Number(sel.value), reason: reason.value }); });
       forms.push(f);
     }
@@ -978,7 +1097,7 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
     const cancel = h('button', { type: 'button' }, 'Cancel my settlement/termination signatures');
     cancel.addEventListener('click', () => void act({ action: 'cancel-signatures' }));
     forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'cancel-h' }, h('h3', { id: 'cancel-h' }, 'Void signed splits'),
-      h('p', {}, `A settlement or mutual termination you signed names the agreement\u2019s current state (nonce ${detail.agreement.nonce}) and is void as soon as that changes. To withdraw it before anything else happens, cancel it here: every split signed so far stops being usable.`),
+      h('p', {}, `A settlement or mutual termination you signed names the agreement\u2019s current state (nonce ${a.nonce}) and is void as soon as that changes. To withdraw it before anything else happens, cancel it here: every split signed so far stops being usable.`),
       cancel));
   }
   if (st === 'active') {
@@ -987,22 +1106,61 @@ function actionsPanel(id: string, role: string, detail: any): HTMLElement {
     f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'terminate', reason: reason.value }); });
     forms.push(f);
   }
-  if (detail.agreement.status === 'terminating') {
-    const contest = h('button', { type: 'button', class: 'primary' }, 'Contest the termination');
-    contest.addEventListener('click', () => void act({ action: 'contest' }));
-    const fin = h('button', { type: 'button' }, 'Finalize the termination');
-    fin.addEventListener('click', () => void act({ action: 'finalize-termination' }));
-    forms.push(h('div', { class: 'card' }, h('h3', {}, 'Termination under way'), h('p', {}, 'The party that did not end the agreement may contest it within the contest window; the arbiter then decides. Once the window has closed, anyone may finalize it.'), h('div', { class: 'actions' }, contest, fin)));
+  if (st === 'terminating') {
+    const t = terminationState(events);
+    const me = session()?.address.toLowerCase() ?? '';
+    const byMe = t?.by === me;
+    const closes = t?.closesAt ?? null;
+    const open = closes !== null && now <= closes;
+    const buttons: HTMLElement[] = [];
+    let text: string;
+    if (t?.contested) {
+      text = `The termination is contested: the arbiter ${short(a.arbiter)} decides how the unearned escrow is split. Nothing is left for you to do on it here.`;
+    } else {
+      // Contest: the other party, with an arbiter, within the window. Finalize: anyone, after it.
+      if (!byMe && arbiter && open) {
+        const contest = h('button', { type: 'button', class: 'primary' }, 'Contest the termination');
+        contest.addEventListener('click', () => void act({ action: 'contest' }));
+        buttons.push(contest);
+      }
+      if (closes !== null && !open) {
+        const fin = h('button', { type: 'button' }, 'Finalize the termination');
+        fin.addEventListener('click', () => void act({ action: 'finalize-termination' }));
+        buttons.push(fin);
+      }
+      const until = closes !== null ? when(closes) : 'the end of the contest window';
+      if (open) {
+        text = byMe
+          ? `You ended the agreement. The other party may contest it until ${until}${arbiter ? '' : ' (it cannot: there is no arbiter)'}; after that, finalize it here.`
+          : arbiter
+            ? `The other party ended the agreement. Contest it before ${until} if you disagree: the arbiter then decides. After that it can only be finalized.`
+            : `The other party ended the agreement. It cannot be contested: the agreement names no arbiter. After ${until} either of you can finalize it.`;
+      } else {
+        text = `The contest window closed at ${until}${byMe || !arbiter ? '' : ' without a contest, so it can no longer be contested'}: anyone may finalize the termination now.`;
+      }
+    }
+    forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'terminating-h' }, h('h3', { id: 'terminating-h' }, 'Termination under way'), h('p', { 'data-testid': 'termination-actions' }, text), buttons.length ? h('div', { class: 'actions' }, buttons) : null));
   }
-  const withdraw = h('button', { type: 'button' }, 'Withdraw deferred payments');
-  withdraw.addEventListener('click', () => void act({ action: 'withdraw' }));
-  forms.push(h('div', { class: 'card' }, h('h3', {}, 'Withdraw'), h('p', {}, 'If a payment to you could not be pushed to your account, it waits in the escrow: withdraw it here.'), withdraw));
+  if (!live) why.push(`The agreement is ${st}: nothing on it can change any more.`);
+  // Withdraw: only a credit the escrow holds for the viewer (a payout it could not push).
+  if (claimable === null || claimable > 0n) {
+    const withdraw = h('button', { type: 'button' }, 'Withdraw deferred payments');
+    withdraw.addEventListener('click', () => void act({ action: 'withdraw' }));
+    forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'withdraw-h' }, h('h3', { id: 'withdraw-h' }, 'Withdraw'),
+      h('p', {}, claimable === null
+        ? 'If a payment to you could not be pushed to your account, it waits in the escrow: withdraw it here (your wallet\u2019s node could not be asked how much waits).'
+        : `The escrow holds ${amount(claimable, tk)} for you: payments it could not push to your account. Withdraw them here.`), withdraw));
+  } else {
+    why.push(`Nothing of yours in ${tk.symbol ?? 'this token'} waits in the escrow: every payment to you went straight to your account, so there is nothing to withdraw.`);
+  }
+  if (why.length)
+    forms.push(h('div', { class: 'card', role: 'note', 'aria-labelledby': 'why-h', 'data-testid': 'not-offered' }, h('h3', { id: 'why-h' }, 'Not offered now, and why'), h('ul', {}, why.map((w) => h('li', {}, w)))));
   return h('section', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'What you can do'), forms, status);
 }
 
 function timeline(events: any[]): HTMLElement {
   return h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Timeline'),
-    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', { 'data-testid': 'timeline' }, h('caption', {}, 'Every escrow event of this agreement, in chain order'),
+    h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Timeline (table)' }, h('table', { 'data-testid': 'timeline' }, h('caption', {}, 'Every escrow event of this agreement, in chain order'),
       h('thead', {}, h('tr', {}, ['Event', 'Milestone', 'Block', 'Time', 'Transaction'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, events.map((e) => h('tr', {},
         h('td', {}, e.event), h('td', {}, e.milestone === null || e.milestone === undefined ? '—' : Number(e.milestone) + 1),
@@ -1183,7 +1341,7 @@ async function auditPage() {
     try {
       const cfg = await getConfig();
       const r = await api<{ items: any[] }>('GET', `/v1/agreements?${q}`);
-      results.replaceChildren(r.items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Scrollable table' }, h('table', {}, h('caption', {}, `${r.items.length} agreement(s)`),
+      results.replaceChildren(r.items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Search results (table)' }, h('table', {}, h('caption', {}, `${r.items.length} agreement(s)`),
         h('thead', {}, h('tr', {}, ['Agreement', 'Status', 'Brand', 'Creator', 'Total', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, r.items.map((a) => h('tr', {}, h('td', {}, link(`/agreements/${a.id}`, short(a.id))), h('td', {}, a.status), h('td', {}, h('code', {}, short(a.brand))), h('td', {}, h('code', {}, short(a.creator))), h('td', {}, amount(a.totalAmount, tokenOf(cfg.tokens, a.token))), h('td', {}, when(a.createdAt)))))))
         : h('p', {}, 'No agreement matches.'));

@@ -59,6 +59,9 @@ const KEYS = {
   ethCreator: '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
 };
 const ESCROW = JSON.parse(readFileSync(path.join(root, 'crates/bindings/artifacts/PactumEscrow.json'), 'utf8'));
+// axe-core (npm, pinned in package.json), evaluated in each page over CDP: the page's own
+// Content-Security-Policy (scripts from its origin only) does not apply to what the test evaluates.
+const AXE_SOURCE = readFileSync(path.join(web, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 // ------------------------------------------------------------------ harness
 
@@ -338,6 +341,36 @@ async function shot(page, name) {
   // Headless Chromium renders only the front tab of a context: a screenshot of another waits.
   await page.bringToFront();
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  await a11y(page, name);
+}
+
+// ------------------------------------------------------------------ accessibility (axe-core)
+
+// Every screen and state the suite reaches is checked with axe-core: its WCAG 2.0/2.1/2.2 A and
+// AA rules and its best practices, plus the target-size rule (off by default) raised from WCAG's
+// 24 px to the 44 px the app's README promises for touch targets (a target passes by its size, or
+// as WCAG 2.5.8 allows, by 44 px of room around it; links inline in text are exempt). Each run is recorded under the
+// screen's name; the step "axe-core: zero violations" fails on any, listing them per screen, and
+// e2e/output/axe.json holds every result.
+const axeRuns = [];
+const AXE_TARGET_PX = 44;
+async function axe(page) {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async (px) => {
+    window.axe.configure({ checks: [{ id: 'target-size', options: { minSize: px } }, { id: 'target-offset', options: { minOffset: px } }] });
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      rules: { 'target-size': { enabled: true } },
+      resultTypes: ['violations'],
+    });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })) }));
+  }, AXE_TARGET_PX);
+}
+async function a11y(page, name) {
+  await page.bringToFront();
+  const vp = page.viewportSize();
+  const violations = await axe(page);
+  axeRuns.push({ screen: name, url: new URL(page.url()).pathname, viewport: vp ? `${vp.width}x${vp.height}` : '?', violations });
 }
 
 async function state(page, box, expected) {
@@ -400,9 +433,31 @@ async function main() {
   // an ETH agreement's bundles with a deferred payout (credited, then withdrawn)
 
   try {
+    await step('axe-core finds a violation planted in the page (the check is not vacuous)', async () => {
+      const p = brand.page;
+      await p.goto(`${stack.base}/`);
+      await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
+      await p.evaluate(() => {
+        const img = document.createElement('img');
+        img.src = 'data:,';
+        img.id = 'planted';
+        // Two 30 px buttons side by side: under 44 px, and too close to each other for the
+        // spacing exception.
+        const tiny = (id) => Object.assign(document.createElement('button'), { id, textContent: 'x', style: 'min-height:0;padding:0;width:30px;height:30px;margin:0' });
+        document.getElementById('main').append(img, tiny('planted-tiny'), tiny('planted-tiny-2'));
+      });
+      const found = await axe(p);
+      await p.evaluate(() => ['planted', 'planted-tiny', 'planted-tiny-2'].forEach((id) => document.getElementById(id).remove()));
+      const ids = found.map((v) => v.id);
+      assert(ids.includes('image-alt'), `axe reports the image without alt: ${ids}`);
+      const size = found.find((v) => v.id === 'target-size');
+      assert(size && size.nodes.some((n) => n.target === '#planted-tiny'), `axe reports the 30 px button under the 44 px promise: ${JSON.stringify(found)}`);
+    });
+
     await step('brand: wrong network is offered a switch, then SIWE sign-in', async () => {
       brand.wallet.wrongChain = true;
       await brand.page.goto(`${stack.base}/`);
+      await a11y(brand.page, '00-sign-in-signed-out');
       await brand.page.getByRole('button', { name: 'Connect wallet and sign in' }).click();
       const text = await state(brand.page, 'signin', 'wrong-network');
       assert(text.includes('Wrong network') && text.includes(String(cfg.chainId)), text);
@@ -412,6 +467,7 @@ async function main() {
       await brand.page.getByRole('heading', { name: 'Dashboard' }).waitFor();
       assert(brand.wallet.count('wallet_switchEthereumChain') === 1, 'switch requested once');
       assert(brand.wallet.count('personal_sign') === 1, 'one SIWE signature');
+      await a11y(brand.page, '01b-dashboard-empty');
     });
 
     await step('brand: drafts a two-milestone pUSD agreement in token units and local time', async () => {
@@ -495,6 +551,8 @@ async function main() {
     await step('creator (phone width): opens the shared link, signs in, reads the deal in plain words and what the wallet will sign', async () => {
       const p = creator.page;
       await p.goto(draftUrl);
+      await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
+      await a11y(p, '03b-sign-in-phone');
       await signInVia(p);
       await p.getByRole('heading', { name: 'The deal, in plain words' }).waitFor();
       const text = await p.locator('main').innerText();
@@ -622,14 +680,16 @@ async function main() {
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
     });
 
-    await step('creator: a claim inside the review window is refused in words; after the silence it is pending, then confirmed; a racing second claim reverts with the reason', async () => {
+    await step('creator: no claim is offered inside the review window, saying until when; after the silence it is, pending, then confirmed; a racing second claim reverts with the reason, and a third from the stale page is refused', async () => {
       const p = creator.page;
-      await p.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
-      const refused = await state(p, 'action', 'refused');
-      assert(refused.includes('the review window is still open until'), refused);
+      await a11y(p, '08b-agreement-delivered-creator-phone');
+      assert((await p.getByRole('button', { name: 'Claim after the brand’s silence' }).count()) === 0, 'no claim offered inside the review window');
+      const why = await p.locator('[data-testid="not-offered"]').innerText();
+      assert(/Milestone 1 is in the brand’s review until .+: if the brand neither approves it nor asks for a revision by then, you can claim it here after that time\./.test(why), why);
       await rpc(stack.rpcUrl, 'evm_increaseTime', [3 * 86400 + 60]);
       await rpc(stack.rpcUrl, 'evm_mine', []);
       await p.reload();
+      await p.getByRole('button', { name: 'Claim after the brand’s silence' }).waitFor();
       // A second tab of the creator claims the same milestone while the wallet's confirmation is
       // still open (held); meanwhile the first tab's claim goes through, with blocks mined by hand
       // so "pending" is really pending. The second transaction is then mined and really reverts.
@@ -659,6 +719,13 @@ async function main() {
       const reverted = await state(tab, 'action', 'reverted');
       assert(reverted.includes('Reverted in block') && reverted.includes('the milestone is claimed; this action is not possible now'), reverted);
       await shot(tab, '10-creator-second-claim-reverted-phone');
+      // The stale page still shows the claim: the API's simulation refuses it before the wallet is asked.
+      const sent = creator.wallet.count('eth_sendTransaction');
+      await tab.getByRole('button', { name: 'Claim after the brand’s silence' }).click();
+      const refused = await state(tab, 'action', 'refused');
+      assert(refused.includes('Refused before anything was sent') && refused.includes('claimed'), refused);
+      assert(creator.wallet.count('eth_sendTransaction') === sent, 'nothing was sent');
+      await a11y(tab, '10b-agreement-refused-creator-phone');
       await tab.close();
       await p.bringToFront();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
@@ -666,11 +733,14 @@ async function main() {
       earlyBundle = await apiGet(p, `/v1/agreements/${agreementId}/audit-bundle`);
     });
 
-    await step('creator: withdraw with nothing deferred is refused with the escrow’s reason', async () => {
+    await step('creator: withdraw is not offered with nothing deferred (the escrow’s claimable is 0), saying why', async () => {
       const p = creator.page;
-      await p.getByRole('button', { name: 'Withdraw deferred payments' }).click();
-      const refused = await state(p, 'action', 'refused');
-      assert(refused.includes('nothing to withdraw'), refused);
+      await p.reload();
+      await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
+      assert((await p.getByRole('button', { name: 'Withdraw deferred payments' }).count()) === 0, 'no withdraw offered');
+      const why = await p.locator('[data-testid="not-offered"]').innerText();
+      assert(why.includes('Nothing of yours in pUSD waits in the escrow') && why.includes('nothing to withdraw'), why);
+      assert(creator.wallet.calls.some((c) => c.method === 'eth_call'), 'the claimable credit was read through the wallet’s node');
     });
 
     await step('second agreement: brand approves a delivery; on the next, asks for a revision, and the creator disputes it', async () => {
@@ -689,6 +759,7 @@ async function main() {
       await deliver(0, 'https://instagram.com/stories/1', '#ad New colours are out');
       await b.goto(`${stack.base}/agreements/${secondId}`);
       const paidBefore = await b.locator('[data-testid="paid"]').innerText();
+      await a11y(b, '10c-agreement-review-brand');
       await b.getByRole('button', { name: 'Approve and pay' }).click();
       const approved = await state(b, 'action', 'confirmed');
       assert(approved.includes('Confirmed in block'), approved);
@@ -705,25 +776,84 @@ async function main() {
       await b.locator('[data-testid="milestone-1-status"]', { hasText: 'revision requested' }).waitFor();
       await c.reload();
       const form = c.getByRole('form', { name: 'Dispute a milestone' });
+      await form.waitFor();
+      // With an arbiter the dispute is offered, naming it; there is no "no arbiter" note.
+      assert((await form.innerText()).includes(`The arbiter both of you named, ${ACCOUNTS.arbiter.slice(0, 6).toLowerCase()}`), await form.innerText());
+      assert((await c.locator('[data-testid="no-arbiter"]').count()) === 0, 'no "no arbiter" note with an arbiter');
+      await a11y(c, '11b-agreement-revision-requested-creator-phone');
       await form.getByLabel('Why').fill('The revision asks for more than the brief.');
       await form.getByRole('button', { name: 'Open a dispute' }).click();
       await state(c, 'action', 'confirmed');
       await c.locator('[data-testid="milestone-1-status"]', { hasText: 'in dispute' }).waitFor();
+      await a11y(c, '11c-agreement-disputed-creator-phone');
+      await c.getByRole('link', { name: 'Dashboard' }).click();
+      await c.getByRole('heading', { name: 'Agreements' }).waitFor();
+      await a11y(c, '11d-dashboard-creator-phone');
+    });
+
+    await step('an agreement without an arbiter (the form’s default): neither party is offered a dispute, and both are told why', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      assert((await b.getByLabel('Arbiter’s address (optional)').inputValue()) === '', 'no arbiter by default');
+      const li = b.locator('li.milestone').nth(0);
+      await li.getByLabel('Amount (in token units)').fill('20');
+      await li.getByLabel('What the creator delivers').fill('a post');
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      const id = b.url().split('/').pop();
+      await c.goto(`${stack.base}/agreements/${id}`);
+      await c.getByLabel('Link to the published content').fill('https://instagram.com/p/no-arbiter');
+      await c.getByLabel('Caption as published').fill('#ad A post');
+      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+      await state(c, 'action', 'confirmed');
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Approve and pay' }).waitFor();
+      for (const [who, p] of [['brand', b], ['creator', c]]) {
+        const note = await p.locator('[data-testid="no-arbiter"]').innerText();
+        assert(note.includes('This agreement names no arbiter') && note.includes('neither of you can open one'), `${who}: ${note}`);
+        assert((await p.getByRole('form', { name: 'Dispute a milestone' }).count()) === 0 && (await p.getByRole('button', { name: 'Open a dispute' }).count()) === 0, `${who}: no dispute control`);
+        const text = await p.locator('main').innerText();
+        assert(!text.includes('The arbiter both of you named'), `${who}: no text saying an arbiter decides`);
+      }
+      await a11y(b, '11g-agreement-no-arbiter-brand');
+      await a11y(c, '11h-agreement-no-arbiter-creator-phone');
     });
 
     await step('brand ends the deal under the morality clause; creator contests; a rejected transaction is shown', async () => {
       const b = brand.page;
       await b.goto(`${stack.base}/agreements/${agreementId}`);
-      await b.getByLabel('Why').last().fill('Public conduct breached the morality clause.');
+      await b.getByLabel('Why', { exact: true }).last().fill('Public conduct breached the morality clause.');
       await b.getByRole('button', { name: 'End the agreement' }).click();
       await state(b, 'action', 'confirmed');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
+      // The party that ended it cannot contest it, and nobody can finalize it inside the window.
+      const brandSays = await b.locator('[data-testid="termination-actions"]').innerText();
+      assert(brandSays.startsWith('You ended the agreement. The other party may contest it until'), brandSays);
+      assert((await b.getByRole('button', { name: 'Contest the termination' }).count()) === 0 && (await b.getByRole('button', { name: 'Finalize the termination' }).count()) === 0, 'brand: neither contest nor finalize offered');
       const c = creator.page;
       await c.goto(`${stack.base}/agreements/${agreementId}`);
+      await c.getByRole('button', { name: 'Contest the termination' }).waitFor();
+      assert((await c.getByRole('button', { name: 'Finalize the termination' }).count()) === 0, 'creator: no finalize inside the contest window');
+      await a11y(c, '11e-agreement-terminating-creator-phone');
       creator.wallet.reject.add('eth_sendTransaction');
       await c.getByRole('button', { name: 'Contest the termination' }).click();
       const rejected = await state(c, 'action', 'rejected');
       assert(rejected.includes('Rejected in your wallet. Nothing was sent.'), rejected);
+      await a11y(c, '11f-agreement-rejected-creator-phone');
       await c.getByRole('button', { name: 'Contest the termination' }).click();
       await state(c, 'action', 'confirmed');
       await c.locator('[data-testid="timeline"]', { hasText: 'TerminationContested' }).waitFor();
@@ -770,6 +900,9 @@ async function main() {
       const ruling = encodeFunctionData({ abi: ESCROW.abi, functionName: 'resolveTermination', args: [agreement, 5000] });
       await send(stack.rpcUrl, ACCOUNTS.arbiter, cfg.escrow, ruling);
       await until('the indexer to see the ruling', async () => (await (await fetch(`${stack.base}/v1/agreements/${agreementId}`)).json()).agreement?.status === 'terminated');
+      await brand.page.goto(`${stack.base}/agreements/${agreementId}`);
+      await brand.page.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor();
+      await a11y(brand.page, '12c-agreement-terminated-brand');
 
       // A second deployment of the escrow (same bytecode, another address), with an agreement of its own.
       const deployed = await send(stack.rpcUrl, ACCOUNTS.auditor, null, ESCROW.bytecode);
@@ -795,6 +928,8 @@ async function main() {
     await step('auditor: signs in by keyboard, searches, reads the timeline, verifies the bundle in the browser', async () => {
       const p = auditor.page;
       await p.goto(`${stack.base}/audit`);
+      await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
+      await a11y(p, '12d-audit-sign-in');
       // Keyboard only: Tab to the sign-in button (skip link, header links first) and press Enter.
       let focused = '';
       for (let i = 0; i < 12 && focused !== 'Connect wallet and sign in'; i++) {
@@ -804,13 +939,19 @@ async function main() {
       assert(focused === 'Connect wallet and sign in', `the sign-in button is reachable by Tab (${focused})`);
       await p.keyboard.press('Enter');
       await p.locator('[data-testid="signed-in-as"]').waitFor();
+      await p.getByLabel('Party address').waitFor();
+      await a11y(p, '12e-audit-search');
       await p.getByLabel('Party address').fill(ACCOUNTS.brand);
       await p.getByRole('button', { name: 'Search' }).click();
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
-      assert((await found.count()) === 3, 'the brand’s three agreements are found (two drafted here, one created directly on chain)');
+      await a11y(p, '12f-audit-search-results');
+      assert((await found.count()) === 4, 'the brand’s four agreements are found (three drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
+      // An auditor is offered no action, and told why.
+      assert((await p.locator('[data-testid="not-a-party"]').innerText()).includes('only the brand and the creator can act on it'), 'auditor told why nothing is offered');
+      assert((await p.locator('main button', { hasText: /Withdraw|dispute|Contest|Finalize|End the agreement/ }).count()) === 0, 'no party action offered to the auditor');
       const rows = await p.locator('[data-testid="timeline"] tbody tr').allInnerTexts();
       const events = rows.map((r) => r.split('\t')[0]);
       for (const e of ['AgreementCreated', 'MilestonesFunded', 'DeliverableSubmitted', 'MilestoneClaimed', 'TerminationStarted', 'TerminationContested'])
@@ -1111,6 +1252,14 @@ async function main() {
       });
     }
     writeFileSync(path.join(output, 'audit-fixtures.json'), JSON.stringify(table, null, 2));
+
+    await step('axe-core: zero violations on every screen and state checked', async () => {
+      writeFileSync(path.join(output, 'axe.json'), JSON.stringify(axeRuns, null, 2));
+      const bad = axeRuns.filter((r) => r.violations.length);
+      for (const r of axeRuns) console.log(`        axe ${r.violations.length ? `${r.violations.length} violation(s)` : 'clean'}: ${r.screen} (${r.url}, ${r.viewport})${r.violations.length ? `: ${r.violations.map((v) => `${v.id} ×${v.nodes.length}`).join(', ')}` : ''}`);
+      assert(axeRuns.length >= 20, `axe ran on ${axeRuns.length} screens`);
+      assert(!bad.length, `axe-core violations on ${bad.length} of ${axeRuns.length} screens:\n${bad.map((r) => `  ${r.screen} (${r.url}, ${r.viewport}):\n${r.violations.map((v) => `    ${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target).join(' | ')}`).join('\n')}`).join('\n')}`);
+    });
 
     await step('no uncaught errors in any page', async () => {
       assert(pageErrors.length === 0, pageErrors.join('\n'));
