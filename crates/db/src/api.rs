@@ -235,26 +235,161 @@ pub async fn draft(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Opti
     .transpose()
 }
 
-/// The ids of the drafts on one chain and escrow, newest first, at most `limit`: those naming
-/// `party` as brand or creator, or every draft when `party` is `None` (an auditor's view).
-pub async fn draft_ids(
+/// A draft of a list page: its fixed facts, its current version, and whether that version's
+/// agreement is on chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedDraft {
+    /// The draft.
+    pub draft: Draft,
+    /// Its version in force.
+    pub current: DraftVersion,
+    /// Whether the current version's agreement is on chain (in `agreements`).
+    pub on_chain: bool,
+}
+
+const DRAFT_ORDER: &str = " ORDER BY created_at DESC, id DESC LIMIT ";
+
+/// The drafts on one chain and escrow, newest first, at most `limit`, each with its current
+/// version and whether it is on chain, in one statement: those naming `party` as brand or creator
+/// (two ordered scans, `drafts_brand` and `drafts_creator`, merged), or every draft when `party`
+/// is `None` (an auditor's view; `drafts_list`).
+pub async fn draft_page(
     conn: &mut PgConnection,
     chain_id: u64,
     escrow: Address,
     party: Option<Address>,
     limit: i64,
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM drafts WHERE chain_id = $1 AND escrow = $2 \
-         AND ($3::bytea IS NULL OR brand = $3 OR creator = $3) \
-         ORDER BY created_at DESC, id DESC LIMIT $4",
+) -> Result<Vec<ListedDraft>> {
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "SELECT d.id, d.chain_id, d.escrow, d.brand, d.creator, d.salt::text AS salt, \
+           d.current_version, d.created_at, v.proposed_by, v.agreement, v.agreement_id, v.terms, \
+           v.terms_canonical, v.terms_hash, v.created_at AS version_created_at, \
+           EXISTS (SELECT 1 FROM agreements a WHERE a.chain_id = d.chain_id \
+             AND a.id = v.agreement_id) AS on_chain FROM (",
+    );
+    let branch = |qb: &mut QueryBuilder<Postgres>, role: Option<&'static str>| {
+        qb.push("SELECT * FROM drafts WHERE chain_id = ");
+        qb.push_bind(i64_of(chain_id));
+        qb.push(" AND escrow = ");
+        qb.push_bind(escrow.to_vec());
+        if let (Some(column), Some(p)) = (role, party) {
+            qb.push(" AND ");
+            qb.push(column);
+            qb.push(" = ");
+            qb.push_bind(p.to_vec());
+            if column == "creator" {
+                // A draft with the party on both sides comes from the brand branch only.
+                qb.push(" AND brand <> ");
+                qb.push_bind(p.to_vec());
+            }
+        }
+        qb.push(DRAFT_ORDER);
+        qb.push_bind(limit);
+    };
+    if party.is_some() {
+        qb.push("SELECT * FROM ((");
+        branch(&mut qb, Some("brand"));
+        qb.push(") UNION ALL (");
+        branch(&mut qb, Some("creator"));
+        qb.push(")) AS mine");
+        qb.push(DRAFT_ORDER);
+        qb.push_bind(limit);
+    } else {
+        branch(&mut qb, None);
+    }
+    qb.push(
+        ") AS d JOIN draft_versions v ON v.draft_id = d.id AND v.version = d.current_version \
+         ORDER BY d.created_at DESC, d.id DESC",
+    );
+    let rows = qb.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let current_version: i32 = r.try_get("current_version")?;
+            Ok(ListedDraft {
+                draft: Draft {
+                    id: id.clone(),
+                    chain_id: u64::try_from(r.try_get::<i64, _>("chain_id")?).unwrap_or(0),
+                    escrow: address(r.try_get("escrow")?, "escrow")?,
+                    brand: address(r.try_get("brand")?, "brand")?,
+                    creator: address(r.try_get("creator")?, "creator")?,
+                    salt: r.try_get("salt")?,
+                    current_version,
+                    created_at: r.try_get("created_at")?,
+                },
+                current: DraftVersion {
+                    draft_id: id,
+                    version: current_version,
+                    proposed_by: address(r.try_get("proposed_by")?, "proposed_by")?,
+                    agreement: r.try_get("agreement")?,
+                    agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
+                    terms: r.try_get("terms")?,
+                    terms_canonical: r.try_get("terms_canonical")?,
+                    terms_hash: hash(r.try_get("terms_hash")?, "terms_hash")?,
+                    created_at: r.try_get("version_created_at")?,
+                },
+                on_chain: r.try_get("on_chain")?,
+            })
+        })
+        .collect()
+}
+
+/// A signature with the version it signs: that version's agreement and whether it is on chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionSignature {
+    /// The draft.
+    pub draft_id: String,
+    /// The version signed.
+    pub version: i32,
+    /// The signature.
+    pub signature: DraftSignature,
+    /// The version's agreement struct as JSON.
+    pub agreement: serde_json::Value,
+    /// The version's agreement id.
+    pub agreement_id: B256,
+    /// Whether that agreement is on chain (in `agreements`).
+    pub on_chain: bool,
+}
+
+/// Every signature of every version of the given drafts, by draft, version and role, in one
+/// statement (served by the `draft_signatures` and `draft_versions` primary keys).
+pub async fn version_signatures(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    draft_ids: &[String],
+) -> Result<Vec<VersionSignature>> {
+    let rows = sqlx::query(
+        "SELECT s.draft_id, s.version, s.role, s.signer, s.digest, s.signature, s.method, \
+           s.verified_at, v.agreement, v.agreement_id, \
+           EXISTS (SELECT 1 FROM agreements a WHERE a.chain_id = $1 AND a.id = v.agreement_id) \
+             AS on_chain \
+         FROM draft_signatures s \
+         JOIN draft_versions v ON v.draft_id = s.draft_id AND v.version = s.version \
+         WHERE s.draft_id = ANY($2) ORDER BY s.draft_id, s.version, s.role",
     )
     .bind(i64_of(chain_id))
-    .bind(escrow.as_slice())
-    .bind(party.map(|a| a.to_vec()))
-    .bind(limit)
+    .bind(draft_ids)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VersionSignature {
+                draft_id: r.try_get("draft_id")?,
+                version: r.try_get("version")?,
+                signature: DraftSignature {
+                    role: r.try_get("role")?,
+                    signer: address(r.try_get("signer")?, "signer")?,
+                    digest: hash(r.try_get("digest")?, "digest")?,
+                    signature: r.try_get("signature")?,
+                    method: r.try_get("method")?,
+                    verified_at: r.try_get("verified_at")?,
+                },
+                agreement: r.try_get("agreement")?,
+                agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
+                on_chain: r.try_get("on_chain")?,
+            })
+        })
+        .collect()
 }
 
 /// Stores a version and makes it the draft's current one.
