@@ -8,6 +8,7 @@ mod audit;
 mod chain_time;
 mod helpers;
 mod lifecycle;
+mod lists;
 mod reconciliation;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
