@@ -11,6 +11,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use pactum_db::api::PartyRole;
+
 use crate::{
     auth::{Caller, SignedIn},
     error::{ApiError, Json, Query},
@@ -310,16 +312,20 @@ async fn list(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::bad_request("invalid_limit", "limit is 1 to 200"));
     }
-    if let Some(r) = &q.role {
-        if !["brand", "creator", "arbiter"].contains(&r.as_str()) {
-            return Err(ApiError::bad_request("invalid_role", "role is brand, creator or arbiter"));
+    let role = match q.role.as_deref() {
+        None => None,
+        Some("brand") => Some(PartyRole::Brand),
+        Some("creator") => Some(PartyRole::Creator),
+        Some("arbiter") => Some(PartyRole::Arbiter),
+        Some(_) => {
+            return Err(ApiError::bad_request("invalid_role", "role is brand, creator or arbiter"))
         }
-        if q.party.is_none() {
-            return Err(ApiError::bad_request(
-                "invalid_role",
-                "role filters by a party: give party too",
-            ));
-        }
+    };
+    if role.is_some() && q.party.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid_role",
+            "role filters by a party: give party too",
+        ));
     }
     if let Some(s) = &q.status {
         if !STATUSES.contains(&s.as_str()) {
@@ -342,7 +348,7 @@ async fn list(
     };
     let filter = pactum_db::api::AgreementFilter {
         party: q.party.as_deref().map(|p| query_address("party", p)).transpose()?,
-        role: q.role.clone(),
+        role,
         status: q.status.clone(),
         token: q.token.as_deref().map(|t| query_address("token", t)).transpose()?,
         from: q.from,

@@ -5,7 +5,7 @@
 //! transaction: a rejected request writes nothing.
 
 use alloy::primitives::{keccak256, Address, B256};
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use crate::{address, hash, i64_of, Result};
 
@@ -235,26 +235,161 @@ pub async fn draft(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Opti
     .transpose()
 }
 
-/// The ids of the drafts on one chain and escrow, newest first, at most `limit`: those naming
-/// `party` as brand or creator, or every draft when `party` is `None` (an auditor's view).
-pub async fn draft_ids(
+/// A draft of a list page: its fixed facts, its current version, and whether that version's
+/// agreement is on chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedDraft {
+    /// The draft.
+    pub draft: Draft,
+    /// Its version in force.
+    pub current: DraftVersion,
+    /// Whether the current version's agreement is on chain (in `agreements`).
+    pub on_chain: bool,
+}
+
+const DRAFT_ORDER: &str = " ORDER BY created_at DESC, id DESC LIMIT ";
+
+/// The drafts on one chain and escrow, newest first, at most `limit`, each with its current
+/// version and whether it is on chain, in one statement: those naming `party` as brand or creator
+/// (two ordered scans, `drafts_brand` and `drafts_creator`, merged), or every draft when `party`
+/// is `None` (an auditor's view; `drafts_list`).
+pub async fn draft_page(
     conn: &mut PgConnection,
     chain_id: u64,
     escrow: Address,
     party: Option<Address>,
     limit: i64,
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM drafts WHERE chain_id = $1 AND escrow = $2 \
-         AND ($3::bytea IS NULL OR brand = $3 OR creator = $3) \
-         ORDER BY created_at DESC, id DESC LIMIT $4",
+) -> Result<Vec<ListedDraft>> {
+    let mut qb = QueryBuilder::<Postgres>::new(
+        "SELECT d.id, d.chain_id, d.escrow, d.brand, d.creator, d.salt::text AS salt, \
+           d.current_version, d.created_at, v.proposed_by, v.agreement, v.agreement_id, v.terms, \
+           v.terms_canonical, v.terms_hash, v.created_at AS version_created_at, \
+           EXISTS (SELECT 1 FROM agreements a WHERE a.chain_id = d.chain_id \
+             AND a.id = v.agreement_id) AS on_chain FROM (",
+    );
+    let branch = |qb: &mut QueryBuilder<Postgres>, role: Option<&'static str>| {
+        qb.push("SELECT * FROM drafts WHERE chain_id = ");
+        qb.push_bind(i64_of(chain_id));
+        qb.push(" AND escrow = ");
+        qb.push_bind(escrow.to_vec());
+        if let (Some(column), Some(p)) = (role, party) {
+            qb.push(" AND ");
+            qb.push(column);
+            qb.push(" = ");
+            qb.push_bind(p.to_vec());
+            if column == "creator" {
+                // A draft with the party on both sides comes from the brand branch only.
+                qb.push(" AND brand <> ");
+                qb.push_bind(p.to_vec());
+            }
+        }
+        qb.push(DRAFT_ORDER);
+        qb.push_bind(limit);
+    };
+    if party.is_some() {
+        qb.push("SELECT * FROM ((");
+        branch(&mut qb, Some("brand"));
+        qb.push(") UNION ALL (");
+        branch(&mut qb, Some("creator"));
+        qb.push(")) AS mine");
+        qb.push(DRAFT_ORDER);
+        qb.push_bind(limit);
+    } else {
+        branch(&mut qb, None);
+    }
+    qb.push(
+        ") AS d JOIN draft_versions v ON v.draft_id = d.id AND v.version = d.current_version \
+         ORDER BY d.created_at DESC, d.id DESC",
+    );
+    let rows = qb.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            let current_version: i32 = r.try_get("current_version")?;
+            Ok(ListedDraft {
+                draft: Draft {
+                    id: id.clone(),
+                    chain_id: u64::try_from(r.try_get::<i64, _>("chain_id")?).unwrap_or(0),
+                    escrow: address(r.try_get("escrow")?, "escrow")?,
+                    brand: address(r.try_get("brand")?, "brand")?,
+                    creator: address(r.try_get("creator")?, "creator")?,
+                    salt: r.try_get("salt")?,
+                    current_version,
+                    created_at: r.try_get("created_at")?,
+                },
+                current: DraftVersion {
+                    draft_id: id,
+                    version: current_version,
+                    proposed_by: address(r.try_get("proposed_by")?, "proposed_by")?,
+                    agreement: r.try_get("agreement")?,
+                    agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
+                    terms: r.try_get("terms")?,
+                    terms_canonical: r.try_get("terms_canonical")?,
+                    terms_hash: hash(r.try_get("terms_hash")?, "terms_hash")?,
+                    created_at: r.try_get("version_created_at")?,
+                },
+                on_chain: r.try_get("on_chain")?,
+            })
+        })
+        .collect()
+}
+
+/// A signature with the version it signs: that version's agreement and whether it is on chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionSignature {
+    /// The draft.
+    pub draft_id: String,
+    /// The version signed.
+    pub version: i32,
+    /// The signature.
+    pub signature: DraftSignature,
+    /// The version's agreement struct as JSON.
+    pub agreement: serde_json::Value,
+    /// The version's agreement id.
+    pub agreement_id: B256,
+    /// Whether that agreement is on chain (in `agreements`).
+    pub on_chain: bool,
+}
+
+/// Every signature of every version of the given drafts, by draft, version and role, in one
+/// statement (served by the `draft_signatures` and `draft_versions` primary keys).
+pub async fn version_signatures(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    draft_ids: &[String],
+) -> Result<Vec<VersionSignature>> {
+    let rows = sqlx::query(
+        "SELECT s.draft_id, s.version, s.role, s.signer, s.digest, s.signature, s.method, \
+           s.verified_at, v.agreement, v.agreement_id, \
+           EXISTS (SELECT 1 FROM agreements a WHERE a.chain_id = $1 AND a.id = v.agreement_id) \
+             AS on_chain \
+         FROM draft_signatures s \
+         JOIN draft_versions v ON v.draft_id = s.draft_id AND v.version = s.version \
+         WHERE s.draft_id = ANY($2) ORDER BY s.draft_id, s.version, s.role",
     )
     .bind(i64_of(chain_id))
-    .bind(escrow.as_slice())
-    .bind(party.map(|a| a.to_vec()))
-    .bind(limit)
+    .bind(draft_ids)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VersionSignature {
+                draft_id: r.try_get("draft_id")?,
+                version: r.try_get("version")?,
+                signature: DraftSignature {
+                    role: r.try_get("role")?,
+                    signer: address(r.try_get("signer")?, "signer")?,
+                    digest: hash(r.try_get("digest")?, "digest")?,
+                    signature: r.try_get("signature")?,
+                    method: r.try_get("method")?,
+                    verified_at: r.try_get("verified_at")?,
+                },
+                agreement: r.try_get("agreement")?,
+                agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
+                on_chain: r.try_get("on_chain")?,
+            })
+        })
+        .collect()
 }
 
 /// Stores a version and makes it the draft's current one.
@@ -553,13 +688,35 @@ pub struct MilestoneView {
     pub uri: Option<String>,
 }
 
+/// Which of an agreement's parties the list's `party` must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartyRole {
+    /// The paying party.
+    Brand,
+    /// The paid party.
+    Creator,
+    /// The arbiter.
+    Arbiter,
+}
+
+impl PartyRole {
+    /// The column holding this party (a constant: never user input).
+    const fn column(self) -> &'static str {
+        match self {
+            Self::Brand => "brand",
+            Self::Creator => "creator",
+            Self::Arbiter => "arbiter",
+        }
+    }
+}
+
 /// Filters of the agreement list; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct AgreementFilter {
-    /// Either party, or the given role's party.
+    /// Either party (or the arbiter), or the given role's party.
     pub party: Option<Address>,
-    /// `brand`, `creator` or `arbiter` (with `party`).
-    pub role: Option<String>,
+    /// With `party`: which role it must have (`None`: any of the three).
+    pub role: Option<PartyRole>,
     /// Status name.
     pub status: Option<String>,
     /// Token.
@@ -570,6 +727,140 @@ pub struct AgreementFilter {
     pub to: Option<i64>,
     /// Keyset cursor: strictly after this (created_block, created_log_index).
     pub after: Option<(i64, i32)>,
+}
+
+const AGREEMENT_COLUMNS: &str = "SELECT id, brand, creator, arbiter, token, terms_hash, status, \
+    funded_count, total_amount::text AS total_amount, funded::text AS funded, \
+    paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
+    arbiter_fees::text AS arbiter_fees, deferred::text AS deferred, revision_rounds, nonce, \
+    created_block, created_log_index, created_at, updated_block FROM agreements";
+
+/// The list's order; every list index (migration 0005) ends in it.
+const LIST_ORDER: &str = " ORDER BY created_block, created_log_index LIMIT ";
+
+/// The statement of one request shape of the agreement list (docs/queries.md): only the
+/// predicates the filter uses, each one an index can serve, every value bound. Text is pushed
+/// only from the constants in this function; what the caller gave is always `push_bind`.
+///
+/// - `party` with a role: the role's index `(chain_id, <role>, created_block, created_log_index)`.
+/// - `party` without: three such ordered scans (brand; creator but not brand; arbiter but
+///   neither), each limited, merged in order (`UNION ALL`: no agreement twice, no sort).
+/// - otherwise the planner picks `agreements_status`, `agreements_token` or `agreements_order`;
+///   the other equality filters are checked on the rows that index yields.
+/// - `from`/`to` become a block range: block times never decrease along a chain, so the agreements
+///   created at or after `t` are those from the first block created at or after `t` on; that block
+///   is one probe of `agreements_created_at`. The range and the cursor are start and stop keys of
+///   whichever ordered index serves the shape.
+pub fn agreement_list_statement(
+    chain_id: u64,
+    f: &AgreementFilter,
+    limit: i64,
+) -> QueryBuilder<Postgres> {
+    list_statement("", chain_id, f, limit)
+}
+
+/// `EXPLAIN (FORMAT JSON)` of exactly the statement [`list_agreements`] runs for these arguments,
+/// planned with their values as it is when run; with `analyze`, run too (`EXPLAIN ANALYZE`:
+/// actual rows, and the rows each scan read and threw away).
+pub async fn explain_agreement_list(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    f: &AgreementFilter,
+    limit: i64,
+    analyze: bool,
+) -> Result<serde_json::Value> {
+    let prefix = if analyze { "EXPLAIN (ANALYZE, FORMAT JSON) " } else { "EXPLAIN (FORMAT JSON) " };
+    let mut qb = list_statement(prefix, chain_id, f, limit);
+    Ok(qb.build_query_scalar::<serde_json::Value>().persistent(false).fetch_one(conn).await?)
+}
+
+fn list_statement(
+    prefix: &'static str,
+    chain_id: u64,
+    f: &AgreementFilter,
+    limit: i64,
+) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    match (f.party, f.role) {
+        (Some(p), Some(role)) => list_branch(&mut qb, chain_id, f, Some((role, p)), &[], limit),
+        (Some(p), None) => {
+            // An agreement where one account holds two roles comes from the first branch only.
+            qb.push("SELECT * FROM ((");
+            list_branch(&mut qb, chain_id, f, Some((PartyRole::Brand, p)), &[], limit);
+            qb.push(") UNION ALL (");
+            let brand = [PartyRole::Brand];
+            list_branch(&mut qb, chain_id, f, Some((PartyRole::Creator, p)), &brand, limit);
+            qb.push(") UNION ALL (");
+            let both = [PartyRole::Brand, PartyRole::Creator];
+            list_branch(&mut qb, chain_id, f, Some((PartyRole::Arbiter, p)), &both, limit);
+            qb.push(")) AS by_party");
+            qb.push(LIST_ORDER);
+            qb.push_bind(limit);
+        }
+        (None, _) => list_branch(&mut qb, chain_id, f, None, &[], limit),
+    }
+    qb
+}
+
+/// One ordered, limited scan: `SELECT … WHERE chain_id = … [AND <role> = party] [AND <other
+/// roles> IS DISTINCT FROM party] [AND status …] [AND token …] [block range] [cursor] ORDER BY …`.
+fn list_branch(
+    qb: &mut QueryBuilder<Postgres>,
+    chain_id: u64,
+    f: &AgreementFilter,
+    party: Option<(PartyRole, Address)>,
+    not_also: &[PartyRole],
+    limit: i64,
+) {
+    qb.push(AGREEMENT_COLUMNS);
+    qb.push(" WHERE chain_id = ");
+    qb.push_bind(i64_of(chain_id));
+    if let Some((role, p)) = party {
+        qb.push(" AND ");
+        qb.push(role.column());
+        qb.push(" = ");
+        qb.push_bind(p.to_vec());
+        for other in not_also {
+            qb.push(" AND ");
+            qb.push(other.column());
+            qb.push(" IS DISTINCT FROM ");
+            qb.push_bind(p.to_vec());
+        }
+    }
+    if let Some(s) = &f.status {
+        qb.push(" AND status = ");
+        qb.push_bind(s.clone());
+    }
+    if let Some(t) = f.token {
+        qb.push(" AND token = ");
+        qb.push_bind(t.to_vec());
+    }
+    // The first block created at or after a time (none: no agreement is that recent).
+    let first_block_at = |qb: &mut QueryBuilder<Postgres>, t: i64| {
+        qb.push("(SELECT created_block FROM agreements WHERE chain_id = ");
+        qb.push_bind(i64_of(chain_id));
+        qb.push(" AND created_at >= ");
+        qb.push_bind(t);
+        qb.push(" ORDER BY created_at, created_block LIMIT 1)");
+    };
+    if let Some(from) = f.from {
+        qb.push(" AND created_block >= ");
+        first_block_at(qb, from);
+    }
+    if let Some(to) = f.to {
+        qb.push(" AND created_block < COALESCE(");
+        first_block_at(qb, to);
+        qb.push(", 9223372036854775807)");
+    }
+    if let Some((block, log_index)) = f.after {
+        qb.push(" AND (created_block, created_log_index) > (");
+        qb.push_bind(block);
+        qb.push(", ");
+        qb.push_bind(log_index);
+        qb.push(")");
+    }
+    qb.push(LIST_ORDER);
+    qb.push_bind(limit);
 }
 
 fn agreement_of(r: &sqlx::postgres::PgRow) -> Result<AgreementView> {
@@ -603,40 +894,19 @@ fn agreement_of(r: &sqlx::postgres::PgRow) -> Result<AgreementView> {
     })
 }
 
-/// Agreements matching `f`, in chain order of creation, at most `limit`, after the cursor.
+/// Agreements matching `f`, in chain order of creation, at most `limit`, after the cursor: the
+/// statement [`agreement_list_statement`] builds for the filter's shape.
 pub async fn list_agreements(
     conn: &mut PgConnection,
     chain_id: u64,
     f: &AgreementFilter,
     limit: i64,
 ) -> Result<Vec<AgreementView>> {
-    // One static statement: each filter is a parameter that is NULL when unused.
-    let rows = sqlx::query("SELECT id, brand, creator, arbiter, token, terms_hash, status, \
-    funded_count, total_amount::text AS total_amount, funded::text AS funded, \
-    paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
-    arbiter_fees::text AS arbiter_fees, deferred::text AS deferred, revision_rounds, nonce, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 \
-           AND ($2::bytea IS NULL OR CASE $3::text \
-                WHEN 'brand' THEN brand = $2 WHEN 'creator' THEN creator = $2 \
-                WHEN 'arbiter' THEN arbiter = $2 \
-                ELSE (brand = $2 OR creator = $2 OR arbiter = $2) END) \
-           AND ($4::text IS NULL OR status = $4) \
-           AND ($5::bytea IS NULL OR token = $5) \
-           AND ($6::int8 IS NULL OR created_at >= $6) \
-           AND ($7::int8 IS NULL OR created_at < $7) \
-           AND ($8::int8 IS NULL OR (created_block, created_log_index) > ($8, $9::int4)) \
-         ORDER BY created_block, created_log_index LIMIT $10")
-    .bind(i64_of(chain_id))
-    .bind(f.party.map(|a| a.to_vec()))
-    .bind(f.role.as_deref())
-    .bind(f.status.as_deref())
-    .bind(f.token.map(|a| a.to_vec()))
-    .bind(f.from)
-    .bind(f.to)
-    .bind(f.after.map(|a| a.0))
-    .bind(f.after.map(|a| a.1))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let mut qb = agreement_list_statement(chain_id, f, limit);
+    // Not prepared: planned with its values each time. A cached generic plan cannot know how many
+    // agreements the party has or how wide the time range is, and PostgreSQL switches to one
+    // after five runs when its estimate looks cheaper.
+    let rows = qb.build().persistent(false).fetch_all(conn).await?;
     rows.iter().map(agreement_of).collect()
 }
 

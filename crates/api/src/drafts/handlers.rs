@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{
     input::{check, Built, DraftInput, SignRequest, VersionQuery},
     log::record,
-    view::{agreement_of, current_version, load, view, DraftView, Eip712TypedData},
+    view::{agreement_of, current_version, load, view, views, DraftView, Eip712TypedData},
 };
 use crate::{
     auth::{verify_signature, Caller, SignedIn},
@@ -157,8 +157,8 @@ pub(super) async fn mine(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    // A party sees the drafts that name it, an auditor every draft.
-    let ids = pactum_db::api::draft_ids(
+    // A party sees the drafts that name it, an auditor every draft: two statements in all.
+    let page = pactum_db::api::draft_page(
         &mut conn,
         state.cfg.chain_id,
         state.cfg.escrow,
@@ -166,11 +166,7 @@ pub(super) async fn mine(
         LIST_LIMIT,
     )
     .await?;
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        let draft = load(&mut conn, &id, caller, false).await?;
-        items.push(view(&state, &mut conn, &draft, caller).await?);
-    }
+    let items = views(&state, &mut conn, page, caller).await?;
     Ok(Json(DraftList { items }))
 }
 

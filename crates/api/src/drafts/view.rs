@@ -7,7 +7,9 @@ use alloy::{
 };
 use pactum_bindings::PactumEscrow;
 use pactum_core::Agreement;
-use pactum_db::api::{Draft, DraftVersion};
+use std::collections::HashMap;
+
+use pactum_db::api::{Draft, DraftSignature, DraftVersion, ListedDraft, VersionSignature};
 use serde::Serialize;
 
 use super::funding::TxRequest;
@@ -160,35 +162,36 @@ pub(super) async fn current_version(
 }
 
 /// The superseded versions `who` signed that are neither on chain (created or revoked) nor past
-/// their signature deadline, each with its `revoke` transaction.
-async fn revocable(
+/// their signature deadline, each with its `revoke` transaction. `sigs` are the draft's
+/// signatures of every version, by version.
+fn revocable(
     state: &AppState,
-    conn: &mut sqlx::PgConnection,
     d: &Draft,
+    sigs: &[VersionSignature],
     who: Address,
 ) -> Result<Vec<RevocableVersion>, ApiError> {
     // Without asking the node (a read must not wait on it): a time no later than the chain's, so
     // a version left out is past its deadline on chain too.
     let t = state.chain_clock.known();
-    let mut out = Vec::new();
-    for number in 1..d.current_version {
-        let sigs = pactum_db::api::signatures(conn, &d.id, number).await?;
-        if !sigs.iter().any(|s| s.signer == who) {
+    let mut out: Vec<RevocableVersion> = Vec::new();
+    for s in sigs {
+        let number = s.version;
+        if number >= d.current_version
+            || s.signature.signer != who
+            || out.last().is_some_and(|r| r.version == number)
+        {
             continue;
         }
-        let Some(v) = pactum_db::api::version(conn, &d.id, number).await? else { continue };
-        let agreement = agreement_of(&v)?;
+        let agreement: Agreement =
+            serde_json::from_value(s.agreement.clone()).map_err(ApiError::internal)?;
         let deadline = i64::try_from(agreement.deadline.to::<u64>()).unwrap_or(i64::MAX);
         // The escrow refuses creation after the deadline: `block.timestamp > deadline`.
-        if deadline < t {
-            continue;
-        }
-        if pactum_db::api::agreement(conn, state.cfg.chain_id, v.agreement_id).await?.is_some() {
+        if deadline < t || s.on_chain {
             continue;
         }
         out.push(RevocableVersion {
             version: number,
-            agreement_id: v.agreement_id,
+            agreement_id: s.agreement_id,
             deadline,
             transaction: TxRequest {
                 description: format!(
@@ -204,25 +207,64 @@ async fn revocable(
     Ok(out)
 }
 
+/// A draft as the API shows it: three statements (its current version, whether that is on
+/// chain, every signature of every version).
 pub(super) async fn view(
     state: &AppState,
     conn: &mut sqlx::PgConnection,
     d: &Draft,
     caller: Caller,
 ) -> Result<DraftView, ApiError> {
+    let current = current_version(conn, d).await?;
+    let on_chain =
+        pactum_db::api::agreement(conn, state.cfg.chain_id, current.agreement_id).await?.is_some();
+    let mut out =
+        views(state, conn, vec![ListedDraft { draft: d.clone(), current, on_chain }], caller)
+            .await?;
+    out.pop().ok_or_else(|| ApiError::internal("a draft without its view"))
+}
+
+/// Drafts as the API shows them, given each with its current version: one more statement for the
+/// signatures of all of them, whatever their number.
+pub(super) async fn views(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    drafts: Vec<ListedDraft>,
+    caller: Caller,
+) -> Result<Vec<DraftView>, ApiError> {
+    let ids: Vec<String> = drafts.iter().map(|l| l.draft.id.clone()).collect();
+    let all = pactum_db::api::version_signatures(conn, state.cfg.chain_id, &ids).await?;
+    let mut by_draft: HashMap<String, Vec<VersionSignature>> = HashMap::new();
+    for s in all {
+        by_draft.entry(s.draft_id.clone()).or_default().push(s);
+    }
+    drafts
+        .into_iter()
+        .map(|l| {
+            let sigs = by_draft.remove(&l.draft.id).unwrap_or_default();
+            assemble(state, l, &sigs, caller)
+        })
+        .collect()
+}
+
+fn assemble(
+    state: &AppState,
+    l: ListedDraft,
+    sigs: &[VersionSignature],
+    caller: Caller,
+) -> Result<DraftView, ApiError> {
+    let ListedDraft { draft: d, current: v, on_chain } = l;
     let revocable = match caller {
         Caller::Party(who) if who == d.brand || who == d.creator => {
-            revocable(state, conn, d, who).await?
+            revocable(state, &d, sigs, who)?
         }
         _ => Vec::new(),
     };
-    let v = current_version(conn, d).await?;
-    let sigs = pactum_db::api::signatures(conn, &d.id, d.current_version).await?;
-    let on_chain =
-        pactum_db::api::agreement(conn, state.cfg.chain_id, v.agreement_id).await?.is_some();
+    let current: Vec<&DraftSignature> =
+        sigs.iter().filter(|s| s.version == d.current_version).map(|s| &s.signature).collect();
     let status = if on_chain {
         "created"
-    } else if sigs.len() == 2 {
+    } else if current.len() == 2 {
         "ready"
     } else {
         "awaiting_signatures"
@@ -243,13 +285,13 @@ pub(super) async fn view(
             terms: v.terms,
             terms_hash: v.terms_hash,
             created_at: v.created_at,
-            signatures: sigs
+            signatures: current
                 .into_iter()
                 .map(|s| SignatureView {
-                    role: s.role,
+                    role: s.role.clone(),
                     signer: s.signer,
-                    signature: s.signature.into(),
-                    method: s.method,
+                    signature: s.signature.clone().into(),
+                    method: s.method.clone(),
                     verified_at: s.verified_at,
                 })
                 .collect(),

@@ -9,6 +9,7 @@ mod chain_time;
 mod conformance;
 mod helpers;
 mod lifecycle;
+mod lists;
 mod reconciliation;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;

@@ -114,10 +114,15 @@ async fn without_revoke_a_superseded_version_can_still_be_created_on_chain() -> 
     Ok(())
 }
 
-/// What `who` is offered to revoke: (version, from) pairs.
+/// What `who` is offered to revoke: (version, from) pairs. The list (`GET /v1/drafts`, built in
+/// two statements for all drafts) shows the draft exactly as the draft's own route does.
 async fn offers(s: &Stack, id: &str, token: &str) -> Result<Vec<(i64, Value)>> {
     let (status, view) = s.get(&format!("/v1/drafts/{id}"), Some(token)).await?;
     assert_eq!(status, StatusCode::OK, "{view}");
+    let (status, list) = s.get("/v1/drafts", Some(token)).await?;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let listed = list["items"].as_array().into_iter().flatten().find(|d| d["id"] == id);
+    assert_eq!(listed, Some(&view), "{list}");
     Ok(view["revocable"]
         .as_array()
         .ok_or_else(|| eyre::eyre!("no revocable list: {view}"))?
