@@ -221,7 +221,7 @@ pub struct NonceResponse {
     pub chain_id: u64,
 }
 
-#[utoipa::path(post, path = "/v1/auth/nonce", tag = "auth", summary = "A single-use SIWE nonce", responses((status = 200, body = NonceResponse), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(post, path = "/v1/auth/nonce", tag = "auth", summary = "A single-use SIWE nonce", responses((status = 200, description = "The nonce and the fields the message must name", body = NonceResponse), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody)), security(()))]
 async fn nonce(_: PerIp, State(state): State<AppState>) -> Result<Json<NonceResponse>, ApiError> {
     let nonce = Alphanumeric.sample_string(&mut rand::rng(), 17);
     let t = now();
@@ -276,7 +276,7 @@ fn session_expiry(message_expiry: Option<i64>, now: i64, ttl: std::time::Duratio
     message_expiry.map_or(longest, |e| e.min(longest))
 }
 
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "The signature does not verify for the message's account", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody), crate::error::BodyErrors), security(()))]
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", summary = "Exchange a signed SIWE message for a session", request_body = LoginRequest, responses((status = 200, description = "The session", body = LoginResponse), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 401, description = "The signature does not verify for the message's account", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody), crate::error::BodyErrors), security(()))]
 async fn login(
     _: PerIp,
     State(state): State<AppState>,
@@ -353,7 +353,7 @@ pub struct Me {
     pub address: Option<Address>,
 }
 
-#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", summary = "Who the caller is", responses((status = 200, body = Me), (status = 401, description = "No valid session", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", summary = "Who the caller is", responses((status = 200, description = "The caller's role and account", body = Me), (status = 401, description = "No valid session", body = crate::error::ErrorBody)), security((), ("bearer" = [])))]
 async fn me(caller: Caller) -> Json<Me> {
     Json(match caller {
         Caller::Anonymous => Me { role: "anonymous", address: None },

@@ -64,7 +64,7 @@ pub struct ClientConfig {
     pub export_signer: Address,
 }
 
-#[utoipa::path(get, path = "/v1/config", tag = "operations", summary = "The chain, escrow, SIWE domain and tokens of this deployment", responses((status = 200, body = ClientConfig)), security(()))]
+#[utoipa::path(get, path = "/v1/config", tag = "operations", summary = "The chain, escrow, SIWE domain and tokens of this deployment", responses((status = 200, description = "This deployment's settings", body = ClientConfig)), security(()))]
 async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, ApiError> {
     let mut tokens = Vec::with_capacity(state.cfg.tokens.len());
     for &address in &state.cfg.tokens {

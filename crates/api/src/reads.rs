@@ -37,7 +37,7 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: not ready until the indexer has caught up", responses((status = 200, body = SyncStatus), (status = 503, description = "Indexer behind", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: not ready until the indexer has caught up", responses((status = 200, description = "Ready: the indexer has caught up", body = SyncStatus), (status = 503, description = "Indexer behind", body = crate::error::ErrorBody)), security(()))]
 /// Readiness: the database answers and the indexer is within `ready_max_lag` blocks of the head.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
     let s = sync_status(&state).await?;
@@ -80,7 +80,7 @@ async fn sync_status(state: &AppState) -> Result<SyncStatus, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/status", tag = "reads", summary = "Sync status: indexed block, head, finalized block", responses((status = 200, body = SyncStatus), (status = 500, description = "Our fault", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/status", tag = "reads", summary = "Sync status: indexed block, head, finalized block", responses((status = 200, description = "The indexer's position against the chain", body = SyncStatus), (status = 500, description = "Our fault", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(()))]
 async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
     Ok(Json(sync_status(&state).await?))
 }
@@ -303,7 +303,7 @@ fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
 const STATUSES: [&str; 6] =
     ["active", "terminating", "closing", "completed", "terminated", "revoked"];
 
-#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, description = "One page of agreements", body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -374,7 +374,7 @@ pub(crate) fn parse_id(id: &str) -> Result<B256, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -426,7 +426,7 @@ pub struct HistoryQuery {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits"), HistoryQuery), responses((status = 200, content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits"), HistoryQuery), responses((status = 200, description = "The events in chain order, as JSON or CSV", content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -485,7 +485,7 @@ async fn history(
     }
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, description = "The signed audit bundle", body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 /// The audit bundle of one agreement (parties and auditors: it holds the private terms).
 async fn audit_bundle(
     State(state): State<AppState>,
