@@ -54,3 +54,27 @@ export function setStatus(el: HTMLElement, state: string, ...content: Child[]) {
   el.replaceChildren();
   append(el, content);
 }
+
+/** Marks a field's control invalid with its message right under it (aria-invalid, and
+ *  aria-describedby naming the message first, then the hint); `null` clears it. */
+export function fieldError(control: HTMLElement, message: string | null) {
+  const errId = `${control.id}-error`;
+  const box = control.closest('.field');
+  let err = document.getElementById(errId);
+  const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== errId);
+  if (message === null) {
+    err?.remove();
+    control.removeAttribute('aria-invalid');
+    if (described.length) control.setAttribute('aria-describedby', described.join(' '));
+    else control.removeAttribute('aria-describedby');
+    return;
+  }
+  if (!err) {
+    err = h('p', { id: errId, class: 'field-error', 'data-testid': 'field-error' });
+    control.insertAdjacentElement('afterend', err);
+  }
+  err.textContent = message;
+  control.setAttribute('aria-invalid', 'true');
+  control.setAttribute('aria-describedby', [errId, ...described].join(' '));
+  void box;
+}

@@ -21,7 +21,20 @@ export function amount(raw: string | bigint | number, token: TokenInfo): string 
   return `${formatUnits(v, token.decimals)} ${token.symbol ?? 'tokens'}`;
 }
 
-/** Unix seconds as a local date and time, e.g. "Tue, 8 Dec 2026, 14:00". */
+/** The reader's time zone, by name (e.g. "Europe/London"), as the browser reports it. */
+export function zoneName(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  } catch {
+    return 'local time';
+  }
+}
+
+/**
+ * Unix seconds as a date and time in the reader's time zone, the zone always said, e.g.
+ * "Tue, 8 Dec 2026, 14:00 GMT" or "Sat, 12 Dec 2026, 14:00 CET". Every date and time the app
+ * shows goes through here.
+ */
 export function when(unix: number | string | bigint): string {
   const d = new Date(Number(BigInt(unix)) * 1000);
   return d.toLocaleString(undefined, {
@@ -31,7 +44,101 @@ export function when(unix: number | string | bigint): string {
     year: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
+    timeZoneName: 'short',
   });
+}
+
+/** The separators of the reader's locale: the decimal mark and the digit-grouping mark. */
+function separators(locale?: string): { decimal: string; group: string } {
+  const parts = new Intl.NumberFormat(locale, { useGrouping: true }).formatToParts(1234567.5);
+  return {
+    decimal: parts.find((p) => p.type === 'decimal')?.value ?? '.',
+    group: parts.find((p) => p.type === 'group')?.value ?? ',',
+  };
+}
+
+/**
+ * An amount typed by a person, in token units, as the token's smallest unit; or a sentence saying
+ * why not. Grouping marks are accepted where they cannot be misread: spaces (also no-break ones)
+ * and apostrophes always group thousands; "," or "." group when used more than once, when both
+ * appear (the last one is then the decimal mark), or when the reader's locale groups with it and
+ * exactly three digits follow ("1,000" in English is 1000). A mark that could be either, such as
+ * "1,5" where "," groups thousands, is refused rather than guessed.
+ */
+export function parseAmount(input: string, decimals: number | null, symbol: string | null, locale?: string): { value: bigint } | { error: string } {
+  const raw = input.trim();
+  const unit = symbol ?? 'token units';
+  if (!raw) return { error: 'Give an amount.' };
+  if (/^[-\u2212]/.test(raw)) return { error: 'An amount cannot be negative.' };
+  const { decimal: locDec, group: locGroup } = separators(locale);
+  // Spaces (incl. U+00A0 and U+202F) and apostrophes only ever group digits.
+  const spaced = /[\s\u00a0\u202f'\u2019]/.test(raw);
+  let s = raw;
+  if (!/^[0-9.,\s\u00a0\u202f'\u2019]+$/.test(s)) return { error: `"${raw}" is not an amount: use digits, with a decimal point if needed (for example 150 or 12.5).` };
+  const groupsOk = (intPart: string, sep: RegExp) => {
+    const chunks = intPart.split(sep);
+    return chunks.length === 1 || (/^[0-9]{1,3}$/.test(chunks[0]) && chunks.slice(1).every((c) => /^[0-9]{3}$/.test(c)));
+  };
+  const badGroups = `"${raw}" is not an amount: digit groups must have three digits (for example 1,000 or 1 000).`;
+  const commas = (s.match(/,/g) ?? []).length;
+  const dots = (s.match(/\./g) ?? []).length;
+  let intPart: string;
+  let frac = '';
+  let decimalMark: string | null = null;
+  if (commas && dots) {
+    // Both: the last one is the decimal mark, and it appears once.
+    decimalMark = s.lastIndexOf(',') > s.lastIndexOf('.') ? ',' : '.';
+    const groupMark = decimalMark === ',' ? '.' : ',';
+    if ((decimalMark === ',' ? commas : dots) !== 1) return { error: badGroups };
+    [intPart, frac] = s.split(decimalMark);
+    if (spaced) return { error: badGroups };
+    if (!groupsOk(intPart, new RegExp(`\\${groupMark}`))) return { error: badGroups };
+    intPart = intPart.split(groupMark).join('');
+  } else if (commas || dots) {
+    const mark = commas ? ',' : '.';
+    const count = commas || dots;
+    const [head, ...rest] = s.split(mark);
+    if (count > 1) {
+      // Used more than once: it groups thousands.
+      if (!groupsOk(s.replace(/[\s\u00a0\u202f'\u2019]/g, mark), new RegExp(`\\${mark}`))) return { error: badGroups };
+      intPart = s.split(mark).join('');
+    } else {
+      const tail = rest[0];
+      const n = String(BigInt(head.replace(/[^0-9]/g, '') || '0'));
+      // Three digits after a single mark, after a whole part that could start a grouped number.
+      const groupLike = /^[0-9]{3}$/.test(tail) && /^[1-9][0-9]{0,2}$/.test(head.split(/[\s\u00a0\u202f'\u2019]/).pop() ?? '');
+      const dec = locDec === ',' ? ',' : '.';
+      if (mark === locGroup && groupLike) {
+        intPart = head + tail;
+      } else if (mark === locGroup) {
+        return { error: `"${raw}" is ambiguous: "${mark}" groups thousands here, so it cannot mark decimals. Write ${n}${dec === mark ? '.' : dec}${tail} for a fraction, or ${BigInt(n + tail)} for a whole number.` };
+      } else if (!groupLike) {
+        [intPart, frac] = [head, tail];
+        decimalMark = mark;
+      } else {
+        return { error: `"${raw}" is ambiguous: "${mark}" followed by three digits could group thousands or mark decimals. Write ${BigInt(n + tail)} for a whole number, or ${tail.replace(/0+$/, '') ? `${n}${mark}${tail.replace(/0+$/, '')}` : n} for a fraction.` };
+      }
+    }
+  } else {
+    intPart = s;
+  }
+  // Spaces and apostrophes in the whole part: thousands groups.
+  if (spaced) {
+    if (!groupsOk(intPart, /[\s\u00a0\u202f'\u2019]/)) return { error: badGroups };
+    intPart = intPart.replace(/[\s\u00a0\u202f'\u2019]/g, '');
+  }
+  if (/[^0-9]/.test(frac)) return { error: `"${raw}" is not an amount: no grouping after the decimal mark.` };
+  if (intPart === '' && frac === '') return { error: `"${raw}" is not an amount.` };
+  if (decimalMark && frac === '') return { error: `"${raw}" is not an amount: give digits after the decimal mark.` };
+  if (!/^[0-9]*$/.test(intPart)) return { error: badGroups };
+  if (decimals === null) {
+    if (frac) return { error: `This token's decimals are unknown: give a whole number of its smallest unit.` };
+    return { value: BigInt(intPart || '0') };
+  }
+  if (frac.length > decimals) return { error: `${unit} has ${decimals} decimal${decimals === 1 ? '' : 's'}: "${raw}" has ${frac.length} digits after the decimal mark.` };
+  const value = BigInt((intPart || '0') + frac.padEnd(decimals, '0'));
+  if (value === 0n) return { error: 'An amount must be more than zero.' };
+  return { value };
 }
 
 /** Seconds as "3 days", "12 hours", "1 day 6 hours". */

@@ -3,10 +3,10 @@
 // the auditor's search, timeline and in-browser bundle check).
 
 import './style.css';
-import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, parseUnits, stringToBytes, zeroAddress } from 'viem';
+import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
-import { field, h, setStatus, statusBox, uid } from './dom';
-import { aiWords, amount, duration, ownerWords, plural, short, tokenOf, when } from './format';
+import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
+import { aiWords, amount, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
@@ -219,6 +219,22 @@ function nextSteps(a: any, milestones: any[], me: string, events: any[]): string
   return ['Nothing to do right now.'];
 }
 
+/** What the escrow still holds of an agreement: funded, less paid, refunded and arbiter fees. */
+function held(a: any): bigint {
+  return BigInt(a.funded) - BigInt(a.paidToCreator) - BigInt(a.refundedToBrand) - BigInt(a.arbiterFees);
+}
+
+/** A link only for http(s) addresses; anything else (javascript:, data:…) is shown as text. */
+function safeLink(uri: string): HTMLElement {
+  try {
+    const u = new URL(uri);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return h('a', { href: u.href, rel: 'noopener noreferrer', target: '_blank', class: 'wrap' }, uri);
+  } catch {
+    /* not a URL: text */
+  }
+  return h('code', { class: 'wrap' }, uri);
+}
+
 async function dashboard() {
   if (!requireSession()) return;
   const s = session()!;
@@ -251,6 +267,8 @@ async function dashboard() {
       h('td', {}, next));
   });
   const groups = new Map<string, HTMLElement[]>();
+  // Per token: what the agreements add up to, what is paid and what the escrow still holds.
+  const totals = new Map<string, { total: bigint; held: bigint; paid: bigint; count: number }>();
   for (const a of agreements.items) {
     const [detail, history] = await Promise.all([api<any>('GET', `/v1/agreements/${a.id}`), api<any>('GET', `/v1/agreements/${a.id}/history`)]);
     const token = tokenOf(cfg.tokens, a.token);
@@ -259,9 +277,13 @@ async function dashboard() {
       h('td', {}, link(`/agreements/${a.id}`, short(a.id))),
       h('td', {}, mine),
       h('td', {}, amount(a.totalAmount, token)),
+      h('td', { 'data-testid': 'held' }, `${amount(held(a), token)} held`),
       h('td', {}, `${amount(a.paidToCreator, token)} paid`),
       h('td', {}, nextSteps(a, detail.milestones, me, history.events).join(' ')));
     groups.set(a.status, [...(groups.get(a.status) ?? []), row]);
+    const key = String(a.token).toLowerCase();
+    const t = totals.get(key) ?? { total: 0n, held: 0n, paid: 0n, count: 0 };
+    totals.set(key, { total: t.total + BigInt(a.totalAmount), held: t.held + held(a), paid: t.paid + BigInt(a.paidToCreator), count: t.count + 1 });
   }
   const table = (caption: string, head: string[], rows: HTMLElement[]) =>
     h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
@@ -270,7 +292,15 @@ async function dashboard() {
     draftRows.length ? table('Drafts not yet on chain', ['Draft', 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
   const order = ['active', 'terminating', 'closing', 'completed', 'terminated', 'revoked'];
   sections.push(h('section', { 'aria-labelledby': 'agreements-h' }, h('h2', { id: 'agreements-h' }, 'Agreements'),
-    groups.size ? order.filter((st) => groups.has(st)).map((st) => table(`${st[0].toUpperCase()}${st.slice(1)}`, ['Agreement', 'You are', 'Total', 'Paid', 'Next, and by when'], groups.get(st)!)) : h('p', { class: 'muted' }, 'No agreements on chain yet.')));
+    groups.size ? order.filter((st) => groups.has(st)).map((st) => table(`${st[0].toUpperCase()}${st.slice(1)}`, ['Agreement', 'You are', 'Total', 'Held in escrow', 'Paid', 'Next, and by when'], groups.get(st)!)) : h('p', { class: 'muted' }, 'No agreements on chain yet.')));
+  if (totals.size)
+    sections.push(h('section', { 'aria-labelledby': 'totals-h' }, h('h2', { id: 'totals-h' }, 'Totals'),
+      h('p', { class: 'muted' }, 'Held in escrow: funded, less what was paid to the creator, returned to the brand and paid to the arbiter.'),
+      table('Totals by token, over all your agreements', ['Token', 'Agreements', 'Total', 'Held in escrow', 'Paid to the creator'],
+        [...totals].map(([addr, t]) => {
+          const tk = tokenOf(cfg.tokens, addr);
+          return h('tr', { 'data-token': addr }, h('td', {}, tk.symbol ?? short(addr)), h('td', {}, t.count), h('td', {}, amount(t.total, tk)), h('td', { 'data-testid': 'held-total' }, amount(t.held, tk)), h('td', {}, amount(t.paid, tk)));
+        }))));
   screen('Dashboard', ...sections);
 }
 
@@ -327,8 +357,8 @@ async function draftForm(editId: string | null) {
     });
     group.append(
       h('h2', { class: 'milestone-title' }, 'Milestone'),
-      field('Amount (in token units)', amountIn, 'For example 150 or 12.5'),
-      field('Delivery deadline (your local time)', deadline),
+      field('Amount (in token units)', amountIn, 'For example 150, 12.5 or 1,000'),
+      field(`Delivery deadline (your time zone, ${zoneName()})`, deadline),
       field('Brand\u2019s review window (days)', review, 'If the brand says nothing this long after a delivery, the creator may claim the payment.'),
       field('Platform', platform),
       field('Format', format, 'reel, video, post, story…'),
@@ -393,28 +423,63 @@ async function draftForm(editId: string | null) {
     h('div', { class: 'actions' }, submit),
     status);
 
+  // Each amount is checked as it is left and on submit: its message sits right under it.
+  const checkAmount = (input: HTMLInputElement): string | null => {
+    const tk = tokenOf(cfg.tokens, token.value);
+    const r = parseAmount(input.value, tk.decimals, tk.symbol);
+    fieldError(input, 'error' in r ? r.error : null);
+    return 'error' in r ? null : r.value.toString();
+  };
+  msList.addEventListener('change', (e) => {
+    const t = e.target as HTMLInputElement;
+    if (t.name === 'amount') checkAmount(t);
+  });
+  msList.addEventListener('input', (e) => {
+    const t = e.target as HTMLInputElement;
+    if (t.getAttribute('aria-invalid') === 'true') fieldError(t, null);
+  });
+  token.addEventListener('change', () => msList.querySelectorAll<HTMLInputElement>('[name="amount"][aria-invalid="true"]').forEach((x) => checkAmount(x)));
+  for (const [el, ok] of [[creator, (v: string) => isAddress(v, { strict: false })], [arbiter, (v: string) => !v || isAddress(v, { strict: false })]] as const)
+    el.addEventListener('input', () => {
+      if (el.getAttribute('aria-invalid') === 'true' && ok(el.value.trim())) fieldError(el, null);
+    });
+
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      const tk = tokenOf(cfg.tokens, token.value);
       const items = Array.from(msList.children) as HTMLElement[];
       const get = (li: HTMLElement, name: string) => (li.querySelector(`[name="${name}"]`) as HTMLInputElement).value.trim();
-      const milestones = items.map((li, i) => {
-        const raw = get(li, 'amount');
-        let units: string;
-        try {
-          units = tk.decimals !== null ? parseUnits(raw, tk.decimals).toString() : BigInt(raw).toString();
-        } catch {
-          throw new Error(`Milestone ${i + 1}: "${raw}" is not an amount.`);
-        }
-        const dl = new Date(get(li, 'deadline')).getTime();
-        if (!Number.isFinite(dl)) throw new Error(`Milestone ${i + 1}: give a delivery deadline.`);
-        return { amount: units, deadline: Math.floor(dl / 1000), reviewWindow: Math.round(Number(get(li, 'reviewDays')) * 86400) };
-      });
+      // Every field's own error under it; the first invalid field gets the focus.
+      const invalid: HTMLElement[] = [];
       const creatorAddr = creator.value.trim();
-      if (!isAddress(creatorAddr, { strict: false })) throw new Error('The creator\u2019s address is not an address (0x and 40 hex digits).');
+      if (!isAddress(creatorAddr, { strict: false })) {
+        fieldError(creator, 'This is not an address: 0x and 40 hex digits.');
+        invalid.push(creator);
+      } else fieldError(creator, null);
       const arbiterAddr = arbiter.value.trim();
-      if (arbiterAddr && !isAddress(arbiterAddr, { strict: false })) throw new Error('The arbiter\u2019s address is not an address.');
+      if (arbiterAddr && !isAddress(arbiterAddr, { strict: false })) {
+        fieldError(arbiter, 'This is not an address: 0x and 40 hex digits, or leave it empty for no arbiter.');
+        invalid.push(arbiter);
+      } else fieldError(arbiter, null);
+      const milestones = items.map((li) => {
+        const amountIn = li.querySelector('[name="amount"]') as HTMLInputElement;
+        const units = checkAmount(amountIn);
+        if (units === null) invalid.push(amountIn);
+        const deadlineIn = li.querySelector('[name="deadline"]') as HTMLInputElement;
+        const dl = new Date(deadlineIn.value).getTime();
+        if (!Number.isFinite(dl)) {
+          fieldError(deadlineIn, 'Give a delivery deadline.');
+          invalid.push(deadlineIn);
+        } else fieldError(deadlineIn, null);
+        return { amount: units ?? '0', deadline: Math.floor(dl / 1000), reviewWindow: Math.round(Number(get(li, 'reviewDays')) * 86400) };
+      });
+      if (invalid.length) {
+        // Document order: the first one the reader meets.
+        invalid.sort((x, y) => (x.compareDocumentPosition(y) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+        setStatus(status, 'error', `${plural(invalid.length, 'field')} to correct: see the message${invalid.length === 1 ? '' : 's'} under ${invalid.length === 1 ? 'it' : 'them'}.`);
+        invalid[0].focus();
+        return;
+      }
       const doc: any = {
         deliverables: items.map((li, i) => ({ platform: get(li, 'platform'), format: get(li, 'format'), description: get(li, 'description'), milestone: i })),
         usage_rights: { scope: scope.value.trim(), duration_days: Number(usageDays.value), territories: territories.value.split(',').map((x) => x.trim()).filter(Boolean) },
@@ -841,7 +906,7 @@ async function agreementPage(id: string) {
       h('dt', {}, 'Brand'), h('dd', {}, h('code', { class: 'wrap' }, a.brand)),
       h('dt', {}, 'Creator'), h('dd', {}, h('code', { class: 'wrap' }, a.creator)),
       h('dt', {}, 'Total'), h('dd', {}, amount(a.totalAmount, tk)),
-      h('dt', {}, 'Held in escrow'), h('dd', {}, amount(BigInt(a.funded) - BigInt(a.paidToCreator) - BigInt(a.refundedToBrand) - BigInt(a.arbiterFees), tk)),
+      h('dt', {}, 'Held in escrow'), h('dd', { 'data-testid': 'held' }, amount(held(a), tk)),
       h('dt', {}, 'Paid to the creator'), h('dd', { 'data-testid': 'paid' }, amount(a.paidToCreator, tk)),
       h('dt', {}, 'Returned to the brand'), h('dd', {}, amount(a.refundedToBrand, tk))),
     h('p', { 'data-testid': 'next-step' }, h('strong', {}, 'Next: '), nextSteps(a, detail.milestones, me, history.events).join(' '))));
@@ -854,11 +919,12 @@ async function agreementPage(id: string) {
       h('tbody', {}, (detail.milestones as any[]).map((m) => h('tr', { 'data-milestone': m.index },
         h('td', {}, m.index + 1), h('td', {}, amount(m.amount, tk)), h('td', {}, when(m.deadline)), h('td', {}, duration(m.reviewWindow)),
         h('td', { 'data-testid': `milestone-${m.index}-status` }, MS_STATUS_WORDS[m.status] ?? m.status),
-        h('td', {}, m.uri ? h('a', { href: m.uri, rel: 'noopener noreferrer', target: '_blank' }, m.uri) : '—'))))))));
+        h('td', {}, m.uri ? safeLink(m.uri) : '—'))))))));
 
   if (detail.terms) parts.push(plainTerms(cfg, await agreementStruct(detail), detail.terms.document, s.address));
 
-  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk));
+  const captions = role === 'brand' && detail.terms && (detail.milestones as any[]).some((m) => m.status === 'submitted') ? await recordedCaptions(detail.terms.draft, id) : [];
+  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions));
   else
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'actions-h', 'data-testid': 'not-a-party' }, h('h2', { id: 'actions-h' }, 'What you can do'),
       h('p', {}, role === 'arbiter'
@@ -867,6 +933,68 @@ async function agreementPage(id: string) {
   parts.push(timeline(history.events));
   parts.push(auditPanel(id));
   screen(`Agreement ${short(id)}`, ...parts);
+}
+
+interface Caption {
+  milestone: number;
+  caption: string;
+  at: number;
+  disclosure: any;
+}
+
+/** The captions the API recorded for this agreement (the draft's off-chain log,
+ *  `caption_recorded`), oldest first; none when the log cannot be read. */
+async function recordedCaptions(draft: string, id: string): Promise<Caption[]> {
+  try {
+    const log = await api<{ entries: any[] }>('GET', `/v1/drafts/${draft}/log`);
+    return log.entries
+      .filter((e) => e.kind === 'caption_recorded')
+      .map((e) => ({ at: Number(e.at), details: JSON.parse(e.entry).details }))
+      .filter((e) => String(e.details?.agreementId ?? '').toLowerCase() === id.toLowerCase())
+      .map((e) => ({ milestone: Number(e.details.milestone), caption: String(e.details.caption ?? ''), at: e.at, disclosure: e.details.disclosure ?? null }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * What the brand decides on, for one delivered milestone: the link and content hash the creator
+ * put on chain, and the caption the API checked with its disclosure verdict. The caption shown is
+ * the latest recorded one whose keccak256(link, newline, caption) is the hash on chain (the app's
+ * delivery hash); if none matches, the latest recorded one, said not to match. All as text.
+ */
+function deliveryView(m: any, captions: Caption[]): HTMLElement {
+  const hash = m.contentHash ? String(m.contentHash).toLowerCase() : null;
+  const mine = captions.filter((c) => c.milestone === m.index);
+  const matches = (c: Caption) => hash !== null && m.uri && keccak256(stringToBytes(`${m.uri}\n${c.caption}`)).toLowerCase() === hash;
+  const matched = [...mine].reverse().find(matches) ?? null;
+  const shown = matched ?? mine[mine.length - 1] ?? null;
+  const parts: (HTMLElement | null)[] = [
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Link'), h('dd', { 'data-testid': 'delivery-uri' }, m.uri ? safeLink(m.uri) : '—'),
+      h('dt', {}, 'Content hash'), h('dd', {}, h('code', { class: 'wrap', 'data-testid': 'delivery-hash' }, hash ?? '—')),
+      h('dt', {}, 'Delivered'), h('dd', {}, when(m.since))),
+  ];
+  if (!shown) {
+    parts.push(h('p', { class: 'muted', 'data-testid': 'delivery-caption-missing' }, 'No caption was recorded by Pactum for this delivery (it was sent to the escrow without the app\u2019s disclosure check): open the link and read the caption there before approving.'));
+  } else {
+    const d = shown.disclosure;
+    const rules: any[] = d?.rules ?? [];
+    const missing = rules.filter((r) => !r.ok);
+    parts.push(
+      h('h4', {}, 'Caption as checked'),
+      h('blockquote', { class: 'caption wrap', 'data-testid': 'delivery-caption' }, shown.caption),
+      h('p', { 'data-testid': 'delivery-disclosure', 'data-ok': d ? String(!!d.ok) : 'unknown' },
+        !d ? 'No disclosure verdict was recorded.'
+          : d.ok ? `Disclosure check passed: ${rules.map((r) => `${r.region} (${r.rule}) found ${r.found}`).join('; ')}.`
+            : `Disclosure check failed: ${missing.map((r) => `${r.region} (${r.rule}) needs one of ${(r.accepted ?? []).join(', ')}`).join('; ')}.`),
+      (d?.warnings ?? []).length ? h('ul', {}, (d.warnings as string[]).map((w) => h('li', {}, `Warning: ${w}`))) : null,
+      matched
+        ? h('p', { class: 'muted' }, `Checked on ${when(shown.at)}; the link and this caption give the content hash on chain.`)
+        : h('p', { class: 'error', 'data-testid': 'delivery-mismatch' }, `This caption, checked on ${when(shown.at)}, does not match the content hash on chain: the delivery may carry another caption. Open the link before approving.`),
+    );
+  }
+  return h('div', { class: 'delivery', 'data-testid': 'delivery', 'data-milestone': m.index }, h('h4', {}, `What was delivered for milestone ${m.index + 1}`), parts);
 }
 
 /** The agreement struct as signed, from its draft (for the plain-language terms). */
@@ -928,7 +1056,7 @@ function hasArbiter(a: any): boolean {
  * conditions: the agreement's status, the milestone's status, the viewer's role, the arbiter, the
  * windows measured by the chain's time), with a sentence saying why anything else is not offered.
  */
-function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>): HTMLElement {
+function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>, captions: Caption[] = []): HTMLElement {
   const status = statusBox('action');
   const forms: HTMLElement[] = [];
   const ms = detail.milestones as any[];
@@ -1053,7 +1181,15 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       const approve = h('button', { type: 'button', class: 'primary' }, 'Approve and pay');
       approve.addEventListener('click', () => void act({ action: 'approve', milestone: Number(sel.value) }));
       const buttons: HTMLElement[] = [approve];
-      const fields: HTMLElement[] = [field('Milestone', sel)];
+      // The delivery of the milestone chosen, beside the approve button.
+      const delivery = h('div', { 'aria-live': 'polite' });
+      const showDelivery = () => {
+        const m = ms.find((x) => x.index === Number(sel.value));
+        delivery.replaceChildren(m ? deliveryView(m, captions) : '');
+      };
+      sel.addEventListener('change', showDelivery);
+      showDelivery();
+      const fields: HTMLElement[] = [field('Milestone', sel), delivery];
       if (ms.some(canRevise)) {
         const reason = h('input', { name: 'reason' }) as HTMLInputElement;
         const revise = h('button', { type: 'button' }, 'Ask for a revision') as HTMLButtonElement;

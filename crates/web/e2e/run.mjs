@@ -536,6 +536,49 @@ async function main() {
       await p.getByRole('button', { name: 'Sign version 1 with my wallet' }).waitFor();
     });
 
+    await step('brand: an ambiguous amount ("1,5") is marked invalid with its message under it and focused; "1,000" is accepted as 1000; deadlines say their time zone', async () => {
+      const p = brand.page;
+      await p.getByRole('link', { name: 'New agreement' }).click();
+      await p.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await p.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      const li = p.locator('li.milestone').nth(0);
+      const amountIn = li.getByLabel('Amount (in token units)');
+      await amountIn.fill('1,5');
+      await li.getByLabel('What the creator delivers').fill('a grouped amount');
+      const deadlineLabel = await li.locator('label', { hasText: 'Delivery deadline' }).innerText();
+      assert(deadlineLabel.includes('Europe/London'), `the deadline field says its zone: ${deadlineLabel}`);
+      await p.getByRole('button', { name: 'Create the draft' }).click();
+      await p.locator('li.milestone [aria-invalid="true"]').waitFor();
+      const marked = await amountIn.evaluate((el) => {
+        const ids = (el.getAttribute('aria-describedby') ?? '').split(' ');
+        const msg = document.getElementById(ids[0]);
+        return {
+          invalid: el.getAttribute('aria-invalid'),
+          focused: document.activeElement === el,
+          message: msg?.textContent ?? '',
+          // The message sits right under its field, inside the same field box.
+          next: msg !== null && el.nextElementSibling === msg && el.closest('.field') === msg.closest('.field'),
+        };
+      });
+      assert(marked.invalid === 'true' && marked.focused && marked.next, `the amount is marked invalid, focused, its message next to it: ${JSON.stringify(marked)}`);
+      assert(marked.message.includes('"1,5" is ambiguous') && marked.message.includes('1.5'), marked.message);
+      assert(/\/drafts\/new$/.test(p.url()), `still on the form: ${p.url()}`);
+      await shot(p, '02b-amount-invalid');
+      await a11y(p, '02b-amount-invalid');
+      await amountIn.fill('1,000');
+      assert((await amountIn.getAttribute('aria-invalid')) === null, 'typing clears the mark');
+      await p.getByRole('button', { name: 'Create the draft' }).click();
+      await p.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      await p.locator('[data-testid="draft-status"]').waitFor();
+      const body = await p.locator('main').innerText();
+      assert(body.includes('Milestone 1: 1000 pUSD'), `"1,000" is 1000 pUSD: ${body}`);
+      assert(/by [^.]*\d{4},? \d{2}:\d{2} (GMT|BST)\./.test(body), `a deadline says its zone: ${body.match(/by [^.]*\./)?.[0]}`);
+      const d = await (await fetch(`${stack.base}/v1/drafts/${p.url().split('/').pop()}`, { headers: { authorization: `Bearer ${await p.evaluate(() => JSON.parse(sessionStorage.getItem('pactum.session')).token)}` } })).json();
+      assert(BigInt(d.version.agreement.milestones[0].amount) === 1_000_000_000n, `1000 pUSD in units: ${JSON.stringify(d.version.agreement.milestones[0])}`);
+      await p.goto(draftUrl);
+      await p.getByRole('button', { name: 'Sign version 1 with my wallet' }).waitFor();
+    });
+
     await step('brand: a signature rejected in the wallet is shown, then signing works', async () => {
       const p = brand.page;
       brand.wallet.reject.add('eth_signTypedData_v4');
@@ -759,6 +802,17 @@ async function main() {
       await deliver(0, 'https://instagram.com/stories/1', '#ad New colours are out');
       await b.goto(`${stack.base}/agreements/${secondId}`);
       const paidBefore = await b.locator('[data-testid="paid"]').innerText();
+      // Beside the approve button: the delivery's link, its hash and the caption as checked, with its verdict.
+      const delivery = b.getByRole('group', { name: 'Review a deliverable' }).locator('[data-testid="delivery"]');
+      await delivery.waitFor();
+      assert((await delivery.locator('[data-testid="delivery-uri"]').innerText()) === 'https://instagram.com/stories/1', await delivery.innerText());
+      assert(/^0x[0-9a-f]{64}$/.test(await delivery.locator('[data-testid="delivery-hash"]').innerText()), 'content hash shown');
+      assert((await delivery.locator('[data-testid="delivery-caption"]').innerText()) === '#ad New colours are out', await delivery.innerText());
+      const verdict = delivery.locator('[data-testid="delivery-disclosure"]');
+      assert((await verdict.getAttribute('data-ok')) === 'true' && (await verdict.innerText()).startsWith('Disclosure check passed: US (FTC) found #ad'), await verdict.innerText());
+      assert((await delivery.locator('[data-testid="delivery-mismatch"]').count()) === 0, 'the caption matches the hash on chain');
+      assert((await b.locator('[data-testid="held"]').innerText()) === '75 pUSD', `held before approval: ${await b.locator('[data-testid="held"]').innerText()}`);
+      await shot(b, '10c-brand-review-with-caption');
       await a11y(b, '10c-agreement-review-brand');
       await b.getByRole('button', { name: 'Approve and pay' }).click();
       const approved = await state(b, 'action', 'confirmed');
@@ -866,6 +920,12 @@ async function main() {
       const text = await p.locator('main').innerText();
       assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
       assert(text.includes('Active') && text.includes('Milestone 2 is with the arbiter.'), text);
+      // Held per agreement and in the totals, in token units.
+      const second = p.locator('tr', { has: p.locator(`a[href="/agreements/${secondId}"]`) });
+      assert((await second.locator('[data-testid="held"]').innerText()) === '25 pUSD held', await second.innerText());
+      const total = await p.locator(`[data-token="${cfg.tokens.find((t) => t.symbol === 'pUSD').address.toLowerCase()}"] [data-testid="held-total"]`).innerText();
+      assert(/^\d+(\.\d+)? pUSD$/.test(total), `total held: ${total}`);
+      assert(text.includes('Totals by token'), 'totals table');
       await shot(p, '12-dashboard-brand');
     });
 
