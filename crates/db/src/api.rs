@@ -220,19 +220,20 @@ pub async fn draft(conn: &mut PgConnection, id: &str, lock: bool) -> Result<Opti
     const LOCKED: &str = "SELECT id, chain_id, escrow, brand, creator, salt::text AS salt, \
         current_version, created_at FROM drafts WHERE id = $1 FOR UPDATE";
     let row = sqlx::query(if lock { LOCKED } else { PLAIN }).bind(id).fetch_optional(conn).await?;
-    row.map(|r| {
-        Ok(Draft {
-            id: r.try_get("id")?,
-            chain_id: u64::try_from(r.try_get::<i64, _>("chain_id")?).unwrap_or(0),
-            escrow: address(r.try_get("escrow")?, "escrow")?,
-            brand: address(r.try_get("brand")?, "brand")?,
-            creator: address(r.try_get("creator")?, "creator")?,
-            salt: r.try_get("salt")?,
-            current_version: r.try_get("current_version")?,
-            created_at: r.try_get("created_at")?,
-        })
+    row.map(|r| draft_of(&r)).transpose()
+}
+
+fn draft_of(r: &sqlx::postgres::PgRow) -> Result<Draft> {
+    Ok(Draft {
+        id: r.try_get("id")?,
+        chain_id: u64::try_from(r.try_get::<i64, _>("chain_id")?).unwrap_or(0),
+        escrow: address(r.try_get("escrow")?, "escrow")?,
+        brand: address(r.try_get("brand")?, "brand")?,
+        creator: address(r.try_get("creator")?, "creator")?,
+        salt: r.try_get("salt")?,
+        current_version: r.try_get("current_version")?,
+        created_at: r.try_get("created_at")?,
     })
-    .transpose()
 }
 
 /// A draft of a list page: its fixed facts, its current version, and whether that version's
@@ -262,7 +263,8 @@ pub async fn draft_page(
 ) -> Result<Vec<ListedDraft>> {
     let mut qb = QueryBuilder::<Postgres>::new(
         "SELECT d.id, d.chain_id, d.escrow, d.brand, d.creator, d.salt::text AS salt, \
-           d.current_version, d.created_at, v.proposed_by, v.agreement, v.agreement_id, v.terms, \
+           d.current_version, d.created_at, v.draft_id, v.version, v.proposed_by, v.agreement, \
+           v.agreement_id, v.terms, \
            v.terms_canonical, v.terms_hash, v.created_at AS version_created_at, \
            EXISTS (SELECT 1 FROM agreements a WHERE a.chain_id = d.chain_id \
              AND a.id = v.agreement_id) AS on_chain FROM (",
@@ -304,30 +306,9 @@ pub async fn draft_page(
     let rows = qb.build().fetch_all(conn).await?;
     rows.iter()
         .map(|r| {
-            let id: String = r.try_get("id")?;
-            let current_version: i32 = r.try_get("current_version")?;
             Ok(ListedDraft {
-                draft: Draft {
-                    id: id.clone(),
-                    chain_id: u64::try_from(r.try_get::<i64, _>("chain_id")?).unwrap_or(0),
-                    escrow: address(r.try_get("escrow")?, "escrow")?,
-                    brand: address(r.try_get("brand")?, "brand")?,
-                    creator: address(r.try_get("creator")?, "creator")?,
-                    salt: r.try_get("salt")?,
-                    current_version,
-                    created_at: r.try_get("created_at")?,
-                },
-                current: DraftVersion {
-                    draft_id: id,
-                    version: current_version,
-                    proposed_by: address(r.try_get("proposed_by")?, "proposed_by")?,
-                    agreement: r.try_get("agreement")?,
-                    agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
-                    terms: r.try_get("terms")?,
-                    terms_canonical: r.try_get("terms_canonical")?,
-                    terms_hash: hash(r.try_get("terms_hash")?, "terms_hash")?,
-                    created_at: r.try_get("version_created_at")?,
-                },
+                draft: draft_of(r)?,
+                current: version_at(r, "version_created_at")?,
                 on_chain: r.try_get("on_chain")?,
             })
         })
@@ -419,6 +400,12 @@ pub async fn insert_version(conn: &mut PgConnection, v: &DraftVersion) -> Result
 }
 
 fn version_of(r: &sqlx::postgres::PgRow) -> Result<DraftVersion> {
+    version_at(r, "created_at")
+}
+
+/// A version from a row whose version columns carry their own names, except its creation time,
+/// in `created_at` (a row joined with its draft has the draft's there).
+fn version_at(r: &sqlx::postgres::PgRow, created_at: &str) -> Result<DraftVersion> {
     Ok(DraftVersion {
         draft_id: r.try_get("draft_id")?,
         version: r.try_get("version")?,
@@ -428,7 +415,7 @@ fn version_of(r: &sqlx::postgres::PgRow) -> Result<DraftVersion> {
         terms: r.try_get("terms")?,
         terms_canonical: r.try_get("terms_canonical")?,
         terms_hash: hash(r.try_get("terms_hash")?, "terms_hash")?,
-        created_at: r.try_get("created_at")?,
+        created_at: r.try_get(created_at)?,
     })
 }
 
