@@ -367,4 +367,15 @@ mod tests {
         let ok = check_caption("#ad Launch day!", "x", &rules).summary();
         assert_eq!(ok, "The caption carries the disclosure every rule of the terms requires.");
     }
+
+    #[test]
+    fn the_web_app_shows_the_defaults_this_check_enforces() {
+        let web = include_str!("../../web/app/format.ts");
+        for rule in ["FTC", "ASA", "ACCC"] {
+            let labels: Vec<String> =
+                default_labels(rule).iter().map(|l| format!("'{l}'")).collect();
+            let line = format!("  {rule}: [{}],", labels.join(", "));
+            assert!(web.contains(&line), "crates/web/app/format.ts lacks {line:?}");
+        }
+    }
 }
