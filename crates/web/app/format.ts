@@ -266,3 +266,21 @@ export function plural(n: number, noun: string): string {
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+/** The labels a regulator's rule accepts when the terms list none for it: the same table as
+ *  `default_labels` in crates/core/src/disclosure.rs (a test there reads this one), so what the
+ *  parties read is what the check enforces. */
+export const DEFAULT_DISCLOSURE_LABELS: Record<string, string[]> = {
+  FTC: ['#ad', '#sponsored', '#paidpartnership'],
+  ASA: ['#ad', 'ad:'],
+  ACCC: ['#ad', '#sponsored', '#advertisement'],
+};
+
+/** The disclosure duty of one rule of the terms, in words: exactly the labels the check
+ *  accepts (the terms' own, or the regulator's defaults when they list none). */
+export function disclosureWords(rule: { rule: string; required_labels?: string[] }): string {
+  const own = rule.required_labels ?? [];
+  const labels = own.length ? own : DEFAULT_DISCLOSURE_LABELS[rule.rule.toUpperCase()] ?? ['#ad'];
+  const which = own.length ? '' : ` (the ${rule.rule} defaults: the terms list no labels of their own)`;
+  return `every caption must carry one of ${labels.join(', ')}${which}. Only these count: a platform\u2019s own tag, such as Instagram\u2019s \u201cPaid partnership\u201d, counts only if listed here.`;
+}

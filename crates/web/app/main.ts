@@ -6,7 +6,7 @@ import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
-import { aiWords, amount, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
+import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
@@ -417,7 +417,7 @@ async function draftForm(editId: string | null) {
       field('Exclusivity: category the creator may not promote for others', exclCategory, 'Leave empty for no exclusivity.'),
       field('Exclusivity: days', exclDays),
       h('fieldset', {}, h('legend', {}, 'Advertising disclosure, per region'),
-        rules.map((r) => h('div', { class: 'rule' }, h('label', {}, r.on, ` ${r.region} (${r.rule})`), field(`Labels accepted in ${r.region} (comma-separated)`, r.labels)))),
+        rules.map((r) => h('div', { class: 'rule' }, h('label', {}, r.on, ` ${r.region} (${r.rule})`), field(`Labels accepted in ${r.region} (comma-separated)`, r.labels, `Only these count, in any letter case. Leave empty for the ${r.rule} defaults: ${DEFAULT_DISCLOSURE_LABELS[r.rule].join(', ')}.`)))),
       field('Morality clause', morality),
       moreClauses.element),
     h('div', { class: 'actions' }, submit),
@@ -648,7 +648,7 @@ function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HT
     })),
     terms ? h('div', {},
       h('h3', {}, 'Disclosure: what every caption must say'),
-      h('ul', {}, (terms.disclosure as any[]).map((r) => h('li', { 'data-region': r.region }, `${regionName(r.region)} (${r.rule} rules): every caption must carry ${r.required_labels?.length ? `one of ${r.required_labels.join(', ')}` : 'the regulator\u2019s standard disclosure'}. Pactum checks the caption before a delivery goes on chain.`))),
+      h('ul', {}, (terms.disclosure as any[]).map((r) => h('li', { 'data-region': r.region }, `${regionName(r.region)} (${r.rule} rules): ${disclosureWords(r)} Pactum checks the caption before a delivery goes on chain, and warns when the label is buried after other hashtags or below the platform\u2019s fold.`))),
       h('h3', {}, 'Morality clause'),
       h('blockquote', {}, terms.morality_clause),
       h('p', { 'data-testid': 'morality-meaning' }, `What this means: either side can end the agreement for cause under this clause. The other side then has ${contest} to contest it. ${hasArbiter ? `If contested, the arbiter ${short(ag.arbiter)} decides how the unearned escrow is split (fee ${Number(BigInt(ag.arbiterFeeBps)) / 100}% of what it rules on, within ${duration(ag.arbitrationWindow)}). ` : 'There is no arbiter, so a contest cannot be ruled on by a third party. '}If nobody contests, the funded milestones never delivered go back to the brand; money already paid stays with the creator, and work delivered before the termination (in review, in revision or in dispute) keeps its own rules: ${creatorWord} can still be paid for it.`),
@@ -1124,9 +1124,10 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       const r = await api<any>('POST', `/v1/agreements/${id}/caption-check`, { milestone: Number(openMs.value), caption: caption.value });
       verdict.dataset.ok = String(r.ok);
       verdict.replaceChildren(
-        h('strong', {}, r.ok ? 'Disclosure check passed: ' : 'Disclosure missing: '),
-        r.summary,
-        h('ul', {}, (r.report.rules as any[]).map((x) => h('li', {}, `${x.region} (${x.rule}): ${x.ok ? `found ${x.found}` : `needs one of ${x.accepted.join(', ')}`}`)), (r.report.warnings as string[]).map((w) => h('li', {}, `Warning: ${w}`))),
+        // The summary is the verdict, each unmet rule said once; the list adds only what it does
+        // not say: the labels found and the warnings.
+        h('strong', {}, r.summary),
+        h('ul', {}, (r.report.rules as any[]).filter((x) => x.ok).map((x) => h('li', {}, `${x.region} (${x.rule}): ${x.found} found`)), (r.report.warnings as string[]).map((w) => h('li', {}, `Warning: ${w}`))),
       );
       checkedFor = r.ok ? `${openMs.value}\n${caption.value}` : '';
       (submit as HTMLButtonElement).disabled = !r.ok;

@@ -706,9 +706,15 @@ async function main() {
       const verdict = p.locator('[data-testid="disclosure-verdict"][data-ok="false"]');
       await verdict.waitFor();
       const v = await verdict.innerText();
-      assert(v.includes('Disclosure missing') && v.includes('US (FTC)') && v.includes('#ad'), v);
+      assert(v.includes('The caption lacks the disclosure the terms require: US (FTC) needs #ad or #sponsored; UK (ASA) needs #ad.'), v);
+      assert(v.split('US (FTC)').length === 2 && v.split('lacks the disclosure').length === 2, `said once: ${v}`);
       assert(await p.getByRole('button', { name: 'Submit the deliverable' }).isDisabled(), 'submit disabled');
       await shot(p, '08-creator-disclosure-missing-phone');
+      // Instagram's own tag is not a label the terms list: refused too.
+      await p.getByLabel('Caption as published').fill('Paid partnership with Acme');
+      await p.getByRole('button', { name: 'Check the disclosure' }).click();
+      const native = await verdict.innerText();
+      assert(native.includes('US (FTC) needs #ad or #sponsored'), native);
       assert(creator.wallet.count('eth_sendTransaction') === sent, 'nothing was sent');
     });
 

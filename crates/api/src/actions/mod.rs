@@ -325,10 +325,9 @@ async fn prepare(
                 let report =
                     check_caption(&mut conn, id, milestone, &caption, platform.as_deref()).await?;
                 if !report.0 {
-                    return Err(ApiError::unprocessable(
-                        "disclosure_missing",
-                        format!("the caption lacks the disclosure its terms require: {}", report.1),
-                    ));
+                    // The summary is the whole sentence ("The caption lacks the disclosure the
+                    // terms require: …"); no prefix of ours, or it would say so twice.
+                    return Err(ApiError::unprocessable("disclosure_missing", report.1));
                 }
                 recorded = Some((milestone, caption, report.2));
             }

@@ -133,6 +133,49 @@ async fn caption_check_gives_the_verdict_without_recording_anything() -> Result<
         .post(&path, Some(&creator), json!({ "milestone": 0, "caption": "#ad Launch day!" }))
         .await?;
     assert_eq!(good["ok"], true, "{good}");
+    assert_eq!(good["report"]["warnings"], json!([]), "{good}");
+
+    // The hostile caption: Instagram's own tag, where the signed terms list #ad and #sponsored.
+    // It used to pass. Refused now, each unmet rule and its labels said once.
+    let partnership = json!({ "milestone": 0, "caption": "Paid partnership with Acme" });
+    let (_, native) = s.post(&path, Some(&creator), partnership.clone()).await?;
+    assert_eq!(native["ok"], false, "{native}");
+    let summary = native["summary"].as_str().unwrap_or_default();
+    assert_eq!(
+        summary,
+        "The caption lacks the disclosure the terms require: US (FTC) needs #ad or #sponsored; \
+         UK (ASA) needs #ad."
+    );
+    assert_eq!(native["report"]["rules"][0]["accepted"], json!(["#ad", "#sponsored"]));
+    // Submitting it is refused with the same sentence, not wrapped in another that echoes it.
+    let submit = json!({
+        "action": "submit", "milestone": 0, "contentHash": B256::repeat_byte(7), "uri": "ipfs://x",
+        "caption": "Paid partnership with Acme",
+    });
+    let (status, refused) =
+        s.post(&format!("/v1/agreements/{id}/transactions"), Some(&creator), submit).await?;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("disclosure_missing")),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["message"].as_str(), Some(summary), "{refused}");
+    // Buried after six hashtags, #ad still meets the terms, with a warning.
+    let buried = "Launch day! #run #trail #fit #shoes #morning #nature #ad";
+    let (_, late) =
+        s.post(&path, Some(&creator), json!({ "milestone": 0, "caption": buried })).await?;
+    assert_eq!(late["ok"], true, "{late}");
+    let warnings = late["report"]["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{late}");
+    assert!(warnings[0].as_str().unwrap_or_default().contains("after 6 other hashtags"), "{late}");
+    // Inside another word it is no label; in capitals it is.
+    let (_, word) = s
+        .post(&path, Some(&creator), json!({ "milestone": 0, "caption": "#adventure #badge" }))
+        .await?;
+    assert_eq!(word["ok"], false, "{word}");
+    let (_, caps) =
+        s.post(&path, Some(&creator), json!({ "milestone": 0, "caption": "#AD day" })).await?;
+    assert_eq!(caps["ok"], true, "{caps}");
     let (_, audited) =
         s.post(&path, Some(AUDITOR_KEY), json!({ "milestone": 1, "caption": "#ad" })).await?;
     assert_eq!(audited["ok"], true, "{audited}");
