@@ -10,10 +10,12 @@
 //! block is old (an idle dev chain, a lagging node); the larger of the two is the best lower bound
 //! of the time the escrow will compare with.
 //!
-//! The latest block is read at most once per [`CHAIN_TIME_TTL`] per process, by one request at a
-//! time (the others wait for its answer), so no number of requests turns into more RPC calls;
-//! between reads the reading is advanced by the time elapsed since. Handlers ask for it only
-//! after every check that does not need it.
+//! The latest block is read for each caller that needs it, after every check that does not, by
+//! one caller at a time: callers that arrive while a read is in flight share its answer, so a
+//! burst of requests costs one RPC call, not one each. A reading is never reused for a caller that
+//! asked after it was taken: on a development chain time jumps (`evm_increaseTime`), and a reading
+//! kept for even two seconds gave a caller the time from before the jump (the signatures it
+//! defaulted had expired on chain before they were sent).
 
 use std::time::{Duration, Instant};
 
@@ -25,14 +27,9 @@ use tokio::sync::Mutex;
 
 use crate::error::ApiError;
 
-/// How long a reading of the latest block serves before the node is asked again. After time
-/// travel on a dev chain the API sees the new time within this long.
-pub const CHAIN_TIME_TTL: Duration = Duration::from_secs(2);
-
-/// The latest block's timestamp, read from the node at most once per `ttl`.
-#[derive(Debug)]
+/// The latest block's timestamp, read from the node once per burst of callers.
+#[derive(Debug, Default)]
 pub struct ChainClock {
-    ttl: Duration,
     last: Mutex<Option<Reading>>,
 }
 
@@ -43,26 +40,22 @@ struct Reading {
     read_at: Instant,
 }
 
-impl Default for ChainClock {
-    fn default() -> Self {
-        Self::new(CHAIN_TIME_TTL)
-    }
-}
-
 impl ChainClock {
-    /// A clock that reads the node at most once per `ttl`.
-    pub fn new(ttl: Duration) -> Self {
-        Self { ttl, last: Mutex::new(None) }
+    /// A clock that has not read the node yet.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Unix seconds as the escrow will see them: the larger of the latest block's timestamp
-    /// (cached up to the TTL, advanced by the time since it was read) and this server's clock.
-    /// Fails with `rpc_unavailable` when the node cannot say.
+    /// (advanced by the time since it was read) and this server's clock. Fails with
+    /// `rpc_unavailable` when the node cannot say.
     pub async fn now(&self, provider: &DynProvider) -> Result<i64, ApiError> {
-        // Held across the read: concurrent callers wait for one answer instead of each asking.
+        let asked = Instant::now();
+        // Held across the read: callers that arrive meanwhile wait for its answer.
         let mut last = self.last.lock().await;
         let reading = match *last {
-            Some(r) if r.read_at.elapsed() < self.ttl => r,
+            // Finished after this caller asked: taken while it waited, so it is current for it.
+            Some(r) if r.read_at >= asked => r,
             _ => {
                 let block = provider
                     .get_block_by_number(BlockNumberOrTag::Latest)

@@ -229,8 +229,8 @@ impl AppState {
     }
 
     /// Unix seconds as the escrow will measure deadlines: the larger of the latest block's
-    /// timestamp and this server's clock ([`chain_time`]). One RPC call per process at most every
-    /// [`chain_time::CHAIN_TIME_TTL`]; ask only once every cheaper check has passed.
+    /// timestamp and this server's clock ([`chain_time`]). One RPC call per burst of concurrent
+    /// callers; ask only once every cheaper check has passed.
     pub async fn chain_now(&self) -> Result<i64, error::ApiError> {
         self.chain_clock.now(&self.provider).await
     }

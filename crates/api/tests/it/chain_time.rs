@@ -10,12 +10,12 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alloy::providers::{Provider, ProviderBuilder};
 use eyre::Result;
-use pactum_api::chain_time::{ChainClock, CHAIN_TIME_TTL};
+use pactum_api::chain_time::ChainClock;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -224,7 +224,9 @@ async fn refusals_that_need_no_time_never_ask_the_node() -> Result<()> {
 }
 
 /// A JSON-RPC proxy in front of `s`'s anvil that counts `eth_getBlockByNumber` calls.
-async fn counting_proxy(s: &Stack) -> Result<(String, Arc<AtomicUsize>)> {
+/// A proxy to the node that counts `eth_getBlockByNumber` calls and answers each after `delay`
+/// (so that callers who arrive while a read is in flight can be made to, deterministically).
+async fn slow_counting_proxy(s: &Stack, delay: Duration) -> Result<(String, Arc<AtomicUsize>)> {
     let count = Arc::new(AtomicUsize::new(0));
     let upstream = s.anvil.endpoint();
     let http = reqwest::Client::new();
@@ -235,6 +237,7 @@ async fn counting_proxy(s: &Stack) -> Result<(String, Arc<AtomicUsize>)> {
             // Single requests and batches alike.
             let calls = body.matches("\"eth_getBlockByNumber\"").count();
             counted.fetch_add(calls, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
             let res = http
                 .post(upstream)
                 .header("content-type", "application/json")
@@ -253,66 +256,64 @@ async fn counting_proxy(s: &Stack) -> Result<(String, Arc<AtomicUsize>)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn concurrent_callers_share_one_reading_of_the_chains_time() -> Result<()> {
+async fn concurrent_callers_share_one_reading_and_time_travel_is_seen_at_once() -> Result<()> {
     let s = stack().await?;
-    let (proxy, count) = counting_proxy(&s).await?;
+    // Each read takes 300 ms, so all fifty callers arrive while the first is in flight.
+    let (proxy, count) = slow_counting_proxy(&s, Duration::from_millis(300)).await?;
     let provider = ProviderBuilder::new().connect_http(proxy.parse()?).erased();
 
     // Fifty callers at once, one RPC call.
-    let clock = Arc::new(ChainClock::new(Duration::from_secs(3600)));
-    let reads = (0..50).map(|_| {
-        let (clock, provider) = (clock.clone(), provider.clone());
-        tokio::spawn(async move { clock.now(&provider).await })
-    });
+    let clock = Arc::new(ChainClock::new());
+    // Spawned before any is awaited (collected), so they run at once.
+    let reads: Vec<_> = (0..50)
+        .map(|_| {
+            let (clock, provider) = (clock.clone(), provider.clone());
+            tokio::spawn(async move { clock.now(&provider).await })
+        })
+        .collect();
     let mut times = Vec::new();
     for r in reads {
         times.push(r.await?.map_err(|e| eyre::eyre!("{e:?}"))?);
     }
     assert_eq!(count.load(Ordering::SeqCst), 1);
     let first = s.chain_time().await?;
-    assert!(times.iter().all(|&t| t >= first && t <= first + 60), "{times:?} vs {first}");
+    assert!(times.iter().all(|&t| t >= first - 1 && t <= first + 60), "{times:?} vs {first}");
+    // `known` never asks.
+    assert!(clock.known() >= first - 1);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 
-    // Within its period the reading serves even after the chain moved (no second call)…
+    // The hostile case for a cache: the chain jumps right after a reading (pactum demo does this
+    // on a dev chain, then a draft follows at once). The next caller must see the jump, or the
+    // signatures it defaults expire on chain before they are sent.
     s.warp(AHEAD).await?;
-    let cached = clock.now(&provider).await.map_err(|e| eyre::eyre!("{e:?}"))?;
-    assert!(cached < first + AHEAD as i64, "{cached}");
-    assert_eq!(count.load(Ordering::SeqCst), 1);
-    // …and `known` never asks.
-    assert!(clock.known() >= first);
-    assert_eq!(count.load(Ordering::SeqCst), 1);
-
-    // After it, the node is asked again and the jump is seen.
-    let short = ChainClock::new(Duration::ZERO);
-    let moved = short.now(&provider).await.map_err(|e| eyre::eyre!("{e:?}"))?;
-    assert!(moved >= first + AHEAD as i64, "{moved}");
+    let moved = clock.now(&provider).await.map_err(|e| eyre::eyre!("{e:?}"))?;
+    assert!(moved >= first + AHEAD as i64, "{moved} after a jump of {AHEAD} from {first}");
     assert_eq!(count.load(Ordering::SeqCst), 2);
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn many_drafts_at_once_read_the_chains_time_once_per_period() -> Result<()> {
+async fn many_drafts_at_once_never_ask_the_node_more_than_once_each() -> Result<()> {
     let s = stack().await?;
-    let (proxy, count) = counting_proxy(&s).await?;
+    let (proxy, count) = slow_counting_proxy(&s, Duration::from_millis(200)).await?;
     let api = serve(s.cfg.clone(), s.pool.clone(), proxy.parse()?).await?;
     let brand = s.login(&s.brand).await?;
-    let started = Instant::now();
-    let posts = (0..20).map(|i| {
-        let req = s
-            .http
-            .post(format!("{api}/v1/drafts"))
-            .bearer_auth(&brand)
-            .json(&s.draft_body([&(1_000_000 + i).to_string(), "2000000"]));
-        tokio::spawn(async move { req.send().await.map(|r| r.status()) })
-    });
+    let posts: Vec<_> = (0..20)
+        .map(|i| {
+            let req = s
+                .http
+                .post(format!("{api}/v1/drafts"))
+                .bearer_auth(&brand)
+                .json(&s.draft_body([&(1_000_000 + i).to_string(), "2000000"]));
+            tokio::spawn(async move { req.send().await.map(|r| r.status()) })
+        })
+        .collect();
     for p in posts {
         assert_eq!(p.await??, StatusCode::CREATED);
     }
-    let periods = started.elapsed().as_secs_f64() / CHAIN_TIME_TTL.as_secs_f64();
+    // One read per draft at most (each needs the chain's time once), and far fewer: drafts that
+    // arrive while a 200 ms read is in flight share it.
     let calls = count.load(Ordering::SeqCst);
-    assert!(
-        calls >= 1 && calls as f64 <= periods.ceil() + 1.0,
-        "{calls} calls for 20 drafts in {:?}",
-        started.elapsed()
-    );
+    assert!((1..=10).contains(&calls), "{calls} calls for 20 drafts");
     Ok(())
 }
