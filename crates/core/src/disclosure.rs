@@ -31,10 +31,11 @@ pub const INSTAGRAM_FOLD: usize = 125;
 
 /// Where a platform cuts a caption off behind "more", in characters, when that is known.
 ///
-/// The FTC asks for disclosures that are "clear and conspicuous": in its guide for influencers
-/// ("Disclosures 101 for Social Media Influencers", 2019), "place it so it's hard to miss", not
-/// "anywhere that requires a person to click MORE". A label only below the fold passes with a
-/// warning. Only Instagram's fold is a fixed, documented length; other platforms (YouTube's
+/// The FTC asks for disclosures that are clear and conspicuous; its guide for influencers
+/// ("Disclosures 101 for Social Media Influencers", 2019) says a disclosure is likely to be missed
+/// where a reader must click MORE to see it, and its 2017 letters on Instagram posts asked for it
+/// above the "more" cut (paraphrased: no copy of the guide was at hand to quote). A label only
+/// below the fold passes with a warning. Only Instagram's fold is a fixed, documented length; other platforms (YouTube's
 /// description, TikTok's caption) cut by lines and screen width, so none is assumed for them.
 pub fn fold(platform: &str) -> Option<usize> {
     match platform.to_ascii_lowercase().as_str() {
@@ -45,9 +46,9 @@ pub fn fold(platform: &str) -> Option<usize> {
 
 /// How many other hashtags right before a label bury it.
 ///
-/// The same FTC guide: "Don't bury it in a long string of hashtags or links" ("don't mix your
-/// disclosure into a group of hashtags"). A label preceded by at least this many hashtags, with
-/// nothing else between them, passes with a warning.
+/// The same FTC guidance warns against mixing a disclosure into a group of hashtags or links at the
+/// end of a post, where readers skip it (paraphrased). The threshold is ours: a label preceded by at
+/// least this many hashtags, with nothing else between them, passes with a warning.
 pub const BURIED_AFTER_HASHTAGS: usize = 3;
 
 /// The labels a regulator's rule accepts when the terms list none for it.
