@@ -357,14 +357,7 @@ pub async fn version_signatures(
             Ok(VersionSignature {
                 draft_id: r.try_get("draft_id")?,
                 version: r.try_get("version")?,
-                signature: DraftSignature {
-                    role: r.try_get("role")?,
-                    signer: address(r.try_get("signer")?, "signer")?,
-                    digest: hash(r.try_get("digest")?, "digest")?,
-                    signature: r.try_get("signature")?,
-                    method: r.try_get("method")?,
-                    verified_at: r.try_get("verified_at")?,
-                },
+                signature: signature_of(r)?,
                 agreement: r.try_get("agreement")?,
                 agreement_id: hash(r.try_get("agreement_id")?, "agreement_id")?,
                 on_chain: r.try_get("on_chain")?,
@@ -397,6 +390,17 @@ pub async fn insert_version(conn: &mut PgConnection, v: &DraftVersion) -> Result
         .execute(conn)
         .await?;
     Ok(())
+}
+
+fn signature_of(r: &sqlx::postgres::PgRow) -> Result<DraftSignature> {
+    Ok(DraftSignature {
+        role: r.try_get("role")?,
+        signer: address(r.try_get("signer")?, "signer")?,
+        digest: hash(r.try_get("digest")?, "digest")?,
+        signature: r.try_get("signature")?,
+        method: r.try_get("method")?,
+        verified_at: r.try_get("verified_at")?,
+    })
 }
 
 fn version_of(r: &sqlx::postgres::PgRow) -> Result<DraftVersion> {
@@ -492,18 +496,7 @@ pub async fn signatures(
     .bind(version)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DraftSignature {
-                role: r.try_get("role")?,
-                signer: address(r.try_get("signer")?, "signer")?,
-                digest: hash(r.try_get("digest")?, "digest")?,
-                signature: r.try_get("signature")?,
-                method: r.try_get("method")?,
-                verified_at: r.try_get("verified_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(signature_of).collect()
 }
 
 /// One entry of the off-chain log.
