@@ -291,4 +291,29 @@ mod tests {
             assert!(header(&res, header::ALLOW).contains("GET"), "{path}");
         }
     }
+
+    /// The hostile move against a file server: a path that climbs out of the built app. Nothing
+    /// outside `dist/` is embedded, so each gets a 404 or the app's page, never a source file.
+    #[tokio::test]
+    async fn paths_climbing_out_of_the_app_reach_nothing_else() {
+        let index = body(get("/index.html", &[]).await).await;
+        for path in [
+            "/../Cargo.toml",
+            "/assets/../../Cargo.toml",
+            "/%2e%2e/%2e%2e/Cargo.toml",
+            "/assets/..%2f..%2fbuild.rs",
+            "/..%5c..%5cbuild.rs",
+            "/./src/lib.rs",
+        ] {
+            let res = get(path, &[]).await;
+            let status = res.status();
+            let served = body(res).await;
+            assert!(
+                status == StatusCode::NOT_FOUND || (status == StatusCode::OK && served == index),
+                "{path}: {status}"
+            );
+            let text = String::from_utf8_lossy(&served);
+            assert!(!text.contains("[package]") && !text.contains("fn main"), "{path}");
+        }
+    }
 }
