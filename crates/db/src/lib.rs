@@ -9,7 +9,9 @@
 
 pub mod api;
 mod copy;
+pub mod notifications;
 pub mod reconcile;
+pub mod reminders;
 pub mod scratch;
 
 use std::collections::HashMap;
@@ -256,12 +258,12 @@ pub struct Projection {
     pub deferred: Vec<DeferredRow>,
 }
 
-fn i64_of(v: u64) -> i64 {
+pub(crate) fn i64_of(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// An index for an INTEGER column: a value past its range is refused, never wrapped.
-fn int4(v: u32, column: &'static str) -> Result<i32> {
+pub(crate) fn int4(v: u32, column: &'static str) -> Result<i32> {
     i32::try_from(v).map_err(|_| Error::OutOfRange { column, value: u64::from(v) })
 }
 
@@ -940,14 +942,14 @@ const ROLLBACK_TABLES: [&str; 7] = [
     "DELETE FROM indexer_blocks WHERE chain_id = $1 AND number > $2",
 ];
 
-fn address(v: Vec<u8>, column: &'static str) -> Result<Address> {
+pub(crate) fn address(v: Vec<u8>, column: &'static str) -> Result<Address> {
     if v.len() != 20 {
         return Err(Error::Corrupt { column, value: format!("{} bytes", v.len()) });
     }
     Ok(Address::from_slice(&v))
 }
 
-fn hash(v: Vec<u8>, column: &'static str) -> Result<B256> {
+pub(crate) fn hash(v: Vec<u8>, column: &'static str) -> Result<B256> {
     if v.len() != 32 {
         return Err(Error::Corrupt { column, value: format!("{} bytes", v.len()) });
     }

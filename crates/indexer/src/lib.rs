@@ -26,6 +26,7 @@
 //! hole or a wrong row in the ledger.
 
 mod metrics;
+mod notify;
 mod project;
 
 pub use metrics::Metrics;
@@ -562,6 +563,8 @@ impl Indexer {
         )
         .await?;
         let (ids, removed) = pactum_db::rollback_above(&mut tx, self.cfg.chain_id, number).await?;
+        let retracted =
+            pactum_db::notifications::retract_above(&mut tx, self.cfg.chain_id, number).await?;
         let logs = pactum_db::agreement_logs(&mut tx, self.cfg.chain_id, &ids).await?;
         let mut rows: HashMap<B256, AgreementRow> = HashMap::new();
         for log in logs {
@@ -584,6 +587,7 @@ impl Indexer {
             from = cp.block_number,
             ancestor = number,
             events_removed = removed,
+            notifications_retracted = retracted,
             agreements_rebuilt = rows.len(),
             "reorg: rolled back to the common ancestor"
         );
@@ -616,16 +620,21 @@ impl Indexer {
         ids.dedup();
         let mut rows = pactum_db::load_agreements(conn, self.cfg.chain_id, &ids).await?;
         let mut projection = Projection::default();
+        let mut notes = Vec::new();
         for (log, event, at) in &decoded {
             fold(&mut rows, event, *at)?;
             let ledger = agreement_of(event).and_then(|id| rows.get(&id)).map(|r| &r.ledger);
             project::project(event, *at, ledger, &mut projection);
-            projection.events.push(event_row(log, event, *at)?);
+            let row = event_row(log, event, *at)?;
+            notes.extend(notify::notification(self.cfg.chain_id, event, *at, ledger, &row.fields));
+            projection.events.push(row);
         }
         pactum_db::insert_projection(conn, self.cfg.chain_id, &projection).await?;
         let touched: Vec<AgreementRow> =
             rows.into_values().filter(|r| ids.binary_search(&r.id).is_ok()).collect();
         pactum_db::upsert_agreements(conn, self.cfg.chain_id, &touched).await?;
+        // Last: publishing holds the outbox lock until commit (see `pactum_db::notifications`).
+        pactum_db::notifications::publish(conn, &notes).await?;
         Ok(decoded.len() as u64)
     }
 
