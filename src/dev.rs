@@ -404,6 +404,8 @@ async fn start(args: &DevArgs) -> Result<Started> {
     let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url());
     // Expired nonces and sessions are swept as under `pactum serve`; the task ends with the process.
     tokio::spawn(pactum_api::housekeeping::run(state.clone(), std::time::Duration::from_secs(300)));
+    // Deadline reminders, planned as under `pactum serve`.
+    tokio::spawn(pactum_api::reminders::run(state.clone(), std::time::Duration::from_secs(5)));
     let app = pactum_api::router(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -87,6 +87,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PACTUM_PRUNE_INTERVAL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     prune_interval: Option<u64>,
+    /// Seconds between passes of the deadline-reminder planner [default: 10].
+    #[arg(long, env = "PACTUM_REMINDER_INTERVAL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reminder_interval: Option<u64>,
     /// A file holding the hex private key that signs exported audit bundles (its address is
     /// published at `GET /v1/config`). Without one, a fresh key is made at each start, so bundles
     /// can still be checked but not attributed across restarts.
@@ -115,6 +119,7 @@ struct ServeSettings {
     anonymous_rate_limit: u32,
     account_rate_limit: u32,
     prune_interval: u64,
+    reminder_interval: u64,
     export_key_file: Option<PathBuf>,
 }
 
@@ -137,6 +142,7 @@ impl ServeArgs {
             "anonymous_rate_limit": api.anonymous_rate_per_minute,
             "account_rate_limit": api.account_rate_per_minute,
             "prune_interval": 300,
+            "reminder_interval": 10,
         });
         let s: ServeSettings = resolve(
             defaults,
@@ -159,6 +165,9 @@ impl ServeArgs {
         cfg.account_rate_per_minute = s.account_rate_limit;
         if s.prune_interval == 0 {
             bail!("the prune interval must be at least 1 second");
+        }
+        if s.reminder_interval == 0 {
+            bail!("the reminder interval must be at least 1 second");
         }
         if let Some(path) = &s.export_key_file {
             let text = std::fs::read_to_string(path)
@@ -188,8 +197,16 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
             "no --export-key-file: audit bundles are signed with a key made for this run only"
         );
     }
-    let ServeSettings { listen, rpc_url, database_url, chain_id, escrow, prune_interval, .. } =
-        settings;
+    let ServeSettings {
+        listen,
+        rpc_url,
+        database_url,
+        chain_id,
+        escrow,
+        prune_interval,
+        reminder_interval,
+        ..
+    } = settings;
 
     let pool = pactum_db::connect(&database_url, 16)
         .await
@@ -202,6 +219,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         state.clone(),
         Duration::from_secs(prune_interval),
     ));
+    let reminding = tokio::spawn(pactum_api::reminders::run(
+        state.clone(),
+        Duration::from_secs(reminder_interval),
+    ));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -212,5 +233,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         .await
         .wrap_err("API server")?;
     pruning.abort();
+    reminding.abort();
     Ok(())
 }

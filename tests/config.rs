@@ -234,6 +234,7 @@ fn serve_takes_each_setting_flag_over_environment_over_file_over_default() -> Re
         number("anonymous_rate_limit", "PACTUM_ANONYMOUS_RATE_LIMIT", [1, 2, 3], Some(60)),
         number("account_rate_limit", "PACTUM_ACCOUNT_RATE_LIMIT", [4, 5, 6], Some(600)),
         number("prune_interval", "PACTUM_PRUNE_INTERVAL", [7, 8, 9], Some(300)),
+        number("reminder_interval", "PACTUM_REMINDER_INTERVAL", [4, 5, 6], Some(10)),
         text(
             "export_key_file",
             "PACTUM_EXPORT_KEY_FILE",

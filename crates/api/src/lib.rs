@@ -30,6 +30,7 @@ pub mod limits;
 pub mod metrics;
 pub mod reads;
 pub mod reconciliation;
+pub mod reminders;
 pub mod schema;
 mod time;
 

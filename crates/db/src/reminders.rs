@@ -200,3 +200,13 @@ fn note(chain_id: u64, now: u64, d: &Due) -> NewNotification {
         audience,
     }
 }
+
+/// Every lead time an enabled webhook endpoint asked for (the planner adds the defaults).
+pub async fn endpoint_leads(conn: &mut PgConnection) -> Result<Vec<u32>> {
+    let leads: Vec<i32> = sqlx::query_scalar(
+        "SELECT DISTINCT unnest(reminder_leads) FROM webhook_endpoints WHERE enabled",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(leads.into_iter().filter_map(|l| u32::try_from(l).ok()).collect())
+}

@@ -11,6 +11,7 @@ mod helpers;
 mod lifecycle;
 mod lists;
 mod reconciliation;
+mod reminders;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
 mod siwe_clients;

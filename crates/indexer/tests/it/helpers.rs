@@ -170,7 +170,31 @@ pub(crate) async fn dump(pool: &PgPool) -> Result<Vec<String>> {
         .await?;
         out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
     }
+    // The live notifications and who hears them, without what a rerun may number differently
+    // (ids: a killed transaction spends sequence values) or time (created_at).
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s %s %s %s %s %s %s %s %s %s %s', n.type, n.chain_id, n.agreement_id, \
+         n.milestone, n.block_number, n.block_hash, n.tx_hash, n.log_index, n.occurred_at, n.data, \
+         (SELECT string_agg(encode(a.account, 'hex') || ':' || a.role, ',' ORDER BY a.account) \
+          FROM notification_audience a WHERE a.notification_id = n.id)) \
+         FROM notifications n WHERE NOT n.retracted AND n.type <> 'notification.retracted' \
+         ORDER BY n.block_number, n.log_index",
+    )
+    .fetch_all(pool)
+    .await?;
+    out.extend(rows.into_iter().map(|r| format!("notifications: {r}")));
     Ok(out)
+}
+
+/// The live notifications' ids in the order of the events they report: ids are drawn in commit
+/// order, so they must rise with the chain.
+pub(crate) async fn notification_ids_in_chain_order(pool: &PgPool) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM notifications WHERE NOT retracted AND block_number IS NOT NULL \
+         ORDER BY block_number, log_index",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// When a [`proxy`] hook runs: before a request goes to the node, or after its answer came back

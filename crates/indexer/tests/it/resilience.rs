@@ -16,7 +16,10 @@ use eyre::Result;
 use futures::future::BoxFuture;
 
 use crate::{
-    helpers::{chain, dump, fresh_db, pactum_binary, pool_url, proxy, Hook, Phase},
+    helpers::{
+        chain, dump, fresh_db, notification_ids_in_chain_order, pactum_binary, pool_url, proxy,
+        Hook, Phase,
+    },
     lifecycle::{assert_mirrors_chain, scenario},
 };
 
@@ -145,6 +148,18 @@ async fn crash_mid_backfill_resumes_exactly_once() -> Result<()> {
     child.wait()?;
     assert_eq!(dump(&crashed).await?, dump(&clean).await?);
     assert_mirrors_chain(&c, &crashed, &agreements, revoked).await?;
+    // Notifications, exactly once: one live notification per event that tells a party anything,
+    // numbered in chain order though five processes wrote them.
+    let (events, notified): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM escrow_events WHERE event <> 'EIP712DomainChanged'), \
+                (SELECT COUNT(*) FROM notifications WHERE NOT retracted)",
+    )
+    .fetch_one(&crashed)
+    .await?;
+    assert!(events > 0);
+    assert_eq!(notified, events);
+    let ids = notification_ids_in_chain_order(&crashed).await?;
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of chain order: {ids:?}");
     Ok(())
 }
 
@@ -379,10 +394,57 @@ async fn reorg_rolls_back_to_the_common_ancestor() -> Result<()> {
         sqlx::query_scalar("SELECT milestone FROM payouts").fetch_all(&pool).await?;
     assert_eq!(payouts, [1]);
     assert_mirrors_chain(&c, &pool, &[a], id).await?;
-    // And the mirror equals a clean run over the new chain, row for row.
+    // And the mirror equals a clean run over the new chain, row for row (live notifications too).
     let clean = fresh_db().await?;
     c.indexer(c.config(), clean.clone()).sync_to_head().await?;
     assert_eq!(dump(&pool).await?, dump(&clean).await?);
+
+    // The notifications of the removed events are retracted, each by a notice to the same
+    // parties, published after it (a reader resuming from an id sees the notice).
+    let retracted: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, type FROM notifications WHERE retracted ORDER BY block_number, log_index",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let kinds: Vec<&str> = retracted.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(kinds, ["deliverable.submitted", "milestone.approved"]);
+    for (id, kind) in &retracted {
+        let notices: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+            "SELECT id, data FROM notifications \
+             WHERE type = 'notification.retracted' AND (data->>'retracts')::int8 = $1",
+        )
+        .bind(id)
+        .fetch_all(&pool)
+        .await?;
+        assert_eq!(notices.len(), 1, "{kind} {id} retracted by {notices:?}");
+        let (notice, data) = &notices[0];
+        assert!(notice > id);
+        assert_eq!(data["retracted_type"], kind.as_str());
+        let audience = |n: i64| {
+            let pool = pool.clone();
+            async move {
+                let v: Vec<(Vec<u8>, String)> = sqlx::query_as(
+                    "SELECT account, role FROM notification_audience \
+                     WHERE notification_id = $1 ORDER BY account",
+                )
+                .bind(n)
+                .fetch_all(&pool)
+                .await?;
+                eyre::Ok(v)
+            }
+        };
+        let heard = audience(*id).await?;
+        assert_eq!(heard.len(), 3, "brand, creator and arbiter");
+        assert_eq!(audience(*notice).await?, heard);
+    }
+    // A second pass retracts nothing more: each removed event is retracted once.
+    indexer.sync_to_head().await?;
+    let notices: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications WHERE type = 'notification.retracted'",
+    )
+    .fetch_one(&pool)
+    .await?;
+    assert_eq!(notices, 2);
     Ok(())
 }
 

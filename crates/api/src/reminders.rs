@@ -1,0 +1,66 @@
+//! Deadline reminders: `pactum serve` asks, every few seconds, which windows end within a lead
+//! time by the chain's clock, and publishes a `reminder.due` for each (see
+//! `pactum_db::reminders`, which makes each fire once however many servers ask).
+//!
+//! Reminders are planned from the mirror, so the mirror must be current: a pass is skipped while
+//! the indexer is more than `ready_max_lag` blocks behind the head, or a window the chain already
+//! closed (the brand approved a block ago) would be reminded of. Time is the escrow's: the later
+//! of the latest block's timestamp and this server's clock ([`crate::chain_time`]), so a dev chain
+//! moved days ahead reminds as the contract will judge.
+
+use std::time::Duration;
+
+use pactum_core::notifications::DEFAULT_REMINDER_LEADS;
+use tracing::{debug, info, warn};
+
+use crate::{error::ApiError, AppState};
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Reminders published (0: none was due).
+    Sent(usize),
+    /// The mirror was too far behind the head to plan from.
+    Behind {
+        /// The head block.
+        head: u64,
+        /// The last mirrored block.
+        indexed: u64,
+    },
+}
+
+/// Publishes the reminders due now.
+pub async fn pass(state: &AppState) -> Result<Pass, ApiError> {
+    let mut conn = state.pool.acquire().await.map_err(pactum_db::Error::from)?;
+    let indexed = pactum_db::checkpoint(&mut conn, state.cfg.chain_id)
+        .await?
+        .map(|c| c.block_number)
+        .unwrap_or_default();
+    let head = state.head().await?;
+    if head.saturating_sub(indexed) > state.cfg.ready_max_lag {
+        return Ok(Pass::Behind { head, indexed });
+    }
+    let now = u64::try_from(state.chain_now().await?).unwrap_or_default();
+    let mut leads = pactum_db::reminders::endpoint_leads(&mut conn).await?;
+    leads.extend(DEFAULT_REMINDER_LEADS);
+    let sent = pactum_db::reminders::send_due(&mut conn, state.cfg.chain_id, now, &leads).await?;
+    Ok(Pass::Sent(sent))
+}
+
+/// Runs [`pass`] every `every` until the task is dropped or aborted; a failed pass is logged and
+/// tried again next time.
+pub async fn run(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match pass(&state).await {
+            Ok(Pass::Sent(0)) => {}
+            Ok(Pass::Sent(n)) => info!(reminders = n, "sent deadline reminders"),
+            Ok(Pass::Behind { head, indexed }) => {
+                debug!(head, indexed, "the mirror is behind the head; reminders wait for it")
+            }
+            Err(e) => warn!(error = ?e, "planning reminders failed; trying again"),
+        }
+    }
+}
