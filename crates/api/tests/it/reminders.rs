@@ -167,3 +167,65 @@ async fn a_mirror_behind_the_head_plans_nothing() -> Result<()> {
     assert_eq!(pass(&state).await, Ok(Pass::Sent(0)));
     Ok(())
 }
+
+/// The agreement-wide windows: a termination's contest window, then, contested, the arbiter's;
+/// and a disputed milestone's arbitration window.
+#[tokio::test(flavor = "multi_thread")]
+async fn termination_and_dispute_windows_are_reminded() -> Result<()> {
+    let s = stack().await?;
+    let state = AppState::new(s.cfg.clone(), s.pool.clone(), s.anvil.endpoint_url());
+    let brand = s.login(&s.brand).await?;
+    let creator = s.login(&s.creator).await?;
+    let t0 = s.chain_time().await?;
+    let id: B256 = create(&s, &brand, &creator, s.draft_body_at(["1000", "2000"], t0)).await?;
+
+    // Milestone 0 delivered, then disputed by the brand: the arbiter has 7 days.
+    let submit = json!({
+        "action": "submit", "milestone": 0, "contentHash": B256::repeat_byte(1), "uri": "ipfs://v1",
+    });
+    assert_eq!(act(&s, id, &creator, submit).await?.0, StatusCode::OK);
+    let dispute = json!({ "action": "dispute", "milestone": 0, "reason": "off brief" });
+    let (status, res) = act(&s, id, &brand, dispute).await?;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let disputed = s.chain_time().await?;
+    s.index().await?;
+    assert_eq!(plan(&state, 2).await?, 0);
+    s.warp(5 * 86_400 + HOUR).await?; // 47 hours left
+    s.index().await?;
+    assert_eq!(plan(&state, 2).await?, 1);
+    let (window, milestone, deadline, lead, _) =
+        reminders(&s).await?.pop().ok_or_else(|| eyre::eyre!("no reminder"))?;
+    assert_eq!(
+        (window.as_str(), milestone, deadline, lead),
+        ("arbitration_window", 0, disputed + 7 * 86_400, 48 * 3600)
+    );
+
+    // The brand terminates: a 2-day contest window, so its 48-hour reminder is due at once.
+    let (status, res) =
+        act(&s, id, &brand, json!({ "action": "terminate", "reason": "brand safety" })).await?;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let started = s.chain_time().await?;
+    s.index().await?;
+    assert_eq!(plan(&state, 2).await?, 1);
+    let (window, milestone, deadline, ..) =
+        reminders(&s).await?.pop().ok_or_else(|| eyre::eyre!("no reminder"))?;
+    assert_eq!((window.as_str(), milestone, deadline), ("contest_window", -1, started + 2 * 86_400));
+
+    // The creator contests: the contest window is gone; the arbiter's runs 7 days from now.
+    let (status, res) = act(&s, id, &creator, json!({ "action": "contest" })).await?;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let contested = s.chain_time().await?;
+    s.index().await?;
+    s.warp(5 * 86_400 + HOUR).await?;
+    s.index().await?;
+    let sent = plan(&state, 2).await?;
+    let latest = reminders(&s).await?;
+    let windows: Vec<(&str, i64, i64)> =
+        latest.iter().rev().take(sent).map(|r| (r.0.as_str(), r.1, r.2)).collect();
+    assert!(
+        windows.contains(&("arbitration_window", -1, contested + 7 * 86_400)),
+        "the termination's arbitration window: {windows:?}"
+    );
+    assert!(!windows.iter().any(|w| w.0 == "contest_window"), "{windows:?}");
+    Ok(())
+}
