@@ -46,6 +46,16 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "DATABASE_URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
+    /// PostgreSQL URL of a streaming replica for ledger reads (agreements, history,
+    /// reconciliation) while it keeps up; everything else stays on the primary [default: none].
+    #[arg(long, env = "PACTUM_DATABASE_READ_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_read_url: Option<String>,
+    /// Milliseconds a replica may trail the primary before ledger reads go back to the primary
+    /// [default: 1000].
+    #[arg(long, env = "PACTUM_REPLICA_MAX_LAG_MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replica_max_lag_ms: Option<u64>,
     /// Chain id.
     #[arg(long, env = "PACTUM_CHAIN_ID")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +116,8 @@ struct ServeSettings {
     listen: SocketAddr,
     rpc_url: String,
     database_url: String,
+    database_read_url: Option<String>,
+    replica_max_lag_ms: u64,
     chain_id: u64,
     escrow: Address,
     siwe_domain: Option<String>,
@@ -143,6 +155,7 @@ impl ServeArgs {
             "account_rate_limit": api.account_rate_per_minute,
             "prune_interval": 300,
             "reminder_interval": 10,
+            "replica_max_lag_ms": 1000,
         });
         let s: ServeSettings = resolve(
             defaults,
@@ -188,6 +201,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         let mut shown = settings;
         shown.rpc_url = hide_rpc_secrets(&shown.rpc_url);
         shown.database_url = hide_password(&shown.database_url);
+        shown.database_read_url = shown.database_read_url.as_deref().map(hide_password);
         println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(());
     }
@@ -205,6 +219,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         escrow,
         prune_interval,
         reminder_interval,
+        database_read_url,
+        replica_max_lag_ms,
         ..
     } = settings;
 
@@ -212,7 +228,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
     let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL {rpc_url:?}"))?;
-    let state = AppState::new(cfg, pool, url);
+    let mut state = AppState::new(cfg, pool, url);
+    if let Some(read_url) = &database_read_url {
+        let replica = pactum_db::connect_replica(read_url, 16)
+            .await
+            .wrap_err("connecting to the read replica")?;
+        state = state.with_read_replica(replica, Duration::from_millis(replica_max_lag_ms));
+    }
+    let monitoring = tokio::spawn(state.reads.clone().monitor(Duration::from_millis(250)));
     // A node of another chain would make every signature check and simulation wrong.
     state.check_chain().await?;
     let pruning = tokio::spawn(pactum_api::housekeeping::run(
@@ -234,5 +257,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         .wrap_err("API server")?;
     pruning.abort();
     reminding.abort();
+    monitoring.abort();
     Ok(())
 }

@@ -235,6 +235,13 @@ fn serve_takes_each_setting_flag_over_environment_over_file_over_default() -> Re
         number("account_rate_limit", "PACTUM_ACCOUNT_RATE_LIMIT", [4, 5, 6], Some(600)),
         number("prune_interval", "PACTUM_PRUNE_INTERVAL", [7, 8, 9], Some(300)),
         number("reminder_interval", "PACTUM_REMINDER_INTERVAL", [4, 5, 6], Some(10)),
+        number("replica_max_lag_ms", "PACTUM_REPLICA_MAX_LAG_MS", [200, 300, 400], Some(1000)),
+        text(
+            "database_read_url",
+            "PACTUM_DATABASE_READ_URL",
+            ["postgres://file@replica/x", "postgres://env@replica/x", "postgres://flag@replica/x"],
+            Some(Value::Null),
+        ),
         text(
             "export_key_file",
             "PACTUM_EXPORT_KEY_FILE",
@@ -394,5 +401,9 @@ fn print_config_hides_url_passwords_and_node_keys() -> Result<()> {
         assert!(!node.contains("hunter"), "{node}");
         assert!(node.starts_with("https://mainnet.example.io:8545/"), "{node}");
     }
+    args.extend(["--database-read-url".to_owned(), "postgres://r:hunter6@replica/x".to_owned()]);
+    let printed = print_config("serve", &args, None, &[])?.map_err(eyre::Report::msg)?;
+    let shown = printed["database_read_url"].as_str().unwrap_or_default();
+    assert_eq!(shown, "postgres://r:***@replica/x");
     Ok(())
 }

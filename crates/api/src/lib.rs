@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod reads;
 pub mod reconciliation;
 pub mod reminders;
+pub mod replica;
 pub mod schema;
 mod time;
 
@@ -206,6 +207,8 @@ pub struct AppState {
     pub token_meta: Arc<RwLock<std::collections::HashMap<Address, (String, u8)>>>,
     /// The chain's time, which deadlines are measured by (the latest block, cached briefly).
     pub chain_clock: Arc<chain_time::ChainClock>,
+    /// Where ledger reads go: the primary, or a replica while it keeps up ([`replica`]).
+    pub reads: Arc<replica::Reads>,
 }
 
 impl AppState {
@@ -220,13 +223,21 @@ impl AppState {
         ));
         Self {
             cfg: Arc::new(cfg),
-            pool,
             provider,
             metrics,
             limits,
             token_meta: Arc::default(),
             chain_clock: Arc::default(),
+            reads: Arc::new(replica::Reads::primary_only(pool.clone())),
+            pool,
         }
+    }
+
+    /// Sends ledger reads to `replica` while it is at most `max_lag` behind the primary; the
+    /// caller runs [`replica::Reads::monitor`] on [`AppState::reads`].
+    pub fn with_read_replica(mut self, replica: PgPool, max_lag: Duration) -> Self {
+        self.reads = Arc::new(replica::Reads::with_replica(self.pool.clone(), replica, max_lag));
+        self
     }
 
     /// Unix seconds as the escrow will measure deadlines: the larger of the latest block's

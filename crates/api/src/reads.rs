@@ -69,7 +69,7 @@ pub struct SyncStatus {
 }
 
 async fn sync_status(state: &AppState) -> Result<SyncStatus, ApiError> {
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let cp = pactum_db::checkpoint(&mut conn, state.cfg.chain_id).await?;
     let head = state.head().await?;
     Ok(SyncStatus {
@@ -355,7 +355,7 @@ async fn list(
         to: q.to,
         after,
     };
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let rows =
         pactum_db::api::list_agreements(&mut conn, state.cfg.chain_id, &filter, limit).await?;
     let next = (rows.len() as i64 == limit)
@@ -381,7 +381,7 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<AgreementDetail>, ApiError> {
     let id = parse_id(&id)?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let (a, milestones) = pactum_db::api::agreement(&mut conn, state.cfg.chain_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("agreement"))?;
@@ -433,7 +433,7 @@ async fn history(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let events = pactum_db::api::history(&mut conn, state.cfg.chain_id, id).await?;
     if events.is_empty() {
         return Err(ApiError::not_found("agreement"));
@@ -493,7 +493,7 @@ async fn audit_bundle(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = parse_id(&id)?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
     let agreement = rows
         .get(&id)

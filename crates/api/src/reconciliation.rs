@@ -216,7 +216,7 @@ fn before_deployment(block: u64, from: u64) -> ApiError {
 
 /// The mirror's figures at `block`, in the shape [`audit::compare`] takes.
 async fn mirror(state: &AppState, block: u64) -> Result<audit::Mirror, ApiError> {
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.reads.pool().acquire().await?;
     let held = pactum_db::reconcile::held_at(&mut conn, state.cfg.chain_id, block).await?;
     let credits = pactum_db::reconcile::credits_at(&mut conn, state.cfg.chain_id, block).await?;
     Ok(audit::Mirror {
@@ -274,7 +274,7 @@ async fn reconciliation(
     Query(q): Query<ReconciliationQuery>,
 ) -> Result<Json<Reconciliation>, ApiError> {
     let checkpoint = {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.reads.pool().acquire().await?;
         pactum_db::checkpoint(&mut conn, state.cfg.chain_id).await?
     };
     let Some(checkpoint) = checkpoint else {
@@ -295,7 +295,7 @@ async fn reconciliation(
     let mirror_hash = if block == indexed {
         Some(checkpoint.block_hash)
     } else {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.reads.pool().acquire().await?;
         pactum_db::block_hash(&mut conn, state.cfg.chain_id, block).await?
     };
 

@@ -80,6 +80,21 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
     Ok(pool)
 }
 
+/// Connects a pool to a read-only replica: no migrations (the primary's reach it by replication),
+/// and every session read-only, so a misrouted write fails instead of diverging.
+pub async fn connect_replica(url: &str, max_connections: u32) -> Result<PgPool> {
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SET default_transaction_read_only = on").execute(conn).await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
+}
+
 /// Applies the migrations in `migrations/` that have not run yet.
 pub async fn migrate(pool: &PgPool) -> Result<()> {
     sqlx::migrate!("./migrations").run(pool).await?;

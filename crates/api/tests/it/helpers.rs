@@ -42,6 +42,16 @@ pub(crate) async fn stack() -> Result<Stack> {
 
 /// A stack whose API configuration `tweak` adjusts first.
 pub(crate) async fn stack_with(tweak: impl FnOnce(&mut Config)) -> Result<Stack> {
+    stack_on(fresh_db().await?, tweak, |s| s).await
+}
+
+/// A stack over `pool` (migrated), whose configuration `tweak` adjusts and whose API state
+/// `state` finishes (a read replica, say).
+pub(crate) async fn stack_on(
+    pool: PgPool,
+    tweak: impl FnOnce(&mut Config),
+    state: impl FnOnce(AppState) -> AppState,
+) -> Result<Stack> {
     let anvil = Anvil::new().try_spawn()?;
     let keys: Vec<PrivateKeySigner> = anvil.keys()[..6].iter().cloned().map(Into::into).collect();
     let mut wallet = EthereumWallet::from(keys[0].clone());
@@ -56,7 +66,6 @@ pub(crate) async fn stack_with(tweak: impl FnOnce(&mut Config)) -> Result<Stack>
     let brand = keys[1].clone();
     usd.mint(brand.address(), U256::from(1_000_000_000_000u64)).send().await?.get_receipt().await?;
 
-    let pool = fresh_db().await?;
     let mut cfg = Config::new(anvil.chain_id(), *escrow.address());
     cfg.siwe_domain = "pactum.test".to_owned();
     cfg.siwe_uri = "https://pactum.test".to_owned();
@@ -64,7 +73,8 @@ pub(crate) async fn stack_with(tweak: impl FnOnce(&mut Config)) -> Result<Stack>
     cfg.auditor_api_keys = vec![AUDITOR_KEY.to_owned()];
     cfg.tokens.push(*usd.address());
     tweak(&mut cfg);
-    let base = serve(cfg.clone(), pool.clone(), anvil.endpoint_url()).await?;
+    let base =
+        serve_state(state(AppState::new(cfg.clone(), pool.clone(), anvil.endpoint_url()))).await?;
     Ok(Stack {
         cfg,
         escrow: *escrow.address(),
@@ -90,8 +100,12 @@ pub(crate) async fn serve(
     pool: PgPool,
     rpc_url: alloy::transports::http::reqwest::Url,
 ) -> Result<String> {
-    let app = router(AppState::new(cfg, pool, rpc_url))
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    serve_state(AppState::new(cfg, pool, rpc_url)).await
+}
+
+/// [`serve`] for a finished state.
+pub(crate) async fn serve_state(state: AppState) -> Result<String> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -12,6 +12,7 @@ mod lifecycle;
 mod lists;
 mod reconciliation;
 mod reminders;
+mod replica;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
 mod siwe_clients;

@@ -209,7 +209,10 @@ async fn termination_and_dispute_windows_are_reminded() -> Result<()> {
     assert_eq!(plan(&state, 2).await?, 1);
     let (window, milestone, deadline, ..) =
         reminders(&s).await?.pop().ok_or_else(|| eyre::eyre!("no reminder"))?;
-    assert_eq!((window.as_str(), milestone, deadline), ("contest_window", -1, started + 2 * 86_400));
+    assert_eq!(
+        (window.as_str(), milestone, deadline),
+        ("contest_window", -1, started + 2 * 86_400)
+    );
 
     // The creator contests: the contest window is gone; the arbiter's runs 7 days from now.
     let (status, res) = act(&s, id, &creator, json!({ "action": "contest" })).await?;
