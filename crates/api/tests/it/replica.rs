@@ -178,9 +178,9 @@ async fn ledger_reads_use_the_replica_only_while_it_keeps_up() -> Result<()> {
     .await?;
     let read: PgPool = read.ok_or_else(|| eyre::eyre!("no replica pool"))?;
 
-    // Lag up to 3 s is tolerated: long enough to see the replica's stale answer below, short
+    // Lag up to 5 s is tolerated: long enough to see the replica's stale answer below, short
     // enough to wait out.
-    let max_lag = Duration::from_secs(3);
+    let max_lag = Duration::from_secs(5);
     let mut reads: Option<Arc<Reads>> = None;
     let s = stack_on(
         pool,
@@ -205,7 +205,19 @@ async fn ledger_reads_use_the_replica_only_while_it_keeps_up() -> Result<()> {
     })
     .await?;
 
-    // The replica stops replaying; the creator delivers and the indexer mirrors it on the primary.
+    // The replica replays everything written so far, then stops replaying; the creator delivers
+    // and the indexer mirrors it on the primary.
+    let written: i64 = sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8")
+        .fetch_one(&s.pool)
+        .await?;
+    until("the replica to replay all", Duration::from_secs(20), async || {
+        let replayed: Option<i64> =
+            sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8")
+                .fetch_one(&read)
+                .await?;
+        Ok(replayed.is_some_and(|r| r >= written))
+    })
+    .await?;
     sqlx::query("SELECT pg_wal_replay_pause()").execute(&read).await?;
     let paused = Instant::now();
     let submit = json!({
