@@ -120,12 +120,9 @@ impl Reads {
         while samples.len() > 1 && samples[1].0 <= cutoff {
             samples.pop_front();
         }
-        // Before `max_lag` has passed since the first sample, nothing older is known: the replica
-        // must have replayed what the primary has now.
-        let reference = match samples.front() {
-            Some((t, lsn)) if *t <= cutoff => *lsn,
-            _ => written,
-        };
+        // The newest position at least `max_lag` old; until `max_lag` has passed since the
+        // monitor started, the oldest it knows (what the primary had when it started).
+        let reference = samples.front().map_or(written, |s| s.1);
         let replayed: Option<i64> =
             sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8")
                 .fetch_one(replica)
