@@ -119,7 +119,11 @@ pub async fn endpoints_of(conn: &mut PgConnection, account: Address) -> Result<V
 }
 
 /// Endpoint `id` if `account` owns it (another's is as absent as a missing one).
-pub async fn endpoint(conn: &mut PgConnection, account: Address, id: i64) -> Result<Option<Endpoint>> {
+pub async fn endpoint(
+    conn: &mut PgConnection,
+    account: Address,
+    id: i64,
+) -> Result<Option<Endpoint>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND account = $2"
     )))
@@ -321,7 +325,17 @@ pub struct Claimed {
 /// notification of an (endpoint, agreement)) on an enabled endpoint: counts the attempt and
 /// leases it for `lease` (no other dispatcher claims it until then). One statement; a row two
 /// dispatchers race for is re-checked after the first one's update, so only one gets it.
-pub async fn claim(conn: &mut PgConnection, lease: Duration, limit: i64) -> Result<Vec<Claimed>> {
+///
+/// At most `per_endpoint` per endpoint, less what `busy` says it already has in flight (pairs of
+/// endpoint id and count): a slow endpoint with many lanes cannot take every slot.
+pub async fn claim(
+    conn: &mut PgConnection,
+    lease: Duration,
+    limit: i64,
+    per_endpoint: i32,
+    busy: &[(i64, i32)],
+) -> Result<Vec<Claimed>> {
+    let (busy_ids, busy_n): (Vec<i64>, Vec<i32>) = busy.iter().copied().unzip();
     Ok(sqlx::query_as(
         "WITH heads AS ( \
              SELECT DISTINCT ON (d.endpoint_id, d.lane) d.endpoint_id, d.notification_id, \
@@ -336,10 +350,16 @@ pub async fn claim(conn: &mut PgConnection, lease: Duration, limit: i64) -> Resu
                     e.url, e.secret, \
                     CASE WHEN e.previous_expires_at > now() THEN e.previous_secret END \
                         AS previous_secret \
-             FROM heads h \
+             FROM ( \
+                 SELECT h.*, row_number() OVER ( \
+                     PARTITION BY h.endpoint_id ORDER BY h.next_attempt_at) AS rn \
+                 FROM heads h WHERE h.next_attempt_at <= clock_timestamp() \
+             ) h \
              JOIN webhook_endpoints e ON e.id = h.endpoint_id AND e.enabled \
              JOIN notifications n ON n.id = h.notification_id \
-             WHERE h.next_attempt_at <= clock_timestamp() \
+             LEFT JOIN unnest($4::int8[], $5::int4[]) AS busy (endpoint_id, n) \
+                 ON busy.endpoint_id = h.endpoint_id \
+             WHERE h.rn <= $3 - coalesce(busy.n, 0) \
              ORDER BY h.next_attempt_at \
              LIMIT $2 \
          ) \
@@ -354,6 +374,9 @@ pub async fn claim(conn: &mut PgConnection, lease: Duration, limit: i64) -> Resu
     )
     .bind(lease.as_secs_f64())
     .bind(limit)
+    .bind(per_endpoint)
+    .bind(&busy_ids)
+    .bind(&busy_n)
     .fetch_all(conn)
     .await?)
 }

@@ -16,7 +16,7 @@
 
 pub mod target;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use pactum_db::{
     notifications::{NewNotification, Recipient},
@@ -34,6 +34,9 @@ pub struct Config {
     pub chain_id: u64,
     /// Deliveries in flight at once (each a different lane).
     pub concurrency: usize,
+    /// Deliveries in flight at once to one endpoint: a slow endpoint with many lanes holds at
+    /// most this many of the `concurrency` slots, the rest stay free for others.
+    pub per_endpoint: usize,
     /// Longest a receiver may take to answer.
     pub timeout: Duration,
     /// How long a claim holds before another dispatcher may retry it (longer than `timeout`).
@@ -58,6 +61,7 @@ impl Config {
         Self {
             chain_id,
             concurrency: 32,
+            per_endpoint: 4,
             timeout,
             lease: timeout * 3 + Duration::from_secs(30),
             poll_interval: Duration::from_secs(2),
@@ -160,18 +164,25 @@ impl Dispatcher {
     pub async fn run(self, stop: CancellationToken) -> Result<(), Error> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(pactum_db::notifications::CHANNEL).await?;
-        let mut tasks: JoinSet<()> = JoinSet::new();
+        let mut tasks: JoinSet<i64> = JoinSet::new();
+        // Deliveries in flight per endpoint.
+        let mut busy: HashMap<i64, i32> = HashMap::new();
         loop {
             if stop.is_cancelled() {
                 break;
             }
             let free = self.cfg.concurrency.saturating_sub(tasks.len());
             if free > 0 {
-                match self.claim(free).await {
+                match self.claim(free, &busy).await {
                     Ok(claimed) => {
                         for c in claimed {
+                            *busy.entry(c.endpoint_id).or_default() += 1;
                             let me = self.clone();
-                            tasks.spawn(async move { me.deliver(c).await });
+                            tasks.spawn(async move {
+                                let endpoint = c.endpoint_id;
+                                me.deliver(c).await;
+                                endpoint
+                            });
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
@@ -185,7 +196,16 @@ impl Dispatcher {
                         tokio::time::sleep(self.cfg.poll_interval).await;
                     }
                 }
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Ok(endpoint) = done {
+                        if let Some(n) = busy.get_mut(&endpoint) {
+                            *n -= 1;
+                            if *n <= 0 {
+                                busy.remove(&endpoint);
+                            }
+                        }
+                    }
+                }
                 () = tokio::time::sleep(self.cfg.poll_interval) => {}
             }
         }
@@ -193,12 +213,19 @@ impl Dispatcher {
         Ok(())
     }
 
-    async fn claim(&self, limit: usize) -> Result<Vec<Claimed>, pactum_db::Error> {
+    async fn claim(
+        &self,
+        limit: usize,
+        busy: &HashMap<i64, i32>,
+    ) -> Result<Vec<Claimed>, pactum_db::Error> {
         let mut conn = self.pool.acquire().await?;
+        let busy: Vec<(i64, i32)> = busy.iter().map(|(k, v)| (*k, *v)).collect();
         pactum_db::webhooks::claim(
             &mut conn,
             self.cfg.lease,
             i64::try_from(limit).unwrap_or(i64::MAX),
+            i32::try_from(self.cfg.per_endpoint).unwrap_or(i32::MAX),
+            &busy,
         )
         .await
     }
@@ -254,9 +281,11 @@ impl Dispatcher {
             .send()
             .await;
         match res {
-            Ok(r) if r.status().is_success() => {
-                Outcome { status_code: Some(r.status().as_u16()), duration: started.elapsed(), error: None }
-            }
+            Ok(r) if r.status().is_success() => Outcome {
+                status_code: Some(r.status().as_u16()),
+                duration: started.elapsed(),
+                error: None,
+            },
             Ok(r) => fail(format!("HTTP {}", r.status()), Some(r.status().as_u16())),
             Err(e) => fail(describe(&e), None),
         }
@@ -265,8 +294,14 @@ impl Dispatcher {
     async fn record(&self, c: &Claimed, o: &Outcome) -> Result<(), pactum_db::Error> {
         let mut tx = self.pool.begin().await?;
         if o.error.is_none() {
-            pactum_db::webhooks::record_success(&mut tx, c.endpoint_id, c.notification_id, c.attempts, o)
-                .await?;
+            pactum_db::webhooks::record_success(
+                &mut tx,
+                c.endpoint_id,
+                c.notification_id,
+                c.attempts,
+                o,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(());
         }
@@ -363,7 +398,10 @@ mod tests {
         let sig = signature(&[a, b], "ntf_1", 1_700_000_000, b"{}").expect("signs");
         assert_eq!(sig.split(' ').count(), 2);
         for s in [a, b] {
-            let expected = standardwebhooks::Webhook::new(s).expect("secret").sign("ntf_1", 1_700_000_000, b"{}").expect("sign");
+            let expected = standardwebhooks::Webhook::new(s)
+                .expect("secret")
+                .sign("ntf_1", 1_700_000_000, b"{}")
+                .expect("sign");
             assert!(sig.split(' ').any(|x| x == expected));
         }
         assert!(signature(&["whsec_%%%"], "ntf_1", 1, b"{}").is_err());
