@@ -84,12 +84,26 @@ pub async fn count_endpoints(conn: &mut PgConnection, account: Address) -> Resul
         .await?)
 }
 
-/// Registers an endpoint for `account`.
+/// Advisory-lock class of an account's endpoint list ("WHEP"); the second key is the account's.
+const ENDPOINTS_LOCK: i32 = 0x5748_4550;
+
+/// Registers an endpoint for `account` unless it has `cap` already (`None`). Takes a lock on the
+/// account's list for the rest of the transaction, so concurrent registrations cannot both pass
+/// the count: run it in a transaction.
 pub async fn insert_endpoint(
     conn: &mut PgConnection,
     account: Address,
     e: &NewEndpoint,
-) -> Result<Endpoint> {
+    cap: i64,
+) -> Result<Option<Endpoint>> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(encode($2, 'hex')))")
+        .bind(ENDPOINTS_LOCK)
+        .bind(account.as_slice())
+        .execute(&mut *conn)
+        .await?;
+    if count_endpoints(&mut *conn, account).await? >= cap {
+        return Ok(None);
+    }
     let agreements: Vec<Vec<u8>> = e.agreement_ids.iter().map(|a| a.to_vec()).collect();
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO webhook_endpoints (account, url, description, secret, event_types, \
@@ -104,8 +118,17 @@ pub async fn insert_endpoint(
     .bind(&agreements)
     .bind(&e.roles)
     .bind(&e.reminder_leads)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?)
+}
+
+/// Wakes the dispatchers (at commit): work was queued outside `notifications::publish`.
+pub async fn wake(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::notifications::CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// `account`'s endpoints, oldest first.

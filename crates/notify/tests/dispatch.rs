@@ -53,8 +53,10 @@ async fn endpoint(pool: &PgPool, account: Address, url: &str) -> Result<i64> {
             roles: vec![],
             reminder_leads: vec![172_800, 86_400],
         },
+        10,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| eyre::eyre!("over the cap"))?;
     Ok(e.id)
 }
 
