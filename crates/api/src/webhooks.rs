@@ -579,9 +579,8 @@ async fn replay(
         ReplayRequest::Since { notification_id } => (notification_id, i64::MAX),
     };
     let mut tx = state.pool.begin().await?;
-    let queued = pactum_db::webhooks::replay(&mut tx, account, id, from, to)
-        .await?
-        .ok_or_else(not_found)?;
+    let queued =
+        pactum_db::webhooks::replay(&mut tx, account, id, from, to).await?.ok_or_else(not_found)?;
     if from == to && queued == 0 {
         return Err(ApiError::not_found("notification for this endpoint"));
     }

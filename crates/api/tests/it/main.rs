@@ -10,6 +10,8 @@ mod conformance;
 mod helpers;
 mod lifecycle;
 mod lists;
+#[path = "../../../notify/tests/common/receiver.rs"]
+mod receiver;
 mod reconciliation;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
@@ -19,3 +21,4 @@ mod termination;
 mod terms_clauses;
 mod wallets;
 mod web;
+mod webhooks;
