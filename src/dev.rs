@@ -254,6 +254,7 @@ struct Started {
     app: axum::Router,
     indexing: tokio::task::JoinHandle<Result<(), pactum_indexer::Error>>,
     stop_indexer: tokio_util::sync::CancellationToken,
+    dispatching: tokio::task::JoinHandle<Result<(), pactum_notify::Error>>,
     pool: pactum_db::Pool,
     cluster: Option<PrivateCluster>,
     anvil: Chain,
@@ -280,7 +281,8 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
             return Ok(());
         }
     };
-    let Started { listener, app, indexing, stop_indexer, pool, cluster, anvil } = started;
+    let Started { listener, app, indexing, stop_indexer, dispatching, pool, cluster, anvil } =
+        started;
     let stopping = stop_indexer.clone();
     // With each peer's address, so the per-IP limits apply per client as under `pactum serve`.
     let served =
@@ -295,6 +297,12 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     match indexing.await {
         Ok(Err(e)) => warn!(error = %e, "indexer stopped with an error"),
         Err(e) => warn!(error = %e, "indexer task failed"),
+        Ok(Ok(())) => {}
+    }
+    // The dispatcher stops on the same token.
+    match dispatching.await {
+        Ok(Err(e)) => warn!(error = %e, "webhook dispatcher stopped with an error"),
+        Err(e) => warn!(error = %e, "webhook dispatcher task failed"),
         Ok(Ok(())) => {}
     }
     pool.close().await;
@@ -401,6 +409,12 @@ async fn start(args: &DevArgs) -> Result<Started> {
     api.auditors = vec![keys[4].address()];
     api.anonymous_rate_per_minute = args.anonymous_rate_limit;
     api.account_rate_per_minute = args.account_rate_limit;
+    // Local receivers (a test server on 127.0.0.1) are what development points webhooks at.
+    api.webhooks_allow_private = true;
+    let mut hooks = pactum_notify::Config::new(chain_id);
+    hooks.allow_private = true;
+    let dispatcher = pactum_notify::Dispatcher::new(hooks, pool.clone())?;
+    let dispatching = tokio::spawn(dispatcher.run(cancel.clone()));
     let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url());
     // Expired nonces and sessions are swept as under `pactum serve`; the task ends with the process.
     tokio::spawn(pactum_api::housekeeping::run(state.clone(), std::time::Duration::from_secs(300)));
@@ -431,5 +445,5 @@ async fn start(args: &DevArgs) -> Result<Started> {
     println!("Ctrl-C stops everything.");
     info!(addr = %args.listen, "dev stack up");
 
-    Ok(Started { listener, app, indexing, stop_indexer: cancel, pool, cluster, anvil })
+    Ok(Started { listener, app, indexing, stop_indexer: cancel, dispatching, pool, cluster, anvil })
 }

@@ -107,6 +107,29 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PACTUM_EXPORT_KEY_FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     export_key_file: Option<PathBuf>,
+    /// Run the webhook dispatcher in this process (`--webhooks false` where another process runs
+    /// it) [default: true].
+    #[arg(long, env = "PACTUM_WEBHOOKS", num_args = 0..=1, default_missing_value = "true")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks: Option<bool>,
+    /// Webhook deliveries in flight at once [default: 32].
+    #[arg(long, env = "PACTUM_WEBHOOKS_CONCURRENCY")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks_concurrency: Option<usize>,
+    /// Seconds a webhook receiver has to answer [default: 10].
+    #[arg(long, env = "PACTUM_WEBHOOKS_TIMEOUT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks_timeout: Option<u64>,
+    /// Seconds of continuous failure after which a webhook endpoint is disabled [default: 432000,
+    /// 5 days].
+    #[arg(long, env = "PACTUM_WEBHOOKS_DISABLE_AFTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks_disable_after: Option<u64>,
+    /// Let webhook endpoints be loopback or private addresses (development only: it lets users
+    /// aim this server at its own network) [default: false].
+    #[arg(long, env = "PACTUM_WEBHOOKS_ALLOW_PRIVATE", num_args = 0..=1, default_missing_value = "true")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks_allow_private: Option<bool>,
 }
 
 /// The settings of `pactum serve` once layered; also what the config file may hold (any subset).
@@ -133,6 +156,11 @@ struct ServeSettings {
     prune_interval: u64,
     reminder_interval: u64,
     export_key_file: Option<PathBuf>,
+    webhooks: bool,
+    webhooks_concurrency: usize,
+    webhooks_timeout: u64,
+    webhooks_disable_after: u64,
+    webhooks_allow_private: bool,
 }
 
 /// The settings that come from the environment only.
@@ -145,6 +173,7 @@ impl ServeArgs {
     fn resolve(&self) -> Result<(ServeSettings, Config)> {
         // The API's own defaults, so that they are stated once.
         let api = Config::new(0, Address::ZERO);
+        let hooks = pactum_notify::Config::new(0);
         let defaults = serde_json::json!({
             "listen": "127.0.0.1:8080",
             "auditors": [],
@@ -156,6 +185,11 @@ impl ServeArgs {
             "prune_interval": 300,
             "reminder_interval": 10,
             "replica_max_lag_ms": 1000,
+            "webhooks": true,
+            "webhooks_concurrency": hooks.concurrency,
+            "webhooks_timeout": hooks.timeout.as_secs(),
+            "webhooks_disable_after": hooks.disable_after.as_secs(),
+            "webhooks_allow_private": hooks.allow_private,
         });
         let s: ServeSettings = resolve(
             defaults,
@@ -189,6 +223,10 @@ impl ServeArgs {
                 format!("{} does not hold a hex secp256k1 private key", path.display())
             })?;
         }
+        if s.webhooks_concurrency == 0 || s.webhooks_timeout == 0 || s.webhooks_disable_after == 0 {
+            bail!("the webhook concurrency, timeout and disable-after must be at least 1");
+        }
+        cfg.webhooks_allow_private = s.webhooks_allow_private;
         cfg.validate()?;
         Ok((s, cfg))
     }
@@ -211,6 +249,15 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
             "no --export-key-file: audit bundles are signed with a key made for this run only"
         );
     }
+    let hooks = settings.webhooks.then(|| {
+        let mut h = pactum_notify::Config::new(settings.chain_id);
+        h.concurrency = settings.webhooks_concurrency;
+        h.timeout = Duration::from_secs(settings.webhooks_timeout);
+        h.lease = h.timeout * 3 + Duration::from_secs(30);
+        h.disable_after = Duration::from_secs(settings.webhooks_disable_after);
+        h.allow_private = settings.webhooks_allow_private;
+        h
+    });
     let ServeSettings {
         listen,
         rpc_url,
@@ -246,6 +293,15 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         state.clone(),
         Duration::from_secs(reminder_interval),
     ));
+    // Webhooks go out from here unless another process sends them; stopped after the server.
+    let stop_hooks = tokio_util::sync::CancellationToken::new();
+    let dispatching = match hooks {
+        Some(h) => {
+            let d = pactum_notify::Dispatcher::new(h, state.pool.clone())?;
+            Some(tokio::spawn(d.run(stop_hooks.clone())))
+        }
+        None => None,
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -258,5 +314,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
     pruning.abort();
     reminding.abort();
     monitoring.abort();
+    stop_hooks.cancel();
+    if let Some(d) = dispatching {
+        // Deliveries in flight finish (each bounded by the timeout); what is left stays queued.
+        match d.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "webhook dispatcher stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "webhook dispatcher task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     Ok(())
 }

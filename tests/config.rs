@@ -248,6 +248,28 @@ fn serve_takes_each_setting_flag_over_environment_over_file_over_default() -> Re
             [&keys[0], &keys[1], &keys[2]],
             Some(Value::Null),
         ),
+        row(
+            "webhooks",
+            "PACTUM_WEBHOOKS",
+            ["false", "true", "false"],
+            Some(json!(true)),
+            [json!(false), json!(true), json!(false)],
+        ),
+        number("webhooks_concurrency", "PACTUM_WEBHOOKS_CONCURRENCY", [3, 4, 5], Some(32)),
+        number("webhooks_timeout", "PACTUM_WEBHOOKS_TIMEOUT", [6, 7, 8], Some(10)),
+        number(
+            "webhooks_disable_after",
+            "PACTUM_WEBHOOKS_DISABLE_AFTER",
+            [60, 61, 62],
+            Some(432_000),
+        ),
+        row(
+            "webhooks_allow_private",
+            "PACTUM_WEBHOOKS_ALLOW_PRIVATE",
+            ["true", "false", "true"],
+            Some(json!(false)),
+            [json!(true), json!(false), json!(true)],
+        ),
     ]);
     check_layers("serve", &required(), &rows)
 }

@@ -1,8 +1,11 @@
 //! `pactum serve`, `pactum index` and `pactum verify` run as a user runs them: two processes over
 //! one database, an agreement drafted, signed and funded over HTTP, its audit bundle exported and
-//! verified against the node, and a bundle with one changed byte refused.
+//! verified against the node, and a bundle with one changed byte refused; the server's webhook
+//! dispatcher delivers the agreement's notifications to a registered endpoint.
 
 mod common;
+#[path = "../crates/notify/tests/common/receiver.rs"]
+mod receiver;
 use common::{free_port, fresh_database};
 
 use std::{
@@ -135,7 +138,10 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
     let key_file = std::env::temp_dir().join(format!("pactum-export-key-{}", std::process::id()));
     std::fs::write(&key_file, format!("{}\n", alloy::hex::encode_prefixed(export_key.to_bytes())))?;
     let mut serve = Command::new(env!("CARGO_BIN_EXE_pactum"));
-    serve.args(["serve", "--listen", &domain]).arg("--export-key-file").arg(&key_file);
+    serve
+        .args(["serve", "--listen", &domain, "--webhooks-allow-private"])
+        .arg("--export-key-file")
+        .arg(&key_file);
     common(&mut serve);
     let _serve = Running(serve.spawn()?);
 
@@ -149,6 +155,13 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
     // Draft, sign, fund (ETH).
     let brand_token = http.login(&brand, anvil.chain_id(), &domain).await?;
     let creator_token = http.login(&creator, anvil.chain_id(), &domain).await?;
+    // The brand's endpoint, a local receiver (allowed by --webhooks-allow-private).
+    let rx = receiver::Receiver::start().await?;
+    let (status, hook) = http
+        .call("POST", "/v1/webhooks", Some(&brand_token), Some(json!({ "url": rx.url })))
+        .await?;
+    assert_eq!(status, 201, "{hook}");
+    let secret = hook["secret"].as_str().unwrap_or_default().to_owned();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let draft = json!({
         "creator": creator.address(), "token": Address::ZERO, "contestWindow": 3600,
@@ -200,6 +213,17 @@ async fn serve_index_and_verify_as_a_user_does() -> Result<()> {
         assert!(Instant::now() < deadline, "the agreement never appeared: {one}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // The serving process's dispatcher delivered what the indexing process published, signed.
+    let got =
+        rx.wait_for(Duration::from_secs(30), |g| g.iter().filter(|x| x.acked).count() >= 2).await?;
+    let mut types = Vec::new();
+    for g in &got {
+        standardwebhooks::Webhook::new(&secret)?.verify(&g.body, &g.headers)?;
+        let body: Value = serde_json::from_slice(&g.body)?;
+        types.push(body["type"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(types, ["agreement.created", "milestones.funded"]);
 
     let (_, config) = http.call("GET", "/v1/config", None, None).await?;
     assert_eq!(config["exportSigner"], json!(export_key.address()), "{config}");

@@ -12,6 +12,7 @@
 //! * `chain_time`: the chain's time, which every deadline is measured by.
 //! * `config`: the chain, escrow and tokens a client needs before it can talk to the rest.
 //! * `reconciliation`: the escrow's money from the chain alone, compared with the mirror.
+//! * `webhooks`: a party's webhook endpoints (delivered by `pactum-notify`).
 //!
 //! Every other GET path is the web app (`pactum-web`), so the app shares the API's origin; an
 //! unknown `/v1/…` path is still a JSON 404.
@@ -34,6 +35,7 @@ pub mod reminders;
 pub mod replica;
 pub mod schema;
 mod time;
+pub mod webhooks;
 
 use export::AuditBundleSchema;
 use std::{
@@ -93,6 +95,9 @@ pub struct Config {
     pub account_rate_per_minute: u32,
     /// The key that signs exported audit bundles; its address is published at `GET /v1/config`.
     pub export_key: alloy::signers::local::PrivateKeySigner,
+    /// Let webhook endpoints be loopback or private addresses (development and tests only: it
+    /// lets users aim the server at its own network).
+    pub webhooks_allow_private: bool,
 }
 
 /// A configuration the API refuses to start with.
@@ -138,6 +143,7 @@ impl Config {
             anonymous_rate_per_minute: 60,
             account_rate_per_minute: 600,
             export_key: alloy::signers::local::PrivateKeySigner::random(),
+            webhooks_allow_private: false,
         }
     }
 
@@ -281,6 +287,7 @@ impl AppState {
         (name = "settlement", description = "Transactions for escrow actions"),
         (name = "reads", description = "The ledger, from the indexer's tables"),
         (name = "operations", description = "Health and readiness"),
+        (name = "webhooks", description = "Your webhook endpoints (Standard Webhooks)"),
     )
 )]
 struct ApiDoc;
@@ -305,6 +312,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(actions::routes())
         .merge(config::routes())
         .merge(reconciliation::routes())
+        .merge(webhooks::routes())
 }
 
 /// The OpenAPI 3 document of every route (also served at `/openapi.json`).

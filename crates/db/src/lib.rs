@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod reconcile;
 pub mod reminders;
 pub mod scratch;
+pub mod webhooks;
 
 use std::collections::HashMap;
 

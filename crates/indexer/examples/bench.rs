@@ -53,6 +53,8 @@ struct Args {
     per_block: u64,
     keep_db: bool,
     admin_url: String,
+    /// Webhook endpoints registered before each backfill (one backfill per entry).
+    endpoints: Vec<u64>,
 }
 
 fn flag(args: &mut VecDeque<String>, name: &str) -> Result<String> {
@@ -70,6 +72,7 @@ async fn main() -> Result<()> {
         events: 100_000,
         per_block: 2_000,
         keep_db: false,
+        endpoints: vec![0],
         admin_url: std::env::var("PACTUM_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
     };
@@ -79,10 +82,15 @@ async fn main() -> Result<()> {
             "--per-block" => a.per_block = flag(&mut args, &arg)?.parse()?,
             "--keep-db" => a.keep_db = true,
             "--db" => a.admin_url = flag(&mut args, &arg)?,
+            "--endpoints" => {
+                a.endpoints =
+                    flag(&mut args, &arg)?.split(',').map(str::parse).collect::<Result<_, _>>()?;
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: bench [--events N (100000)] [--per-block K (2000)] [--keep-db] \
-                     [--db ADMIN_URL]"
+                     [--db ADMIN_URL] [--endpoints M[,M…] (0): webhook endpoints registered \
+                     before the backfill, one backfill per entry, side by side]"
                 );
                 return Ok(());
             }
@@ -179,30 +187,12 @@ async fn run(a: Args) -> Result<()> {
         eprintln!("  {k:<22} {v}");
     }
 
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe);
-    child.args([
-        "index",
-        "--rpc",
-        anvil.endpoint_url().as_str(),
-        "--escrow",
-        &REPLAYER.to_string(),
-        "--chain-id",
-        &chain_id.to_string(),
-        "--db",
-        &a.admin_url,
-    ]);
-    if a.keep_db {
-        child.arg("--keep-db");
+    let mut results = Vec::with_capacity(a.endpoints.len());
+    for &m in &a.endpoints {
+        eprintln!("backfilling with {m} webhook endpoints registered…");
+        results.push((m, backfill(&a, anvil.endpoint_url().as_str(), chain_id, m)?));
     }
-    // The child's stderr (errors, and its logs under RUST_LOG) goes straight to ours.
-    let out = child.stderr(std::process::Stdio::inherit()).output()?;
-    if !out.status.success() {
-        bail!("the indexing child failed ({}); its messages are above", out.status);
-    }
-    let line = String::from_utf8_lossy(&out.stdout);
-    let r: serde_json::Value =
-        serde_json::from_str(line.trim()).wrap_err_with(|| format!("child printed {line:?}"))?;
+    let Some((_, r)) = results.first().cloned() else { bail!("--endpoints is empty") };
     let f = |k: &str| r[k].as_f64().unwrap_or_default();
     let secs = f("seconds");
     println!();
@@ -225,7 +215,54 @@ async fn run(a: Args) -> Result<()> {
     for (table, n) in r["tables"].as_object().into_iter().flatten() {
         eprintln!("  {table:<18} {n}");
     }
+    if results.len() > 1 {
+        println!();
+        println!("| webhook endpoints | backfill wall time | events per second | notifications | deliveries queued |");
+        println!("| --- | --- | --- | --- | --- |");
+        for (m, r) in &results {
+            let f = |k: &str| r[k].as_f64().unwrap_or_default();
+            println!(
+                "| {m} | {:.2} s | {:.0} | {} | {} |",
+                f("seconds"),
+                f("events") / f("seconds"),
+                r["notifications"],
+                r["webhook_deliveries"]
+            );
+        }
+    }
     Ok(())
+}
+
+/// Runs the indexing child once (a fresh database, `endpoints` webhook endpoints registered);
+/// returns its figures.
+fn backfill(a: &Args, rpc: &str, chain_id: u64, endpoints: u64) -> Result<serde_json::Value> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe);
+    child.args([
+        "index",
+        "--rpc",
+        rpc,
+        "--escrow",
+        &REPLAYER.to_string(),
+        "--chain-id",
+        &chain_id.to_string(),
+        "--db",
+        &a.admin_url,
+        "--endpoints",
+        &endpoints.to_string(),
+    ]);
+    if a.keep_db {
+        child.arg("--keep-db");
+    }
+    // The child's stderr (errors, and its logs under RUST_LOG) goes straight to ours.
+    let out = child.stderr(std::process::Stdio::inherit()).output()?;
+    if !out.status.success() {
+        bail!("the indexing child failed ({}); its messages are above", out.status);
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value =
+        serde_json::from_str(line.trim()).wrap_err_with(|| format!("child printed {line:?}"))?;
+    Ok(r)
 }
 
 /// The child: backfill into a fresh database, print figures as JSON.
@@ -238,6 +275,7 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
             .init();
     }
     let (mut rpc, mut escrow, mut chain_id, mut admin, mut keep) = (None, None, None, None, false);
+    let mut endpoints = 0u64;
     while let Some(arg) = args.pop_front() {
         match arg.as_str() {
             "--rpc" => rpc = Some(flag(&mut args, &arg)?),
@@ -245,6 +283,7 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
             "--chain-id" => chain_id = Some(flag(&mut args, &arg)?.parse::<u64>()?),
             "--db" => admin = Some(flag(&mut args, &arg)?),
             "--keep-db" => keep = true,
+            "--endpoints" => endpoints = flag(&mut args, &arg)?.parse::<u64>()?,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -271,6 +310,25 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
     if let Ok(v) = std::env::var("BENCH_BATCH_EVENTS") {
         cfg.batch_events = v.parse()?;
     }
+    // Webhook endpoints of the first `endpoints` agreements' brands (see `Generator::script`), so
+    // the fan-out finds recipients with endpoints, as in production.
+    let mut c = pool.acquire().await?;
+    for n in 0..endpoints {
+        let mut account = [0xb0; 20];
+        account[12..20].copy_from_slice(&n.to_be_bytes());
+        let new = pactum_db::webhooks::NewEndpoint {
+            url: "https://hooks.example.com/pactum".to_owned(),
+            description: String::new(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+            event_types: vec![],
+            agreement_ids: vec![],
+            roles: vec![],
+            reminder_leads: vec![172_800, 86_400],
+        };
+        pactum_db::webhooks::insert_endpoint(&mut c, Address::from(account), &new, i64::MAX)
+            .await?;
+    }
+    drop(c);
     let mut indexer = Indexer::new(cfg, rpc.parse()?, pool.clone());
     let started = Instant::now();
     indexer.sync_to_head().await?;
@@ -297,6 +355,10 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
         tables.insert(table.to_owned(), n.into());
     }
     let events = indexer.stats().events;
+    let notifications: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications").fetch_one(&pool).await?;
+    let deliveries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries").fetch_one(&pool).await?;
     drop(indexer);
     pool.close().await;
     if !keep {
@@ -312,6 +374,8 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
             "tables": tables,
             "seconds": seconds,
             "vm_hwm_kb": hwm,
+            "notifications": notifications,
+            "webhook_deliveries": deliveries,
             "database": if keep { name } else { format!("{name} (dropped)") },
         })
     );

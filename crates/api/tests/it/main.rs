@@ -10,6 +10,8 @@ mod conformance;
 mod helpers;
 mod lifecycle;
 mod lists;
+#[path = "../../../notify/tests/common/receiver.rs"]
+mod receiver;
 mod reconciliation;
 mod reminders;
 mod replica;
@@ -21,3 +23,4 @@ mod termination;
 mod terms_clauses;
 mod wallets;
 mod web;
+mod webhooks;
