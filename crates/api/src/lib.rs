@@ -12,6 +12,7 @@
 //! * `chain_time`: the chain's time, which every deadline is measured by.
 //! * `config`: the chain, escrow and tokens a client needs before it can talk to the rest.
 //! * `reconciliation`: the escrow's money from the chain alone, compared with the mirror.
+//! * `events`: a party's notifications, the live stream (SSE) and the catalogue of types.
 //!
 //! Every other GET path is the web app (`pactum-web`), so the app shares the API's origin; an
 //! unknown `/v1/…` path is still a JSON 404.
@@ -24,6 +25,7 @@ pub mod chain_time;
 pub mod config;
 pub mod drafts;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod housekeeping;
 pub mod limits;
@@ -91,6 +93,12 @@ pub struct Config {
     pub account_rate_per_minute: u32,
     /// The key that signs exported audit bundles; its address is published at `GET /v1/config`.
     pub export_key: alloy::signers::local::PrivateKeySigner,
+    /// Live streams (`GET /v1/events/stream`) one account may hold open at once.
+    pub streams_per_account: usize,
+    /// How often an idle stream reads anyway, should a wake-up have been lost.
+    pub stream_poll: Duration,
+    /// How often an idle stream sends a keep-alive comment.
+    pub stream_keep_alive: Duration,
 }
 
 /// A configuration the API refuses to start with.
@@ -136,6 +144,9 @@ impl Config {
             anonymous_rate_per_minute: 60,
             account_rate_per_minute: 600,
             export_key: alloy::signers::local::PrivateKeySigner::random(),
+            streams_per_account: 5,
+            stream_poll: Duration::from_secs(10),
+            stream_keep_alive: Duration::from_secs(15),
         }
     }
 
@@ -205,6 +216,10 @@ pub struct AppState {
     pub token_meta: Arc<RwLock<std::collections::HashMap<Address, (String, u8)>>>,
     /// The chain's time, which deadlines are measured by (the latest block, cached briefly).
     pub chain_clock: Arc<chain_time::ChainClock>,
+    /// Live streams open per account.
+    pub streams: Arc<events::Streams>,
+    /// The shared `LISTEN` connection that wakes live streams (started by the first).
+    pub wakeup: Arc<events::Wakeup>,
 }
 
 impl AppState {
@@ -225,6 +240,8 @@ impl AppState {
             limits,
             token_meta: Arc::default(),
             chain_clock: Arc::default(),
+            streams: Arc::default(),
+            wakeup: Arc::default(),
         }
     }
 
@@ -268,6 +285,7 @@ impl AppState {
         (name = "drafts", description = "Agreements before they go on chain"),
         (name = "settlement", description = "Transactions for escrow actions"),
         (name = "reads", description = "The ledger, from the indexer's tables"),
+        (name = "notifications", description = "What a party hears: its notifications, the live stream, the catalogue"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -293,6 +311,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(actions::routes())
         .merge(config::routes())
         .merge(reconciliation::routes())
+        .merge(events::routes())
 }
 
 /// The OpenAPI 3 document of every route (also served at `/openapi.json`).

@@ -14,6 +14,7 @@ mod reconciliation;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
 mod siwe_clients;
+mod stream;
 mod supersede;
 mod termination;
 mod terms_clauses;
