@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{keccak256, B256};
+use alloy::{
+    primitives::{keccak256, B256},
+    providers::Provider,
+};
 use eyre::{bail, eyre, Result};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -379,5 +382,40 @@ async fn the_catalogue_lists_every_type_with_the_schema_of_its_data() -> Result<
     // The stream is documented as an event stream, not JSON.
     let ok = &doc["paths"]["/v1/events/stream"]["get"]["responses"]["200"]["content"];
     assert!(ok["text/event-stream"].is_object(), "{ok}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reorg_that_removes_an_event_streams_its_retraction() -> Result<()> {
+    let s = stack_with(|c| c.stream_poll = Duration::from_secs(300)).await?;
+    let brand = s.login(&s.brand).await?;
+    let (_, live, _) = open(&s, &brand, None, "?after=0").await?;
+    let mut live = live.ok_or_else(|| eyre!("no stream"))?;
+    let (id, _, creator) = agreement_on_chain(&s).await?;
+    live.take(2, WAIT).await?;
+    act(&s, id, &creator, submit(0)).await?;
+    let submitted = live.take(1, WAIT).await?;
+    assert_eq!(submitted[0].event, "deliverable.submitted");
+
+    // The block holding the submission is replaced by an empty one.
+    let _: Value =
+        s.provider.raw_request("anvil_reorg".into(), (1u64, Vec::<Value>::new())).await?;
+    s.index().await?;
+    let notice = live.take(1, WAIT).await?;
+    assert_eq!(notice[0].event, "notification.retracted");
+    assert_eq!(notice[0].data["data"]["retracts"], json!(submitted[0].id));
+    assert_eq!(notice[0].data["data"]["retracted_type"], "deliverable.submitted");
+    assert_eq!(notice[0].data["agreement_id"], json!(id));
+    live.quiet(Duration::from_millis(500)).await?;
+    // The list shows the retracted one as such, and the notice above it.
+    let all = walk(&s, &brand, 100).await?;
+    let item =
+        all.iter().find(|i| i["id"] == json!(submitted[0].id)).ok_or_else(|| eyre!("gone"))?;
+    assert_eq!(item["retracted"], true, "{item}");
+    assert_eq!(all[0]["id"], json!(notice[0].id));
+    assert!(all
+        .iter()
+        .filter(|i| i["id"] != json!(submitted[0].id))
+        .all(|i| i["retracted"] == false));
     Ok(())
 }
