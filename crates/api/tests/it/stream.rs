@@ -247,7 +247,12 @@ async fn a_party_hears_its_agreement_live_in_order_and_resumes_exactly_where_it_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_wakeup_delays_but_loses_nothing() -> Result<()> {
-    let s = stack_with(|c| c.stream_poll = Duration::from_secs(2)).await?;
+    // A stream outlives the request timeout (which bounds the wait for a response's head only).
+    let s = stack_with(|c| {
+        c.stream_poll = Duration::from_secs(2);
+        c.request_timeout = Duration::from_secs(3);
+    })
+    .await?;
     let brand = s.login(&s.brand).await?;
     let (_, live, _) = open(&s, &brand, None, "?after=0").await?;
     let mut live = live.ok_or_else(|| eyre!("no stream"))?;
@@ -276,6 +281,7 @@ async fn a_lost_wakeup_delays_but_loses_nothing() -> Result<()> {
     assert_eq!(next[0].event, "deliverable.submitted");
     assert!(next[0].id > first[1].id);
 
+    tokio::time::sleep(Duration::from_secs(4)).await;
     // A notification that never sends a NOTIFY at all (written past `publish`): the poll finds it.
     let account = s.brand.address().to_vec();
     let written: i64 = sqlx::query_scalar(
