@@ -977,6 +977,13 @@ async function main() {
 
     await step('second agreement: the brand voids its signed splits, then ends the deal; the creator is told the disputed work stays theirs', async () => {
       const b = brand.page;
+      // The creator watches the dashboard meanwhile: the termination must show there without a reload.
+      const c = creator.page;
+      await c.goto(`${stack.base}/`);
+      const row = c.locator('tr', { has: c.locator(`a[href="/agreements/${secondId}"]`) });
+      await row.waitFor();
+      assert(!(await row.innerText()).includes('Termination under way'), await row.innerText());
+      await c.evaluate(() => { window.__notReloaded = true; });
       await b.goto(`${stack.base}/agreements/${secondId}`);
       await b.getByRole('button', { name: 'Cancel my settlement/termination signatures' }).click();
       await state(b, 'action', 'confirmed');
@@ -988,7 +995,10 @@ async function main() {
       await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
       const brandNote = await b.locator('[data-testid="termination-note"]').innerText();
       assert(brandNote.includes('milestone 2 (in dispute)') && brandNote.includes('still runs to its own end'), brandNote);
-      const c = creator.page;
+      await row.filter({ hasText: 'Termination under way: contest it before' }).waitFor();
+      assert(await c.evaluate(() => window.__notReloaded === true), 'the creator’s dashboard was redrawn in place, not reloaded');
+      await c.locator('[data-testid="unread"]').waitFor();
+      await a11y(c, '12a-dashboard-creator-live-phone');
       await c.goto(`${stack.base}/agreements/${secondId}`);
       const note = await c.locator('[data-testid="termination-note"]').innerText();
       assert(note.includes('Your delivered work stays yours to claim') && note.includes('milestone 2 (in dispute)'), note);
