@@ -202,9 +202,11 @@ pub struct ListQuery {
 pub struct NotificationPage {
     /// Newest first.
     pub items: Vec<NotificationItem>,
-    /// Pass as `before` for the next older page (absent when there is none).
+    /// Without `after`: pass as `before` for the next older page (absent when this page is not
+    /// full: there is none).
     pub older: Option<i64>,
-    /// With `after`: pass as `after` for the next newer page (absent when there is none).
+    /// With `after`: pass as `after` for the next newer page (absent when this page is not full:
+    /// there is none).
     pub newer: Option<i64>,
 }
 
@@ -245,7 +247,7 @@ async fn list(
         Page::After(_) => {
             let newer = full.then(|| items.last().map(|i| i.id)).flatten();
             items.reverse();
-            (items.last().map(|i| i.id), newer)
+            (None, newer)
         }
     };
     Ok(Json(NotificationPage { items, older, newer }))

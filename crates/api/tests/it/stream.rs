@@ -231,6 +231,22 @@ async fn a_party_hears_its_agreement_live_in_order_and_resumes_exactly_where_it_
         assert_eq!(ids(&walk(&s, &brand, limit).await?), everything, "pages of {limit}");
     }
     everything.reverse();
+    // Catching up with `after`, pages of 2: every item once, oldest pages first.
+    let (mut forward, mut after) = (Vec::new(), 0i64);
+    for _ in 0..100 {
+        let (status, page) =
+            s.get(&format!("/v1/notifications?after={after}&limit=2"), Some(&brand)).await?;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["older"], Value::Null, "{page}");
+        let mut got = ids(page["items"].as_array().map_or(&[][..], Vec::as_slice));
+        got.reverse();
+        forward.extend(got);
+        match page["newer"].as_i64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(forward, everything);
     let streamed: Vec<i64> =
         first.iter().chain(&submitted).chain(&replay).chain(&more).map(|e| e.id).collect();
     assert_eq!(streamed, everything, "the stream and the list hold the same, in the same order");
