@@ -13,6 +13,7 @@
 //! * `config`: the chain, escrow and tokens a client needs before it can talk to the rest.
 //! * `reconciliation`: the escrow's money from the chain alone, compared with the mirror.
 //! * `webhooks`: a party's webhook endpoints (delivered by `pactum-notify`).
+//! * `events`: a party's notifications, the live stream (SSE) and the catalogue of types.
 //!
 //! Every other GET path is the web app (`pactum-web`), so the app shares the API's origin; an
 //! unknown `/v1/…` path is still a JSON 404.
@@ -25,6 +26,7 @@ pub mod chain_time;
 pub mod config;
 pub mod drafts;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod housekeeping;
 pub mod limits;
@@ -98,6 +100,12 @@ pub struct Config {
     /// Let webhook endpoints be loopback or private addresses (development and tests only: it
     /// lets users aim the server at its own network).
     pub webhooks_allow_private: bool,
+    /// Live streams (`GET /v1/events/stream`) one account may hold open at once.
+    pub streams_per_account: usize,
+    /// How often an idle stream reads anyway, should a wake-up have been lost.
+    pub stream_poll: Duration,
+    /// How often an idle stream sends a keep-alive comment.
+    pub stream_keep_alive: Duration,
 }
 
 /// A configuration the API refuses to start with.
@@ -144,6 +152,9 @@ impl Config {
             account_rate_per_minute: 600,
             export_key: alloy::signers::local::PrivateKeySigner::random(),
             webhooks_allow_private: false,
+            streams_per_account: 5,
+            stream_poll: Duration::from_secs(10),
+            stream_keep_alive: Duration::from_secs(15),
         }
     }
 
@@ -215,6 +226,10 @@ pub struct AppState {
     pub chain_clock: Arc<chain_time::ChainClock>,
     /// Where ledger reads go: the primary, or a replica while it keeps up ([`replica`]).
     pub reads: Arc<replica::Reads>,
+    /// Live streams open per account.
+    pub streams: Arc<events::Streams>,
+    /// The shared `LISTEN` connection that wakes live streams (started by the first).
+    pub wakeup: Arc<events::Wakeup>,
 }
 
 impl AppState {
@@ -236,6 +251,8 @@ impl AppState {
             chain_clock: Arc::default(),
             reads: Arc::new(replica::Reads::primary_only(pool.clone())),
             pool,
+            streams: Arc::default(),
+            wakeup: Arc::default(),
         }
     }
 
@@ -286,6 +303,7 @@ impl AppState {
         (name = "drafts", description = "Agreements before they go on chain"),
         (name = "settlement", description = "Transactions for escrow actions"),
         (name = "reads", description = "The ledger, from the indexer's tables"),
+        (name = "notifications", description = "What a party hears: its notifications, the live stream, the catalogue"),
         (name = "operations", description = "Health and readiness"),
         (name = "webhooks", description = "Your webhook endpoints (Standard Webhooks)"),
     )
@@ -313,6 +331,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(config::routes())
         .merge(reconciliation::routes())
         .merge(webhooks::routes())
+        .merge(events::routes())
 }
 
 /// The OpenAPI 3 document of every route (also served at `/openapi.json`).

@@ -9,6 +9,7 @@
 
 pub mod api;
 mod copy;
+pub mod feed;
 pub mod notifications;
 pub mod reconcile;
 pub mod reminders;

@@ -7,6 +7,7 @@ import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAd
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
+import { closePanel, onNotification, renderBell, startLive, stopLive } from './live';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
   indexed,
@@ -28,6 +29,7 @@ const walletBox = document.getElementById('wallet') as HTMLElement;
 
 function navigate(path: string) {
   history.pushState(null, '', path);
+  closePanel();
   void render();
 }
 
@@ -49,10 +51,14 @@ function link(href: string, text: string, attrs: Record<string, string> = {}) {
   return h('a', { href, 'data-link': true, ...attrs }, text);
 }
 
-async function render() {
+/** Set while a live update redraws the screen in place: no "Loading…", no focus jump. */
+let soft = false;
+
+async function render(live = false) {
   renderWallet();
   const path = location.pathname;
-  main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  soft = live;
+  if (!live) main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   let m: RegExpMatchArray | null;
   try {
     if (path === '/' || path === '') await dashboard();
@@ -67,22 +73,75 @@ async function render() {
       setSession(null);
       renderWallet();
       screen('Sign in', signInPanel());
-    } else {
+    } else if (!live) {
       screen('Something went wrong', h('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }
+  } finally {
+    soft = false;
   }
 }
 
 function screen(title: string, ...content: (Node | null)[]) {
   document.title = `${title} · Pactum`;
+  if (soft) {
+    // A live update: the same screen with new state; keep the reader's place and focus.
+    const active = document.activeElement as HTMLElement | null;
+    const inMain = active && active !== main && main.contains(active);
+    const key = inMain ? { id: active.id, tag: active.tagName, text: active.textContent } : null;
+    const y = window.scrollY;
+    // What a wallet request or transaction ended with (confirmed, refused, reverted…) stays shown.
+    const outcomes = new Map<string, { state: string; nodes: Node[] }>();
+    for (const el of main.querySelectorAll<HTMLElement>('[data-status]')) {
+      if (el.dataset.state && el.dataset.status) outcomes.set(el.dataset.status, { state: el.dataset.state, nodes: [...el.childNodes] });
+    }
+    main.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node => c !== null));
+    for (const [name, o] of outcomes) {
+      const el = main.querySelector<HTMLElement>(`[data-status="${name}"]`);
+      if (el && !el.dataset.state) setStatus(el, o.state, o.nodes);
+    }
+    window.scrollTo(0, y);
+    if (key) {
+      const again = (key.id && document.getElementById(key.id)) || [...main.querySelectorAll<HTMLElement>(key.tag)].find((e) => e.textContent === key.text);
+      again?.focus({ preventScroll: true });
+    }
+    return;
+  }
   main.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node => c !== null));
   main.focus({ preventScroll: true });
 }
+
+// ---------------------------------------------------------------- live updates
+
+/** States of a wallet request or transaction under way: a redraw now would lose them. */
+const BUSY = ['waiting', 'checking', 'pending'];
+let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Redraws the screen in place soon (once for a burst of events), when nothing is under way. */
+function refreshSoon(delay = 300) {
+  if (refreshTimer) clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    const busy = [...main.querySelectorAll<HTMLElement>('[data-status]')].some((el) => BUSY.includes(el.dataset.state ?? ''));
+    // Form input typed but not sent would be lost too: wait while a field has focus.
+    const typing = document.activeElement instanceof HTMLInputElement || document.activeElement instanceof HTMLTextAreaElement;
+    if (busy || typing) refreshSoon(1500);
+    else void render(true);
+  }, delay);
+}
+
+onNotification((n) => {
+  const path = location.pathname;
+  const shown = path.match(/^\/agreements\/(0x[0-9a-fA-F]{64})$/)?.[1]?.toLowerCase();
+  if (path === '/' || (shown && n.agreement_id && shown === n.agreement_id.toLowerCase())) refreshSoon();
+});
 
 // ---------------------------------------------------------------- sign-in
 
 function renderWallet() {
   const s = session();
+  if (s) startLive();
+  else stopLive();
+  renderBell();
   if (s) {
     walletBox.replaceChildren(
       h('span', { 'data-testid': 'signed-in-as' }, `${s.role === 'auditor' ? 'Auditor' : 'Signed in'}: `, h('code', { title: s.address }, short(s.address))),

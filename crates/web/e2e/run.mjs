@@ -428,6 +428,7 @@ async function main() {
   let draftUrl = '';
   let agreementId = '';
   let secondId = '';
+  let liveBrand = { unreadBefore: 0 }; // the brand's unread count before the creator delivered
   let earlyBundle = null; // agreement 1's bundle before its termination (a genuine but stale one)
   const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain,
   // an ETH agreement's bundles with a deferred payout (credited, then withdrawn)
@@ -723,10 +724,47 @@ async function main() {
       await p.getByLabel('Caption as published').fill('#ad Launch day with the new runners!');
       await p.getByRole('button', { name: 'Check the disclosure' }).click();
       await p.locator('[data-testid="disclosure-verdict"][data-ok="true"]').waitFor();
+      // The brand has the agreement open meanwhile (live stream): it must see the delivery come in.
+      const b = brand.page;
+      await b.goto(`${stack.base}/agreements/${agreementId}`);
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'waiting for the deliverable' }).waitFor();
+      await b.locator('[data-testid="bell"]').waitFor();
+      const unreadBefore = Number((await b.locator('[data-testid="unread"]').getAttribute('data-count', { timeout: 1000 }).catch(() => '0')) || 0);
+      await b.evaluate(() => { window.__notReloaded = true; });
       await p.getByRole('button', { name: 'Submit the deliverable' }).click();
       const text = await state(p, 'action', 'confirmed');
       assert(text.includes('Confirmed in block'), text);
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      liveBrand = { unreadBefore };
+    });
+
+    await step('brand: with the agreement open, the creator’s delivery shows without a reload, with a notification to read', async () => {
+      const b = brand.page;
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      const next = await b.locator('[data-testid="next-step"]').innerText();
+      assert(/Review milestone 1 by .+; after that the creator may claim it\./.test(next), next);
+      assert(await b.evaluate(() => window.__notReloaded === true), 'the page was not reloaded');
+      const bell = b.locator('[data-testid="bell"]');
+      await b.locator('[data-testid="unread"]').waitFor();
+      const unread = Number(await b.locator('[data-testid="unread"]').getAttribute('data-count'));
+      assert(unread > liveBrand.unreadBefore, `unread ${unread}, before ${liveBrand.unreadBefore}`);
+      await b.getByRole('button', { name: `Notifications ${unread} unread`, exact: true }).waitFor();
+      const announced = await b.locator('#live-announce').innerText();
+      assert(announced.includes('The creator submitted milestone 1 of agreement'), announced);
+      await bell.click();
+      const panel = b.locator('[data-testid="notifications"]');
+      await panel.waitFor();
+      assert((await bell.getAttribute('aria-expanded')) === 'true', 'the bell says its panel is open');
+      const item = panel.locator('li[data-type="deliverable.submitted"]').first();
+      const words = await item.innerText();
+      assert(words.includes('The creator submitted milestone 1 of agreement') && words.includes('review window runs'), words);
+      assert((await item.getByRole('link').getAttribute('href')) === `/agreements/${agreementId}`, 'the item links to its agreement');
+      assert((await b.locator('[data-testid="unread"]').count()) === 0, 'opening the panel reads them all');
+      await a11y(b, '08c-brand-live-update-notifications');
+      await shot(b, '08c-brand-live-update-notifications');
+      await bell.click();
+      await panel.waitFor({ state: 'detached' });
+      assert(await b.evaluate(() => window.__notReloaded === true), 'still the same page');
     });
 
     await step('creator: no claim is offered inside the review window, saying until when; after the silence it is, pending, then confirmed; a racing second claim reverts with the reason, and a third from the stale page is refused', async () => {
@@ -744,6 +782,8 @@ async function main() {
       // so "pending" is really pending. The second transaction is then mined and really reverts.
       const tab = await creator.context.newPage();
       debugPages.push(['creator-tab-2', tab]);
+      // This tab stays stale: its live stream is cut (otherwise the first tab's claim would redraw it).
+      await tab.route('**/v1/events/stream*', (r) => r.abort());
       await tab.goto(`${stack.base}/agreements/${agreementId}`);
       await signInVia(tab);
       let release;
@@ -937,6 +977,13 @@ async function main() {
 
     await step('second agreement: the brand voids its signed splits, then ends the deal; the creator is told the disputed work stays theirs', async () => {
       const b = brand.page;
+      // The creator watches the dashboard meanwhile: the termination must show there without a reload.
+      const c = creator.page;
+      await c.goto(`${stack.base}/`);
+      const row = c.locator('tr', { has: c.locator(`a[href="/agreements/${secondId}"]`) });
+      await row.waitFor();
+      assert(!(await row.innerText()).includes('Termination under way'), await row.innerText());
+      await c.evaluate(() => { window.__notReloaded = true; });
       await b.goto(`${stack.base}/agreements/${secondId}`);
       await b.getByRole('button', { name: 'Cancel my settlement/termination signatures' }).click();
       await state(b, 'action', 'confirmed');
@@ -948,7 +995,10 @@ async function main() {
       await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor();
       const brandNote = await b.locator('[data-testid="termination-note"]').innerText();
       assert(brandNote.includes('milestone 2 (in dispute)') && brandNote.includes('still runs to its own end'), brandNote);
-      const c = creator.page;
+      await row.filter({ hasText: 'Termination under way: contest it before' }).waitFor();
+      assert(await c.evaluate(() => window.__notReloaded === true), 'the creator’s dashboard was redrawn in place, not reloaded');
+      await c.locator('[data-testid="unread"]').waitFor();
+      await a11y(c, '12a-dashboard-creator-live-phone');
       await c.goto(`${stack.base}/agreements/${secondId}`);
       const note = await c.locator('[data-testid="termination-note"]').innerText();
       assert(note.includes('Your delivered work stays yours to claim') && note.includes('milestone 2 (in dispute)'), note);

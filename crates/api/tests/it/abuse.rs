@@ -29,7 +29,7 @@ fn leaks_terms(body: &str) -> Option<&'static str> {
 
 /// Drafts, signs, creates and funds an agreement (brand and creator), indexes it; returns its id,
 /// the draft id and the creator's token.
-async fn agreement_on_chain(s: &Stack) -> Result<(B256, String, String)> {
+pub(crate) async fn agreement_on_chain(s: &Stack) -> Result<(B256, String, String)> {
     let brand = s.login(&s.brand).await?;
     let creator = s.login(&s.creator).await?;
     let (status, draft) =

@@ -99,3 +99,19 @@ pub(crate) fn check(
     }
     Ok(())
 }
+
+/// Fails unless `value` is valid against the document's component schema `name` (for what is
+/// not a JSON response body: the items of an event stream).
+pub(crate) fn check_component(name: &str, value: &Value) -> Result<()> {
+    let pointer = format!("/components/schemas/{name}");
+    if document().pointer(&pointer).is_none() {
+        bail!("the document has no component {name}");
+    }
+    let v = validator(&pointer)?;
+    let errors: Vec<String> =
+        v.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    if !errors.is_empty() {
+        bail!("{value} breaks {name}: {errors:#?}");
+    }
+    Ok(())
+}

@@ -18,6 +18,7 @@ mod replica;
 #[path = "../../../audit/tests/it/scenario.rs"]
 mod scenario;
 mod siwe_clients;
+mod stream;
 mod supersede;
 mod termination;
 mod terms_clauses;
