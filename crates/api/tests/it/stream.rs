@@ -40,7 +40,12 @@ async fn open(
     query: &str,
 ) -> Result<(StatusCode, Option<Stream>, Value)> {
     let path = format!("/v1/events/stream{query}");
-    let mut req = s.http.get(format!("{}{path}", s.base)).bearer_auth(token);
+    // As a browser asks: the stream must still not be compressed (a compressor buffers events).
+    let mut req = s
+        .http
+        .get(format!("{}{path}", s.base))
+        .bearer_auth(token)
+        .header("accept-encoding", "gzip");
     if let Some(l) = last {
         req = req.header("last-event-id", l);
     }
@@ -51,10 +56,21 @@ async fn open(
         if !ct.starts_with("text/event-stream") {
             bail!("stream content type {ct:?}");
         }
+        if let Some(enc) = res.headers().get("content-encoding") {
+            bail!("the stream is compressed ({enc:?}): events would wait in the compressor");
+        }
         crate::conformance::check(&Method::GET, &path, status, None)?;
         return Ok((status, Some(Stream { res, buf: String::new() }), Value::Null));
     }
-    let body: Value = serde_json::from_str(&res.text().await?).unwrap_or(Value::Null);
+    let gzip = res.headers().get("content-encoding").is_some_and(|e| e == "gzip");
+    let bytes = res.bytes().await?;
+    let mut text = String::new();
+    if gzip {
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)?;
+    } else {
+        text = String::from_utf8(bytes.to_vec())?;
+    }
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     crate::conformance::check(&Method::GET, &path, status, Some(&body))?;
     Ok((status, None, body))
 }
