@@ -726,7 +726,14 @@ async function main() {
       await p.locator('[data-testid="disclosure-verdict"][data-ok="true"]').waitFor();
       // The brand has the agreement open meanwhile (live stream): it must see the delivery come in.
       const b = brand.page;
+      // The page resumes after the newest notification it listed (Last-Event-ID), the session in the
+      // Authorization header, never in the URL.
+      const newest = (await apiGet(b, '/v1/notifications?limit=1')).items[0]?.id ?? 0;
+      const streamRequest = b.waitForRequest((r) => r.url().includes('/v1/events/stream'));
       await b.goto(`${stack.base}/agreements/${agreementId}`);
+      const req = await streamRequest;
+      assert(req.headers()['last-event-id'] === String(newest), `Last-Event-ID ${req.headers()['last-event-id']}, newest ${newest}`);
+      assert(new URL(req.url()).search === '' && req.headers().authorization?.startsWith('Bearer '), `stream request ${req.url()}`);
       await b.locator('[data-testid="milestone-0-status"]', { hasText: 'waiting for the deliverable' }).waitFor();
       await b.locator('[data-testid="bell"]').waitFor();
       const unreadBefore = Number((await b.locator('[data-testid="unread"]').getAttribute('data-count', { timeout: 1000 }).catch(() => '0')) || 0);
