@@ -335,10 +335,18 @@ async fn openapi_document_covers_every_route() -> Result<()> {
         ("/v1/drafts/{id}/permit", "get"),
         ("/v1/drafts/{id}/transactions", "post"),
         ("/v1/reconciliation", "get"),
+        ("/v1/webhooks", "post"),
+        ("/v1/webhooks", "get"),
+        ("/v1/webhooks/{id}", "get"),
+        ("/v1/webhooks/{id}", "patch"),
+        ("/v1/webhooks/{id}", "delete"),
+        ("/v1/webhooks/{id}/rotate", "post"),
+        ("/v1/webhooks/{id}/replay", "post"),
+        ("/v1/webhooks/{id}/deliveries", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
-    assert_eq!(paths.len(), 22, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 27, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["DraftInput"].is_object());
     // The reads and the audit bundle are typed (a generated client gets structs, not maps); the
     // bundle's type is the published JSON schema itself.
