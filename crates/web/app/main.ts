@@ -6,6 +6,7 @@ import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
+import { beside } from './feedback';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
@@ -1057,25 +1058,26 @@ function hasArbiter(a: any): boolean {
  * windows measured by the chain's time), with a sentence saying why anything else is not offered.
  */
 function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>, captions: Caption[] = []): HTMLElement {
-  const status = statusBox('action');
   const forms: HTMLElement[] = [];
   const ms = detail.milestones as any[];
   const msSelect = (name: string, filter: (m: any) => boolean) =>
     h('select', { name }, ms.filter(filter).map((m) => h('option', { value: m.index }, `Milestone ${m.index + 1}`))) as HTMLSelectElement;
 
+  // Progress and outcome beside the control pressed (app/feedback.ts); the redraw after a
+  // confirmation keeps the scroll position and shows the outcome there again, focused.
   const act = async (body: any) => {
+    const heading = () => document.getElementById('actions-h');
+    const fb = beside('action', heading() ?? main);
     try {
-      setStatus(status, 'checking', 'Checking with the escrow (simulated first)…');
+      setStatus(fb.box, 'checking', 'Checking with the escrow (simulated first)…');
       const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/agreements/${id}/transactions`, body);
-      const block = await sendAll(status, prepared.transactions);
+      const block = await sendAll(fb.box, prepared.transactions);
       await indexed(block);
-      const confirmed = status.textContent;
-      await render();
-      const again = document.querySelector('[data-status="action"]') as HTMLElement | null;
-      if (again) setStatus(again, 'confirmed', confirmed ?? 'Confirmed.');
+      await fb.redrawn(render, heading);
     } catch (e) {
-      if (e instanceof ApiError) setStatus(status, 'refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
-      else if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+      if (e instanceof ApiError) fb.done('refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
+      else if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+      else fb.done();
     }
   };
 
@@ -1292,7 +1294,7 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
   }
   if (why.length)
     forms.push(h('div', { class: 'card', role: 'note', 'aria-labelledby': 'why-h', 'data-testid': 'not-offered' }, h('h3', { id: 'why-h' }, 'Not offered now, and why'), h('ul', {}, why.map((w) => h('li', {}, w)))));
-  return h('section', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'What you can do'), forms, status);
+  return h('section', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'What you can do'), forms);
 }
 
 function timeline(events: any[]): HTMLElement {

@@ -381,6 +381,32 @@ async function state(page, box, expected) {
   return (await el.textContent()) ?? '';
 }
 
+/** A screenshot of what the viewport shows (a phone's screen), not the whole page. */
+async function shotViewport(page, name) {
+  await page.bringToFront();
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+/** Where an action's feedback (the live region `[data-status=box]`) is: right after the row
+ *  holding the button named `control` (or after the button), inside the viewport, focused? */
+async function feedbackAt(page, box, control) {
+  return page.locator(`[data-status="${box}"]`).evaluate((el, name) => {
+    const r = el.getBoundingClientRect();
+    const prev = el.previousElementSibling;
+    const buttons = prev ? (prev.matches('button') ? [prev] : [...prev.querySelectorAll('button')]) : [];
+    return {
+      beside: buttons.some((b) => b.textContent.trim() === name),
+      inView: r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight,
+      top: Math.round(r.top),
+      bottom: Math.round(r.bottom),
+      viewport: window.innerHeight,
+      focused: document.activeElement === el,
+      scrollY: Math.round(window.scrollY),
+      text: el.textContent ?? '',
+    };
+  }, control);
+}
+
 async function signInVia(page) {
   await page.getByRole('button', { name: 'Connect wallet and sign in' }).click();
   await page.locator('[data-testid="signed-in-as"]').waitFor({ timeout: TIMEOUT });
@@ -723,10 +749,28 @@ async function main() {
       await p.getByLabel('Caption as published').fill('#ad Launch day with the new runners!');
       await p.getByRole('button', { name: 'Check the disclosure' }).click();
       await p.locator('[data-testid="disclosure-verdict"][data-ok="true"]').waitFor();
+      // On the 390×844 phone: the wallet's confirmation is held open, so "waiting" can be seen
+      // where it is shown: right under the button pressed, inside the viewport.
+      let release;
+      creator.wallet.hold = new Promise((r) => (release = r));
       await p.getByRole('button', { name: 'Submit the deliverable' }).click();
-      const text = await state(p, 'action', 'confirmed');
-      assert(text.includes('Confirmed in block'), text);
+      const waiting = await state(p, 'action', 'waiting');
+      assert(waiting.includes('Waiting for your wallet to confirm'), waiting);
+      const before = await feedbackAt(p, 'action', 'Submit the deliverable');
+      assert(before.beside && before.inView, `"waiting" is beside the button and on screen: ${JSON.stringify(before)}`);
+      assert(before.scrollY > 300, `the button is well down the page (scrolled ${before.scrollY} px): the test means something`);
+      await shotViewport(p, '08c-feedback-waiting-beside-button-phone');
+      release();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      // After the redraw: the outcome beside the same button, on screen, focused; the page did not
+      // jump to the top.
+      await p.locator('[data-status="action"][data-state="confirmed"]:focus').waitFor();
+      const after = await feedbackAt(p, 'action', 'Submit the deliverable');
+      assert(after.text.includes('Confirmed in block'), after.text);
+      assert(after.beside && after.inView && after.focused, `"confirmed" is beside the button, on screen and focused after the redraw: ${JSON.stringify(after)}`);
+      assert(Math.abs(after.scrollY - before.scrollY) <= 1, `scroll position kept: ${before.scrollY} → ${after.scrollY}`);
+      await shotViewport(p, '08d-feedback-confirmed-beside-button-phone');
+      await a11y(p, '08d-feedback-confirmed-phone');
     });
 
     await step('creator: no claim is offered inside the review window, saying until when; after the silence it is, pending, then confirmed; a racing second claim reverts with the reason, and a third from the stale page is refused', async () => {
@@ -767,6 +811,9 @@ async function main() {
       await tab.bringToFront();
       const reverted = await state(tab, 'action', 'reverted');
       assert(reverted.includes('Reverted in block') && reverted.includes('the milestone is claimed; this action is not possible now'), reverted);
+      // The chain's refusal shows beside the claim button, on screen, and takes the focus.
+      const revertedAt = await feedbackAt(tab, 'action', 'Claim after the brand’s silence');
+      assert(revertedAt.beside && revertedAt.inView && revertedAt.focused, `the revert is beside its button, on screen, focused: ${JSON.stringify(revertedAt)}`);
       await shot(tab, '10-creator-second-claim-reverted-phone');
       // The stale page still shows the claim: the API's simulation refuses it before the wallet is asked.
       const sent = creator.wallet.count('eth_sendTransaction');
@@ -774,6 +821,9 @@ async function main() {
       const refused = await state(tab, 'action', 'refused');
       assert(refused.includes('Refused before anything was sent') && refused.includes('claimed'), refused);
       assert(creator.wallet.count('eth_sendTransaction') === sent, 'nothing was sent');
+      const refusedAt = await feedbackAt(tab, 'action', 'Claim after the brand’s silence');
+      assert(refusedAt.beside && refusedAt.inView && refusedAt.focused, `the refusal is beside its button, on screen, focused: ${JSON.stringify(refusedAt)}`);
+      await shotViewport(tab, '10d-feedback-refused-beside-button-phone');
       await a11y(tab, '10b-agreement-refused-creator-phone');
       await tab.close();
       await p.bringToFront();
