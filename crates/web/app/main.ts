@@ -7,6 +7,7 @@ import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAd
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
 import { beside } from './feedback';
+import { auditSignedOut, invitation, landing, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
@@ -56,6 +57,7 @@ async function render() {
   main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   let m: RegExpMatchArray | null;
   try {
+    if (!session() && (await signedOutScreen(path))) return;
     if (path === '/' || path === '') await dashboard();
     else if (path === '/drafts/new') await draftForm(null);
     else if ((m = path.match(/^\/drafts\/([\w-]+)\/edit$/))) await draftForm(m[1]);
@@ -67,7 +69,7 @@ async function render() {
     if (e instanceof ApiError && e.status === 401) {
       setSession(null);
       renderWallet();
-      screen('Sign in', signInPanel());
+      if (!(await signedOutScreen(path))) screen('Sign in', signInPanel());
     } else {
       screen('Something went wrong', h('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }
@@ -84,6 +86,7 @@ function screen(title: string, ...content: (Node | null)[]) {
 
 function renderWallet() {
   const s = session();
+  renderNav(!!s);
   if (s) {
     walletBox.replaceChildren(
       h('span', { 'data-testid': 'signed-in-as' }, `${s.role === 'auditor' ? 'Auditor' : 'Signed in'}: `, h('code', { title: s.address }, short(s.address))),
@@ -144,6 +147,19 @@ function signInPanel(): HTMLElement {
     actions,
     status,
   );
+}
+
+/** The pages a signed-out visitor gets (app/landing.ts): what Pactum is at `/`, a draft's
+ *  invitation, the audit page's bundle check; false for the others (they ask to sign in). */
+async function signedOutScreen(path: string): Promise<boolean> {
+  let m: RegExpMatchArray | null;
+  if (path === '/' || path === '') screen('Pactum: brand\u2013creator agreements paid from escrow', ...landing(signInPanel()));
+  else if (path === '/audit') screen('Audit', ...auditSignedOut(signInPanel(), bundleChecker().el));
+  else if ((m = path.match(/^\/drafts\/([\w-]+)$/))) {
+    const inv = await invitation(m[1], signInPanel());
+    screen(inv.title, ...inv.content);
+  } else return false;
+  return true;
 }
 
 function requireSession(): boolean {

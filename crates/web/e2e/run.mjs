@@ -396,7 +396,7 @@ async function feedbackAt(page, box, control) {
     const buttons = prev ? (prev.matches('button') ? [prev] : [...prev.querySelectorAll('button')]) : [];
     return {
       beside: buttons.some((b) => b.textContent.trim() === name),
-      inView: r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight,
+      inView: r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1,
       top: Math.round(r.top),
       bottom: Math.round(r.bottom),
       viewport: window.innerHeight,
@@ -478,6 +478,32 @@ async function main() {
       assert(ids.includes('image-alt'), `axe reports the image without alt: ${ids}`);
       const size = found.find((v) => v.id === 'target-size');
       assert(size && size.nodes.some((n) => n.target === '#planted-tiny'), `axe reports the 30 px button under the 44 px promise: ${JSON.stringify(found)}`);
+    });
+
+    await step('a new visitor: the landing page says what Pactum is before asking for a signature; the signed-out header leads to it and to the bundle check, which needs no account', async () => {
+      const p = brand.page;
+      await p.goto(`${stack.base}/`);
+      const landing = p.locator('[data-testid="landing"]');
+      await landing.waitFor();
+      const text = await p.locator('main').innerText();
+      for (const s of ['escrow', 'EIP-712', 'if it stays silent until the window closes, the creator claims the payment', 'Disputes go to a named arbiter', 'Auditors verify independently'])
+        assert(text.includes(s), `the landing page says: ${s}`);
+      const order = await p.evaluate(() => {
+        const how = document.querySelector('[data-testid="landing"]');
+        const button = [...document.querySelectorAll('main button')].find((b) => b.textContent === 'Connect wallet and sign in');
+        return !!how && !!button && !!(how.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING);
+      });
+      assert(order, 'the explanation comes before the sign-in');
+      const nav = await p.locator('header nav a').evaluateAll((as) => as.map((a) => `${a.textContent} ${a.getAttribute('href')}`));
+      assert(nav.join(' | ') === 'How Pactum works / | Check an audit bundle /audit', `signed-out header links: ${nav.join(' | ')}`);
+      await shot(p, '00a-landing-signed-out');
+      await p.getByRole('link', { name: 'Check an audit bundle' }).click();
+      await p.getByRole('heading', { name: 'Check a bundle file' }).waitFor();
+      await p.getByLabel('Trusted escrow address').waitFor();
+      await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
+      await shot(p, '00b-audit-signed-out');
+      await p.getByRole('link', { name: 'How Pactum works' }).click();
+      await landing.waitFor();
     });
 
     await step('brand: wrong network is offered a switch, then SIWE sign-in', async () => {
@@ -619,7 +645,18 @@ async function main() {
 
     await step('creator (phone width): opens the shared link, signs in, reads the deal in plain words and what the wallet will sign', async () => {
       const p = creator.page;
+      // A mistyped link: said so, nothing else.
+      await p.goto(`${stack.base}/drafts/d_000000000000000000000000`);
+      await p.locator('[data-testid="invitation-unknown"]').waitFor();
+      // Signed out, the link says who invites and to what, and nothing of the terms.
       await p.goto(draftUrl);
+      await p.getByRole('heading', { name: 'You are invited to an agreement' }).waitFor();
+      const inviter = p.locator('[data-testid="inviter"]');
+      assert((await inviter.innerText()) === `${ACCOUNTS.brand.slice(0, 6)}…${ACCOUNTS.brand.slice(-4)}` && (await inviter.getAttribute('title')).toLowerCase() === ACCOUNTS.brand.toLowerCase(), `the brand invites: ${await inviter.innerText()}`);
+      const invited = await p.locator('main').innerText();
+      for (const secret of ['400.5', '150', 'pUSD', 'instagram', 'launch reel', 'New York', ACCOUNTS.creator.slice(2, 10)])
+        assert(!invited.toLowerCase().includes(secret.toLowerCase()), `the invitation says nothing of the terms (${secret}): ${invited}`);
+      await shot(p, '03a-invitation-signed-out-phone');
       await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
       await a11y(p, '03b-sign-in-phone');
       await signInVia(p);
@@ -828,6 +865,13 @@ async function main() {
       await tab.close();
       await p.bringToFront();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
+      // The claim is no longer offered after the redraw: its outcome heads "What you can do", on
+      // screen and focused.
+      const gone = await p.locator('[data-status="action"]').evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { where: el.dataset.feedback, after: el.previousElementSibling?.id, focused: document.activeElement === el, inView: r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1, top: Math.round(r.top), bottom: Math.round(r.bottom), viewport: window.innerHeight, scrollY: Math.round(window.scrollY), text: el.textContent };
+      });
+      assert(gone.where === 'section' && gone.after === 'actions-h' && gone.focused && gone.inView && gone.text.includes('Confirmed in block'), `the claim's outcome once it is no longer offered: ${JSON.stringify(gone)}`);
       assert((await p.locator('[data-testid="paid"]').innerText()) === '150 pUSD', 'paid 150 pUSD');
       earlyBundle = await apiGet(p, `/v1/agreements/${agreementId}/audit-bundle`);
     });
