@@ -6,6 +6,7 @@ import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
+import { arbiterPanel } from './arbiter';
 import { beside } from './feedback';
 import { auditSignedOut, invitation, landing, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
@@ -938,15 +939,16 @@ async function agreementPage(id: string) {
         h('td', { 'data-testid': `milestone-${m.index}-status` }, MS_STATUS_WORDS[m.status] ?? m.status),
         h('td', {}, m.uri ? safeLink(m.uri) : '—'))))))));
 
-  if (detail.terms) parts.push(plainTerms(cfg, await agreementStruct(detail), detail.terms.document, s.address));
+  // The arbiter reads no draft: the agreement as signed (its window and fee) comes from the bundle.
+  const signed = role === 'arbiter' ? (await api<any>('GET', `/v1/agreements/${id}/audit-bundle`)).agreement : null;
+  if (detail.terms) parts.push(plainTerms(cfg, signed ?? (await agreementStruct(detail)), detail.terms.document, s.address));
 
   const captions = role === 'brand' && detail.terms && (detail.milestones as any[]).some((m) => m.status === 'submitted') ? await recordedCaptions(detail.terms.draft, id) : [];
   if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions));
+  else if (role === 'arbiter') parts.push(actionsPanel(id, role, detail, history.events, now, null, tk, [], signed));
   else
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'actions-h', 'data-testid': 'not-a-party' }, h('h2', { id: 'actions-h' }, 'What you can do'),
-      h('p', {}, role === 'arbiter'
-        ? 'You are this agreement’s arbiter. Only the brand and the creator act here; this app has no screen for rulings yet, so your wallet sends them itself.'
-        : 'You are reading this agreement as an auditor: only the brand and the creator can act on it. You can check its audit bundle below.')));
+      h('p', {}, 'You are reading this agreement as an auditor: only the brand and the creator can act on it. You can check its audit bundle below.')));
   parts.push(timeline(history.events));
   parts.push(auditPanel(id));
   screen(`Agreement ${short(id)}`, ...parts);
@@ -1073,7 +1075,7 @@ function hasArbiter(a: any): boolean {
  * conditions: the agreement's status, the milestone's status, the viewer's role, the arbiter, the
  * windows measured by the chain's time), with a sentence saying why anything else is not offered.
  */
-function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>, captions: Caption[] = []): HTMLElement {
+function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>, captions: Caption[] = [], signed: any = null): HTMLElement {
   const forms: HTMLElement[] = [];
   const ms = detail.milestones as any[];
   const msSelect = (name: string, filter: (m: any) => boolean) =>
@@ -1096,6 +1098,7 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       else fb.done();
     }
   };
+  if (role === 'arbiter') return arbiterPanel(detail, signed, events, now, tk, (body) => void act(body));
 
   const a = detail.agreement;
   const st = a.status;

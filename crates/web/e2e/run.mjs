@@ -451,9 +451,11 @@ async function main() {
   const brand = await newParty('brand', { width: 1280, height: 900 });
   const creator = await newParty('creator', { width: 390, height: 844 });
   const auditor = await newParty('auditor', { width: 1280, height: 900 });
+  const arbiter = await newParty('arbiter', { width: 390, height: 844 });
   let draftUrl = '';
   let agreementId = '';
   let secondId = '';
+  let thirdId = ''; // the agreement without an arbiter
   let earlyBundle = null; // agreement 1's bundle before its termination (a genuine but stale one)
   const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain,
   // an ETH agreement's bundles with a deferred payout (credited, then withdrawn)
@@ -968,6 +970,7 @@ async function main() {
       await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
       await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       const id = b.url().split('/').pop();
+      thirdId = id;
       await c.goto(`${stack.base}/agreements/${id}`);
       await c.getByLabel('Link to the published content').fill('https://instagram.com/p/no-arbiter');
       await c.getByLabel('Caption as published').fill('#ad A post');
@@ -1053,13 +1056,79 @@ async function main() {
       await shot(c, '12b-creator-termination-keeps-delivered-work');
     });
 
-    await step('arbiter rules on the contested termination; a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
-      // The app has no arbiter screen yet: the arbiter's wallet sends the ruling itself.
+    await step('arbiter (phone, in the browser): signs in, finds the agreements it arbitrates, sees its fee and the contested termination with its deadline; a share over 100% is refused under its field; rules 50%, the agreement is terminated', async () => {
+      const p = arbiter.page;
+      await p.goto(`${stack.base}/`);
+      await signInVia(p);
+      await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      const row = p.locator('tr', { has: p.locator(`a[href="/agreements/${agreementId}"]`) });
+      assert((await row.innerText()).includes('arbiter'), `the arbiter's dashboard lists the agreement: ${await row.innerText()}`);
+      assert((await p.locator(`a[href="/agreements/${secondId}"]`).count()) === 1, 'and the second agreement');
+      await a11y(p, '12b2-dashboard-arbiter-phone');
+      await row.locator('a').click();
+      await p.locator('[data-testid="arbiter-panel"]').waitFor();
+      const fee = await p.locator('[data-testid="arbiter-fee"]').innerText();
+      assert(fee.includes('Your fee: 2% of what you rule on') && fee.includes('Paid to you so far: 0 pUSD'), fee);
+      const term = p.locator('[data-testid="arbiter-termination"]');
+      const said = await term.innerText();
+      assert(said.includes('The brand ended the agreement; the creator contested it') && /Rule by .*\d{4}/.test(said), said);
+      const share = term.getByLabel('Creator’s share of the unearned escrow (%)');
+      await share.fill('150');
+      await term.getByRole('button', { name: 'Rule on the termination' }).click();
+      assert((await share.getAttribute('aria-invalid')) === 'true' && (await share.evaluate((el) => document.activeElement === el)), 'the share is marked invalid and focused');
+      assert(arbiter.wallet.count('eth_sendTransaction') === 0, 'nothing was sent');
+      await shot(p, '12b3-arbiter-termination-share-invalid-phone');
+      await share.fill('50');
+      await term.getByRole('button', { name: 'Rule on the termination' }).click();
+      await p.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor({ timeout: 40_000 });
+      // The ruling's outcome heads "What you can do" (the ruling is no longer offered), focused.
+      await p.locator('[data-status="action"][data-state="confirmed"]:focus').waitFor();
+      assert((await p.locator('[data-testid="arbiter-termination"]').count()) === 0, 'nothing left to rule on');
+      await p.locator('[data-testid="arbiter-nothing"]').waitFor();
+      assert(arbiter.wallet.count('eth_sendTransaction') === 1, 'one ruling sent');
+      await a11y(p, '12b4-agreement-ruled-arbiter-phone');
+    });
+
+    await step('arbiter: rules on the second agreement’s disputed milestone (70% to the creator); it is resolved and the fee paid', async () => {
+      const p = arbiter.page;
+      await p.goto(`${stack.base}/agreements/${secondId}`);
+      const card = p.locator('[data-testid="arbiter-dispute-1"]');
+      const said = await card.innerText();
+      assert(said.includes('Milestone 2 in dispute') && said.includes('25 pUSD, disputed by the creator') && /Rule by .*\d{4}/.test(said), said);
+      assert((await p.locator('[data-testid="arbiter-termination"]').count()) === 0, 'the uncontested termination is not the arbiter’s');
+      await card.getByLabel('Creator’s share of milestone 2 (%)').fill('70');
+      await card.getByRole('button', { name: 'Rule on milestone 2' }).click();
+      await p.locator('[data-testid="milestone-1-status"]', { hasText: 'resolved by the arbiter' }).waitFor({ timeout: 40_000 });
+      const fee = await p.locator('[data-testid="arbiter-fee"]').innerText();
+      assert(!fee.includes('Paid to you so far: 0 pUSD'), `the fee is paid: ${fee}`);
+      const timeline = await p.locator('[data-testid="timeline"]').innerText();
+      assert(timeline.includes('DisputeResolved'), 'DisputeResolved on the timeline');
+    });
+
+    await step('brand: ends the agreement without an arbiter (it cannot be contested); after the contest window it finalizes it from the browser; the delivered milestone keeps its own rules', async () => {
+      const b = brand.page;
+      await b.goto(`${stack.base}/agreements/${thirdId}`);
+      const end = b.getByRole('form', { name: 'End the agreement for cause (morality clause)' });
+      await end.getByLabel('Why').fill('Public conduct breached the morality clause.');
+      await end.getByRole('button', { name: 'End the agreement' }).click();
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor({ timeout: 40_000 });
+      assert((await b.getByRole('button', { name: 'Finalize the termination' }).count()) === 0, 'no finalize inside the contest window');
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [86_400 + 60]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await b.reload();
+      const says = await b.locator('[data-testid="termination-actions"]').innerText();
+      assert(says.includes('The contest window closed at') && says.includes('anyone may finalize the termination now'), says);
+      await b.getByRole('button', { name: 'Finalize the termination' }).click();
+      await b.locator('[data-testid="timeline"]', { hasText: 'AgreementTerminated' }).waitFor({ timeout: 40_000 });
+      const status = await b.locator('[data-testid="agreement-status"]').innerText();
+      assert(status === 'closing', `the delivered milestone still runs: ${status}`);
+      assert((await b.locator('[data-testid="milestone-0-status"]').innerText()) === 'delivered, in review', 'the delivery keeps its review');
+      await a11y(b, '12b5-agreement-finalized-brand');
+    });
+
+    await step('a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
       const b1 = await apiGet(brand.page, `/v1/agreements/${agreementId}/audit-bundle`);
       const agreement = agreementStruct(b1.agreement);
-      const ruling = encodeFunctionData({ abi: ESCROW.abi, functionName: 'resolveTermination', args: [agreement, 5000] });
-      await send(stack.rpcUrl, ACCOUNTS.arbiter, cfg.escrow, ruling);
-      await until('the indexer to see the ruling', async () => (await (await fetch(`${stack.base}/v1/agreements/${agreementId}`)).json()).agreement?.status === 'terminated');
       await brand.page.goto(`${stack.base}/agreements/${agreementId}`);
       await brand.page.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor();
       await a11y(brand.page, '12c-agreement-terminated-brand');
