@@ -1122,6 +1122,8 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
   }
   if (role === 'brand' && live) {
     for (const m of ms) {
+      if (m.funded && ((m.status === 'open' && st === 'active') || m.status === 'revision_requested') && now <= cutoff(m))
+        why.push(`${name(m)}: if the creator has not delivered it by ${when(cutoff(m))}, you can take its money back here after that time.`);
       if (m.status !== 'submitted') continue;
       if (now > reviewEnd(m)) why.push(`${name(m)}: your review window closed at ${when(reviewEnd(m))}, so you can no longer ask for a revision${arbiter ? ' or open a dispute' : ''}; you can still approve it, and the creator may claim it.`);
       else if (Number(m.revisions) >= rounds) why.push(`${name(m)}: all ${plural(rounds, 'revision round')} of the agreement are used, so you can approve it${arbiter ? ' or dispute it' : ''}, not ask for another revision.`);
@@ -1232,6 +1234,16 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       }
       forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'review-h' }, h('h3', { id: 'review-h' }, 'Review a deliverable'), fields, h('div', { class: 'actions' }, buttons)));
     }
+  }
+  // The brand takes back a funded milestone not delivered by its cutoff (a never-delivered one
+  // only while active: during a termination it is the termination's to decide).
+  const canReclaim = (m: any) => m.funded && ((m.status === 'open' && st === 'active') || m.status === 'revision_requested') && now > cutoff(m);
+  if (role === 'brand' && live && ms.some(canReclaim)) {
+    const sel = msSelect('milestone', canReclaim);
+    const f = h('form', { class: 'card', 'aria-labelledby': 'reclaim-h' }, h('h3', { id: 'reclaim-h' }, 'Missed deadline: take the money back'),
+      h('p', {}, 'The creator did not deliver by the deadline: the escrow returns this milestone\u2019s money to you.'), field('Milestone', sel), h('button', { type: 'submit' }, 'Take the money back'));
+    f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'reclaim', milestone: Number(sel.value) }); });
+    forms.push(f);
   }
   if ((role === 'brand' || role === 'creator') && live) {
     // A dispute needs an arbiter; the brand disputes a delivery within its review window or a

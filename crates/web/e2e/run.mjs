@@ -1126,6 +1126,51 @@ async function main() {
       await a11y(b, '12b5-agreement-finalized-brand');
     });
 
+    await step('brand: a milestone not delivered by its deadline is not offered back before it, saying when; after it the brand takes the money back from the browser', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      const li = b.locator('li.milestone').nth(0);
+      await li.getByLabel('Amount (in token units)').fill('30');
+      await li.getByLabel('What the creator delivers').fill('a post due soon');
+      // Due two hours from the chain's time (the clock the escrow measures deadlines by).
+      const chainNow = Number(BigInt((await rpc(stack.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
+      const local = await b.evaluate((t) => {
+        const d = new Date(t * 1000);
+        const p = (n) => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+      }, Math.max(chainNow, Math.floor(Date.now() / 1000)) + 2 * 3600);
+      await li.getByLabel(/Delivery deadline/).fill(local);
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      assert((await b.getByRole('button', { name: 'Take the money back' }).count()) === 0, 'no reclaim before the deadline');
+      const why = await b.locator('[data-testid="not-offered"]').innerText();
+      assert(/Milestone 1: if the creator has not delivered it by .*\d{4}.*, you can take its money back here after that time\./.test(why), why);
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [3 * 3600]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await b.reload();
+      const form = b.getByRole('form', { name: 'Missed deadline: take the money back' });
+      await form.waitFor();
+      await a11y(b, '12b6-agreement-missed-deadline-brand');
+      await form.getByRole('button', { name: 'Take the money back' }).click();
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'returned to the brand (deadline missed)' }).waitFor({ timeout: 40_000 });
+      await b.locator('[data-testid="timeline"]', { hasText: 'MilestoneReclaimed' }).waitFor();
+      assert((await b.locator('[data-testid="agreement-status"]').innerText()) === 'completed', 'its only milestone returned: completed');
+      assert((await b.locator('[data-testid="held"]').innerText()) === '0 pUSD', 'nothing held');
+    });
+
     await step('a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
       const b1 = await apiGet(brand.page, `/v1/agreements/${agreementId}/audit-bundle`);
       const agreement = agreementStruct(b1.agreement);
@@ -1175,7 +1220,7 @@ async function main() {
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
       await a11y(p, '12f-audit-search-results');
-      assert((await found.count()) === 4, 'the brand’s four agreements are found (three drafted here, one created directly on chain)');
+      assert((await found.count()) === 5, 'the brand’s five agreements are found (four drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       // An auditor is offered no action, and told why.
