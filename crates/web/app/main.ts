@@ -8,6 +8,7 @@ import { api, ApiError, getConfig, session, setSession, type Config } from './ap
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
 import { arbiterPanel } from './arbiter';
 import { beside } from './feedback';
+import { settlementCards } from './settle';
 import { auditSignedOut, invitation, landing, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
@@ -1083,10 +1084,12 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
 
   // Progress and outcome beside the control pressed (app/feedback.ts); the redraw after a
   // confirmation keeps the scroll position and shows the outcome there again, focused.
-  const act = async (body: any) => {
+  // `prepare` runs first with the feedback box (a signature in the wallet) and adds to the body.
+  const act = async (body: any, prepare?: (box: HTMLElement) => Promise<Record<string, unknown>>) => {
     const heading = () => document.getElementById('actions-h');
     const fb = beside('action', heading() ?? main);
     try {
+      if (prepare) body = { ...body, ...(await prepare(fb.box)) };
       setStatus(fb.box, 'checking', 'Checking with the escrow (simulated first)…');
       const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/agreements/${id}/transactions`, body);
       const block = await sendAll(fb.box, prepared.transactions);
@@ -1263,6 +1266,7 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       forms.push(f);
     }
   }
+  if (live) forms.push(...settlementCards(id, detail, role as 'brand' | 'creator', session()!.address, tk, (body, prepare) => void act(body, prepare)));
   if (live) {
     const cancel = h('button', { type: 'button' }, 'Cancel my settlement/termination signatures');
     cancel.addEventListener('click', () => void act({ action: 'cancel-signatures' }));

@@ -1126,6 +1126,51 @@ async function main() {
       await a11y(b, '12b5-agreement-finalized-brand');
     });
 
+    await step('a signed settlement: the brand signs a split of the delivered milestone (over its amount refused under the field) and gets a link; the creator (phone) sees a tampered link refused, then signs the real one and sends it; the milestone is settled', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.goto(`${stack.base}/agreements/${thirdId}`);
+      const form = b.getByRole('form', { name: 'Settle a milestone by agreement' });
+      const amountIn = form.getByLabel('What the creator gets (pUSD)');
+      const signs = brand.wallet.count('eth_signTypedData_v4');
+      await amountIn.fill('25');
+      await form.getByRole('button', { name: 'Sign this split' }).click();
+      await form.locator('[aria-invalid="true"]').waitFor();
+      assert((await form.locator('.field-error').innerText()).includes('At most the milestone'), await form.locator('.field-error').innerText());
+      assert(await amountIn.evaluate((el) => document.activeElement === el), 'the amount is focused');
+      assert(brand.wallet.count('eth_signTypedData_v4') === signs, 'nothing signed');
+      await amountIn.fill('15');
+      await form.getByRole('button', { name: 'Sign this split' }).click();
+      await b.locator('[data-status="settle"][data-state="confirmed"]:focus').waitFor();
+      const url = await b.locator('[data-testid="settle-url"]').inputValue();
+      const signed = JSON.parse(brand.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(signed.primaryType === 'Settlement' && BigInt(signed.message.creatorAmount) === 15_000_000n, `the brand signed the split: ${JSON.stringify(signed.message)}`);
+      await shot(b, '12b7-settlement-signed-brand');
+      // The link edited on the way (the creator's amount raised to all 20 pUSD): refused.
+      const [base, frag] = url.split('#settle=');
+      const p = JSON.parse(Buffer.from(frag, 'base64url').toString());
+      const forged = `${base}#settle=${Buffer.from(JSON.stringify({ ...p, creatorAmount: '20000000' })).toString('base64url')}`;
+      await c.goto(forged);
+      await c.reload();
+      const check = c.locator('[data-testid="settle-check"][data-ok]');
+      await check.waitFor();
+      assert((await check.getAttribute('data-ok')) === 'false' && (await check.innerText()).includes('not the brand’s for this split'), await check.innerText());
+      assert((await c.getByRole('button', { name: 'Sign and send this settlement' }).count()) === 0, 'no way to sign the forged split');
+      await c.goto(url);
+      await c.reload();
+      await check.waitFor();
+      assert((await check.getAttribute('data-ok')) === 'true', await check.innerText());
+      const said = await c.locator('[data-testid="settle-proposal"]').innerText();
+      assert(said.includes('The brand proposes to settle milestone 1: the creator gets 15 pUSD, the brand gets back 5 pUSD'), said);
+      await shot(c, '12b8-settlement-proposal-creator-phone');
+      await c.getByRole('button', { name: 'Sign and send this settlement' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'settled by both' }).waitFor({ timeout: 40_000 });
+      await c.locator('[data-testid="timeline"]', { hasText: 'MilestoneSettled' }).waitFor();
+      const mine = JSON.parse(creator.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(mine.primaryType === 'Settlement' && BigInt(mine.message.creatorAmount) === 15_000_000n && BigInt(mine.message.nonce) === BigInt(signed.message.nonce) && BigInt(mine.message.deadline) === BigInt(signed.message.deadline), `the creator signed the same split: ${JSON.stringify(mine.message)}`);
+      await a11y(c, '12b9-settlement-sent-creator-phone');
+    });
+
     await step('brand: a milestone not delivered by its deadline is not offered back before it, saying when; after it the brand takes the money back from the browser', async () => {
       const b = brand.page;
       const c = creator.page;
