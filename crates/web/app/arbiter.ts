@@ -100,3 +100,43 @@ export function arbiterPanel(detail: any, signed: any, events: any[], now: numbe
     parts.push(h('p', { 'data-testid': 'arbiter-nothing' }, 'Nothing waits for your ruling: no milestone is in dispute and no termination is contested.'));
   return h('section', { 'aria-labelledby': 'actions-h', 'data-testid': 'arbiter-panel' }, h('h2', { id: 'actions-h' }, 'What you can do'), parts);
 }
+
+/**
+ * For the brand and the creator: the even split the escrow makes once the arbiter let its window
+ * pass (a disputed milestone, a contested termination), which anyone may send; before that, a
+ * sentence saying until when the arbiter may rule.
+ */
+export function timeoutExits(detail: any, signed: any, events: any[], now: number, act: (body: any) => void): { forms: HTMLElement[]; why: string[] } {
+  const forms: HTMLElement[] = [];
+  const why: string[] = [];
+  if (!signed) return { forms, why };
+  const a = detail.agreement;
+  const window = Number(BigInt(signed.arbitrationWindow ?? 0));
+  const buttons: HTMLElement[] = [];
+  for (const m of (detail.milestones as any[]).filter((x) => x.status === 'disputed')) {
+    const opened = lastEvent(events, 'DisputeOpened', m.index);
+    const until = (opened ? Number(opened.timestamp) : Number(m.since)) + window;
+    if (now <= until) {
+      why.push(`Milestone ${m.index + 1} is with the arbiter until ${when(until)}: if it has not ruled by then, either of you can have the escrow split it evenly here.`);
+      continue;
+    }
+    const split = h('button', { type: 'button' }, `Split milestone ${m.index + 1} after the arbiter\u2019s timeout`);
+    split.addEventListener('click', () => act({ action: 'resolve-timeout', milestone: m.index }));
+    buttons.push(split);
+  }
+  const contested = a.status === 'terminating' ? lastEvent(events, 'TerminationContested') : null;
+  const started = lastEvent(events, 'TerminationStarted');
+  if (contested && started && events.indexOf(contested) > events.indexOf(started)) {
+    const until = Number(contested.timestamp) + window;
+    if (now <= until) why.push(`The contested termination is with the arbiter until ${when(until)}: if it has not ruled by then, either of you can have the escrow split the unearned escrow evenly here.`);
+    else {
+      const split = h('button', { type: 'button' }, 'Split the termination after the arbiter\u2019s timeout');
+      split.addEventListener('click', () => act({ action: 'resolve-termination-timeout' }));
+      buttons.push(split);
+    }
+  }
+  if (buttons.length)
+    forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'timeout-h', 'data-testid': 'arbiter-timeout' }, h('h3', { id: 'timeout-h' }, 'The arbiter did not rule in time'),
+      h('p', {}, 'Its window closed: the escrow now splits what it was to rule on evenly between you, with no fee. Either of you (anyone, in fact) may send that.'), h('div', { class: 'actions' }, buttons)));
+  return { forms, why };
+}

@@ -6,7 +6,7 @@ import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
-import { arbiterPanel } from './arbiter';
+import { arbiterPanel, timeoutExits } from './arbiter';
 import { beside } from './feedback';
 import { settlementCards } from './settle';
 import { auditSignedOut, invitation, landing, renderNav } from './landing';
@@ -941,11 +941,11 @@ async function agreementPage(id: string) {
         h('td', {}, m.uri ? safeLink(m.uri) : '—'))))))));
 
   // The arbiter reads no draft: the agreement as signed (its window and fee) comes from the bundle.
-  const signed = role === 'arbiter' ? (await api<any>('GET', `/v1/agreements/${id}/audit-bundle`)).agreement : null;
-  if (detail.terms) parts.push(plainTerms(cfg, signed ?? (await agreementStruct(detail)), detail.terms.document, s.address));
+  const signed = role === 'arbiter' ? (await api<any>('GET', `/v1/agreements/${id}/audit-bundle`)).agreement : detail.terms ? await agreementStruct(detail) : null;
+  if (detail.terms) parts.push(plainTerms(cfg, signed, detail.terms.document, s.address));
 
   const captions = role === 'brand' && detail.terms && (detail.milestones as any[]).some((m) => m.status === 'submitted') ? await recordedCaptions(detail.terms.draft, id) : [];
-  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions));
+  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions, signed));
   else if (role === 'arbiter') parts.push(actionsPanel(id, role, detail, history.events, now, null, tk, [], signed));
   else
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'actions-h', 'data-testid': 'not-a-party' }, h('h2', { id: 'actions-h' }, 'What you can do'),
@@ -1265,6 +1265,11 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'dispute', milestone: Number(sel.value), reason: reason.value }); });
       forms.push(f);
     }
+  }
+  if (live && arbiter) {
+    const exits = timeoutExits(detail, signed, events, now, (body) => void act(body));
+    forms.push(...exits.forms);
+    why.push(...exits.why);
   }
   if (live) forms.push(...settlementCards(id, detail, role as 'brand' | 'creator', session()!.address, tk, (body, prepare) => void act(body, prepare)));
   if (live) {

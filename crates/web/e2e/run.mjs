@@ -1136,7 +1136,7 @@ async function main() {
       await amountIn.fill('25');
       await form.getByRole('button', { name: 'Sign this split' }).click();
       await form.locator('[aria-invalid="true"]').waitFor();
-      assert((await form.locator('.field-error').innerText()).includes('At most the milestone'), await form.locator('.field-error').innerText());
+      assert((await form.locator('.field-error').innerText()).includes('At most the 20 pUSD at stake'), await form.locator('.field-error').innerText());
       assert(await amountIn.evaluate((el) => document.activeElement === el), 'the amount is focused');
       assert(brand.wallet.count('eth_signTypedData_v4') === signs, 'nothing signed');
       await amountIn.fill('15');
@@ -1169,6 +1169,75 @@ async function main() {
       const mine = JSON.parse(creator.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
       assert(mine.primaryType === 'Settlement' && BigInt(mine.message.creatorAmount) === 15_000_000n && BigInt(mine.message.nonce) === BigInt(signed.message.nonce) && BigInt(mine.message.deadline) === BigInt(signed.message.deadline), `the creator signed the same split: ${JSON.stringify(mine.message)}`);
       await a11y(c, '12b9-settlement-sent-creator-phone');
+    });
+
+    await step('a dispute the arbiter lets time out is split evenly by a party from the browser; then the creator proposes ending the agreement together and the brand signs and sends it', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      await b.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+      await b.getByLabel('Arbiter’s deadline to rule (days)').fill('1');
+      await b.getByRole('button', { name: 'Add a milestone' }).click();
+      const li = b.locator('li.milestone');
+      await li.nth(0).getByLabel('Amount (in token units)').fill('40');
+      await li.nth(0).getByLabel('What the creator delivers').fill('a reel');
+      await li.nth(1).getByLabel('Amount (in token units)').fill('60');
+      await li.nth(1).getByLabel('What the creator delivers').fill('a video');
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      const id = b.url().split('/').pop();
+      await c.goto(`${stack.base}/agreements/${id}`);
+      await c.getByLabel('Link to the published content').fill('https://instagram.com/p/timeout');
+      await c.getByLabel('Caption as published').fill('#ad A reel');
+      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor({ timeout: 40_000 });
+      const dispute = c.getByRole('form', { name: 'Dispute a milestone' });
+      await dispute.getByLabel('Why').fill('The brand went silent on a changed brief.');
+      await dispute.getByRole('button', { name: 'Open a dispute' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'in dispute' }).waitFor({ timeout: 40_000 });
+      await b.reload();
+      const why = await b.locator('[data-testid="not-offered"]').innerText();
+      assert(/Milestone 1 is with the arbiter until .*\d{4}.*: if it has not ruled by then, either of you can have the escrow split it evenly here\./.test(why), why);
+      assert((await b.locator('[data-testid="arbiter-timeout"]').count()) === 0, 'no timeout split inside the window');
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [86_400 + 60]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await b.reload();
+      await b.getByRole('button', { name: 'Split milestone 1 after the arbiter’s timeout' }).click();
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'split after the arbiter’s timeout' }).waitFor({ timeout: 40_000 });
+      await b.locator('[data-testid="timeline"]', { hasText: 'DisputeTimedOut' }).waitFor();
+      await a11y(b, '12c1-dispute-timed-out-brand');
+
+      // Ending it together: the creator signs a split of the unearned 60 pUSD, the brand sends it.
+      await c.goto(`${stack.base}/agreements/${id}`);
+      const form = c.getByRole('form', { name: 'Settle a milestone by agreement' });
+      await form.getByLabel('What to split').selectOption('all');
+      await form.getByLabel('What the creator gets (pUSD)').fill('10');
+      await form.getByRole('button', { name: 'Sign this split' }).click();
+      await c.locator('[data-status="settle"][data-state="confirmed"]').waitFor();
+      const signed = JSON.parse(creator.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(signed.primaryType === 'MutualTermination' && BigInt(signed.message.creatorAmount) === 10_000_000n, `the creator signed the termination: ${JSON.stringify(signed.message)}`);
+      const url = await c.locator('[data-testid="settle-url"]').inputValue();
+      await b.goto(url);
+      await b.reload();
+      await b.locator('[data-testid="settle-check"][data-ok="true"]').waitFor();
+      const said = await b.locator('[data-testid="settle-proposal"]').innerText();
+      assert(said.includes('The creator proposes to end the agreement together: of the unearned 60 pUSD, the creator gets 10 pUSD, the brand gets back 50 pUSD'), said);
+      await a11y(b, '12c2-mutual-termination-proposal-brand');
+      await b.getByRole('button', { name: 'Sign and send this termination' }).click();
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor({ timeout: 40_000 });
+      await b.locator('[data-testid="timeline"]', { hasText: 'AgreementTerminated' }).waitFor();
     });
 
     await step('brand: a milestone not delivered by its deadline is not offered back before it, saying when; after it the brand takes the money back from the browser', async () => {
@@ -1265,7 +1334,7 @@ async function main() {
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
       await a11y(p, '12f-audit-search-results');
-      assert((await found.count()) === 5, 'the brand’s five agreements are found (four drafted here, one created directly on chain)');
+      assert((await found.count()) === 6, 'the brand’s six agreements are found (five drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       // An auditor is offered no action, and told why.
