@@ -821,27 +821,31 @@ async function draftPage(id: string) {
     if (!signedRoles.includes(role)) {
       const sign = h('button', { type: 'button', class: 'primary' }, `Sign version ${v.number} with my wallet`);
       sign.addEventListener('click', async () => {
-        setStatus(status, 'waiting', 'Waiting for your wallet: check the message it shows, then sign.');
+        // Beside the button; after the redraw, at the head of this card, focused (app/feedback.ts).
+        const fb = beside('sign', sign);
+        const box = fb.box;
+        setStatus(box, 'waiting', 'Waiting for your wallet: check the message it shows, then sign.');
         try {
           const signature = await signTypedData(s.address, typed.typedData);
-          setStatus(status, 'checking', 'Signed; the server is checking the signature…');
+          setStatus(box, 'checking', 'Signed; the server is checking the signature…');
           await api('POST', `/v1/drafts/${id}/signatures`, { version: v.number, signature });
-          setStatus(status, 'confirmed', 'Your signature is recorded.');
-          await render();
+          setStatus(box, 'confirmed', 'Your signature is recorded.');
+          await fb.redrawn(render, () => document.getElementById('act-h'));
         } catch (e) {
-          if (e instanceof WalletRejected) setStatus(status, 'rejected', 'Rejected in your wallet. Nothing was signed.');
+          if (e instanceof WalletRejected) setStatus(box, 'rejected', 'Rejected in your wallet. Nothing was signed.');
           else if (e instanceof WrongNetwork) {
             const sw = h('button', { type: 'button' }, `Switch to network ${e.wanted}`);
             sw.addEventListener('click', async () => {
               try {
                 await switchNetwork();
-                setStatus(status, 'confirmed', 'Network switched. Sign again.');
+                setStatus(box, 'confirmed', 'Network switched. Sign again.');
               } catch (err) {
-                setStatus(status, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
+                setStatus(box, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
               }
             });
-            setStatus(status, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
-          } else setStatus(status, 'error', (e as Error).message);
+            setStatus(box, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
+          } else setStatus(box, 'error', (e as Error).message);
+          fb.done();
         }
       });
       actions.append(sign);

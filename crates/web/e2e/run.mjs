@@ -698,8 +698,14 @@ async function main() {
       assert((await p.locator('main').innerText()).includes('pays you 450 pUSD'), 'new total');
       await p.getByText('The exact typed data (eth_signTypedData_v4)').click();
       const typed = JSON.parse(await p.locator('[data-testid="typed-data"]').innerText());
+      const y = await p.evaluate(() => { document.querySelector('main button.primary')?.scrollIntoView({ block: 'center' }); return Math.round(window.scrollY); });
+      assert(y > 1000, `the sign button is far down the phone's page (${y} px)`);
       await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
       await p.getByText('You signed version 2.').waitFor();
+      // After the redraw the page stays where it was and the outcome, on screen, has the focus.
+      await p.locator('[data-status="sign"][data-state="confirmed"]:focus').waitFor();
+      const after = await feedbackAt(p, 'sign', 'none');
+      assert(after.inView && after.text === 'Your signature is recorded.' && after.scrollY > 1000, `the signature's outcome after the redraw: ${JSON.stringify(after)}`);
       const signed = creator.wallet.calls.filter((c) => c.method === 'eth_signTypedData_v4').pop();
       assert(JSON.stringify(JSON.parse(signed.params[1])) === JSON.stringify(typed), 'the wallet signed exactly what was shown');
     });
