@@ -140,3 +140,12 @@ export function timeoutExits(detail: any, signed: any, events: any[], now: numbe
       h('p', {}, 'Its window closed: the escrow now splits what it was to rule on evenly between you, with no fee. Either of you (anyone, in fact) may send that.'), h('div', { class: 'actions' }, buttons)));
   return { forms, why };
 }
+
+/** The arbiter's next step on an agreement, for its dashboard: what waits for its ruling. */
+export function arbiterSteps(a: any, milestones: any[], events: any[]): string[] {
+  const steps = milestones.filter((m) => m.status === 'disputed').map((m) => `Rule on milestone ${m.index + 1}: in dispute since ${when(Number(lastEvent(events, 'DisputeOpened', m.index)?.timestamp ?? m.since))}.`);
+  const contested = a.status === 'terminating' ? lastEvent(events, 'TerminationContested') : null;
+  const started = lastEvent(events, 'TerminationStarted');
+  if (contested && started && events.indexOf(contested) > events.indexOf(started)) steps.push(`Rule on the contested termination: contested on ${when(Number(contested.timestamp))}.`);
+  return steps.length ? steps : ['Nothing waits for your ruling.'];
+}

@@ -101,6 +101,7 @@ export function beside(name: string, fallback: HTMLElement): Feedback {
       const state = box.dataset.state ?? 'confirmed';
       const text = box.textContent ?? '';
       const y = window.scrollY;
+      const path = location.pathname;
       const main = document.getElementById('main');
       // Holding the page's height while it is redrawn keeps the browser from clamping the scroll
       // to the top while "Loading…" is all there is.
@@ -111,6 +112,8 @@ export function beside(name: string, fallback: HTMLElement): Feedback {
       } finally {
         if (main) main.style.minHeight = held;
       }
+      // The reader went elsewhere meanwhile: that page keeps its own place and focus.
+      if (location.pathname !== path) return;
       window.scrollTo(0, y);
       const again = key && main ? findControl(main, key) : null;
       const where = again ?? fallbackAfter();

@@ -6,7 +6,7 @@ import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
-import { arbiterPanel, timeoutExits } from './arbiter';
+import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
 import { beside } from './feedback';
 import { settlementCards } from './settle';
 import { auditSignedOut, invitation, landing, renderNav } from './landing';
@@ -209,6 +209,7 @@ function terminationNote(a: any, milestones: any[], role: string): string | null
 /** What the viewer must do next on an agreement, and by when (terminations: from its events). */
 function nextSteps(a: any, milestones: any[], me: string, events: any[]): string[] {
   const role = me.toLowerCase() === String(a.brand).toLowerCase() ? 'brand' : me.toLowerCase() === String(a.creator).toLowerCase() ? 'creator' : 'other';
+  if (hasArbiter(a) && me.toLowerCase() === String(a.arbiter).toLowerCase()) return arbiterSteps(a, milestones, events);
   if (a.status === 'closing') {
     const delivered = deliveredPending(milestones);
     return [`Termination decided; ${delivered.length ? `delivered work still runs: ${delivered.map((m) => `milestone ${m.index + 1} (${MS_STATUS_WORDS[m.status] ?? m.status})`).join(', ')}.` : 'nothing left to do.'}`];

@@ -1069,7 +1069,9 @@ async function main() {
       await p.getByRole('heading', { name: 'Agreements' }).waitFor();
       const row = p.locator('tr', { has: p.locator(`a[href="/agreements/${agreementId}"]`) });
       assert((await row.innerText()).includes('arbiter'), `the arbiter's dashboard lists the agreement: ${await row.innerText()}`);
-      assert((await p.locator(`a[href="/agreements/${secondId}"]`).count()) === 1, 'and the second agreement');
+      assert((await row.innerText()).includes('Rule on the contested termination: contested on'), `its next step: ${await row.innerText()}`);
+      const second = p.locator('tr', { has: p.locator(`a[href="/agreements/${secondId}"]`) });
+      assert((await second.innerText()).includes('Rule on milestone 2: in dispute since'), `and the second agreement's dispute: ${await second.innerText()}`);
       await a11y(p, '12b2-dashboard-arbiter-phone');
       await row.locator('a').click();
       await p.locator('[data-testid="arbiter-panel"]').waitFor();
