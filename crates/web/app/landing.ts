@@ -91,3 +91,21 @@ export function auditSignedOut(signInPanel: HTMLElement, checker: HTMLElement): 
     h('section', { class: 'card', 'aria-labelledby': 'file-h' }, h('h2', { id: 'file-h' }, 'Check a bundle file'), checker),
   ];
 }
+
+/** A draft's link opened by a signed-in wallet it does not name: who invites, and that the terms
+ *  are shown only to the wallets it names (the API answers 404 to anyone else). */
+export async function notAddressedToYou(id: string, you: string): Promise<HTMLElement[]> {
+  let brand: string | null = null;
+  try {
+    const inv = await api<Invitation>('GET', `/v1/drafts/${encodeURIComponent(id)}/invitation`);
+    if (isAddress(inv.brand, { strict: false })) brand = getAddress(inv.brand);
+  } catch {
+    /* unknown draft: said below */
+  }
+  if (!brand) return [h('p', { 'data-testid': 'invitation-unknown' }, 'Pactum knows no draft at this link: it may be mistyped.')];
+  you = isAddress(you, { strict: false }) ? getAddress(you) : you;
+  return [
+    h('p', { 'data-testid': 'not-addressed' }, 'This draft, from the brand ', h('code', { title: brand }, short(brand)), ', is not addressed to the wallet you signed in with, ', h('code', { title: you }, short(you)), '. Its terms are shown only to the two parties it names.'),
+    h('p', {}, 'If it was sent to you, sign out (top right) and sign in with the wallet the brand addressed it to.'),
+  ];
+}

@@ -9,7 +9,7 @@ import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
 import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
 import { beside } from './feedback';
 import { settlementCards } from './settle';
-import { auditSignedOut, invitation, landing, renderNav } from './landing';
+import { auditSignedOut, invitation, landing, notAddressedToYou, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
@@ -72,6 +72,8 @@ async function render() {
       setSession(null);
       renderWallet();
       if (!(await signedOutScreen(path))) screen('Sign in', signInPanel());
+    } else if (e instanceof ApiError && e.status === 404 && session() && (m = path.match(/^\/drafts\/([\w-]+)$/))) {
+      screen('Not your draft', ...(await notAddressedToYou(m[1], session()!.address)));
     } else {
       screen('Something went wrong', h('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }

@@ -1067,6 +1067,17 @@ async function main() {
       await p.goto(`${stack.base}/`);
       await signInVia(p);
       await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      // A draft link opened by a signed-in wallet it does not name: the inviter, no terms.
+      await p.goto(draftUrl);
+      const notYours = p.locator('[data-testid="not-addressed"]');
+      await notYours.waitFor();
+      const says = await notYours.innerText();
+      assert(says.includes(`${ACCOUNTS.brand.slice(0, 6)}…${ACCOUNTS.brand.slice(-4)}`) && says.includes(`${ACCOUNTS.arbiter.slice(0, 6)}…${ACCOUNTS.arbiter.slice(-4)}`), says);
+      const page = await p.locator('main').innerText();
+      assert(!page.includes('pUSD') && !page.includes('instagram') && !page.includes('Something went wrong'), `no terms, no error: ${page}`);
+      await a11y(p, '12b1-draft-not-addressed-arbiter-phone');
+      await p.getByRole('link', { name: 'Dashboard' }).click();
+      await p.getByRole('heading', { name: 'Agreements' }).waitFor();
       const row = p.locator('tr', { has: p.locator(`a[href="/agreements/${agreementId}"]`) });
       assert((await row.innerText()).includes('arbiter'), `the arbiter's dashboard lists the agreement: ${await row.innerText()}`);
       assert((await row.innerText()).includes('Rule on the contested termination: contested on'), `its next step: ${await row.innerText()}`);
