@@ -6,6 +6,10 @@ import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
+import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
+import { beside } from './feedback';
+import { settlementCards } from './settle';
+import { auditSignedOut, invitation, landing, notAddressedToYou, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { closePanel, onNotification, renderBell, startLive, stopLive } from './live';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
@@ -61,6 +65,7 @@ async function render(live = false) {
   if (!live) main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   let m: RegExpMatchArray | null;
   try {
+    if (!session() && (await signedOutScreen(path))) return;
     if (path === '/' || path === '') await dashboard();
     else if (path === '/drafts/new') await draftForm(null);
     else if ((m = path.match(/^\/drafts\/([\w-]+)\/edit$/))) await draftForm(m[1]);
@@ -72,7 +77,9 @@ async function render(live = false) {
     if (e instanceof ApiError && e.status === 401) {
       setSession(null);
       renderWallet();
-      screen('Sign in', signInPanel());
+      if (!(await signedOutScreen(path))) screen('Sign in', signInPanel());
+    } else if (e instanceof ApiError && e.status === 404 && session() && (m = path.match(/^\/drafts\/([\w-]+)$/))) {
+      screen('Not your draft', ...(await notAddressedToYou(m[1], session()!.address)));
     } else if (!live) {
       screen('Something went wrong', h('p', { class: 'error', role: 'alert' }, (e as Error).message));
     }
@@ -142,6 +149,7 @@ function renderWallet() {
   if (s) startLive();
   else stopLive();
   renderBell();
+  renderNav(!!s);
   if (s) {
     walletBox.replaceChildren(
       h('span', { 'data-testid': 'signed-in-as' }, `${s.role === 'auditor' ? 'Auditor' : 'Signed in'}: `, h('code', { title: s.address }, short(s.address))),
@@ -204,6 +212,19 @@ function signInPanel(): HTMLElement {
   );
 }
 
+/** The pages a signed-out visitor gets (app/landing.ts): what Pactum is at `/`, a draft's
+ *  invitation, the audit page's bundle check; false for the others (they ask to sign in). */
+async function signedOutScreen(path: string): Promise<boolean> {
+  let m: RegExpMatchArray | null;
+  if (path === '/' || path === '') screen('Pactum: brand\u2013creator agreements paid from escrow', ...landing(signInPanel()));
+  else if (path === '/audit') screen('Audit', ...auditSignedOut(signInPanel(), bundleChecker().el));
+  else if ((m = path.match(/^\/drafts\/([\w-]+)$/))) {
+    const inv = await invitation(m[1], signInPanel());
+    screen(inv.title, ...inv.content);
+  } else return false;
+  return true;
+}
+
 function requireSession(): boolean {
   if (session()) return true;
   screen('Sign in', signInPanel());
@@ -249,6 +270,7 @@ function terminationNote(a: any, milestones: any[], role: string): string | null
 /** What the viewer must do next on an agreement, and by when (terminations: from its events). */
 function nextSteps(a: any, milestones: any[], me: string, events: any[]): string[] {
   const role = me.toLowerCase() === String(a.brand).toLowerCase() ? 'brand' : me.toLowerCase() === String(a.creator).toLowerCase() ? 'creator' : 'other';
+  if (hasArbiter(a) && me.toLowerCase() === String(a.arbiter).toLowerCase()) return arbiterSteps(a, milestones, events);
   if (a.status === 'closing') {
     const delivered = deliveredPending(milestones);
     return [`Termination decided; ${delivered.length ? `delivered work still runs: ${delivered.map((m) => `milestone ${m.index + 1} (${MS_STATUS_WORDS[m.status] ?? m.status})`).join(', ')}.` : 'nothing left to do.'}`];
@@ -861,27 +883,31 @@ async function draftPage(id: string) {
     if (!signedRoles.includes(role)) {
       const sign = h('button', { type: 'button', class: 'primary' }, `Sign version ${v.number} with my wallet`);
       sign.addEventListener('click', async () => {
-        setStatus(status, 'waiting', 'Waiting for your wallet: check the message it shows, then sign.');
+        // Beside the button; after the redraw, at the head of this card, focused (app/feedback.ts).
+        const fb = beside('sign', sign);
+        const box = fb.box;
+        setStatus(box, 'waiting', 'Waiting for your wallet: check the message it shows, then sign.');
         try {
           const signature = await signTypedData(s.address, typed.typedData);
-          setStatus(status, 'checking', 'Signed; the server is checking the signature…');
+          setStatus(box, 'checking', 'Signed; the server is checking the signature…');
           await api('POST', `/v1/drafts/${id}/signatures`, { version: v.number, signature });
-          setStatus(status, 'confirmed', 'Your signature is recorded.');
-          await render();
+          setStatus(box, 'confirmed', 'Your signature is recorded.');
+          await fb.redrawn(render, () => document.getElementById('act-h'));
         } catch (e) {
-          if (e instanceof WalletRejected) setStatus(status, 'rejected', 'Rejected in your wallet. Nothing was signed.');
+          if (e instanceof WalletRejected) setStatus(box, 'rejected', 'Rejected in your wallet. Nothing was signed.');
           else if (e instanceof WrongNetwork) {
             const sw = h('button', { type: 'button' }, `Switch to network ${e.wanted}`);
             sw.addEventListener('click', async () => {
               try {
                 await switchNetwork();
-                setStatus(status, 'confirmed', 'Network switched. Sign again.');
+                setStatus(box, 'confirmed', 'Network switched. Sign again.');
               } catch (err) {
-                setStatus(status, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
+                setStatus(box, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
               }
             });
-            setStatus(status, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
-          } else setStatus(status, 'error', (e as Error).message);
+            setStatus(box, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
+          } else setStatus(box, 'error', (e as Error).message);
+          fb.done();
         }
       });
       actions.append(sign);
@@ -980,15 +1006,16 @@ async function agreementPage(id: string) {
         h('td', { 'data-testid': `milestone-${m.index}-status` }, MS_STATUS_WORDS[m.status] ?? m.status),
         h('td', {}, m.uri ? safeLink(m.uri) : '—'))))))));
 
-  if (detail.terms) parts.push(plainTerms(cfg, await agreementStruct(detail), detail.terms.document, s.address));
+  // The arbiter reads no draft: the agreement as signed (its window and fee) comes from the bundle.
+  const signed = role === 'arbiter' ? (await api<any>('GET', `/v1/agreements/${id}/audit-bundle`)).agreement : detail.terms ? await agreementStruct(detail) : null;
+  if (detail.terms) parts.push(plainTerms(cfg, signed, detail.terms.document, s.address));
 
   const captions = role === 'brand' && detail.terms && (detail.milestones as any[]).some((m) => m.status === 'submitted') ? await recordedCaptions(detail.terms.draft, id) : [];
-  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions));
+  if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions, signed));
+  else if (role === 'arbiter') parts.push(actionsPanel(id, role, detail, history.events, now, null, tk, [], signed));
   else
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'actions-h', 'data-testid': 'not-a-party' }, h('h2', { id: 'actions-h' }, 'What you can do'),
-      h('p', {}, role === 'arbiter'
-        ? 'You are this agreement’s arbiter. Only the brand and the creator act here; this app has no screen for rulings yet, so your wallet sends them itself.'
-        : 'You are reading this agreement as an auditor: only the brand and the creator can act on it. You can check its audit bundle below.')));
+      h('p', {}, 'You are reading this agreement as an auditor: only the brand and the creator can act on it. You can check its audit bundle below.')));
   parts.push(timeline(history.events));
   parts.push(auditPanel(id));
   screen(`Agreement ${short(id)}`, ...parts);
@@ -1115,28 +1142,32 @@ function hasArbiter(a: any): boolean {
  * conditions: the agreement's status, the milestone's status, the viewer's role, the arbiter, the
  * windows measured by the chain's time), with a sentence saying why anything else is not offered.
  */
-function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>, captions: Caption[] = []): HTMLElement {
-  const status = statusBox('action');
+function actionsPanel(id: string, role: string, detail: any, events: any[], now: number, claimable: bigint | null, tk: ReturnType<typeof tokenOf>, captions: Caption[] = [], signed: any = null): HTMLElement {
   const forms: HTMLElement[] = [];
   const ms = detail.milestones as any[];
   const msSelect = (name: string, filter: (m: any) => boolean) =>
     h('select', { name }, ms.filter(filter).map((m) => h('option', { value: m.index }, `Milestone ${m.index + 1}`))) as HTMLSelectElement;
 
-  const act = async (body: any) => {
+  // Progress and outcome beside the control pressed (app/feedback.ts); the redraw after a
+  // confirmation keeps the scroll position and shows the outcome there again, focused.
+  // `prepare` runs first with the feedback box (a signature in the wallet) and adds to the body.
+  const act = async (body: any, prepare?: (box: HTMLElement) => Promise<Record<string, unknown>>) => {
+    const heading = () => document.getElementById('actions-h');
+    const fb = beside('action', heading() ?? main);
     try {
-      setStatus(status, 'checking', 'Checking with the escrow (simulated first)…');
+      if (prepare) body = { ...body, ...(await prepare(fb.box)) };
+      setStatus(fb.box, 'checking', 'Checking with the escrow (simulated first)…');
       const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/agreements/${id}/transactions`, body);
-      const block = await sendAll(status, prepared.transactions);
+      const block = await sendAll(fb.box, prepared.transactions);
       await indexed(block);
-      const confirmed = status.textContent;
-      await render();
-      const again = document.querySelector('[data-status="action"]') as HTMLElement | null;
-      if (again) setStatus(again, 'confirmed', confirmed ?? 'Confirmed.');
+      await fb.redrawn(render, heading);
     } catch (e) {
-      if (e instanceof ApiError) setStatus(status, 'refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
-      else if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+      if (e instanceof ApiError) fb.done('refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
+      else if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+      else fb.done();
     }
   };
+  if (role === 'arbiter') return arbiterPanel(detail, signed, events, now, tk, (body) => void act(body));
 
   const a = detail.agreement;
   const st = a.status;
@@ -1160,6 +1191,8 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
   }
   if (role === 'brand' && live) {
     for (const m of ms) {
+      if (m.funded && ((m.status === 'open' && st === 'active') || m.status === 'revision_requested') && now <= cutoff(m))
+        why.push(`${name(m)}: if the creator has not delivered it by ${when(cutoff(m))}, you can take its money back here after that time.`);
       if (m.status !== 'submitted') continue;
       if (now > reviewEnd(m)) why.push(`${name(m)}: your review window closed at ${when(reviewEnd(m))}, so you can no longer ask for a revision${arbiter ? ' or open a dispute' : ''}; you can still approve it, and the creator may claim it.`);
       else if (Number(m.revisions) >= rounds) why.push(`${name(m)}: all ${plural(rounds, 'revision round')} of the agreement are used, so you can approve it${arbiter ? ' or dispute it' : ''}, not ask for another revision.`);
@@ -1271,6 +1304,16 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'review-h' }, h('h3', { id: 'review-h' }, 'Review a deliverable'), fields, h('div', { class: 'actions' }, buttons)));
     }
   }
+  // The brand takes back a funded milestone not delivered by its cutoff (a never-delivered one
+  // only while active: during a termination it is the termination's to decide).
+  const canReclaim = (m: any) => m.funded && ((m.status === 'open' && st === 'active') || m.status === 'revision_requested') && now > cutoff(m);
+  if (role === 'brand' && live && ms.some(canReclaim)) {
+    const sel = msSelect('milestone', canReclaim);
+    const f = h('form', { class: 'card', 'aria-labelledby': 'reclaim-h' }, h('h3', { id: 'reclaim-h' }, 'Missed deadline: take the money back'),
+      h('p', {}, 'The creator did not deliver by the deadline: the escrow returns this milestone\u2019s money to you.'), field('Milestone', sel), h('button', { type: 'submit' }, 'Take the money back'));
+    f.addEventListener('submit', (e) => { e.preventDefault(); void act({ action: 'reclaim', milestone: Number(sel.value) }); });
+    forms.push(f);
+  }
   if ((role === 'brand' || role === 'creator') && live) {
     // A dispute needs an arbiter; the brand disputes a delivery within its review window or a
     // revision it asked for; the creator a delivery in review, or a revision before its cutoff.
@@ -1289,6 +1332,12 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       forms.push(f);
     }
   }
+  if (live && arbiter) {
+    const exits = timeoutExits(detail, signed, events, now, (body) => void act(body));
+    forms.push(...exits.forms);
+    why.push(...exits.why);
+  }
+  if (live) forms.push(...settlementCards(id, detail, role as 'brand' | 'creator', session()!.address, tk, (body, prepare) => void act(body, prepare)));
   if (live) {
     const cancel = h('button', { type: 'button' }, 'Cancel my settlement/termination signatures');
     cancel.addEventListener('click', () => void act({ action: 'cancel-signatures' }));
@@ -1351,7 +1400,7 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
   }
   if (why.length)
     forms.push(h('div', { class: 'card', role: 'note', 'aria-labelledby': 'why-h', 'data-testid': 'not-offered' }, h('h3', { id: 'why-h' }, 'Not offered now, and why'), h('ul', {}, why.map((w) => h('li', {}, w)))));
-  return h('section', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'What you can do'), forms, status);
+  return h('section', { 'aria-labelledby': 'actions-h' }, h('h2', { id: 'actions-h' }, 'What you can do'), forms);
 }
 
 function timeline(events: any[]): HTMLElement {

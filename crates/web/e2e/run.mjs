@@ -381,6 +381,32 @@ async function state(page, box, expected) {
   return (await el.textContent()) ?? '';
 }
 
+/** A screenshot of what the viewport shows (a phone's screen), not the whole page. */
+async function shotViewport(page, name) {
+  await page.bringToFront();
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+}
+
+/** Where an action's feedback (the live region `[data-status=box]`) is: right after the row
+ *  holding the button named `control` (or after the button), inside the viewport, focused? */
+async function feedbackAt(page, box, control) {
+  return page.locator(`[data-status="${box}"]`).evaluate((el, name) => {
+    const r = el.getBoundingClientRect();
+    const prev = el.previousElementSibling;
+    const buttons = prev ? (prev.matches('button') ? [prev] : [...prev.querySelectorAll('button')]) : [];
+    return {
+      beside: buttons.some((b) => b.textContent.trim() === name),
+      inView: r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1,
+      top: Math.round(r.top),
+      bottom: Math.round(r.bottom),
+      viewport: window.innerHeight,
+      focused: document.activeElement === el,
+      scrollY: Math.round(window.scrollY),
+      text: el.textContent ?? '',
+    };
+  }, control);
+}
+
 async function signInVia(page) {
   await page.getByRole('button', { name: 'Connect wallet and sign in' }).click();
   await page.locator('[data-testid="signed-in-as"]').waitFor({ timeout: TIMEOUT });
@@ -425,10 +451,12 @@ async function main() {
   const brand = await newParty('brand', { width: 1280, height: 900 });
   const creator = await newParty('creator', { width: 390, height: 844 });
   const auditor = await newParty('auditor', { width: 1280, height: 900 });
+  const arbiter = await newParty('arbiter', { width: 390, height: 844 });
   let draftUrl = '';
   let agreementId = '';
   let secondId = '';
   let liveBrand = { unreadBefore: 0 }; // the brand's unread count before the creator delivered
+  let thirdId = ''; // the agreement without an arbiter
   let earlyBundle = null; // agreement 1's bundle before its termination (a genuine but stale one)
   const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain,
   // an ETH agreement's bundles with a deferred payout (credited, then withdrawn)
@@ -453,6 +481,32 @@ async function main() {
       assert(ids.includes('image-alt'), `axe reports the image without alt: ${ids}`);
       const size = found.find((v) => v.id === 'target-size');
       assert(size && size.nodes.some((n) => n.target === '#planted-tiny'), `axe reports the 30 px button under the 44 px promise: ${JSON.stringify(found)}`);
+    });
+
+    await step('a new visitor: the landing page says what Pactum is before asking for a signature; the signed-out header leads to it and to the bundle check, which needs no account', async () => {
+      const p = brand.page;
+      await p.goto(`${stack.base}/`);
+      const landing = p.locator('[data-testid="landing"]');
+      await landing.waitFor();
+      const text = await p.locator('main').innerText();
+      for (const s of ['escrow', 'EIP-712', 'if it stays silent until the window closes, the creator claims the payment', 'Disputes go to a named arbiter', 'Auditors verify independently'])
+        assert(text.includes(s), `the landing page says: ${s}`);
+      const order = await p.evaluate(() => {
+        const how = document.querySelector('[data-testid="landing"]');
+        const button = [...document.querySelectorAll('main button')].find((b) => b.textContent === 'Connect wallet and sign in');
+        return !!how && !!button && !!(how.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING);
+      });
+      assert(order, 'the explanation comes before the sign-in');
+      const nav = await p.locator('header nav a').evaluateAll((as) => as.map((a) => `${a.textContent} ${a.getAttribute('href')}`));
+      assert(nav.join(' | ') === 'How Pactum works / | Check an audit bundle /audit', `signed-out header links: ${nav.join(' | ')}`);
+      await shot(p, '00a-landing-signed-out');
+      await p.getByRole('link', { name: 'Check an audit bundle' }).click();
+      await p.getByRole('heading', { name: 'Check a bundle file' }).waitFor();
+      await p.getByLabel('Trusted escrow address').waitFor();
+      await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
+      await shot(p, '00b-audit-signed-out');
+      await p.getByRole('link', { name: 'How Pactum works' }).click();
+      await landing.waitFor();
     });
 
     await step('brand: wrong network is offered a switch, then SIWE sign-in', async () => {
@@ -594,7 +648,18 @@ async function main() {
 
     await step('creator (phone width): opens the shared link, signs in, reads the deal in plain words and what the wallet will sign', async () => {
       const p = creator.page;
+      // A mistyped link: said so, nothing else.
+      await p.goto(`${stack.base}/drafts/d_000000000000000000000000`);
+      await p.locator('[data-testid="invitation-unknown"]').waitFor();
+      // Signed out, the link says who invites and to what, and nothing of the terms.
       await p.goto(draftUrl);
+      await p.getByRole('heading', { name: 'You are invited to an agreement' }).waitFor();
+      const inviter = p.locator('[data-testid="inviter"]');
+      assert((await inviter.innerText()) === `${ACCOUNTS.brand.slice(0, 6)}…${ACCOUNTS.brand.slice(-4)}` && (await inviter.getAttribute('title')).toLowerCase() === ACCOUNTS.brand.toLowerCase(), `the brand invites: ${await inviter.innerText()}`);
+      const invited = await p.locator('main').innerText();
+      for (const secret of ['400.5', '150', 'pUSD', 'instagram', 'launch reel', 'New York', ACCOUNTS.creator.slice(2, 10)])
+        assert(!invited.toLowerCase().includes(secret.toLowerCase()), `the invitation says nothing of the terms (${secret}): ${invited}`);
+      await shot(p, '03a-invitation-signed-out-phone');
       await p.getByRole('button', { name: 'Connect wallet and sign in' }).waitFor();
       await a11y(p, '03b-sign-in-phone');
       await signInVia(p);
@@ -634,8 +699,14 @@ async function main() {
       assert((await p.locator('main').innerText()).includes('pays you 450 pUSD'), 'new total');
       await p.getByText('The exact typed data (eth_signTypedData_v4)').click();
       const typed = JSON.parse(await p.locator('[data-testid="typed-data"]').innerText());
+      const y = await p.evaluate(() => { document.querySelector('main button.primary')?.scrollIntoView({ block: 'center' }); return Math.round(window.scrollY); });
+      assert(y > 1000, `the sign button is far down the phone's page (${y} px)`);
       await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
       await p.getByText('You signed version 2.').waitFor();
+      // After the redraw the page stays where it was and the outcome, on screen, has the focus.
+      await p.locator('[data-status="sign"][data-state="confirmed"]:focus').waitFor();
+      const after = await feedbackAt(p, 'sign', 'none');
+      assert(after.inView && after.text === 'Your signature is recorded.' && after.scrollY > 1000, `the signature's outcome after the redraw: ${JSON.stringify(after)}`);
       const signed = creator.wallet.calls.filter((c) => c.method === 'eth_signTypedData_v4').pop();
       assert(JSON.stringify(JSON.parse(signed.params[1])) === JSON.stringify(typed), 'the wallet signed exactly what was shown');
     });
@@ -738,10 +809,28 @@ async function main() {
       await b.locator('[data-testid="bell"]').waitFor();
       const unreadBefore = Number((await b.locator('[data-testid="unread"]').getAttribute('data-count', { timeout: 1000 }).catch(() => '0')) || 0);
       await b.evaluate(() => { window.__notReloaded = true; });
+      // On the 390×844 phone: the wallet's confirmation is held open, so "waiting" can be seen
+      // where it is shown: right under the button pressed, inside the viewport.
+      let release;
+      creator.wallet.hold = new Promise((r) => (release = r));
       await p.getByRole('button', { name: 'Submit the deliverable' }).click();
-      const text = await state(p, 'action', 'confirmed');
-      assert(text.includes('Confirmed in block'), text);
+      const waiting = await state(p, 'action', 'waiting');
+      assert(waiting.includes('Waiting for your wallet to confirm'), waiting);
+      const before = await feedbackAt(p, 'action', 'Submit the deliverable');
+      assert(before.beside && before.inView, `"waiting" is beside the button and on screen: ${JSON.stringify(before)}`);
+      assert(before.scrollY > 300, `the button is well down the page (scrolled ${before.scrollY} px): the test means something`);
+      await shotViewport(p, '08c-feedback-waiting-beside-button-phone');
+      release();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor();
+      // After the redraw: the outcome beside the same button, on screen, focused; the page did not
+      // jump to the top.
+      await p.locator('[data-status="action"][data-state="confirmed"]:focus').waitFor();
+      const after = await feedbackAt(p, 'action', 'Submit the deliverable');
+      assert(after.text.includes('Confirmed in block'), after.text);
+      assert(after.beside && after.inView && after.focused, `"confirmed" is beside the button, on screen and focused after the redraw: ${JSON.stringify(after)}`);
+      assert(Math.abs(after.scrollY - before.scrollY) <= 1, `scroll position kept: ${before.scrollY} → ${after.scrollY}`);
+      await shotViewport(p, '08d-feedback-confirmed-beside-button-phone');
+      await a11y(p, '08d-feedback-confirmed-phone');
       liveBrand = { unreadBefore };
     });
 
@@ -814,6 +903,9 @@ async function main() {
       await tab.bringToFront();
       const reverted = await state(tab, 'action', 'reverted');
       assert(reverted.includes('Reverted in block') && reverted.includes('the milestone is claimed; this action is not possible now'), reverted);
+      // The chain's refusal shows beside the claim button, on screen, and takes the focus.
+      const revertedAt = await feedbackAt(tab, 'action', 'Claim after the brand’s silence');
+      assert(revertedAt.beside && revertedAt.inView && revertedAt.focused, `the revert is beside its button, on screen, focused: ${JSON.stringify(revertedAt)}`);
       await shot(tab, '10-creator-second-claim-reverted-phone');
       // The stale page still shows the claim: the API's simulation refuses it before the wallet is asked.
       const sent = creator.wallet.count('eth_sendTransaction');
@@ -821,10 +913,20 @@ async function main() {
       const refused = await state(tab, 'action', 'refused');
       assert(refused.includes('Refused before anything was sent') && refused.includes('claimed'), refused);
       assert(creator.wallet.count('eth_sendTransaction') === sent, 'nothing was sent');
+      const refusedAt = await feedbackAt(tab, 'action', 'Claim after the brand’s silence');
+      assert(refusedAt.beside && refusedAt.inView && refusedAt.focused, `the refusal is beside its button, on screen, focused: ${JSON.stringify(refusedAt)}`);
+      await shotViewport(tab, '10d-feedback-refused-beside-button-phone');
       await a11y(tab, '10b-agreement-refused-creator-phone');
       await tab.close();
       await p.bringToFront();
       await p.locator('[data-testid="milestone-0-status"]', { hasText: 'claimed' }).waitFor();
+      // The claim is no longer offered after the redraw: its outcome heads "What you can do", on
+      // screen and focused.
+      const gone = await p.locator('[data-status="action"]').evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { where: el.dataset.feedback, after: el.previousElementSibling?.id, focused: document.activeElement === el, inView: r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1, top: Math.round(r.top), bottom: Math.round(r.bottom), viewport: window.innerHeight, scrollY: Math.round(window.scrollY), text: el.textContent };
+      });
+      assert(gone.where === 'section' && gone.after === 'actions-h' && gone.focused && gone.inView && gone.text.includes('Confirmed in block'), `the claim's outcome once it is no longer offered: ${JSON.stringify(gone)}`);
       assert((await p.locator('[data-testid="paid"]').innerText()) === '150 pUSD', 'paid 150 pUSD');
       earlyBundle = await apiGet(p, `/v1/agreements/${agreementId}/audit-bundle`);
     });
@@ -921,6 +1023,7 @@ async function main() {
       await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
       await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       const id = b.url().split('/').pop();
+      thirdId = id;
       await c.goto(`${stack.base}/agreements/${id}`);
       await c.getByLabel('Link to the published content').fill('https://instagram.com/p/no-arbiter');
       await c.getByLabel('Caption as published').fill('#ad A post');
@@ -1016,13 +1119,251 @@ async function main() {
       await shot(c, '12b-creator-termination-keeps-delivered-work');
     });
 
-    await step('arbiter rules on the contested termination; a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
-      // The app has no arbiter screen yet: the arbiter's wallet sends the ruling itself.
+    await step('arbiter (phone, in the browser): signs in, finds the agreements it arbitrates, sees its fee and the contested termination with its deadline; a share over 100% is refused under its field; rules 50%, the agreement is terminated', async () => {
+      const p = arbiter.page;
+      await p.goto(`${stack.base}/`);
+      await signInVia(p);
+      await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      // A draft link opened by a signed-in wallet it does not name: the inviter, no terms.
+      await p.goto(draftUrl);
+      const notYours = p.locator('[data-testid="not-addressed"]');
+      await notYours.waitFor();
+      const says = await notYours.innerText();
+      assert(says.includes(`${ACCOUNTS.brand.slice(0, 6)}…${ACCOUNTS.brand.slice(-4)}`) && says.includes(`${ACCOUNTS.arbiter.slice(0, 6)}…${ACCOUNTS.arbiter.slice(-4)}`), says);
+      const page = await p.locator('main').innerText();
+      assert(!page.includes('pUSD') && !page.includes('instagram') && !page.includes('Something went wrong'), `no terms, no error: ${page}`);
+      await a11y(p, '12b1-draft-not-addressed-arbiter-phone');
+      await p.getByRole('link', { name: 'Dashboard' }).click();
+      await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      const row = p.locator('tr', { has: p.locator(`a[href="/agreements/${agreementId}"]`) });
+      assert((await row.innerText()).includes('arbiter'), `the arbiter's dashboard lists the agreement: ${await row.innerText()}`);
+      assert((await row.innerText()).includes('Rule on the contested termination: contested on'), `its next step: ${await row.innerText()}`);
+      const second = p.locator('tr', { has: p.locator(`a[href="/agreements/${secondId}"]`) });
+      assert((await second.innerText()).includes('Rule on milestone 2: in dispute since'), `and the second agreement's dispute: ${await second.innerText()}`);
+      await a11y(p, '12b2-dashboard-arbiter-phone');
+      await row.locator('a').click();
+      await p.locator('[data-testid="arbiter-panel"]').waitFor();
+      const fee = await p.locator('[data-testid="arbiter-fee"]').innerText();
+      assert(fee.includes('Your fee: 2% of what you rule on') && fee.includes('Paid to you so far: 0 pUSD'), fee);
+      const term = p.locator('[data-testid="arbiter-termination"]');
+      const said = await term.innerText();
+      assert(said.includes('The brand ended the agreement; the creator contested it') && /Rule by .*\d{4}/.test(said), said);
+      const share = term.getByLabel('Creator’s share of the unearned escrow (%)');
+      await share.fill('150');
+      await term.getByRole('button', { name: 'Rule on the termination' }).click();
+      assert((await share.getAttribute('aria-invalid')) === 'true' && (await share.evaluate((el) => document.activeElement === el)), 'the share is marked invalid and focused');
+      assert(arbiter.wallet.count('eth_sendTransaction') === 0, 'nothing was sent');
+      await shot(p, '12b3-arbiter-termination-share-invalid-phone');
+      await share.fill('50');
+      await term.getByRole('button', { name: 'Rule on the termination' }).click();
+      await p.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor({ timeout: 40_000 });
+      // The ruling's outcome heads "What you can do" (the ruling is no longer offered), focused.
+      await p.locator('[data-status="action"][data-state="confirmed"]:focus').waitFor();
+      assert((await p.locator('[data-testid="arbiter-termination"]').count()) === 0, 'nothing left to rule on');
+      await p.locator('[data-testid="arbiter-nothing"]').waitFor();
+      assert(arbiter.wallet.count('eth_sendTransaction') === 1, 'one ruling sent');
+      await a11y(p, '12b4-agreement-ruled-arbiter-phone');
+    });
+
+    await step('arbiter: rules on the second agreement’s disputed milestone (70% to the creator); it is resolved and the fee paid', async () => {
+      const p = arbiter.page;
+      await p.goto(`${stack.base}/agreements/${secondId}`);
+      const card = p.locator('[data-testid="arbiter-dispute-1"]');
+      const said = await card.innerText();
+      assert(said.includes('Milestone 2 in dispute') && said.includes('25 pUSD, disputed by the creator') && /Rule by .*\d{4}/.test(said), said);
+      assert((await p.locator('[data-testid="arbiter-termination"]').count()) === 0, 'the uncontested termination is not the arbiter’s');
+      await card.getByLabel('Creator’s share of milestone 2 (%)').fill('70');
+      await card.getByRole('button', { name: 'Rule on milestone 2' }).click();
+      await p.locator('[data-testid="milestone-1-status"]', { hasText: 'resolved by the arbiter' }).waitFor({ timeout: 40_000 });
+      const fee = await p.locator('[data-testid="arbiter-fee"]').innerText();
+      assert(!fee.includes('Paid to you so far: 0 pUSD'), `the fee is paid: ${fee}`);
+      const timeline = await p.locator('[data-testid="timeline"]').innerText();
+      assert(timeline.includes('DisputeResolved'), 'DisputeResolved on the timeline');
+    });
+
+    await step('brand: ends the agreement without an arbiter (it cannot be contested); after the contest window it finalizes it from the browser; the delivered milestone keeps its own rules', async () => {
+      const b = brand.page;
+      await b.goto(`${stack.base}/agreements/${thirdId}`);
+      const end = b.getByRole('form', { name: 'End the agreement for cause (morality clause)' });
+      await end.getByLabel('Why').fill('Public conduct breached the morality clause.');
+      await end.getByRole('button', { name: 'End the agreement' }).click();
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor({ timeout: 40_000 });
+      assert((await b.getByRole('button', { name: 'Finalize the termination' }).count()) === 0, 'no finalize inside the contest window');
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [86_400 + 60]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await b.reload();
+      const says = await b.locator('[data-testid="termination-actions"]').innerText();
+      assert(says.includes('The contest window closed at') && says.includes('anyone may finalize the termination now'), says);
+      await b.getByRole('button', { name: 'Finalize the termination' }).click();
+      await b.locator('[data-testid="timeline"]', { hasText: 'AgreementTerminated' }).waitFor({ timeout: 40_000 });
+      const status = await b.locator('[data-testid="agreement-status"]').innerText();
+      assert(status === 'closing', `the delivered milestone still runs: ${status}`);
+      assert((await b.locator('[data-testid="milestone-0-status"]').innerText()) === 'delivered, in review', 'the delivery keeps its review');
+      await a11y(b, '12b5-agreement-finalized-brand');
+    });
+
+    await step('a signed settlement: the brand signs a split of the delivered milestone (over its amount refused under the field) and gets a link; the creator (phone) sees a tampered link refused, then signs the real one and sends it; the milestone is settled', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.goto(`${stack.base}/agreements/${thirdId}`);
+      const form = b.getByRole('form', { name: 'Settle a milestone by agreement' });
+      const amountIn = form.getByLabel('What the creator gets (pUSD)');
+      const signs = brand.wallet.count('eth_signTypedData_v4');
+      await amountIn.fill('25');
+      await form.getByRole('button', { name: 'Sign this split' }).click();
+      await form.locator('[aria-invalid="true"]').waitFor();
+      assert((await form.locator('.field-error').innerText()).includes('At most the 20 pUSD at stake'), await form.locator('.field-error').innerText());
+      assert(await amountIn.evaluate((el) => document.activeElement === el), 'the amount is focused');
+      assert(brand.wallet.count('eth_signTypedData_v4') === signs, 'nothing signed');
+      await amountIn.fill('15');
+      await form.getByRole('button', { name: 'Sign this split' }).click();
+      await b.locator('[data-status="settle"][data-state="confirmed"]:focus').waitFor();
+      const url = await b.locator('[data-testid="settle-url"]').inputValue();
+      const signed = JSON.parse(brand.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(signed.primaryType === 'Settlement' && BigInt(signed.message.creatorAmount) === 15_000_000n, `the brand signed the split: ${JSON.stringify(signed.message)}`);
+      await shot(b, '12b7-settlement-signed-brand');
+      // The link edited on the way (the creator's amount raised to all 20 pUSD): refused.
+      const [base, frag] = url.split('#settle=');
+      const p = JSON.parse(Buffer.from(frag, 'base64url').toString());
+      const forged = `${base}#settle=${Buffer.from(JSON.stringify({ ...p, creatorAmount: '20000000' })).toString('base64url')}`;
+      await c.goto(forged);
+      await c.reload();
+      const check = c.locator('[data-testid="settle-check"][data-ok]');
+      await check.waitFor();
+      assert((await check.getAttribute('data-ok')) === 'false' && (await check.innerText()).includes('not the brand’s for this split'), await check.innerText());
+      assert((await c.getByRole('button', { name: 'Sign and send this settlement' }).count()) === 0, 'no way to sign the forged split');
+      await c.goto(url);
+      await c.reload();
+      await check.waitFor();
+      assert((await check.getAttribute('data-ok')) === 'true', await check.innerText());
+      const said = await c.locator('[data-testid="settle-proposal"]').innerText();
+      assert(said.includes('The brand proposes to settle milestone 1: the creator gets 15 pUSD, the brand gets back 5 pUSD'), said);
+      await shot(c, '12b8-settlement-proposal-creator-phone');
+      await c.getByRole('button', { name: 'Sign and send this settlement' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'settled by both' }).waitFor({ timeout: 40_000 });
+      await c.locator('[data-testid="timeline"]', { hasText: 'MilestoneSettled' }).waitFor();
+      const mine = JSON.parse(creator.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(mine.primaryType === 'Settlement' && BigInt(mine.message.creatorAmount) === 15_000_000n && BigInt(mine.message.nonce) === BigInt(signed.message.nonce) && BigInt(mine.message.deadline) === BigInt(signed.message.deadline), `the creator signed the same split: ${JSON.stringify(mine.message)}`);
+      await a11y(c, '12b9-settlement-sent-creator-phone');
+    });
+
+    await step('a dispute the arbiter lets time out is split evenly by a party from the browser; then the creator proposes ending the agreement together and the brand signs and sends it', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      await b.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+      await b.getByLabel('Arbiter’s deadline to rule (days)').fill('1');
+      await b.getByRole('button', { name: 'Add a milestone' }).click();
+      const li = b.locator('li.milestone');
+      await li.nth(0).getByLabel('Amount (in token units)').fill('40');
+      await li.nth(0).getByLabel('What the creator delivers').fill('a reel');
+      await li.nth(1).getByLabel('Amount (in token units)').fill('60');
+      await li.nth(1).getByLabel('What the creator delivers').fill('a video');
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      const id = b.url().split('/').pop();
+      await c.goto(`${stack.base}/agreements/${id}`);
+      await c.getByLabel('Link to the published content').fill('https://instagram.com/p/timeout');
+      await c.getByLabel('Caption as published').fill('#ad A reel');
+      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor({ timeout: 40_000 });
+      const dispute = c.getByRole('form', { name: 'Dispute a milestone' });
+      await dispute.getByLabel('Why').fill('The brand went silent on a changed brief.');
+      await dispute.getByRole('button', { name: 'Open a dispute' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'in dispute' }).waitFor({ timeout: 40_000 });
+      await b.reload();
+      const why = await b.locator('[data-testid="not-offered"]').innerText();
+      assert(/Milestone 1 is with the arbiter until .*\d{4}.*: if it has not ruled by then, either of you can have the escrow split it evenly here\./.test(why), why);
+      assert((await b.locator('[data-testid="arbiter-timeout"]').count()) === 0, 'no timeout split inside the window');
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [86_400 + 60]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await b.reload();
+      await b.getByRole('button', { name: 'Split milestone 1 after the arbiter’s timeout' }).click();
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'split after the arbiter’s timeout' }).waitFor({ timeout: 40_000 });
+      await b.locator('[data-testid="timeline"]', { hasText: 'DisputeTimedOut' }).waitFor();
+      await a11y(b, '12c1-dispute-timed-out-brand');
+
+      // Ending it together: the creator signs a split of the unearned 60 pUSD, the brand sends it.
+      await c.goto(`${stack.base}/agreements/${id}`);
+      const form = c.getByRole('form', { name: 'Settle a milestone by agreement' });
+      await form.getByLabel('What to split').selectOption('all');
+      await form.getByLabel('What the creator gets (pUSD)').fill('10');
+      await form.getByRole('button', { name: 'Sign this split' }).click();
+      await c.locator('[data-status="settle"][data-state="confirmed"]').waitFor();
+      const signed = JSON.parse(creator.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+      assert(signed.primaryType === 'MutualTermination' && BigInt(signed.message.creatorAmount) === 10_000_000n, `the creator signed the termination: ${JSON.stringify(signed.message)}`);
+      const url = await c.locator('[data-testid="settle-url"]').inputValue();
+      await b.goto(url);
+      await b.reload();
+      await b.locator('[data-testid="settle-check"][data-ok="true"]').waitFor();
+      const said = await b.locator('[data-testid="settle-proposal"]').innerText();
+      assert(said.includes('The creator proposes to end the agreement together: of the unearned 60 pUSD, the creator gets 10 pUSD, the brand gets back 50 pUSD'), said);
+      await a11y(b, '12c2-mutual-termination-proposal-brand');
+      await b.getByRole('button', { name: 'Sign and send this termination' }).click();
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor({ timeout: 40_000 });
+      await b.locator('[data-testid="timeline"]', { hasText: 'AgreementTerminated' }).waitFor();
+    });
+
+    await step('brand: a milestone not delivered by its deadline is not offered back before it, saying when; after it the brand takes the money back from the browser', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(cfg.tokens.find((t) => t.symbol === 'pUSD').address);
+      const li = b.locator('li.milestone').nth(0);
+      await li.getByLabel('Amount (in token units)').fill('30');
+      await li.getByLabel('What the creator delivers').fill('a post due soon');
+      // Due two hours from the chain's time (the clock the escrow measures deadlines by).
+      const chainNow = Number(BigInt((await rpc(stack.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
+      const local = await b.evaluate((t) => {
+        const d = new Date(t * 1000);
+        const p = (n) => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+      }, Math.max(chainNow, Math.floor(Date.now() / 1000)) + 2 * 3600);
+      await li.getByLabel(/Delivery deadline/).fill(local);
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      assert((await b.getByRole('button', { name: 'Take the money back' }).count()) === 0, 'no reclaim before the deadline');
+      const why = await b.locator('[data-testid="not-offered"]').innerText();
+      assert(/Milestone 1: if the creator has not delivered it by .*\d{4}.*, you can take its money back here after that time\./.test(why), why);
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [3 * 3600]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      await b.reload();
+      const form = b.getByRole('form', { name: 'Missed deadline: take the money back' });
+      await form.waitFor();
+      await a11y(b, '12b6-agreement-missed-deadline-brand');
+      await form.getByRole('button', { name: 'Take the money back' }).click();
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'returned to the brand (deadline missed)' }).waitFor({ timeout: 40_000 });
+      await b.locator('[data-testid="timeline"]', { hasText: 'MilestoneReclaimed' }).waitFor();
+      assert((await b.locator('[data-testid="agreement-status"]').innerText()) === 'completed', 'its only milestone returned: completed');
+      assert((await b.locator('[data-testid="held"]').innerText()) === '0 pUSD', 'nothing held');
+    });
+
+    await step('a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
       const b1 = await apiGet(brand.page, `/v1/agreements/${agreementId}/audit-bundle`);
       const agreement = agreementStruct(b1.agreement);
-      const ruling = encodeFunctionData({ abi: ESCROW.abi, functionName: 'resolveTermination', args: [agreement, 5000] });
-      await send(stack.rpcUrl, ACCOUNTS.arbiter, cfg.escrow, ruling);
-      await until('the indexer to see the ruling', async () => (await (await fetch(`${stack.base}/v1/agreements/${agreementId}`)).json()).agreement?.status === 'terminated');
       await brand.page.goto(`${stack.base}/agreements/${agreementId}`);
       await brand.page.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor();
       await a11y(brand.page, '12c-agreement-terminated-brand');
@@ -1069,7 +1410,7 @@ async function main() {
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
       await a11y(p, '12f-audit-search-results');
-      assert((await found.count()) === 4, 'the brand’s four agreements are found (three drafted here, one created directly on chain)');
+      assert((await found.count()) === 6, 'the brand’s six agreements are found (five drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       // An auditor is offered no action, and told why.

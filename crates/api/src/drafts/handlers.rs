@@ -1,7 +1,7 @@
 //! The draft's life before funding: create, list, read, propose a new version, fetch the typed
 //! data to sign and post a signature.
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -191,6 +191,43 @@ pub(super) async fn show(
     let mut conn = state.pool.acquire().await?;
     let draft = load(&mut conn, &id, caller, false).await?;
     Ok(Json(view(&state, &mut conn, &draft, caller).await?))
+}
+
+/// What anyone holding a draft's link learns of it: who invites (the brand's address). Nothing of
+/// the terms, the money, the creator or the draft's state: those stay its parties' (and
+/// auditors') only. The draft id is 96 random bits, so the link is what the brand chose to share.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftInvitation {
+    /// The draft id.
+    pub id: String,
+    /// The brand that drafted it: the inviter.
+    #[schema(value_type = String)]
+    pub brand: Address,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/drafts/{id}/invitation",
+    tag = "drafts",
+    summary = "Who invites to a draft (its brand's address), for its link opened signed out; nothing of the terms",
+    params(("id" = String, Path, description = "The draft id")),
+    responses(
+        (status = 200, description = "The inviter: the draft's brand, and nothing else", body = DraftInvitation),
+        (status = 404, description = "No such draft (`not_found`)", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address (`rate_limited`)", body = ErrorBody),
+        (status = 500, description = "Our fault (`internal`)", body = ErrorBody),
+    ),
+    security(())
+)]
+pub(super) async fn invitation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DraftInvitation>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let draft = pactum_db::api::draft(&mut conn, &id, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("draft"))?;
+    Ok(Json(DraftInvitation { id: draft.id, brand: draft.brand }))
 }
 
 #[utoipa::path(

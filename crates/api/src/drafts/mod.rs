@@ -25,7 +25,7 @@ mod permit;
 mod view;
 
 pub use funding::{FundingTransactions, TxRequest};
-pub use handlers::{DraftList, DraftTypedData};
+pub use handlers::{DraftInvitation, DraftList, DraftTypedData};
 pub use input::{
     DraftInput, MilestoneInput, SignRequest, VersionQuery, DEFAULT_REVISION_ROUNDS,
     DEFAULT_SIGNATURE_LIFETIME, MAX_FEE_BPS, MAX_MILESTONES, MAX_REVISION_ROUNDS, MAX_TERM,
@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::create, handlers::mine))
         .routes(routes!(handlers::show, handlers::change))
+        .routes(routes!(handlers::invitation))
         .routes(routes!(handlers::typed_data))
         .routes(routes!(handlers::sign))
         .routes(routes!(funding::transactions, permit::transactions_with_permit))

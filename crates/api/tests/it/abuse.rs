@@ -119,6 +119,7 @@ async fn a_stranger_learns_no_terms_from_any_route() -> Result<()> {
             Some(json!({ "milestone": 0, "caption": "nothing" })),
         ),
         (get.clone(), format!("/v1/drafts/{draft}"), None),
+        (get.clone(), format!("/v1/drafts/{draft}/invitation"), None),
         (get.clone(), format!("/v1/drafts/{draft}/typed-data"), None),
         (get.clone(), format!("/v1/drafts/{draft}/transactions"), None),
         (get.clone(), format!("/v1/drafts/{draft}/log"), None),
@@ -140,6 +141,45 @@ async fn a_stranger_learns_no_terms_from_any_route() -> Result<()> {
                     .await?;
             assert_eq!(leaks_terms(&text), None, "{method} {path} ({status}): {text}");
         }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_link_opened_by_a_stranger_names_the_inviter_and_nothing_else() -> Result<()> {
+    let s = stack().await?;
+    let brand = s.login(&s.brand).await?;
+    let (status, draft) =
+        s.post("/v1/drafts", Some(&brand), s.draft_body(["1000000", "2000000"])).await?;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    let stranger = s.login(&s.stranger).await?;
+    let path = format!("/v1/drafts/{id}/invitation");
+    for token in [None, Some(stranger.as_str())] {
+        let (status, body) = s.get(&path, token).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // Exactly the draft id and the brand: no terms, amounts, creator, arbiter or state.
+        let keys: Vec<&String> = body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        assert_eq!(keys, ["brand", "id"], "{body}");
+        assert_eq!(body["id"], json!(id));
+        let said: alloy::primitives::Address = serde_json::from_value(body["brand"].clone())?;
+        assert_eq!(said, s.brand.address());
+        let text = body.to_string().to_lowercase();
+        assert_eq!(leaks_terms(&body.to_string()), None, "{body}");
+        assert!(!text.contains(&format!("{:x}", s.creator.address())), "the creator: {body}");
+        assert!(!text.contains("1000000"), "an amount: {body}");
+        // Its own draft page stays closed to them.
+        let (status, _) = s.get(&format!("/v1/drafts/{id}"), token).await?;
+        assert!(matches!(status, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND), "{status}");
+    }
+    // A guessed or mangled id learns nothing either.
+    for guess in ["d_000000000000000000000000", "d_", "x", &id.to_uppercase()] {
+        let (status, body) = s.get(&format!("/v1/drafts/{guess}/invitation"), None).await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{guess}: {body}"
+        );
     }
     Ok(())
 }

@@ -1,0 +1,133 @@
+// Feedback beside the control the user pressed: progress ("Waiting for your wallet…", "Pending…")
+// and the outcome (confirmed, refused, rejected, reverted) go into a live region placed right after
+// that control, not into one box at the end of the page. When the page is redrawn after a
+// confirmation, the scroll position is kept and the outcome is shown again beside the same control
+// (or, if the action is no longer offered, at the head of its section) and receives the focus.
+
+import { setStatus, statusBox } from './dom';
+
+// The control last pressed: a button clicked (mouse, touch, Enter or Space) or a form's submitter
+// (Enter in a field submits with the form's default button). Recorded before the app's own
+// handlers run (capture phase), so an action started by that press knows where to report.
+let pressed: HTMLElement | null = null;
+document.addEventListener(
+  'click',
+  (e) => {
+    const b = (e.target as HTMLElement | null)?.closest?.('button') as HTMLElement | null;
+    if (b) pressed = b;
+  },
+  true,
+);
+document.addEventListener(
+  'submit',
+  (e) => {
+    const sub = (e as SubmitEvent).submitter as HTMLElement | null;
+    pressed = sub ?? ((e.target as HTMLFormElement).querySelector('button[type="submit"]') as HTMLElement | null) ?? pressed;
+  },
+  true,
+);
+
+/** The states after which nothing more happens: the outcome, which gets the focus. */
+const OUTCOMES = ['confirmed', 'refused', 'rejected', 'reverted', 'error', 'wrong-network'];
+
+/** Where a control's feedback goes: after its row of buttons if it sits in one, else after it. */
+function anchorOf(control: HTMLElement): HTMLElement {
+  return (control.closest('.actions') as HTMLElement | null) ?? control;
+}
+
+/** A control named so it can be found again in the redrawn page: its text and its card's heading. */
+function keyOf(control: HTMLElement): { text: string; heading: string } {
+  const card = control.closest('.card, section');
+  const heading = card?.querySelector('h2, h3')?.textContent ?? '';
+  return { text: (control.textContent ?? '').trim(), heading };
+}
+
+function findControl(root: HTMLElement, key: { text: string; heading: string }): HTMLElement | null {
+  const same = Array.from(root.querySelectorAll('button')).filter((b) => (b.textContent ?? '').trim() === key.text);
+  return same.find((b) => keyOf(b).heading === key.heading) ?? same[0] ?? null;
+}
+
+function placeBox(name: string, control: HTMLElement): HTMLElement {
+  // One feedback box per name at a time: an earlier action's outcome gives way to the new one.
+  document.querySelectorAll(`[data-status="${name}"]`).forEach((el) => el.remove());
+  const box = statusBox(name);
+  box.dataset.feedback = 'beside';
+  box.tabIndex = -1;
+  anchorOf(control).insertAdjacentElement('afterend', box);
+  return box;
+}
+
+function inView(el: HTMLElement): boolean {
+  const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= window.innerHeight;
+}
+
+/** Shows the outcome in `box` and moves the focus there, scrolling only if it is out of sight. */
+function settle(box: HTMLElement) {
+  box.focus({ preventScroll: true });
+  if (!inView(box)) box.scrollIntoView({ block: 'nearest' });
+}
+
+export interface Feedback {
+  /** The live region beside the control (what sendAll and setStatus write into). */
+  box: HTMLElement;
+  /** Shows an outcome beside the control (or, with no arguments, the one already there, as
+   *  sendAll leaves it) and focuses it. */
+  done(state?: string, ...content: (Node | string)[]): void;
+  /** Redraws the page with `redraw`, keeping the scroll position, then shows `state` and the
+   *  box's last text again beside the same control (or at the head of `section` when the action
+   *  is gone) and focuses it. */
+  redrawn(redraw: () => Promise<void>, fallback: () => HTMLElement | null): Promise<void>;
+}
+
+/**
+ * Starts the feedback of an action pressed just now: a live region named `name` (data-status)
+ * right after the control pressed (or after `fallback` when no control was pressed).
+ */
+export function beside(name: string, fallback: HTMLElement): Feedback {
+  const control = pressed && pressed.isConnected ? pressed : null;
+  pressed = null;
+  let box = control ? placeBox(name, control) : placeBox(name, fallback);
+  const key = control ? keyOf(control) : null;
+  return {
+    get box() {
+      return box;
+    },
+    done(state, ...content) {
+      if (state) setStatus(box, state, ...content);
+      if (OUTCOMES.includes(box.dataset.state ?? '')) settle(box);
+    },
+    async redrawn(redraw, fallbackAfter) {
+      const state = box.dataset.state ?? 'confirmed';
+      const text = box.textContent ?? '';
+      const y = window.scrollY;
+      const path = location.pathname;
+      const main = document.getElementById('main');
+      // Holding the page's height while it is redrawn keeps the browser from clamping the scroll
+      // to the top while "Loading…" is all there is.
+      const held = main ? main.style.minHeight : '';
+      if (main) main.style.minHeight = `${main.offsetHeight}px`;
+      try {
+        await redraw();
+      } finally {
+        if (main) main.style.minHeight = held;
+      }
+      // The reader went elsewhere meanwhile: that page keeps its own place and focus.
+      if (location.pathname !== path) return;
+      window.scrollTo(0, y);
+      const again = key && main ? findControl(main, key) : null;
+      const where = again ?? fallbackAfter();
+      if (!where) return;
+      if (again) box = placeBox(name, again);
+      else {
+        document.querySelectorAll(`[data-status="${name}"]`).forEach((el) => el.remove());
+        box = statusBox(name);
+        box.dataset.feedback = 'section';
+        box.tabIndex = -1;
+        where.insertAdjacentElement('afterend', box);
+      }
+      setStatus(box, state, text);
+      settle(box);
+    },
+  };
+}
