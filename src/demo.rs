@@ -205,6 +205,30 @@ impl Demo {
         bail!("the indexer did not catch up")
     }
 
+    /// Waits (up to a minute: the planner runs every few seconds) until `token`'s notifications
+    /// hold the reminder of milestone `milestone`'s window sent `lead` seconds ahead.
+    async fn reminded(&self, token: &str, id: B256, milestone: u64, lead: u64) -> Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let page = self.call("GET", "/v1/notifications?limit=20", Some(token), None).await?;
+            let found = page["items"].as_array().into_iter().flatten().any(|n| {
+                n["type"] == "reminder.due"
+                    && n["agreement_id"] == json!(id)
+                    && n["milestone"] == json!(milestone)
+                    && n["data"]["leads"]
+                        .as_array()
+                        .is_some_and(|l| l.iter().any(|v| v.as_u64() == Some(lead)))
+            });
+            if found {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("no reminder {lead} s before milestone {milestone}'s window closes");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     async fn warp(&self, seconds: u64) -> Result<()> {
         let _: Value = self.provider.raw_request("evm_increaseTime".into(), (seconds,)).await?;
         let _: Value = self.provider.raw_request("evm_mine".into(), ()).await?;
@@ -327,7 +351,18 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         }
         Ok(()) => bail!("a claim inside the review window was accepted"),
     }
-    d.warp(3 * 86_400 + 60).await?;
+    // Time passes in the review window: the reminder planner warns both parties 48 and 24 hours
+    // before silence pays the creator.
+    for (warp, lead) in [(25 * 3_600, 48), (24 * 3_600, 24)] {
+        d.warp(warp).await?;
+        d.synced().await?;
+        d.reminded(&b, id, 1, lead * 3_600).await?;
+        println!(
+            "    reminder: the review window of milestone 1 closes in under {lead} hours \
+             (reminder.due to brand, creator and arbiter)"
+        );
+    }
+    d.warp(3 * 86_400 + 60 - 49 * 3_600).await?;
     d.act(&c, id, json!({ "action": "claim", "milestone": 1 })).await?;
     step(8, "the brand stayed silent for 3 days: creator claimed milestone 1 (0.2 ETH)");
 

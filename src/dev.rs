@@ -415,7 +415,9 @@ async fn start(args: &DevArgs) -> Result<Started> {
     hooks.allow_private = true;
     let dispatcher = pactum_notify::Dispatcher::new(hooks, pool.clone())?;
     let dispatching = tokio::spawn(dispatcher.run(cancel.clone()));
-    let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url());
+    // Live streams end with the indexer's stop token, which the shutdown cancels first.
+    let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url())
+        .with_shutdown(cancel.clone());
     // Expired nonces and sessions are swept as under `pactum serve`; the task ends with the process.
     tokio::spawn(pactum_api::housekeeping::run(state.clone(), std::time::Duration::from_secs(300)));
     // Deadline reminders, planned as under `pactum serve`.

@@ -302,13 +302,18 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         }
         None => None,
     };
+    let streams_stop = state.shutdown.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .wrap_err_with(|| format!("binding {listen}"))?;
     info!(%listen, chain_id, %escrow, "serving the API");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live streams never end by themselves: end them, or the shutdown waits for them.
+            streams_stop.cancel();
+        })
         .await
         .wrap_err("API server")?;
     pruning.abort();

@@ -394,7 +394,11 @@ async fn stream(
         poll,
         _guard: guard,
     };
-    let events = futures::stream::unfold(feed, Feed::next);
+    // The stream ends when the server stops (a client resumes elsewhere from its last id).
+    let events = futures::StreamExt::take_until(
+        futures::stream::unfold(feed, Feed::next),
+        state.shutdown.clone().cancelled_owned(),
+    );
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(state.cfg.stream_keep_alive));
     let mut res = sse.into_response();
     // Proxies (nginx) must pass events through as they come.

@@ -226,6 +226,9 @@ pub struct AppState {
     pub chain_clock: Arc<chain_time::ChainClock>,
     /// Where ledger reads go: the primary, or a replica while it keeps up ([`replica`]).
     pub reads: Arc<replica::Reads>,
+    /// Cancelled when the server stops: live streams end then, so a graceful shutdown (which
+    /// waits for every open response) does not wait for them forever.
+    pub shutdown: tokio_util::sync::CancellationToken,
     /// Live streams open per account.
     pub streams: Arc<events::Streams>,
     /// The shared `LISTEN` connection that wakes live streams (started by the first).
@@ -250,10 +253,17 @@ impl AppState {
             token_meta: Arc::default(),
             chain_clock: Arc::default(),
             reads: Arc::new(replica::Reads::primary_only(pool.clone())),
+            shutdown: tokio_util::sync::CancellationToken::new(),
             pool,
             streams: Arc::default(),
             wakeup: Arc::default(),
         }
+    }
+
+    /// Ends live streams when `token` is cancelled (the server's stop).
+    pub fn with_shutdown(mut self, token: tokio_util::sync::CancellationToken) -> Self {
+        self.shutdown = token;
+        self
     }
 
     /// Sends ledger reads to `replica` while it is at most `max_lag` behind the primary; the
