@@ -111,6 +111,8 @@ pub enum NotificationData {
     Reminder(ReminderData),
     /// `notification.retracted`.
     Retracted(RetractedData),
+    /// `endpoint.disabled`.
+    EndpointDisabled(EndpointDisabledData),
 }
 
 /// The `data` of a notification that reports an escrow event.
@@ -178,6 +180,18 @@ pub struct RetractedData {
     /// That notification's type.
     pub retracted_type: String,
     /// Why, in a sentence.
+    pub reason: String,
+}
+
+/// The `data` of an `endpoint.disabled`, sent to the endpoint's owner.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointDisabledData {
+    /// The endpoint (as in `/v1/webhooks/{id}`).
+    pub endpoint_id: i64,
+    /// Its URL.
+    pub url: String,
+    /// Why it was disabled, in a sentence.
     pub reason: String,
 }
 
@@ -286,12 +300,12 @@ pub struct NotificationTypes {
 
 /// The component that describes a type's `data`.
 fn data_schema(kind: &pactum_core::notifications::Kind) -> Option<SchemaRef> {
-    use pactum_core::notifications::{REMINDER, RETRACTED};
+    use pactum_core::notifications::{ENDPOINT_DISABLED, REMINDER, RETRACTED};
     let name = match kind.name {
         _ if kind.event.is_some() => EventData::name(),
         REMINDER => ReminderData::name(),
         RETRACTED => RetractedData::name(),
-        // `endpoint.disabled`: its payload belongs to the webhook endpoints, which describe it.
+        ENDPOINT_DISABLED => EndpointDisabledData::name(),
         _ => return None,
     };
     Some(SchemaRef { reference: format!("/openapi.json#/components/schemas/{name}") })

@@ -53,8 +53,36 @@ function placeBox(name: string, control: HTMLElement): HTMLElement {
   const box = statusBox(name);
   box.dataset.feedback = 'beside';
   box.tabIndex = -1;
+  // Named by its control, so a live redraw (carryOver) can put it back beside the same one.
+  const key = keyOf(control);
+  box.dataset.controlText = key.text;
+  box.dataset.controlHeading = key.heading;
   anchorOf(control).insertAdjacentElement('afterend', box);
   return box;
+}
+
+/**
+ * Keeps the feedback shown in `root` across a redraw of it that the user did not ask for (a live
+ * update): call before replacing `root`'s content, and call what it returns after. Each outcome
+ * goes back beside the same control (or after the same heading), keeping the focus if it had it;
+ * one whose control is gone is dropped with it.
+ */
+export function carryOver(root: HTMLElement): () => void {
+  const focused = document.activeElement;
+  const saved = Array.from(root.querySelectorAll<HTMLElement>('[data-feedback]'))
+    .filter((b) => b.dataset.state)
+    .map((box) => ({ box, focused: box === focused }));
+  return () => {
+    for (const { box, focused: hadFocus } of saved) {
+      const text = box.dataset.controlText;
+      const control = text ? findControl(root, { text, heading: box.dataset.controlHeading ?? '' }) : null;
+      const anchor = control ? anchorOf(control) : box.dataset.anchorId ? document.getElementById(box.dataset.anchorId) : null;
+      if (!anchor || !root.contains(anchor)) continue;
+      root.querySelectorAll(`[data-status="${box.dataset.status}"]`).forEach((el) => el.remove());
+      anchor.insertAdjacentElement('afterend', box);
+      if (hadFocus) box.focus({ preventScroll: true });
+    }
+  };
 }
 
 function inView(el: HTMLElement): boolean {
@@ -124,6 +152,7 @@ export function beside(name: string, fallback: HTMLElement): Feedback {
         box = statusBox(name);
         box.dataset.feedback = 'section';
         box.tabIndex = -1;
+        if (where.id) box.dataset.anchorId = where.id;
         where.insertAdjacentElement('afterend', box);
       }
       setStatus(box, state, text);

@@ -7,7 +7,7 @@ import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAd
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
 import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
 import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
-import { beside } from './feedback';
+import { beside, carryOver } from './feedback';
 import { settlementCards } from './settle';
 import { auditSignedOut, invitation, landing, notAddressedToYou, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
@@ -58,7 +58,16 @@ function link(href: string, text: string, attrs: Record<string, string> = {}) {
 /** Set while a live update redraws the screen in place: no "Loading…", no focus jump. */
 let soft = false;
 
-async function render(live = false) {
+/** Renders run one at a time: a live redraw and an action's own redraw never interleave (each
+ *  would otherwise draw in the other's mode, and an outcome shown beside its control be lost). */
+let rendering: Promise<void> = Promise.resolve();
+function render(live = false): Promise<void> {
+  const next = rendering.then(() => drawScreen(live));
+  rendering = next.catch(() => undefined);
+  return next;
+}
+
+async function drawScreen(live: boolean) {
   renderWallet();
   const path = location.pathname;
   soft = live;
@@ -101,7 +110,9 @@ function screen(title: string, ...content: (Node | null)[]) {
     for (const el of main.querySelectorAll<HTMLElement>('[data-status]')) {
       if (el.dataset.state && el.dataset.status) outcomes.set(el.dataset.status, { state: el.dataset.state, nodes: [...el.childNodes] });
     }
+    const restoreFeedback = carryOver(main);
     main.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node => c !== null));
+    restoreFeedback();
     for (const [name, o] of outcomes) {
       const el = main.querySelector<HTMLElement>(`[data-status="${name}"]`);
       if (el && !el.dataset.state) setStatus(el, o.state, o.nodes);
