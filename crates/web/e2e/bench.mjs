@@ -445,8 +445,18 @@ async function main() {
     if (errors.length) console.log(`\npage errors: ${[...new Set(errors)].join(' | ')}`);
     await browser.close().catch(() => {});
   } finally {
-    if (chrome && chrome.exitCode === null) chrome.kill('SIGKILL');
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    // Nothing here may throw before the stack is stopped: a failed cleanup would leave `pactum dev`
+    // (and its anvil) running with no parent.
+    try {
+      if (chrome && chrome.exitCode === null) {
+        const gone = new Promise((r) => chrome.once('exit', r));
+        chrome.kill('SIGKILL');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      }
+      if (userDataDir) rmSync(userDataDir, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      console.error(`cleanup: ${e.message}`);
+    }
     const r = await stack.stop();
     console.log(`\npactum dev stopped (${r.signal ?? `exit ${r.code}`}); ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
   }
