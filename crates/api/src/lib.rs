@@ -26,6 +26,7 @@ pub mod chain_time;
 pub mod config;
 pub mod drafts;
 pub mod error;
+pub mod etag;
 pub mod events;
 pub mod export;
 pub mod housekeeping;
@@ -371,6 +372,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(move || async move { metrics.render() }))
         // A route layer runs after routing, so it sees the matched route pattern.
         .route_layer(layer)
+        // ETag and 304 for reads, on the uncompressed body (the compression wraps it).
+        .route_layer(axum::middleware::from_fn(etag::layer))
         // The API's answers (JSON, the CSV history, audit bundles) in gzip or brotli when the
         // client accepts it. A route layer, so not for the fallback: the web app compresses its
         // own files ahead of time, and an unknown path's error is a few bytes.

@@ -5,6 +5,7 @@ mod abuse;
 mod access;
 mod actions;
 mod audit;
+mod caching;
 mod chain_time;
 mod conformance;
 mod helpers;
