@@ -59,7 +59,21 @@ async fn reads_carry_etags_and_answer_304_until_the_state_changes() -> Result<()
     // A party's private read is tagged too; a write and the live stream are not.
     let drafts = s.http.get(format!("{}/v1/drafts", s.base)).bearer_auth(&brand).send().await?;
     assert_eq!(drafts.status(), StatusCode::OK);
-    assert!(drafts.headers().contains_key(ETAG));
+    let brand_tag = drafts.headers()[ETAG].to_str()?.to_owned();
+    assert!(drafts.text().await?.contains(&format!("{id}")));
+    // Another account presenting the brand's tag is not told "not modified": it gets its own
+    // answer, which holds none of the brand's drafts.
+    let stranger = s.login(&s.stranger).await?;
+    let theirs = s
+        .http
+        .get(format!("{}/v1/drafts", s.base))
+        .bearer_auth(&stranger)
+        .header(IF_NONE_MATCH, &brand_tag)
+        .send()
+        .await?;
+    assert_eq!(theirs.status(), StatusCode::OK);
+    assert_ne!(theirs.headers()[ETAG].to_str()?, brand_tag);
+    assert!(!theirs.text().await?.contains(&format!("{id}")));
     let nonce = s.http.post(format!("{}/v1/auth/nonce", s.base)).json(&json!({})).send().await?;
     assert!(!nonce.headers().contains_key(ETAG));
     let stream =
