@@ -55,6 +55,23 @@ struct Args {
     admin_url: String,
     /// Webhook endpoints registered before each backfill (one backfill per entry).
     endpoints: Vec<u64>,
+    /// Stop after this many agreements instead of `events` (the scale data set is sized so).
+    agreements: Option<u64>,
+    /// Which parties and storylines the agreements get (see [`Mix`]).
+    mix: Mix,
+}
+
+/// Who the agreements belong to and how far they got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Every agreement its own brand, creator and arbiter; every storyline played to its end.
+    /// The indexer figures in the README were taken with this mix.
+    Even,
+    /// A platform's shape: skewed parties (one brand with a tenth of all agreements, nine with
+    /// about 1% each, the rest about 20 each; one creator with 3%), 50 arbiters, two tokens, and
+    /// 15% of the agreements stopped part-way (in progress: funded, under review, disputed,
+    /// terminating).
+    Scale,
 }
 
 fn flag(args: &mut VecDeque<String>, name: &str) -> Result<String> {
@@ -73,6 +90,8 @@ async fn main() -> Result<()> {
         per_block: 2_000,
         keep_db: false,
         endpoints: vec![0],
+        agreements: None,
+        mix: Mix::Even,
         admin_url: std::env::var("PACTUM_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
     };
@@ -81,6 +100,14 @@ async fn main() -> Result<()> {
             "--events" => a.events = flag(&mut args, &arg)?.parse()?,
             "--per-block" => a.per_block = flag(&mut args, &arg)?.parse()?,
             "--keep-db" => a.keep_db = true,
+            "--agreements" => a.agreements = Some(flag(&mut args, &arg)?.parse()?),
+            "--mix" => {
+                a.mix = match flag(&mut args, &arg)?.as_str() {
+                    "even" => Mix::Even,
+                    "scale" => Mix::Scale,
+                    other => bail!("--mix is even or scale, not {other}"),
+                }
+            }
             "--db" => a.admin_url = flag(&mut args, &arg)?,
             "--endpoints" => {
                 a.endpoints =
@@ -90,14 +117,16 @@ async fn main() -> Result<()> {
                 println!(
                     "usage: bench [--events N (100000)] [--per-block K (2000)] [--keep-db] \
                      [--db ADMIN_URL] [--endpoints M[,M…] (0): webhook endpoints registered \
-                     before the backfill, one backfill per entry, side by side]"
+                     before the backfill, one backfill per entry, side by side] \
+                     [--agreements A: stop after A agreements instead of N events] \
+                     [--mix even|scale (even): parties and storylines, see Mix]"
                 );
                 return Ok(());
             }
             other => bail!("unknown argument {other} (see --help)"),
         }
     }
-    if a.events == 0 || a.per_block == 0 {
+    if a.events == 0 || a.per_block == 0 || a.agreements == Some(0) {
         bail!("--events and --per-block must be positive");
     }
     run(a).await
@@ -125,12 +154,16 @@ async fn run(a: Args) -> Result<()> {
     let _: serde_json::Value = provider.raw_request("evm_setAutomine".into(), (false,)).await?;
     let from = anvil.addresses()[0];
 
+    let target = match a.agreements {
+        Some(n) => Target::Agreements(n),
+        None => Target::Events(a.events),
+    };
     eprintln!(
-        "generating {} events, {} per block, on anvil (chain {chain_id})…",
-        a.events, a.per_block
+        "generating {target:?}, {} per block, mix {:?}, on anvil (chain {chain_id})…",
+        a.per_block, a.mix
     );
     let started = Instant::now();
-    let mut gen = Generator::new(domain(chain_id, REPLAYER), a.events);
+    let mut gen = Generator::new(domain(chain_id, REPLAYER), target, a.mix);
     let mut nonce = 0u64;
     let mut blocks = 0u64;
     let mut kinds = std::collections::BTreeMap::<&'static str, u64>::new();
@@ -419,22 +452,58 @@ fn log_gas(log: &LogData, record_len: usize) -> u64 {
         + 40 * record_len as u64
 }
 
+/// When the generator stops.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// After this many events.
+    Events(u64),
+    /// After this many agreements, each played as far as its storyline goes.
+    Agreements(u64),
+}
+
 /// Produces valid event sequences of many agreements, interleaved.
 struct Generator {
     domain: alloy::sol_types::Eip712Domain,
-    target: u64,
+    target: Target,
+    mix: Mix,
     emitted: u64,
     agreements: u64,
     in_flight: VecDeque<VecDeque<(&'static str, LogData)>>,
 }
 
+/// A 64-bit mix of `n` (splitmix64's finaliser): the scale mix's choices, stable per agreement.
+fn spread(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Party `k` of a kind (`tag`: 0xb0 brands, 0xc0 creators, 0xa0 arbiters).
+fn party(tag: u8, k: u64) -> Address {
+    let mut a = [tag; 20];
+    a[12..20].copy_from_slice(&k.to_be_bytes());
+    Address::from(a)
+}
+
 impl Generator {
-    fn new(domain: alloy::sol_types::Eip712Domain, target: u64) -> Self {
-        Self { domain, target, emitted: 0, agreements: 0, in_flight: VecDeque::new() }
+    fn new(domain: alloy::sol_types::Eip712Domain, target: Target, mix: Mix) -> Self {
+        Self { domain, target, mix, emitted: 0, agreements: 0, in_flight: VecDeque::new() }
     }
 
     fn done(&self) -> bool {
-        self.emitted >= self.target
+        match self.target {
+            Target::Events(n) => self.emitted >= n,
+            Target::Agreements(n) => self.agreements >= n && self.in_flight.is_empty(),
+        }
+    }
+
+    /// Whether another agreement may start.
+    fn may_start(&self) -> bool {
+        match self.target {
+            Target::Events(_) => true,
+            Target::Agreements(n) => self.agreements < n,
+        }
     }
 
     /// The next event: round robin over the agreements in flight, starting new ones as they end.
@@ -442,7 +511,7 @@ impl Generator {
         if self.done() {
             return None;
         }
-        while self.in_flight.len() < IN_FLIGHT {
+        while self.in_flight.len() < IN_FLIGHT && self.may_start() {
             let script = self.script(self.agreements);
             self.agreements += 1;
             self.in_flight.push_back(script);
@@ -458,21 +527,56 @@ impl Generator {
         ev
     }
 
+    /// Agreement `n`'s brand, creator, arbiter and token under the mix.
+    fn parties(&self, n: u64) -> (Address, Address, Address, Address) {
+        let erc20 = Address::new([0x55; 20]);
+        match self.mix {
+            Mix::Even => (party(0xb0, n), party(0xc0, n), party(0xa0, n), erc20),
+            Mix::Scale => {
+                // Sized by the agreements expected: by count, or about 9.5 events each.
+                let expected = match self.target {
+                    Target::Agreements(a) => a,
+                    Target::Events(e) => e / 9,
+                }
+                .max(1);
+                let x = spread(n);
+                let brand = match x % 1000 {
+                    0..=99 => 0,
+                    100..=199 => 1 + (x >> 10) % 9,
+                    _ => 10 + (x >> 20) % (expected / 25).max(1),
+                };
+                let creator = match (x >> 32) % 1000 {
+                    0..=29 => 0,
+                    _ => 1 + (x >> 42) % (expected / 4).max(1),
+                };
+                let token = if (x >> 52).is_multiple_of(3) { Address::ZERO } else { erc20 };
+                (party(0xb0, brand), party(0xc0, creator), party(0xa0, (x >> 56) % 50), token)
+            }
+        }
+    }
+
     /// Agreement number `n`'s events, one of five storylines.
     fn script(&self, n: u64) -> VecDeque<(&'static str, LogData)> {
-        let party = |tag: u8| {
-            let mut a = [tag; 20];
-            a[12..20].copy_from_slice(&n.to_be_bytes());
-            Address::from(a)
-        };
-        let (brand, creator, arbiter) = (party(0xb0), party(0xc0), party(0xa0));
+        let mut s = self.storyline(n);
+        // The scale mix stops 15% of the agreements part-way: a prefix of a valid storyline is
+        // a valid history of an agreement still in progress.
+        let x = spread(n);
+        if self.mix == Mix::Scale && (x >> 8) % 100 < 15 && s.len() > 1 {
+            s.truncate(1 + ((x >> 16) as usize) % (s.len() - 1));
+        }
+        s
+    }
+
+    /// Agreement `n`'s whole storyline, one of five.
+    fn storyline(&self, n: u64) -> VecDeque<(&'static str, LogData)> {
+        let (brand, creator, arbiter, token) = self.parties(n);
         let unit = 1_000_000 * (1 + n % 97);
         let amounts = [unit, 2 * unit, 3 * unit].map(U256::from);
         let agreement = Agreement {
             brand,
             creator,
             arbiter,
-            token: Address::new([0x55; 20]),
+            token,
             termsHash: keccak256(format!("terms {n}")),
             arbiterFeeBps: 250,
             contestWindow: 2 * 86_400,
