@@ -141,11 +141,13 @@ export function timeoutExits(detail: any, signed: any, events: any[], now: numbe
   return { forms, why };
 }
 
-/** The arbiter's next step on an agreement, for its dashboard: what waits for its ruling. */
-export function arbiterSteps(a: any, milestones: any[], events: any[]): string[] {
-  const steps = milestones.filter((m) => m.status === 'disputed').map((m) => `Rule on milestone ${m.index + 1}: in dispute since ${when(Number(lastEvent(events, 'DisputeOpened', m.index)?.timestamp ?? m.since))}.`);
-  const contested = a.status === 'terminating' ? lastEvent(events, 'TerminationContested') : null;
-  const started = lastEvent(events, 'TerminationStarted');
-  if (contested && started && events.indexOf(contested) > events.indexOf(started)) steps.push(`Rule on the contested termination: contested on ${when(Number(contested.timestamp))}.`);
+/**
+ * The arbiter's next step on an agreement, for its dashboard: what waits for its ruling (a
+ * disputed milestone's `since` is when its dispute opened; a contested termination's is when it
+ * was contested).
+ */
+export function arbiterSteps(a: any, milestones: any[], termination: any): string[] {
+  const steps = milestones.filter((m) => m.status === 'disputed').map((m) => `Rule on milestone ${m.index + 1}: in dispute since ${when(Number(m.since))}.`);
+  if (a.status === 'terminating' && termination?.contested) steps.push(`Rule on the contested termination: contested on ${when(Number(termination.since))}.`);
   return steps.length ? steps : ['Nothing waits for your ruling.'];
 }

@@ -1069,10 +1069,24 @@ async function main() {
       await c.locator('[data-testid="timeline"]', { hasText: 'TerminationContested' }).waitFor();
     });
 
-    await step('brand: the dashboard lists drafts and agreements by state with the next step', async () => {
+    await step('brand: the dashboard lists drafts and agreements by state with the next step, from one request for all its rows', async () => {
       const p = brand.page;
+      // Every API request the page makes while the dashboard is drawn.
+      const requests = [];
+      const seen = (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith('/v1/')) requests.push(`${r.method()} ${u.pathname}${u.search}`);
+      };
+      p.on('request', seen);
       await p.getByRole('link', { name: 'Dashboard' }).click();
       await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      await p.locator(`a[href="/agreements/${secondId}"]`).waitFor();
+      p.off('request', seen);
+      const rows = await p.locator('main a[href^="/agreements/0x"]').count();
+      const lists = requests.filter((r) => r.startsWith('GET /v1/agreements?'));
+      const perAgreement = requests.filter((r) => r.startsWith('GET /v1/agreements/'));
+      assert(rows >= 2 && lists.length === 1 && lists[0].includes('include=milestones') && perAgreement.length === 0, `${rows} rows from one list request, none per agreement: ${requests.join(', ')}`);
+      console.log(`        dashboard: ${rows} agreements drawn from ${requests.length} API requests (${requests.map((r) => r.split('?')[0]).join(', ')})`);
       const text = await p.locator('main').innerText();
       assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
       assert(text.includes('Active') && text.includes('Milestone 2 is with the arbiter.'), text);
