@@ -854,7 +854,7 @@ async function draftPage(id: string) {
   const shareUrl = `${location.origin}/drafts/${id}`;
 
   const parts: HTMLElement[] = [];
-  parts.push(h('p', { class: 'lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
+  parts.push(h('p', { class: 'lede', id: 'draft-lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
     h('span', { 'data-testid': 'draft-status' }, d.status === 'created' ? 'On chain.' : d.status === 'ready' ? 'Signed by both: ready to fund.' : `Signed by: ${signedRoles.length ? signedRoles.join(' and ') : 'nobody yet'}.`)));
   if (role === 'brand' && d.status !== 'created') {
     const share = h('input', { readonly: true, value: shareUrl, 'data-testid': 'share-link' }) as HTMLInputElement;
@@ -872,22 +872,27 @@ async function draftPage(id: string) {
   }
   // A superseded version the caller signed stays valid on chain until its deadline: offer its revoke.
   for (const r of (d.revocable ?? []) as { version: number; deadline: number; transaction: PreparedTx }[]) {
-    const status = statusBox(`revoke-${r.version}`);
+    const name = `revoke-${r.version}`;
     const revoke = h('button', { type: 'button' }, `Revoke version ${r.version} on chain`);
     revoke.addEventListener('click', async () => {
+      // Beside the button; after the redraw (the revoked version is no longer offered) at the head
+      // of the draft, where the page stayed, focused (app/feedback.ts).
+      const fb = beside(name, revoke);
       try {
-        const block = await sendAll(status, [r.transaction]);
-        setStatus(status, 'confirmed', `Revoked: confirmed in block ${block}. Waiting for Pactum to see it…`);
+        const block = await sendAll(fb.box, [r.transaction]);
+        setStatus(fb.box, 'pending', `Revoked: confirmed in block ${block}. Waiting for Pactum to see it…`);
         await indexed(block);
-        await render();
+        setStatus(fb.box, 'confirmed', `Your signature of version ${r.version} is revoked on chain (block ${block}): nobody can create version ${r.version} with it now.`);
+        await fb.redrawn(render, () => document.getElementById('draft-lede'));
       } catch (e) {
-        if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+        if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+        else fb.done();
       }
     });
     parts.push(h('section', { class: 'card', 'aria-labelledby': `revoke-h-${r.version}`, 'data-testid': 'revocable' },
       h('h2', { id: `revoke-h-${r.version}` }, `Your signature of version ${r.version}`),
       h('p', {}, `Your signature of version ${r.version} is still valid on chain until ${when(r.deadline)} \u2014 revoke it. A new version voids it here only; until then whoever holds both signatures could still create version ${r.version}.`),
-      revoke, status));
+      h('div', { class: 'actions' }, revoke)));
   }
   parts.push(plainTerms(cfg, v.agreement, v.terms, s.address));
 

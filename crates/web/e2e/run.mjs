@@ -715,11 +715,31 @@ async function main() {
       const p = brand.page;
       await p.reload();
       await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
-      // The brand's signature of version 1 is void here but still valid on chain: it is offered the revoke.
+      // The brand's signature of version 1 is void here but still valid on chain: it is offered the
+      // revoke. On a 390×844 phone screen, with the wallet's confirmation held open: "waiting"
+      // beside the revoke button and on screen; after the redraw (the revoke card is gone) the
+      // outcome under the draft's first line, on screen and focused.
+      await p.setViewportSize({ width: 390, height: 844 });
       await p.getByText(/Your signature of version 1 is still valid on chain until .* revoke it/).waitFor();
+      let release;
+      brand.wallet.hold = new Promise((r) => (release = r));
       await p.getByRole('button', { name: 'Revoke version 1 on chain' }).click();
+      const waiting = await state(p, 'revoke-1', 'waiting');
+      assert(waiting.includes('Waiting for your wallet to confirm'), waiting);
+      const before = await feedbackAt(p, 'revoke-1', 'Revoke version 1 on chain');
+      assert(before.beside && before.inView, `"waiting" is beside the revoke button and on screen: ${JSON.stringify(before)}`);
+      assert((await p.locator('[data-status]:not([data-status="revoke-1"])[data-state]').count()) === 0, 'no other status box reports it');
+      await shotViewport(p, '05b-revoke-waiting-beside-button-phone');
+      release();
+      await p.locator('[data-status="revoke-1"][data-state="confirmed"]:focus').waitFor({ timeout: 40_000 });
+      await p.locator('[data-testid="revocable"]').waitFor({ state: 'detached' });
+      const after = await feedbackAt(p, 'revoke-1', 'none');
+      assert(after.inView && after.focused && after.text.includes('Your signature of version 1 is revoked on chain'), `the revoke's outcome after the redraw: ${JSON.stringify(after)}`);
+      assert((await p.locator('#draft-lede + [data-status="revoke-1"]').count()) === 1, 'the outcome is under the draft’s first line');
       await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
-      await p.locator('[data-testid="revocable"]').waitFor({ state: 'detached', timeout: 40_000 });
+      await shotViewport(p, '05c-revoke-confirmed-phone');
+      await a11y(p, '05c-revoke-confirmed-phone');
+      await p.setViewportSize({ width: 1280, height: 900 });
       assert(brand.wallet.count('eth_sendTransaction') === 1, 'one transaction: revoke version 1');
       await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
       await p.getByText('Signed by both: ready to fund.').waitFor();
