@@ -1019,7 +1019,7 @@ async function agreementPage(id: string) {
       h('dt', {}, 'Total'), h('dd', {}, amount(a.totalAmount, tk)),
       h('dt', {}, 'Held in escrow'), h('dd', { 'data-testid': 'held' }, amount(held(a), tk)),
       h('dt', {}, 'Paid to the creator'), h('dd', { 'data-testid': 'paid' }, amount(a.paidToCreator, tk)),
-      h('dt', {}, 'Returned to the brand'), h('dd', {}, amount(a.refundedToBrand, tk))),
+      h('dt', {}, 'Returned to the brand'), h('dd', { 'data-testid': 'refunded' }, amount(a.refundedToBrand, tk))),
     h('p', { 'data-testid': 'next-step' }, h('strong', {}, 'Next: '), nextSteps(a, detail.milestones, me, detail.termination).join(' '))));
   const note = terminationNote(a, detail.milestones, role);
   if (note) parts.push(h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'term-h', 'data-testid': 'termination-note' }, h('h2', { id: 'term-h' }, 'What the termination means for delivered work'), h('p', {}, note)));
