@@ -1,5 +1,6 @@
-//! Reads from the indexer's tables: agreements (filtered, keyset-paginated), one agreement with
-//! its milestones and money, its event history (JSON or CSV), and how far the mirror has synced.
+//! Reads from the indexer's tables: agreements (filtered, keyset-paginated, on request with what a
+//! dashboard row draws), one agreement with its milestones and money, its event history (JSON or
+//! CSV), and how far the mirror has synced.
 //! What is on chain is public; the terms document is shown to the parties and auditors only.
 
 use alloy::primitives::{Address, B256};
@@ -9,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
+use sqlx::Connection;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use pactum_db::api::PartyRole;
@@ -161,11 +163,28 @@ impl From<pactum_db::api::AgreementView> for AgreementOut {
     }
 }
 
+/// One row of the agreement list: the agreement and its money, and with `include=milestones`
+/// what a dashboard row draws besides (each milestone, the termination under way), exactly as
+/// `GET /v1/agreements/{id}` shows them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgreementRow {
+    /// The agreement and its money.
+    #[serde(flatten)]
+    pub agreement: AgreementOut,
+    /// With `include=milestones`: each milestone, by index (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<Vec<MilestoneOut>>,
+    /// With `include=milestones`: the termination under way, when the status is `terminating`
+    /// (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination: Option<TerminationOut>,
+}
+
 /// One page of agreements.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgreementPage {
     /// The agreements, oldest first.
-    pub items: Vec<AgreementOut>,
+    pub items: Vec<AgreementRow>,
     /// The cursor of the next page (absent on the last).
     pub next: Option<String>,
 }
@@ -197,6 +216,67 @@ pub struct MilestoneOut {
     pub uri: Option<String>,
 }
 
+impl From<pactum_db::api::MilestoneView> for MilestoneOut {
+    fn from(m: pactum_db::api::MilestoneView) -> Self {
+        Self {
+            index: m.index,
+            amount: m.amount,
+            deadline: m.deadline,
+            review_window: m.review_window,
+            funded: m.funded,
+            status: m.status,
+            since: m.since,
+            revisions: m.revisions,
+            content_hash: m.content_hash,
+            uri: m.uri,
+        }
+    }
+}
+
+/// Which party started a termination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TerminatingParty {
+    /// The paying party.
+    Brand,
+    /// The paid party.
+    Creator,
+}
+
+/// A termination under way (status `terminating`), as the escrow holds it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminationOut {
+    /// Who started it.
+    pub started_by: TerminatingParty,
+    /// Whether the other party contested it: the arbiter then decides how the unearned escrow is
+    /// split.
+    pub contested: bool,
+    /// Block time it started, or was contested if it was (Unix).
+    pub since: i64,
+    /// Uncontested: the last moment the other party may contest it (the `contestDeadline` of its
+    /// `TerminationStarted`); after it anyone may finalize it. Null once contested.
+    pub contest_deadline: Option<i64>,
+    /// Contested: the last moment the arbiter may rule; after it either party may have the escrow
+    /// split the unearned escrow evenly. Null while uncontested.
+    pub ruling_deadline: Option<i64>,
+}
+
+impl From<pactum_db::api::TerminationView> for TerminationOut {
+    fn from(t: pactum_db::api::TerminationView) -> Self {
+        Self {
+            started_by: match t.started_by {
+                PartyRole::Brand => TerminatingParty::Brand,
+                _ => TerminatingParty::Creator,
+            },
+            contested: t.contested,
+            since: t.since,
+            contest_deadline: (!t.contested).then_some(t.since + t.contest_window),
+            ruling_deadline: t.contested.then_some(t.since + t.arbitration_window),
+        }
+    }
+}
+
 /// The terms document, for parties and auditors, when the agreement was drafted here.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -220,6 +300,8 @@ pub struct AgreementDetail {
     pub agreement: AgreementOut,
     /// Each milestone.
     pub milestones: Vec<MilestoneOut>,
+    /// The termination under way (null unless the status is `terminating`).
+    pub termination: Option<TerminationOut>,
     /// The terms (null for others, or when not drafted here).
     pub terms: Option<TermsOut>,
 }
@@ -292,6 +374,18 @@ pub struct ListQuery {
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// `milestones`: each row also carries its milestones and the termination under way (what
+    /// a dashboard row draws), read for the whole page in one more statement.
+    #[param(inline)]
+    pub include: Option<ListInclude>,
+}
+
+/// What a list row carries besides the agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListInclude {
+    /// Each milestone and the termination under way.
+    Milestones,
 }
 
 fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
@@ -303,7 +397,7 @@ fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
 const STATUSES: [&str; 6] =
     ["active", "terminating", "closing", "completed", "terminated", "revoked"];
 
-#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated", params(ListQuery), responses((status = 200, description = "One page of agreements", body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated; with include=milestones each row also carries its milestones and the termination under way", params(ListQuery), responses((status = 200, description = "One page of agreements", body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -356,12 +450,41 @@ async fn list(
         after,
     };
     let mut conn = state.reads.pool().acquire().await?;
-    let rows =
-        pactum_db::api::list_agreements(&mut conn, state.cfg.chain_id, &filter, limit).await?;
+    let chain_id = state.cfg.chain_id;
+    let (rows, mut details) = match q.include {
+        None => (pactum_db::api::list_agreements(&mut conn, chain_id, &filter, limit).await?, None),
+        Some(ListInclude::Milestones) => {
+            // The page and its rows' details from one snapshot: an event indexed between the two
+            // statements cannot show a milestone paid beside money not yet counted.
+            let mut tx = conn.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let rows = pactum_db::api::list_agreements(&mut tx, chain_id, &filter, limit).await?;
+            let ids: Vec<B256> = rows.iter().map(|r| r.id).collect();
+            let details = pactum_db::api::row_details(&mut tx, chain_id, &ids).await?;
+            tx.commit().await?;
+            (rows, Some(details))
+        }
+    };
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| format!("{}.{}", r.created_block, r.created_log_index)))
         .flatten();
-    Ok(Json(AgreementPage { items: rows.into_iter().map(AgreementOut::from).collect(), next }))
+    let items = rows
+        .into_iter()
+        .map(|a| {
+            let (milestones, termination) = match details.as_mut().map(|d| d.remove(&a.id)) {
+                None => (None, None),
+                Some(d) => {
+                    let d = d.unwrap_or_default();
+                    let milestones = d.milestones.into_iter().map(MilestoneOut::from).collect();
+                    (Some(milestones), d.termination.map(TerminationOut::from))
+                }
+            };
+            AgreementRow { agreement: a.into(), milestones, termination }
+        })
+        .collect();
+    Ok(Json(AgreementPage { items, next }))
 }
 
 /// An agreement id from a path (0x and 64 hex digits), else a 400 `invalid_id`.
@@ -374,7 +497,7 @@ pub(crate) fn parse_id(id: &str) -> Result<B256, ApiError> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money, the termination under way; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -382,9 +505,10 @@ async fn one(
 ) -> Result<Json<AgreementDetail>, ApiError> {
     let id = parse_id(&id)?;
     let mut conn = state.reads.pool().acquire().await?;
-    let (a, milestones) = pactum_db::api::agreement(&mut conn, state.cfg.chain_id, id)
+    let read = pactum_db::api::agreement(&mut conn, state.cfg.chain_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("agreement"))?;
+    let a = read.agreement;
     let parties: Vec<Address> =
         [a.brand, a.creator, a.arbiter].into_iter().flatten().filter(|p| !p.is_zero()).collect();
     // The terms document is private: parties and auditors only, and only if drafted here.
@@ -398,22 +522,12 @@ async fn one(
     } else {
         None
     };
-    let milestones = milestones
-        .into_iter()
-        .map(|m| MilestoneOut {
-            index: m.index,
-            amount: m.amount,
-            deadline: m.deadline,
-            review_window: m.review_window,
-            funded: m.funded,
-            status: m.status,
-            since: m.since,
-            revisions: m.revisions,
-            content_hash: m.content_hash,
-            uri: m.uri,
-        })
-        .collect();
-    Ok(Json(AgreementDetail { agreement: a.into(), milestones, terms }))
+    Ok(Json(AgreementDetail {
+        agreement: a.into(),
+        milestones: read.milestones.into_iter().map(MilestoneOut::from).collect(),
+        termination: read.termination.map(TerminationOut::from),
+        terms,
+    }))
 }
 
 /// `?format=csv` for a spreadsheet.

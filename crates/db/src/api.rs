@@ -4,6 +4,8 @@
 //! Writes that belong together take a `&mut PgConnection` so the API runs them in one
 //! transaction: a rejected request writes nothing.
 
+use std::collections::HashMap;
+
 use alloy::primitives::{keccak256, Address, B256};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
@@ -890,52 +892,190 @@ pub async fn list_agreements(
     rows.iter().map(agreement_of).collect()
 }
 
-/// One agreement with its milestones.
+/// A termination under way (the agreement's status is `terminating`), from the escrow's state:
+/// who started it, whether it was contested, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminationView {
+    /// Who started it: [`PartyRole::Brand`] or [`PartyRole::Creator`].
+    pub started_by: PartyRole,
+    /// Whether the other party contested it (the arbiter then decides).
+    pub contested: bool,
+    /// Block time it started, or was contested if it was (the escrow's `since`).
+    pub since: i64,
+    /// The agreement's contest window (seconds).
+    pub contest_window: i64,
+    /// The agreement's arbitration window (seconds).
+    pub arbitration_window: i64,
+}
+
+/// One agreement with its milestones and the termination under way, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementRead {
+    /// The agreement and its money.
+    pub agreement: AgreementView,
+    /// Each milestone, by index.
+    pub milestones: Vec<MilestoneView>,
+    /// The termination under way (status `terminating`), else `None`.
+    pub termination: Option<TerminationView>,
+}
+
+/// What a list row shows beyond the list's own columns: each milestone and the termination under
+/// way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowDetails {
+    /// Each milestone, by index.
+    pub milestones: Vec<MilestoneView>,
+    /// The termination under way (status `terminating`), else `None`.
+    pub termination: Option<TerminationView>,
+}
+
+/// The columns [`termination_of`] reads besides `status` (from `agreements`, aliased `a`); a
+/// macro so statements are `concat!`ed constants, never text built at run time.
+macro_rules! termination_columns {
+    () => {
+        "a.terminated_by, a.contested, a.since, a.contest_window, a.arbitration_window"
+    };
+}
+
+/// The columns [`milestone_of`] reads (from `milestones`, aliased `m`).
+macro_rules! milestone_columns {
+    () => {
+        "m.index, m.amount::text AS amount, m.deadline, m.review_window, m.funded, \
+         m.status AS milestone_status, m.since AS milestone_since, m.revisions, m.content_hash, \
+         m.uri"
+    };
+}
+
+fn termination_of(r: &sqlx::postgres::PgRow) -> Result<Option<TerminationView>> {
+    if r.try_get::<String, _>("status")? != "terminating" {
+        return Ok(None);
+    }
+    // The escrow's terminatedBy: 1 the brand, 2 the creator (set when the termination started).
+    let started_by = match r.try_get::<i32, _>("terminated_by")? {
+        1 => PartyRole::Brand,
+        _ => PartyRole::Creator,
+    };
+    Ok(Some(TerminationView {
+        started_by,
+        contested: r.try_get("contested")?,
+        since: r.try_get("since")?,
+        contest_window: r.try_get::<Option<i64>, _>("contest_window")?.unwrap_or(0),
+        arbitration_window: r.try_get::<Option<i64>, _>("arbitration_window")?.unwrap_or(0),
+    }))
+}
+
+fn milestone_of(r: &sqlx::postgres::PgRow) -> Result<MilestoneView> {
+    Ok(MilestoneView {
+        index: r.try_get("index")?,
+        amount: r.try_get("amount")?,
+        deadline: r.try_get("deadline")?,
+        review_window: r.try_get("review_window")?,
+        funded: r.try_get("funded")?,
+        status: r.try_get("milestone_status")?,
+        since: r.try_get("milestone_since")?,
+        revisions: r.try_get("revisions")?,
+        content_hash: r
+            .try_get::<Option<Vec<u8>>, _>("content_hash")?
+            .map(|v| hash(v, "content_hash"))
+            .transpose()?,
+        uri: r.try_get("uri")?,
+    })
+}
+
+/// One agreement with its milestones and the termination under way.
 pub async fn agreement(
     conn: &mut PgConnection,
     chain_id: u64,
     id: B256,
-) -> Result<Option<(AgreementView, Vec<MilestoneView>)>> {
-    let row = sqlx::query("SELECT id, brand, creator, arbiter, token, terms_hash, status, \
-    funded_count, total_amount::text AS total_amount, funded::text AS funded, \
-    paid_to_creator::text AS paid_to_creator, refunded_to_brand::text AS refunded_to_brand, \
-    arbiter_fees::text AS arbiter_fees, deferred::text AS deferred, revision_rounds, nonce, created_block, created_log_index, created_at, updated_block FROM agreements WHERE chain_id = $1 AND id = $2")
+) -> Result<Option<AgreementRead>> {
+    let row = sqlx::query(concat!(
+        "SELECT id, brand, creator, arbiter, token, terms_hash, status, funded_count, \
+           total_amount::text AS total_amount, funded::text AS funded, \
+           paid_to_creator::text AS paid_to_creator, \
+           refunded_to_brand::text AS refunded_to_brand, arbiter_fees::text AS arbiter_fees, \
+           deferred::text AS deferred, revision_rounds, nonce, created_block, created_log_index, \
+           created_at, updated_block, ",
+        termination_columns!(),
+        " FROM agreements a WHERE chain_id = $1 AND id = $2"
+    ))
     .bind(i64_of(chain_id))
     .bind(id.as_slice())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let view = agreement_of(&row)?;
-    let rows = sqlx::query(
-        "SELECT index, amount::text AS amount, deadline, review_window, funded, status, since, \
-           revisions, content_hash, uri FROM milestones WHERE chain_id = $1 AND agreement_id = $2 \
-         ORDER BY index",
-    )
+    let agreement = agreement_of(&row)?;
+    let termination = termination_of(&row)?;
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        milestone_columns!(),
+        " FROM milestones m WHERE m.chain_id = $1 AND m.agreement_id = $2 ORDER BY m.index"
+    ))
     .bind(i64_of(chain_id))
     .bind(id.as_slice())
     .fetch_all(conn)
     .await?;
-    let milestones = rows
-        .iter()
-        .map(|r| {
-            Ok(MilestoneView {
-                index: r.try_get("index")?,
-                amount: r.try_get("amount")?,
-                deadline: r.try_get("deadline")?,
-                review_window: r.try_get("review_window")?,
-                funded: r.try_get("funded")?,
-                status: r.try_get("status")?,
-                since: r.try_get("since")?,
-                revisions: r.try_get("revisions")?,
-                content_hash: r
-                    .try_get::<Option<Vec<u8>>, _>("content_hash")?
-                    .map(|v| hash(v, "content_hash"))
-                    .transpose()?,
-                uri: r.try_get("uri")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Some((view, milestones)))
+    let milestones = rows.iter().map(milestone_of).collect::<Result<Vec<_>>>()?;
+    Ok(Some(AgreementRead { agreement, milestones, termination }))
+}
+
+/// The statement of [`row_details`]: `$1` the chain, `$2` the ids.
+macro_rules! row_details_statement {
+    () => {
+        concat!(
+            "SELECT a.id, a.status, ",
+            termination_columns!(),
+            ", ",
+            milestone_columns!(),
+            " FROM agreements a \
+             LEFT JOIN milestones m ON m.chain_id = a.chain_id AND m.agreement_id = a.id \
+             WHERE a.chain_id = $1 AND a.id = ANY($2) ORDER BY a.id, m.index"
+        )
+    };
+}
+
+/// `EXPLAIN (ANALYZE, FORMAT JSON)` of exactly the statement [`row_details`] runs for `ids`.
+pub async fn explain_row_details(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    ids: &[B256],
+) -> Result<serde_json::Value> {
+    let ids: Vec<Vec<u8>> = ids.iter().map(|id| id.to_vec()).collect();
+    Ok(sqlx::query_scalar(concat!("EXPLAIN (ANALYZE, FORMAT JSON) ", row_details_statement!()))
+        .bind(i64_of(chain_id))
+        .bind(&ids)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// For the agreements `ids` (a list page's), each one's milestones and the termination under
+/// way, in one statement whatever the page size: the agreements by their primary key, their
+/// milestones by theirs (`(chain_id, agreement_id, index)`). An id not on this chain is absent.
+pub async fn row_details(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    ids: &[B256],
+) -> Result<HashMap<B256, RowDetails>> {
+    let ids: Vec<Vec<u8>> = ids.iter().map(|id| id.to_vec()).collect();
+    let rows = sqlx::query(row_details_statement!())
+        .bind(i64_of(chain_id))
+        .bind(&ids)
+        .fetch_all(conn)
+        .await?;
+    let mut out: HashMap<B256, RowDetails> = HashMap::new();
+    for r in &rows {
+        let id = hash(r.try_get("id")?, "id")?;
+        let entry = match out.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(RowDetails { milestones: Vec::new(), termination: termination_of(r)? })
+            }
+        };
+        // An agreement without milestones (revoked before creation) comes as one row of NULLs.
+        if r.try_get::<Option<i32>, _>("index")?.is_some() {
+            entry.milestones.push(milestone_of(r)?);
+        }
+    }
+    Ok(out)
 }
 
 /// One event of an agreement's history.

@@ -1,12 +1,13 @@
 //! The agreement list at scale: every request shape's statement, exactly as
 //! `pactum_db::api::list_agreements` builds it, is served by an index (EXPLAIN on 200,000
-//! agreements, one brand with 50,000), and keyset pages are exact (a small set walked page by
+//! agreements, one brand with 50,000), as is the one statement that adds a page's milestones
+//! (`include=milestones`), and keyset pages are exact (a small set walked page by
 //! page in every shape, against a reference computed here).
 
 use alloy::primitives::{Address, B256};
 use pactum_db::api::{
-    agreement_list_statement, explain_agreement_list, list_agreements, AgreementFilter,
-    AgreementView, PartyRole,
+    agreement_list_statement, explain_agreement_list, explain_row_details, list_agreements,
+    row_details, AgreementFilter, AgreementView, PartyRole,
 };
 use serde_json::Value;
 use sqlx::{Connection, PgPool, Row};
@@ -61,6 +62,23 @@ const GENERATE_SKEWED: &str = "INSERT INTO agreements (chain_id, id, brand, crea
     decode(repeat('ef', 32), 'hex'), i % 4, 1700000000 + (i / 4 + 1) * 2, i / 4 + 1, \
     decode(repeat('cd', 32), 'hex'), decode(repeat('ef', 32), 'hex'), i % 4, 2 \
   FROM generate_series(0::bigint, $1 - 1) AS i";
+
+/// Two milestones for each of the first `$1` agreements [`GENERATE_SKEWED`] makes.
+const GENERATE_MILESTONES: &str = "INSERT INTO milestones (chain_id, agreement_id, index, amount, \
+    deadline, review_window, funded, status, since) \
+  SELECT 1, decode(lpad(to_hex(i), 64, '0'), 'hex'), m, 50, 1800000000, 259200, true, 'open', 0 \
+  FROM generate_series(0::bigint, $1 - 1) AS i, generate_series(0, 1) AS m";
+
+/// The rows a plan's scans of `table` read (returned or filtered out), when run.
+fn rows_read(plan: &Value, table: &str) -> f64 {
+    let n = |k: &str| plan[k].as_f64().unwrap_or_default();
+    let own = if plan["Relation Name"] == table {
+        (n("Actual Rows") + n("Rows Removed by Filter")) * n("Actual Loops")
+    } else {
+        0.0
+    };
+    own + plan["Plans"].as_array().into_iter().flatten().map(|c| rows_read(c, table)).sum::<f64>()
+}
 
 /// Every shape the list offers: party (none, any role, or one role) × status × token × time range
 /// (none, from, to, both) × cursor (none, deep).
@@ -231,6 +249,29 @@ async fn list_shapes_use_indexes_at_n_200000() -> Result<()> {
         most_read.0,
         most_read.1
     );
+
+    // `include=milestones`: the page's milestones and terminations in one more statement, by the
+    // primary keys of both tables, reading only the page's rows (two milestones each here).
+    sqlx::query(GENERATE_MILESTONES).bind(N).execute(&mut *conn).await?;
+    sqlx::query("ANALYZE milestones").execute(&mut *conn).await?;
+    let f = AgreementFilter { party: Some(big_brand), after: Some(cursor), ..Default::default() };
+    let page = list_agreements(&mut conn, CHAIN, &f, 200).await?;
+    assert_eq!(page.len(), 200);
+    let ids: Vec<B256> = page.iter().map(|a| a.id).collect();
+    let plan = explain_row_details(&mut conn, CHAIN, &ids).await?;
+    let mut found = Vec::new();
+    let mut seen = Seen::default();
+    plan_faults(&plan[0]["Plan"], 3.0 * 200.0, &mut found, &mut seen);
+    let milestones_read = rows_read(&plan[0]["Plan"], "milestones");
+    if !seen.index {
+        found.push("no index scan".to_owned());
+    }
+    if seen.read > 200.0 || milestones_read > 400.0 {
+        found.push(format!("read {} agreements, {milestones_read} milestones", seen.read));
+    }
+    assert!(found.is_empty(), "the page's details: {found:?}\n{plan:#}");
+    let details = row_details(&mut conn, CHAIN, &ids).await?;
+    assert!(ids.iter().all(|id| details.get(id).is_some_and(|d| d.milestones.len() == 2)));
     drop(conn);
     drop_db(pool, &url).await
 }

@@ -1,8 +1,10 @@
 // The arbiter's screen on an agreement: its fee, what waits for its ruling (disputed milestones
-// and a contested termination, each with the deadline the escrow enforces), a ruling as a split
-// in percent, and, once a window has closed, the even split the escrow makes for a timeout, which
-// anyone may send. Offered only when the escrow would accept it (its arbiter check and its
-// `_requireArbitrationOpen` / `ArbitrationWindowOpen` windows, measured by the chain's time).
+// and a contested termination, each with the deadline the escrow enforces), and a ruling as a
+// split in percent. Offered only when the escrow would accept it (its arbiter check and its
+// `_requireArbitrationOpen` windows, measured by the chain's time). Once a window has closed the
+// arbiter can no longer rule, and the even split the escrow then makes is the parties' to send
+// (`resolveDisputeAfterTimeout` and `resolveTerminationAfterTimeout` check `_onlyParty`): the
+// arbiter's screen says so instead of offering a button the escrow would refuse.
 
 import { amount, duration, type tokenOf, when } from './format';
 import { field, fieldError, h, uid } from './dom';
@@ -66,9 +68,7 @@ export function arbiterPanel(detail: any, signed: any, events: any[], now: numbe
       });
       card.append(share.el, h('div', { class: 'actions' }, rule));
     } else {
-      const split = h('button', { type: 'button' }, `Split milestone ${n} after the timeout`);
-      split.addEventListener('click', () => act({ action: 'resolve-timeout', milestone: m.index }));
-      card.append(h('p', {}, 'The escrow now splits it evenly between the parties, with no fee; anyone may send that.'), h('div', { class: 'actions' }, split));
+      card.append(h('p', { 'data-testid': 'arbiter-timed-out' }, `You can no longer rule on it: the escrow now splits milestone ${n} evenly between the parties, with no fee, when either of them asks (only they may send that).`));
     }
     parts.push(card);
   }
@@ -89,9 +89,7 @@ export function arbiterPanel(detail: any, signed: any, events: any[], now: numbe
       });
       card.append(share.el, h('div', { class: 'actions' }, rule));
     } else {
-      const split = h('button', { type: 'button' }, 'Split the termination after the timeout');
-      split.addEventListener('click', () => act({ action: 'resolve-termination-timeout' }));
-      card.append(h('p', {}, 'The escrow now splits the unearned escrow evenly, with no fee; anyone may send that.'), h('div', { class: 'actions' }, split));
+      card.append(h('p', { 'data-testid': 'arbiter-timed-out' }, 'You can no longer rule on it: the escrow now splits the unearned escrow evenly between the parties, with no fee, when either of them asks (only they may send that).'));
     }
     parts.push(card);
   }
@@ -103,8 +101,8 @@ export function arbiterPanel(detail: any, signed: any, events: any[], now: numbe
 
 /**
  * For the brand and the creator: the even split the escrow makes once the arbiter let its window
- * pass (a disputed milestone, a contested termination), which anyone may send; before that, a
- * sentence saying until when the arbiter may rule.
+ * pass (a disputed milestone, a contested termination), which either party (and only a party)
+ * may send; before that, a sentence saying until when the arbiter may rule.
  */
 export function timeoutExits(detail: any, signed: any, events: any[], now: number, act: (body: any) => void): { forms: HTMLElement[]; why: string[] } {
   const forms: HTMLElement[] = [];
@@ -137,15 +135,17 @@ export function timeoutExits(detail: any, signed: any, events: any[], now: numbe
   }
   if (buttons.length)
     forms.push(h('div', { class: 'card', role: 'group', 'aria-labelledby': 'timeout-h', 'data-testid': 'arbiter-timeout' }, h('h3', { id: 'timeout-h' }, 'The arbiter did not rule in time'),
-      h('p', {}, 'Its window closed: the escrow now splits what it was to rule on evenly between you, with no fee. Either of you (anyone, in fact) may send that.'), h('div', { class: 'actions' }, buttons)));
+      h('p', {}, 'Its window closed: the escrow now splits what it was to rule on evenly between you, with no fee. Either of you may send that.'), h('div', { class: 'actions' }, buttons)));
   return { forms, why };
 }
 
-/** The arbiter's next step on an agreement, for its dashboard: what waits for its ruling. */
-export function arbiterSteps(a: any, milestones: any[], events: any[]): string[] {
-  const steps = milestones.filter((m) => m.status === 'disputed').map((m) => `Rule on milestone ${m.index + 1}: in dispute since ${when(Number(lastEvent(events, 'DisputeOpened', m.index)?.timestamp ?? m.since))}.`);
-  const contested = a.status === 'terminating' ? lastEvent(events, 'TerminationContested') : null;
-  const started = lastEvent(events, 'TerminationStarted');
-  if (contested && started && events.indexOf(contested) > events.indexOf(started)) steps.push(`Rule on the contested termination: contested on ${when(Number(contested.timestamp))}.`);
+/**
+ * The arbiter's next step on an agreement, for its dashboard: what waits for its ruling (a
+ * disputed milestone's `since` is when its dispute opened; a contested termination's is when it
+ * was contested).
+ */
+export function arbiterSteps(a: any, milestones: any[], termination: any): string[] {
+  const steps = milestones.filter((m) => m.status === 'disputed').map((m) => `Rule on milestone ${m.index + 1}: in dispute since ${when(Number(m.since))}.`);
+  if (a.status === 'terminating' && termination?.contested) steps.push(`Rule on the contested termination: contested on ${when(Number(termination.since))}.`);
   return steps.length ? steps : ['Nothing waits for your ruling.'];
 }

@@ -278,22 +278,22 @@ function terminationNote(a: any, milestones: any[], role: string): string | null
   return `${decided} Delivered work, ${names}, runs to its own end.`;
 }
 
-/** What the viewer must do next on an agreement, and by when (terminations: from its events). */
-function nextSteps(a: any, milestones: any[], me: string, events: any[]): string[] {
+/**
+ * What the viewer must do next on an agreement, and by when. `termination` is the read's
+ * termination under way (who started it, contested or not, its deadlines), null otherwise.
+ */
+function nextSteps(a: any, milestones: any[], me: string, termination: any): string[] {
   const role = me.toLowerCase() === String(a.brand).toLowerCase() ? 'brand' : me.toLowerCase() === String(a.creator).toLowerCase() ? 'creator' : 'other';
-  if (hasArbiter(a) && me.toLowerCase() === String(a.arbiter).toLowerCase()) return arbiterSteps(a, milestones, events);
+  if (hasArbiter(a) && me.toLowerCase() === String(a.arbiter).toLowerCase()) return arbiterSteps(a, milestones, termination);
   if (a.status === 'closing') {
     const delivered = deliveredPending(milestones);
     return [`Termination decided; ${delivered.length ? `delivered work still runs: ${delivered.map((m) => `milestone ${m.index + 1} (${MS_STATUS_WORDS[m.status] ?? m.status})`).join(', ')}.` : 'nothing left to do.'}`];
   }
   if (a.status === 'terminating') {
-    const started = [...events].reverse().find((e) => e.event === 'TerminationStarted');
-    const contested = events.some((e) => e.event === 'TerminationContested');
-    if (contested) return ['Termination contested: the arbiter decides how the unearned escrow (funded milestones never delivered) is split.'];
-    const by = String(started?.fields?.by ?? '').toLowerCase();
-    const until = started?.fields?.contestDeadline !== undefined ? when(started.fields.contestDeadline) : 'the end of the contest window';
+    if (termination?.contested) return ['Termination contested: the arbiter decides how the unearned escrow (funded milestones never delivered) is split.'];
+    const until = termination?.contestDeadline != null ? when(termination.contestDeadline) : 'the end of the contest window';
     if (role === 'other') return [`Termination under way: it may be contested until ${until}.`];
-    return by === me.toLowerCase()
+    return termination?.startedBy === role
       ? [`Termination under way: the other party may contest it until ${until}; after that, finalize it.`]
       : [`Termination under way: contest it before ${until} if you disagree; otherwise the funded milestones never delivered go back to the brand (delivered ones keep their own rules).`];
   }
@@ -327,18 +327,17 @@ function safeLink(uri: string): HTMLElement {
   return h('code', { class: 'wrap' }, uri);
 }
 
-/** `f` over `items`, at most `limit` at a time; the results in `items`' order. */
-async function inParallel<T, R>(items: T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
+/** Every agreement `party` is party or arbiter to, with what its dashboard row draws: one request
+ *  per page of 200 (the list's largest), so one request for anyone with 200 or fewer. */
+async function myAgreements(party: string): Promise<any[]> {
+  const rows: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: any[]; next?: string | null } = await api('GET', `/v1/agreements?party=${party}&include=milestones&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+    rows.push(...page.items);
+    cursor = page.next ?? null;
+  } while (cursor);
+  return rows;
 }
 
 async function dashboard() {
@@ -348,15 +347,9 @@ async function dashboard() {
     screen('Dashboard', h('p', {}, 'You are signed in as an auditor: you can read every agreement and check its audit bundle. ', link('/audit', 'Search agreements.')));
     return;
   }
-  const [cfg, drafts, agreements] = await Promise.all([
-    getConfig(),
-    api<{ items: any[] }>('GET', '/v1/drafts'),
-    api<{ items: any[] }>('GET', `/v1/agreements?party=${s.address}&limit=200`),
-  ]);
-  // Each row's milestones and events, fetched side by side (six at a time, as a browser's
-  // connections to one host allow), not one agreement after another.
-  const rowsData = await inParallel(agreements.items, 6, (a) =>
-    Promise.all([api<any>('GET', `/v1/agreements/${a.id}`), api<any>('GET', `/v1/agreements/${a.id}/history`)]));
+  // One list read for all the rows: each carries its milestones and the termination under way
+  // (include=milestones), so no row needs a request of its own.
+  const [cfg, drafts, agreements] = await Promise.all([getConfig(), api<{ items: any[] }>('GET', '/v1/drafts'), myAgreements(s.address)]);
   const me = s.address.toLowerCase();
   const pending = drafts.items.filter((d) => d.status !== 'created');
   const draftRows = pending.map((d) => {
@@ -379,8 +372,7 @@ async function dashboard() {
   const groups = new Map<string, HTMLElement[]>();
   // Per token: what the agreements add up to, what is paid and what the escrow still holds.
   const totals = new Map<string, { total: bigint; held: bigint; paid: bigint; count: number }>();
-  for (const [i, a] of agreements.items.entries()) {
-    const [detail, history] = rowsData[i];
+  for (const a of agreements) {
     const token = tokenOf(cfg.tokens, a.token);
     const mine = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : 'arbiter';
     const row = h('tr', {},
@@ -389,7 +381,7 @@ async function dashboard() {
       h('td', {}, amount(a.totalAmount, token)),
       h('td', { 'data-testid': 'held' }, `${amount(held(a), token)} held`),
       h('td', {}, `${amount(a.paidToCreator, token)} paid`),
-      h('td', {}, nextSteps(a, detail.milestones, me, history.events).join(' ')));
+      h('td', {}, nextSteps(a, a.milestones, me, a.termination).join(' ')));
     groups.set(a.status, [...(groups.get(a.status) ?? []), row]);
     const key = String(a.token).toLowerCase();
     const t = totals.get(key) ?? { total: 0n, held: 0n, paid: 0n, count: 0 };
@@ -862,7 +854,7 @@ async function draftPage(id: string) {
   const shareUrl = `${location.origin}/drafts/${id}`;
 
   const parts: HTMLElement[] = [];
-  parts.push(h('p', { class: 'lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
+  parts.push(h('p', { class: 'lede', id: 'draft-lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
     h('span', { 'data-testid': 'draft-status' }, d.status === 'created' ? 'On chain.' : d.status === 'ready' ? 'Signed by both: ready to fund.' : `Signed by: ${signedRoles.length ? signedRoles.join(' and ') : 'nobody yet'}.`)));
   if (role === 'brand' && d.status !== 'created') {
     const share = h('input', { readonly: true, value: shareUrl, 'data-testid': 'share-link' }) as HTMLInputElement;
@@ -880,22 +872,27 @@ async function draftPage(id: string) {
   }
   // A superseded version the caller signed stays valid on chain until its deadline: offer its revoke.
   for (const r of (d.revocable ?? []) as { version: number; deadline: number; transaction: PreparedTx }[]) {
-    const status = statusBox(`revoke-${r.version}`);
+    const name = `revoke-${r.version}`;
     const revoke = h('button', { type: 'button' }, `Revoke version ${r.version} on chain`);
     revoke.addEventListener('click', async () => {
+      // Beside the button; after the redraw (the revoked version is no longer offered) at the head
+      // of the draft, where the page stayed, focused (app/feedback.ts).
+      const fb = beside(name, revoke);
       try {
-        const block = await sendAll(status, [r.transaction]);
-        setStatus(status, 'confirmed', `Revoked: confirmed in block ${block}. Waiting for Pactum to see it…`);
+        const block = await sendAll(fb.box, [r.transaction]);
+        setStatus(fb.box, 'pending', `Revoked: confirmed in block ${block}. Waiting for Pactum to see it…`);
         await indexed(block);
-        await render();
+        setStatus(fb.box, 'confirmed', `Your signature of version ${r.version} is revoked on chain (block ${block}): nobody can create version ${r.version} with it now.`);
+        await fb.redrawn(render, () => document.getElementById('draft-lede'));
       } catch (e) {
-        if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+        if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+        else fb.done();
       }
     });
     parts.push(h('section', { class: 'card', 'aria-labelledby': `revoke-h-${r.version}`, 'data-testid': 'revocable' },
       h('h2', { id: `revoke-h-${r.version}` }, `Your signature of version ${r.version}`),
       h('p', {}, `Your signature of version ${r.version} is still valid on chain until ${when(r.deadline)} \u2014 revoke it. A new version voids it here only; until then whoever holds both signatures could still create version ${r.version}.`),
-      revoke, status));
+      h('div', { class: 'actions' }, revoke)));
   }
   parts.push(plainTerms(cfg, v.agreement, v.terms, s.address));
 
@@ -1022,8 +1019,8 @@ async function agreementPage(id: string) {
       h('dt', {}, 'Total'), h('dd', {}, amount(a.totalAmount, tk)),
       h('dt', {}, 'Held in escrow'), h('dd', { 'data-testid': 'held' }, amount(held(a), tk)),
       h('dt', {}, 'Paid to the creator'), h('dd', { 'data-testid': 'paid' }, amount(a.paidToCreator, tk)),
-      h('dt', {}, 'Returned to the brand'), h('dd', {}, amount(a.refundedToBrand, tk))),
-    h('p', { 'data-testid': 'next-step' }, h('strong', {}, 'Next: '), nextSteps(a, detail.milestones, me, history.events).join(' '))));
+      h('dt', {}, 'Returned to the brand'), h('dd', { 'data-testid': 'refunded' }, amount(a.refundedToBrand, tk))),
+    h('p', { 'data-testid': 'next-step' }, h('strong', {}, 'Next: '), nextSteps(a, detail.milestones, me, detail.termination).join(' '))));
   const note = terminationNote(a, detail.milestones, role);
   if (note) parts.push(h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'term-h', 'data-testid': 'termination-note' }, h('h2', { id: 'term-h' }, 'What the termination means for delivered work'), h('p', {}, note)));
 

@@ -311,7 +311,7 @@ function rawGet(base, p, headers) {
 async function headerReport(stack, id, token, scriptPath) {
   const auth = { authorization: `Bearer ${token}` };
   const rows = [];
-  for (const [p, extra] of [['/', {}], [scriptPath, {}], ['/v1/config', {}], [`/v1/agreements/${id}`, auth], [`/v1/agreements/${id}/history`, auth], [`/v1/agreements?party=${ACCOUNTS.brand}&limit=200`, auth]]) {
+  for (const [p, extra] of [['/', {}], [scriptPath, {}], ['/v1/config', {}], [`/v1/agreements/${id}`, auth], [`/v1/agreements/${id}/history`, auth], [`/v1/agreements?party=${ACCOUNTS.brand}&include=milestones&limit=200`, auth]]) {
     const plain = await rawGet(stack.base, p, { ...extra });
     const br = await rawGet(stack.base, p, { ...extra, 'accept-encoding': 'br, gzip' });
     const gz = await rawGet(stack.base, p, { ...extra, 'accept-encoding': 'gzip' });

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { decodeEventLog, encodeFunctionData, getAddress, hashTypedData, keccak256, stringToBytes, toEventSelector, toHex } from 'viem';
+import { decodeEventLog, encodeFunctionData, erc20Abi, getAddress, hashTypedData, keccak256, stringToBytes, toEventSelector, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import canonicalize from 'canonicalize';
 
@@ -715,11 +715,31 @@ async function main() {
       const p = brand.page;
       await p.reload();
       await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
-      // The brand's signature of version 1 is void here but still valid on chain: it is offered the revoke.
+      // The brand's signature of version 1 is void here but still valid on chain: it is offered the
+      // revoke. On a 390×844 phone screen, with the wallet's confirmation held open: "waiting"
+      // beside the revoke button and on screen; after the redraw (the revoke card is gone) the
+      // outcome under the draft's first line, on screen and focused.
+      await p.setViewportSize({ width: 390, height: 844 });
       await p.getByText(/Your signature of version 1 is still valid on chain until .* revoke it/).waitFor();
+      let release;
+      brand.wallet.hold = new Promise((r) => (release = r));
       await p.getByRole('button', { name: 'Revoke version 1 on chain' }).click();
+      const waiting = await state(p, 'revoke-1', 'waiting');
+      assert(waiting.includes('Waiting for your wallet to confirm'), waiting);
+      const before = await feedbackAt(p, 'revoke-1', 'Revoke version 1 on chain');
+      assert(before.beside && before.inView, `"waiting" is beside the revoke button and on screen: ${JSON.stringify(before)}`);
+      assert((await p.locator('[data-status]:not([data-status="revoke-1"])[data-state]').count()) === 0, 'no other status box reports it');
+      await shotViewport(p, '05b-revoke-waiting-beside-button-phone');
+      release();
+      await p.locator('[data-status="revoke-1"][data-state="confirmed"]:focus').waitFor({ timeout: 40_000 });
+      await p.locator('[data-testid="revocable"]').waitFor({ state: 'detached' });
+      const after = await feedbackAt(p, 'revoke-1', 'none');
+      assert(after.inView && after.focused && after.text.includes('Your signature of version 1 is revoked on chain'), `the revoke's outcome after the redraw: ${JSON.stringify(after)}`);
+      assert((await p.locator('#draft-lede + [data-status="revoke-1"]').count()) === 1, 'the outcome is under the draft’s first line');
       await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
-      await p.locator('[data-testid="revocable"]').waitFor({ state: 'detached', timeout: 40_000 });
+      await shotViewport(p, '05c-revoke-confirmed-phone');
+      await a11y(p, '05c-revoke-confirmed-phone');
+      await p.setViewportSize({ width: 1280, height: 900 });
       assert(brand.wallet.count('eth_sendTransaction') === 1, 'one transaction: revoke version 1');
       await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
       await p.getByText('Signed by both: ready to fund.').waitFor();
@@ -1069,10 +1089,24 @@ async function main() {
       await c.locator('[data-testid="timeline"]', { hasText: 'TerminationContested' }).waitFor();
     });
 
-    await step('brand: the dashboard lists drafts and agreements by state with the next step', async () => {
+    await step('brand: the dashboard lists drafts and agreements by state with the next step, from one request for all its rows', async () => {
       const p = brand.page;
+      // Every API request the page makes while the dashboard is drawn.
+      const requests = [];
+      const seen = (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith('/v1/')) requests.push(`${r.method()} ${u.pathname}${u.search}`);
+      };
+      p.on('request', seen);
       await p.getByRole('link', { name: 'Dashboard' }).click();
       await p.getByRole('heading', { name: 'Agreements' }).waitFor();
+      await p.locator(`a[href="/agreements/${secondId}"]`).waitFor();
+      p.off('request', seen);
+      const rows = await p.locator('main a[href^="/agreements/0x"]').count();
+      const lists = requests.filter((r) => r.startsWith('GET /v1/agreements?'));
+      const perAgreement = requests.filter((r) => r.startsWith('GET /v1/agreements/'));
+      assert(rows >= 2 && lists.length === 1 && lists[0].includes('include=milestones') && perAgreement.length === 0, `${rows} rows from one list request, none per agreement: ${requests.join(', ')}`);
+      console.log(`        dashboard: ${rows} agreements drawn from ${requests.length} API requests (${requests.map((r) => r.split('?')[0]).join(', ')})`);
       const text = await p.locator('main').innerText();
       assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
       assert(text.includes('Active') && text.includes('Milestone 2 is with the arbiter.'), text);
@@ -1361,6 +1395,114 @@ async function main() {
       assert((await b.locator('[data-testid="held"]').innerText()) === '0 pUSD', 'nothing held');
     });
 
+    await step('arbiter (phone): a dispute and a contested termination it let time out; its screen says it can no longer rule and offers no split the escrow would refuse it (the timeout split is the parties’), its own try is refused; the creator (phone) splits both from the browser; the money on the page and on chain', async () => {
+      const b = brand.page;
+      const c = creator.page;
+      const p = arbiter.page;
+      const usd = cfg.tokens.find((t) => t.symbol === 'pUSD').address;
+      await b.getByRole('link', { name: 'New agreement' }).click();
+      await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+      await b.getByLabel('Token', { exact: true }).selectOption(usd);
+      await b.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+      await b.getByLabel('Arbiter’s deadline to rule (days)').fill('1');
+      await b.getByRole('button', { name: 'Add a milestone' }).click();
+      const li = b.locator('li.milestone');
+      await li.nth(0).getByLabel('Amount (in token units)').fill('40');
+      await li.nth(0).getByLabel('What the creator delivers').fill('a reel');
+      await li.nth(1).getByLabel('Amount (in token units)').fill('60');
+      await li.nth(1).getByLabel('What the creator delivers').fill('a video');
+      await b.getByRole('button', { name: 'Create the draft' }).click();
+      await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+      const link = await b.locator('[data-testid="share-link"]').inputValue();
+      await b.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await b.getByText('You signed version 1.').waitFor();
+      await c.goto(link);
+      await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+      await c.getByText('Signed by both: ready to fund.').waitFor();
+      await b.reload();
+      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
+      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+      const id = b.url().split('/').pop();
+      // The creator delivers milestone 1; the brand disputes it, then ends the agreement; the
+      // creator contests: a milestone and the unearned 60 pUSD wait for the arbiter.
+      await c.goto(`${stack.base}/agreements/${id}`);
+      await c.getByLabel('Link to the published content').fill('https://instagram.com/p/arbiter-timeout');
+      await c.getByLabel('Caption as published').fill('#ad A reel');
+      await c.getByRole('button', { name: 'Submit the deliverable' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'delivered, in review' }).waitFor({ timeout: 40_000 });
+      await b.reload();
+      const dispute = b.getByRole('form', { name: 'Dispute a milestone' });
+      await dispute.getByLabel('Why').fill('Not the reel we briefed.');
+      await dispute.getByRole('button', { name: 'Open a dispute' }).click();
+      await b.locator('[data-testid="milestone-0-status"]', { hasText: 'in dispute' }).waitFor({ timeout: 40_000 });
+      const end = b.getByRole('form', { name: 'End the agreement for cause (morality clause)' });
+      await end.getByLabel('Why').fill('Public conduct breached the morality clause.');
+      await end.getByRole('button', { name: 'End the agreement' }).click();
+      await b.locator('[data-testid="agreement-status"]', { hasText: 'terminating' }).waitFor({ timeout: 40_000 });
+      await c.reload();
+      await c.getByRole('button', { name: 'Contest the termination' }).click();
+      await c.locator('[data-testid="timeline"]', { hasText: 'TerminationContested' }).waitFor({ timeout: 40_000 });
+      // Inside its window the arbiter may rule on both.
+      await p.goto(`${stack.base}/agreements/${id}`);
+      await p.locator('[data-testid="arbiter-dispute-0"]').getByRole('button', { name: 'Rule on milestone 1' }).waitFor();
+      await p.locator('[data-testid="arbiter-termination"]').getByRole('button', { name: 'Rule on the termination' }).waitFor();
+      await rpc(stack.rpcUrl, 'evm_increaseTime', [86_400 + 60]);
+      await rpc(stack.rpcUrl, 'evm_mine', []);
+      // After it: both cards say the window closed and that the even split is the parties' to
+      // send; no button in the arbiter's panel (the escrow's timeout calls are for parties only).
+      await p.reload();
+      const panel = p.locator('[data-testid="arbiter-panel"]');
+      await panel.waitFor();
+      for (const card of ['arbiter-dispute-0', 'arbiter-termination']) {
+        const said = await p.locator(`[data-testid="${card}"]`).innerText();
+        assert(/Your window to rule closed at .*\d{4}/.test(said) && said.includes('You can no longer rule on it') && said.includes('only they may send that'), `${card}: ${said}`);
+      }
+      assert((await panel.getByRole('button').count()) === 0, `no ruling and no split offered to the arbiter: ${await panel.innerText()}`);
+      await p.locator('[data-testid="arbiter-dispute-0"]').scrollIntoViewIfNeeded();
+      await shotViewport(p, '12c3-arbiter-window-closed-phone');
+      await a11y(p, '12c3-arbiter-window-closed-phone');
+      // The hostile move: the arbiter sends the timeout split anyway; the escrow refuses it
+      // (simulated first: nothing reaches the chain).
+      const tried = await p.evaluate(async (id) => {
+        const s = JSON.parse(sessionStorage.getItem('pactum.session'));
+        const r = await fetch(`/v1/agreements/${id}/transactions`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'resolve-timeout', milestone: 0 }) });
+        return { status: r.status, body: await r.json() };
+      }, id);
+      assert(tried.status === 409 && tried.body.error.code === 'not_your_action', `the arbiter's timeout split is refused: ${JSON.stringify(tried)}`);
+      // The creator (phone) sends both splits from its page; each outcome beside its button.
+      const balance = async (who) => BigInt((await rpc(stack.rpcUrl, 'eth_call', [{ to: usd, data: encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [who.toLowerCase()] }) }, 'latest'])).result);
+      const before = { creator: await balance(ACCOUNTS.creator), brand: await balance(ACCOUNTS.brand), arbiter: await balance(ACCOUNTS.arbiter), escrow: await balance(cfg.escrow) };
+      await c.reload();
+      const timeout = c.locator('[data-testid="arbiter-timeout"]');
+      await timeout.getByRole('button', { name: 'Split milestone 1 after the arbiter’s timeout' }).click();
+      await c.locator('[data-testid="milestone-0-status"]', { hasText: 'split after the arbiter’s timeout' }).waitFor({ timeout: 40_000 });
+      await c.locator('[data-status="action"][data-state="confirmed"]:focus').waitFor();
+      await timeout.getByRole('button', { name: 'Split the termination after the arbiter’s timeout' }).click();
+      await c.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor({ timeout: 40_000 });
+      await c.locator('[data-status="action"][data-state="confirmed"]:focus').waitFor();
+      const at = await feedbackAt(c, 'action', 'none');
+      assert(at.inView && at.focused && at.text.includes('Confirmed in block'), `the outcome on screen, focused: ${JSON.stringify(at)}`);
+      await c.locator('[data-testid="timeline"]', { hasText: 'AgreementTerminated' }).waitFor();
+      // On the page: 20 + 30 pUSD to each party, nothing held, no fee.
+      const figures = { paid: await c.locator('[data-testid="paid"]').innerText(), returned: await c.locator('[data-testid="refunded"]').innerText(), held: await c.locator('[data-testid="held"]').innerText() };
+      assert(figures.paid === '50 pUSD' && figures.returned === '50 pUSD' && figures.held === '0 pUSD', `the page's money: ${JSON.stringify(figures)}`);
+      await shotViewport(c, '12c4-timeouts-split-creator-phone');
+      await a11y(c, '12c4-timeouts-split-creator-phone');
+      // On chain: the escrow paid out exactly that.
+      const after = { creator: await balance(ACCOUNTS.creator), brand: await balance(ACCOUNTS.brand), arbiter: await balance(ACCOUNTS.arbiter), escrow: await balance(cfg.escrow) };
+      const pusd = 10n ** 6n;
+      assert(after.creator - before.creator === 50n * pusd && after.brand - before.brand === 50n * pusd && after.arbiter === before.arbiter && before.escrow - after.escrow === 100n * pusd,
+        `on chain: creator +${after.creator - before.creator}, brand +${after.brand - before.brand}, arbiter +${after.arbiter - before.arbiter}, escrow -${before.escrow - after.escrow}`);
+      // The arbiter's page: terminated, nothing to rule on, no fee for a timeout.
+      await p.reload();
+      await p.locator('[data-testid="agreement-status"]', { hasText: 'terminated' }).waitFor();
+      await p.locator('[data-testid="arbiter-nothing"]').waitFor();
+      const fee = await p.locator('[data-testid="arbiter-fee"]').innerText();
+      assert(fee.includes('Paid to you so far: 0 pUSD'), fee);
+      await a11y(p, '12c5-agreement-timed-out-arbiter-phone');
+    });
+
     await step('a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
       const b1 = await apiGet(brand.page, `/v1/agreements/${agreementId}/audit-bundle`);
       const agreement = agreementStruct(b1.agreement);
@@ -1410,7 +1552,7 @@ async function main() {
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
       await a11y(p, '12f-audit-search-results');
-      assert((await found.count()) === 6, 'the brand’s six agreements are found (five drafted here, one created directly on chain)');
+      assert((await found.count()) === 7, 'the brand’s seven agreements are found (six drafted here, one created directly on chain)');
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       // An auditor is offered no action, and told why.

@@ -8,6 +8,7 @@ mod audit;
 mod caching;
 mod chain_time;
 mod conformance;
+mod dashboard;
 mod helpers;
 mod lifecycle;
 mod lists;
