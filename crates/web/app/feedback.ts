@@ -3,6 +3,8 @@
 // that control, not into one box at the end of the page. When the page is redrawn after a
 // confirmation, the scroll position is kept and the outcome is shown again beside the same control
 // (or, if the action is no longer offered, at the head of its section) and receives the focus.
+// While the action runs, its box is kept in sight (scrolled to, by the least needed, when its
+// state changes out of view).
 
 import { setStatus, statusBox } from './dom';
 
@@ -47,10 +49,21 @@ function findControl(root: HTMLElement, key: { text: string; heading: string }):
   return same.find((b) => keyOf(b).heading === key.heading) ?? same[0] ?? null;
 }
 
+/** A feedback box that stays in sight: each time its state or text changes (waiting for the
+ *  wallet, pending, the outcome), it is scrolled into view if it is not, by the least needed (the
+ *  button's row sits at the bottom of a phone screen when pressed: its feedback is below it). */
+function newBox(name: string): HTMLElement {
+  const box = statusBox(name);
+  new MutationObserver(() => {
+    if (box.isConnected && !inView(box)) box.scrollIntoView({ block: 'nearest' });
+  }).observe(box, { childList: true, characterData: true, subtree: true });
+  return box;
+}
+
 function placeBox(name: string, control: HTMLElement): HTMLElement {
   // One feedback box per name at a time: an earlier action's outcome gives way to the new one.
   document.querySelectorAll(`[data-status="${name}"]`).forEach((el) => el.remove());
-  const box = statusBox(name);
+  const box = newBox(name);
   box.dataset.feedback = 'beside';
   box.tabIndex = -1;
   // Named by its control, so a live redraw (carryOver) can put it back beside the same one.
@@ -149,7 +162,7 @@ export function beside(name: string, fallback: HTMLElement): Feedback {
       if (again) box = placeBox(name, again);
       else {
         document.querySelectorAll(`[data-status="${name}"]`).forEach((el) => el.remove());
-        box = statusBox(name);
+        box = newBox(name);
         box.dataset.feedback = 'section';
         box.tabIndex = -1;
         if (where.id) box.dataset.anchorId = where.id;

@@ -5,9 +5,9 @@
 import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
 import { api, ApiError, getConfig, session, setSession, type Config } from './api';
-import { field, fieldError, h, setStatus, statusBox, uid } from './dom';
+import { field, fieldError, h, setStatus, uid } from './dom';
 import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
-import { beside, carryOver } from './feedback';
+import { beside, carryOver, type Feedback } from './feedback';
 import { settlementCards } from './settle';
 import { auditSignedOut, invitation, landing, notAddressedToYou, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
@@ -105,18 +105,11 @@ function screen(title: string, ...content: (Node | null)[]) {
     const inMain = active && active !== main && main.contains(active);
     const key = inMain ? { id: active.id, tag: active.tagName, text: active.textContent } : null;
     const y = window.scrollY;
-    // What a wallet request or transaction ended with (confirmed, refused, reverted…) stays shown.
-    const outcomes = new Map<string, { state: string; nodes: Node[] }>();
-    for (const el of main.querySelectorAll<HTMLElement>('[data-status]')) {
-      if (el.dataset.state && el.dataset.status) outcomes.set(el.dataset.status, { state: el.dataset.state, nodes: [...el.childNodes] });
-    }
+    // What a wallet request or transaction ended with (confirmed, refused, reverted…) stays shown,
+    // beside the same control (app/feedback.ts).
     const restoreFeedback = carryOver(main);
     main.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node => c !== null));
     restoreFeedback();
-    for (const [name, o] of outcomes) {
-      const el = main.querySelector<HTMLElement>(`[data-status="${name}"]`);
-      if (el && !el.dataset.state) setStatus(el, o.state, o.nodes);
-    }
     window.scrollTo(0, y);
     if (key) {
       const again = (key.id && document.getElementById(key.id)) || [...main.querySelectorAll<HTMLElement>(key.tag)].find((e) => e.textContent === key.text);
@@ -181,37 +174,37 @@ function renderWallet() {
 
 /** The sign-in panel: connect, switch network if needed, sign the SIWE message. */
 function signInPanel(): HTMLElement {
-  const status = statusBox('signin');
   const actions = h('div', { class: 'actions' });
   const go = h('button', { type: 'button', class: 'primary' }, 'Connect wallet and sign in');
-  const attempt = async () => {
-    setStatus(status, 'waiting', 'Waiting for your wallet: approve the connection, then sign the sign-in message.');
+  // Beside the button (app/feedback.ts); the network switch offered in it reports in the same place.
+  const attempt = async (fb: Feedback) => {
+    setStatus(fb.box, 'waiting', 'Waiting for your wallet: approve the connection, then sign the sign-in message.');
     try {
       await signIn();
-      setStatus(status, 'confirmed', 'Signed in.');
+      setStatus(fb.box, 'confirmed', 'Signed in.');
       await render();
     } catch (e) {
       if (e instanceof WrongNetwork) {
         const sw = h('button', { type: 'button', class: 'primary' }, `Switch to network ${e.wanted}`);
         sw.addEventListener('click', async () => {
-          setStatus(status, 'waiting', 'Waiting for your wallet to switch networks.');
+          setStatus(fb.box, 'waiting', 'Waiting for your wallet to switch networks.');
           try {
             await switchNetwork();
-            await attempt();
+            await attempt(fb);
           } catch (err) {
-            setStatus(status, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
+            fb.done(err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
           }
         });
-        setStatus(status, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
+        setStatus(fb.box, 'wrong-network', h('strong', {}, 'Wrong network. '), e.message, ' ', sw);
         sw.focus();
       } else if (e instanceof WalletRejected) {
-        setStatus(status, 'rejected', 'Rejected in your wallet. You are not signed in.');
+        fb.done('rejected', 'Rejected in your wallet. You are not signed in.');
       } else {
-        setStatus(status, 'error', (e as Error).message);
+        fb.done('error', (e as Error).message);
       }
     }
   };
-  go.addEventListener('click', attempt);
+  go.addEventListener('click', () => attempt(beside('signin', go)));
   actions.append(go);
   return h(
     'section',
@@ -219,7 +212,6 @@ function signInPanel(): HTMLElement {
     h('h2', { id: 'signin-h' }, 'Sign in with your wallet'),
     h('p', {}, 'Your wallet signs a short sign-in message (no transaction, no fee). Pactum never holds your keys: it prepares what your wallet signs or sends, and your wallet shows it to you first.'),
     actions,
-    status,
   );
 }
 
@@ -500,7 +492,6 @@ async function draftForm(editId: string | null) {
   const morality = h('textarea', { name: 'morality', rows: 3, required: true }, terms?.morality_clause ?? 'Either party may end the agreement for public conduct that brings the other into disrepute.') as HTMLTextAreaElement;
   const moreClauses = clauseInputs(terms);
 
-  const status = statusBox('draft-form');
   const submit = h('button', { type: 'submit', class: 'primary' }, existing ? 'Propose this version' : 'Create the draft');
   const form = h('form', { novalidate: false },
     h('fieldset', {}, h('legend', {}, 'Parties and money'),
@@ -522,8 +513,7 @@ async function draftForm(editId: string | null) {
         rules.map((r) => h('div', { class: 'rule' }, h('label', {}, r.on, ` ${r.region} (${r.rule})`), field(`Labels accepted in ${r.region} (comma-separated)`, r.labels, `Only these count, in any letter case. Leave empty for the ${r.rule} defaults: ${DEFAULT_DISCLOSURE_LABELS[r.rule].join(', ')}.`)))),
       field('Morality clause', morality),
       moreClauses.element),
-    h('div', { class: 'actions' }, submit),
-    status);
+    h('div', { class: 'actions' }, submit));
 
   // Each amount is checked as it is left and on submit: its message sits right under it.
   const checkAmount = (input: HTMLInputElement): string | null => {
@@ -548,6 +538,9 @@ async function draftForm(editId: string | null) {
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    // Beside the submit button (app/feedback.ts); a field's own error goes under the field.
+    const fb = beside('draft-form', submit);
+    const status = fb.box;
     try {
       const items = Array.from(msList.children) as HTMLElement[];
       const get = (li: HTMLElement, name: string) => (li.querySelector(`[name="${name}"]`) as HTMLInputElement).value.trim();
@@ -606,7 +599,7 @@ async function draftForm(editId: string | null) {
       const d = existing ? await api<any>('PUT', `/v1/drafts/${existing.id}`, body) : await api<any>('POST', '/v1/drafts', body);
       navigate(`/drafts/${d.id}`);
     } catch (err) {
-      setStatus(status, 'error', h('span', { role: 'alert' }, (err as Error).message));
+      fb.done('error', h('span', { role: 'alert' }, (err as Error).message));
     }
   });
   screen(existing ? `Propose changes to ${existing.id}` : 'New agreement', form);
@@ -856,6 +849,8 @@ async function draftPage(id: string) {
   const parts: HTMLElement[] = [];
   parts.push(h('p', { class: 'lede', id: 'draft-lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
     h('span', { 'data-testid': 'draft-status' }, d.status === 'created' ? 'On chain.' : d.status === 'ready' ? 'Signed by both: ready to fund.' : `Signed by: ${signedRoles.length ? signedRoles.join(' and ') : 'nobody yet'}.`)));
+  // Once on chain, the agreement is what matters: its link comes first (after a funding's outcome).
+  if (d.status === 'created') parts.push(h('p', { id: 'draft-onchain' }, link(`/agreements/${v.agreementId}`, 'Open the agreement on chain')));
   if (role === 'brand' && d.status !== 'created') {
     const share = h('input', { readonly: true, value: shareUrl, 'data-testid': 'share-link' }) as HTMLInputElement;
     const copy = h('button', { type: 'button' }, 'Copy link');
@@ -904,7 +899,6 @@ async function draftPage(id: string) {
     h('p', {}, 'Terms hash (keccak256 of the RFC 8785 form of the terms above): ', h('code', { class: 'wrap' }, v.termsHash))));
 
   if (d.status !== 'created' && (role === 'brand' || role === 'creator')) {
-    const status = statusBox('sign');
     const actions = h('div', { class: 'actions' });
     if (!signedRoles.includes(role)) {
       const sign = h('button', { type: 'button', class: 'primary' }, `Sign version ${v.number} with my wallet`);
@@ -941,48 +935,50 @@ async function draftPage(id: string) {
       actions.append(h('p', {}, `You signed version ${v.number}.`));
     }
     actions.append(link(`/drafts/${id}/edit`, 'Propose changes (a new version; signatures start over)', { class: 'button' }));
-    parts.push(h('section', { class: 'card', 'aria-labelledby': 'act-h' }, h('h2', { id: 'act-h' }, 'Sign or propose changes'), actions, status));
+    parts.push(h('section', { class: 'card', 'aria-labelledby': 'act-h' }, h('h2', { id: 'act-h' }, 'Sign or propose changes'), actions));
   }
 
   if (d.status === 'ready' && role === 'brand') {
-    const status = statusBox('fund');
     const tk = tokenOf(cfg.tokens, v.agreement.token);
-    const done = async (block: number) => {
-      setStatus(status, 'confirmed', `Funded: confirmed in block ${block}. Waiting for Pactum to see it…`);
-      await indexed(block);
-      navigate(`/agreements/${v.agreementId}`);
-    };
-    const failed = (e: unknown) => {
-      if (e instanceof WalletRejected) setStatus(status, 'rejected', 'Rejected in your wallet. Nothing was signed or sent.');
-      else if (e instanceof ApiError) setStatus(status, 'refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
-      else if (!['rejected', 'reverted', 'error'].includes(status.dataset.state ?? '')) setStatus(status, 'error', (e as Error).message);
+    // Beside the button pressed; after the redraw (the draft is on chain, this card is gone) under
+    // the draft's first line, just above the link to the agreement, on screen and focused
+    // (app/feedback.ts).
+    const fund = async (fb: Feedback, send: (box: HTMLElement) => Promise<number>) => {
+      try {
+        const block = await send(fb.box);
+        setStatus(fb.box, 'pending', `Funded: confirmed in block ${block}. Waiting for Pactum to see it\u2026`);
+        await indexed(block);
+        setStatus(fb.box, 'confirmed', `Funded in block ${block}: the agreement is on chain and ${amount(v.agreement.milestones.reduce((t: bigint, m: any) => t + BigInt(m.amount), 0n), tk)} is held in the escrow.`);
+        await fb.redrawn(render, () => document.getElementById('draft-lede'));
+      } catch (e) {
+        if (e instanceof WalletRejected) fb.done('rejected', 'Rejected in your wallet. Nothing was signed or sent.');
+        else if (e instanceof ApiError) fb.done('refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
+        else if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+        else fb.done();
+      }
     };
     const withApprove = h('button', { type: 'button', class: tk.address === zeroAddress ? 'primary' : '' }, tk.address === zeroAddress ? 'Fund the escrow' : 'Approve, then fund (two transactions)');
-    withApprove.addEventListener('click', async () => {
-      try {
-        setStatus(status, 'checking', 'Preparing the transactions…');
+    withApprove.addEventListener('click', () =>
+      fund(beside('fund', withApprove), async (box) => {
+        setStatus(box, 'checking', 'Preparing the transactions\u2026');
         const prepared = await api<{ transactions: PreparedTx[] }>('GET', `/v1/drafts/${id}/transactions`);
-        await done(await sendAll(status, prepared.transactions));
-      } catch (e) {
-        failed(e);
-      }
-    });
+        return sendAll(box, prepared.transactions);
+      }),
+    );
     const buttons: HTMLElement[] = [];
     if (tk.address !== zeroAddress) {
       const withPermit = h('button', { type: 'button', class: 'primary' }, 'Sign a permit, then fund (one transaction)');
-      withPermit.addEventListener('click', async () => {
-        try {
-          setStatus(status, 'checking', 'Preparing the permit…');
+      withPermit.addEventListener('click', () =>
+        fund(beside('fund', withPermit), async (box) => {
+          setStatus(box, 'checking', 'Preparing the permit\u2026');
           const p = await api<{ deadline: number; typedData: unknown }>('GET', `/v1/drafts/${id}/permit`);
-          setStatus(status, 'waiting', `Waiting for your wallet: sign the permit letting the escrow take ${amount(BigInt((p.typedData as any).message.value), tk)} (valid until ${when(p.deadline)}).`);
+          setStatus(box, 'waiting', `Waiting for your wallet: sign the permit letting the escrow take ${amount(BigInt((p.typedData as any).message.value), tk)} (valid until ${when(p.deadline)}).`);
           const signature = await signTypedData(s.address, p.typedData);
-          setStatus(status, 'checking', 'Permit signed; checking the funding with the escrow…');
+          setStatus(box, 'checking', 'Permit signed; checking the funding with the escrow\u2026');
           const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/drafts/${id}/transactions`, { permit: { deadline: p.deadline, signature } });
-          await done(await sendAll(status, prepared.transactions));
-        } catch (e) {
-          failed(e);
-        }
-      });
+          return sendAll(box, prepared.transactions);
+        }),
+      );
       buttons.push(withPermit);
     }
     buttons.push(withApprove);
@@ -990,9 +986,8 @@ async function draftPage(id: string) {
       h('p', {}, tk.address === zeroAddress
         ? 'One transaction creates the agreement and locks the money.'
         : `Either sign a permit (no fee) and send one transaction, or allow the escrow to take the ${tk.symbol ?? 'token'} with an approve transaction (skipped if already allowed) and then create the agreement. Both lock the money in the escrow.`),
-      h('div', { class: 'actions' }, buttons), status));
+      h('div', { class: 'actions' }, buttons)));
   }
-  if (d.status === 'created') parts.push(h('p', {}, link(`/agreements/${v.agreementId}`, 'Open the agreement on chain')));
   screen(`Draft ${id}`, ...parts);
 }
 

@@ -368,9 +368,27 @@ async function axe(page) {
 }
 async function a11y(page, name) {
   await page.bringToFront();
+  await noOldStatusBox(page, name);
   const vp = page.viewportSize();
   const violations = await axe(page);
   axeRuns.push({ screen: name, url: new URL(page.url()).pathname, viewport: vp ? `${vp.width}x${vp.height}` : '?', violations });
+}
+
+/** Every action reports beside the control pressed (app/feedback.ts marks its live regions
+ *  `data-feedback`): a status box put in the page beforehand, at the end of a card or form, is the
+ *  old mechanism, whether empty or written to. Checked on every screen a11y() sees. */
+async function noOldStatusBox(page, name) {
+  const old = await page.locator('[data-status][role="status"]:not([data-feedback])').evaluateAll((els) => els.map((el) => `${el.dataset.status}: ${el.dataset.state ?? 'unused'}`));
+  assert(old.length === 0, `${name}: status boxes outside the feedback beside the control: ${old.join('; ')}`);
+}
+
+/** The brand funds a draft both signed with `button`; the outcome is beside it, then (the draft
+ *  redrawn on chain, the card gone) above the link to the agreement, focused; opens the agreement. */
+async function fundVia(page, button) {
+  await page.getByRole('button', { name: button }).click();
+  await page.locator('[data-status="fund"][data-state="confirmed"]:focus + #draft-onchain').waitFor({ timeout: 40_000 });
+  await page.getByRole('link', { name: 'Open the agreement on chain' }).click();
+  await page.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/);
 }
 
 async function state(page, box, expected) {
@@ -739,14 +757,39 @@ async function main() {
       await p.getByText('Version 2, proposed by the creator. Signed by: creator.').waitFor();
       await shotViewport(p, '05c-revoke-confirmed-phone');
       await a11y(p, '05c-revoke-confirmed-phone');
-      await p.setViewportSize({ width: 1280, height: 900 });
       assert(brand.wallet.count('eth_sendTransaction') === 1, 'one transaction: revoke version 1');
       await p.getByRole('button', { name: 'Sign version 2 with my wallet' }).click();
       await p.getByText('Signed by both: ready to fund.').waitFor();
       await shot(p, '06-brand-ready-to-fund');
+      await a11y(p, '06-brand-ready-to-fund-phone');
+      // Funding, still on the phone screen, the wallet's confirmation held open: "waiting" beside
+      // the button pressed and on screen, in no other box; after the redraw (the draft is on chain,
+      // the card gone) the outcome under the draft's first line, on screen and focused, and the
+      // link to the agreement right under it.
       const signs = brand.wallet.count('eth_signTypedData_v4');
-      await p.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
-      await p.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      brand.wallet.hold = new Promise((r) => (release = r));
+      const fundButton = 'Sign a permit, then fund (one transaction)';
+      await p.getByRole('button', { name: fundButton }).click();
+      // First the permit's signature, then the transaction, held in the wallet.
+      await p.locator('[data-status="fund"][data-state="waiting"]', { hasText: 'Waiting for your wallet to confirm' }).waitFor({ timeout: 40_000 });
+      const held = await feedbackAt(p, 'fund', fundButton);
+      assert(held.beside && held.inView, `"waiting" is beside the fund button and on screen: ${JSON.stringify(held)}`);
+      assert((await p.locator('[data-status="fund"][data-feedback="beside"]').count()) === 1 && (await p.locator('[data-state="waiting"]').count()) === 1, 'it is the box placed beside the button, and no other box reports it');
+      await shotViewport(p, '06-fund-waiting-beside-button-phone');
+      release();
+      await p.locator('[data-status="fund"][data-state="confirmed"]:focus').waitFor({ timeout: 40_000 });
+      await p.getByRole('heading', { name: 'Fund it' }).waitFor({ state: 'detached' });
+      const funded = await feedbackAt(p, 'fund', 'none');
+      assert(funded.inView && funded.focused && /Funded in block \d+: the agreement is on chain and 450 pUSD is held in the escrow/.test(funded.text), `the funding's outcome after the redraw: ${JSON.stringify(funded)}`);
+      assert((await p.locator('#draft-lede + [data-status="fund"] + #draft-onchain').count()) === 1, 'the outcome is under the draft’s first line, above the link to the agreement');
+      const next = await p.locator('#draft-onchain').boundingBox();
+      assert(next && next.y >= 0 && next.y + next.height <= 844, `the link to the agreement is on screen too: ${JSON.stringify(next)}`);
+      await p.getByText('Version 2, proposed by the creator. On chain.').waitFor();
+      await shotViewport(p, '06b-fund-confirmed-phone');
+      await a11y(p, '06b-fund-confirmed-phone');
+      await p.setViewportSize({ width: 1280, height: 900 });
+      await p.getByRole('link', { name: 'Open the agreement on chain' }).click();
+      await p.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/);
       agreementId = p.url().split('/').pop();
       const permit = JSON.parse(brand.wallet.calls.filter((c) => c.method === 'eth_signTypedData_v4').pop().params[1]);
       assert(brand.wallet.count('eth_signTypedData_v4') === signs + 1 && permit.primaryType === 'Permit' && BigInt(permit.message.value) === 450_000_000n, `one permit of 450 pUSD: ${JSON.stringify(permit.message)}`);
@@ -780,8 +823,7 @@ async function main() {
       await c.getByText('Signed by both: ready to fund.').waitFor();
       await p.reload();
       const sent = brand.wallet.count('eth_sendTransaction');
-      await p.getByRole('button', { name: 'Approve, then fund (two transactions)' }).click();
-      await p.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await fundVia(p, 'Approve, then fund (two transactions)');
       const calls = brand.wallet.calls.filter((x) => x.method === 'eth_sendTransaction').slice(sent);
       assert(calls.length === 2 && calls[0].params[0].to.toLowerCase() === cfg.tokens.find((t) => t.symbol === 'pUSD').address.toLowerCase(), 'approve on the token, then createAndFund');
       await p.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
@@ -1039,8 +1081,7 @@ async function main() {
       await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
       await c.getByText('Signed by both: ready to fund.').waitFor();
       await b.reload();
-      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
-      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await fundVia(b, 'Sign a permit, then fund (one transaction)');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       const id = b.url().split('/').pop();
       thirdId = id;
@@ -1304,8 +1345,7 @@ async function main() {
       await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
       await c.getByText('Signed by both: ready to fund.').waitFor();
       await b.reload();
-      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
-      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await fundVia(b, 'Sign a permit, then fund (one transaction)');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       const id = b.url().split('/').pop();
       await c.goto(`${stack.base}/agreements/${id}`);
@@ -1376,8 +1416,7 @@ async function main() {
       await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
       await c.getByText('Signed by both: ready to fund.').waitFor();
       await b.reload();
-      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
-      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await fundVia(b, 'Sign a permit, then fund (one transaction)');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       assert((await b.getByRole('button', { name: 'Take the money back' }).count()) === 0, 'no reclaim before the deadline');
       const why = await b.locator('[data-testid="not-offered"]').innerText();
@@ -1420,8 +1459,7 @@ async function main() {
       await c.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
       await c.getByText('Signed by both: ready to fund.').waitFor();
       await b.reload();
-      await b.getByRole('button', { name: 'Sign a permit, then fund (one transaction)' }).click();
-      await b.waitForURL(/\/agreements\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+      await fundVia(b, 'Sign a permit, then fund (one transaction)');
       await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
       const id = b.url().split('/').pop();
       // The creator delivers milestone 1; the brand disputes it, then ends the agreement; the
