@@ -79,7 +79,7 @@ export function arbiterPanel(detail: any, signed: any, events: any[], now: numbe
     const until = Number(contested.timestamp) + window;
     const card = h('div', { class: 'card', role: 'group', 'aria-labelledby': 'arb-term-h', 'data-testid': 'arbiter-termination' },
       h('h3', { id: 'arb-term-h' }, 'Contested termination'),
-      h('p', {}, `${who(started.fields?.by)[0].toUpperCase()}${who(started.fields?.by).slice(1)} ended the agreement; ${who(contested.fields?.by)} contested it on ${when(Number(contested.timestamp))}. You decide how the unearned escrow (funded milestones never delivered) is split. ${now <= until ? `Rule by ${when(until)}.` : `Your window to rule closed at ${when(until)}.`}`));
+      h('p', {}, `${who(started.fields?.by)[0].toUpperCase()}${who(started.fields?.by).slice(1)} ended the agreement; ${who(contested.fields?.by)} contested it on ${when(Number(contested.timestamp))}. ${now <= until ? `You decide how the unearned escrow (funded milestones never delivered) is split. Rule by ${when(until)}.` : `Your window to rule closed at ${when(until)}.`}`));
     if (now <= until) {
       const share = shareField('Creator\u2019s share of the unearned escrow (%)', 'The creator gets this share after your fee; the brand gets the rest. Delivered milestones keep their own rules.');
       const rule = h('button', { type: 'button', class: 'primary' }, 'Rule on the termination');

@@ -1485,6 +1485,8 @@ async function main() {
       await p.goto(`${stack.base}/agreements/${id}`);
       await p.locator('[data-testid="arbiter-dispute-0"]').getByRole('button', { name: 'Rule on milestone 1' }).waitFor();
       await p.locator('[data-testid="arbiter-termination"]').getByRole('button', { name: 'Rule on the termination' }).waitFor();
+      const open = await p.locator('[data-testid="arbiter-termination"]').innerText();
+      assert(open.includes('You decide how the unearned escrow') && /Rule by .*\d{4}/.test(open), `the termination card inside the window: ${open}`);
       await rpc(stack.rpcUrl, 'evm_increaseTime', [86_400 + 60]);
       await rpc(stack.rpcUrl, 'evm_mine', []);
       // After it: both cards say the window closed and that the even split is the parties' to
@@ -1495,6 +1497,8 @@ async function main() {
       for (const card of ['arbiter-dispute-0', 'arbiter-termination']) {
         const said = await p.locator(`[data-testid="${card}"]`).innerText();
         assert(/Your window to rule closed at .*\d{4}/.test(said) && said.includes('You can no longer rule on it') && said.includes('only they may send that'), `${card}: ${said}`);
+        // Only what is true once the window has closed: nothing the arbiter decides, no deadline ahead.
+        assert(!/You decide|Rule by/.test(said), `${card} says only what is true after the window: ${said}`);
       }
       assert((await panel.getByRole('button').count()) === 0, `no ruling and no split offered to the arbiter: ${await panel.innerText()}`);
       await p.locator('[data-testid="arbiter-dispute-0"]').scrollIntoViewIfNeeded();
