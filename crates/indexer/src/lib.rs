@@ -317,8 +317,8 @@ impl FetchedBatch {
 /// What fetching a batch found.
 #[derive(Debug)]
 enum Fetch {
-    /// The batch, checked.
-    Batch(FetchedBatch),
+    /// The batch, checked (boxed: the other outcomes carry nothing).
+    Batch(Box<FetchedBatch>),
     /// The next block does not link to the checkpoint: a reorg to undo.
     Unlinked,
     /// The chain moved while the batch was read: read it again.
@@ -670,7 +670,7 @@ impl Indexer {
             debug!("a log's block vanished during the batch; retrying it");
             return Ok(Fetch::Retry);
         }
-        Ok(Fetch::Batch(FetchedBatch {
+        Ok(Fetch::Batch(Box::new(FetchedBatch {
             genesis,
             prev,
             from,
@@ -680,7 +680,7 @@ impl Indexer {
             logs,
             headers,
             timestamps,
-        }))
+        })))
     }
 
     /// Writes a prepared batch in the caller's transaction (after the checkpoint's swap): events,
@@ -742,7 +742,7 @@ impl Indexer {
                     self.stats.events += b.logs.len() as u64;
                     self.stats.batches += 1;
                     if keep {
-                        out.push(b);
+                        out.push(*b);
                     }
                 }
                 Fetch::Unlinked => {
