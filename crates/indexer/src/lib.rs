@@ -252,11 +252,14 @@ pub struct Stages {
     pub checkpoint: Duration,
     /// `BEGIN` and `COMMIT`.
     pub commit: Duration,
+    /// Handing the committed batch (its logs, rows and notifications) to a blocking thread that
+    /// frees it: freeing it in the step measured about 3% of a backfill.
+    pub free: Duration,
 }
 
 impl Stages {
     /// Each stage with its name, in the order a batch goes through them.
-    pub fn named(&self) -> [(&'static str, Duration); 12] {
+    pub fn named(&self) -> [(&'static str, Duration); 13] {
         [
             ("head", self.head),
             ("logs", self.logs),
@@ -270,6 +273,7 @@ impl Stages {
             ("notify", self.notify),
             ("checkpoint", self.checkpoint),
             ("commit", self.commit),
+            ("free", self.free),
         ]
     }
 }
@@ -573,17 +577,20 @@ impl Indexer {
         let written = started.elapsed();
         tx.commit().await?;
         self.stats.stages.commit += lap(&mut t);
-        let events = prepared.events() as u64;
+        let (events, from, to) = (prepared.events() as u64, batch.from, batch.to);
+        // Off the step's path: tens of thousands of allocations, freed while the next batch is read.
+        drop(tokio::task::spawn_blocking(move || drop((prepared, batch))));
+        self.stats.stages.free += lap(&mut t);
         self.stats.events += events;
         self.stats.batches += 1;
         self.metrics.events.inc_by(events);
         self.metrics
             .events_per_second
             .set(events as f64 / started.elapsed().as_secs_f64().max(1e-6));
-        self.record_position(head, batch.to, finalized);
+        self.record_position(head, to, finalized);
         debug!(
-            from = batch.from,
-            to = batch.to,
+            from,
+            to,
             events,
             range = self.range,
             fetch_ms = fetched.as_millis() as u64,
