@@ -449,17 +449,27 @@ const COPY_EVENTS: CopyIn<13> = CopyIn {
     ],
 };
 
-/// Writes a batch's events and projections.
+/// Writes a batch's events and projections: [`copy_events`], then [`insert_derived`].
 pub async fn insert_projection(
     conn: &mut PgConnection,
     chain_id: u64,
     p: &Projection,
 ) -> Result<()> {
+    copy_events(conn, chain_id, &p.events).await?;
+    insert_derived(conn, chain_id, p).await
+}
+
+/// Writes a batch's events (`escrow_events`) by binary COPY: the bulk of a backfill's bytes.
+pub async fn copy_events(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    events: &[EventRow],
+) -> Result<()> {
     let chain = i64_of(chain_id);
-    if !p.events.is_empty() {
-        // Binary COPY: the bulk of a backfill's bytes (see `copy`).
-        let mut copy = BinaryCopy::new(&COPY_EVENTS, p.events.len() * 640);
-        for x in &p.events {
+    if !events.is_empty() {
+        // Binary COPY (see `copy`).
+        let mut copy = BinaryCopy::new(&COPY_EVENTS, events.len() * 640);
+        for x in events {
             let topics: Vec<u8> = x.topics.iter().flat_map(|t| t.0).collect();
             copy.row([
                 Field::Int8(chain),
@@ -481,6 +491,13 @@ pub async fn insert_projection(
         sink.send(copy.finish()).await?;
         sink.finish().await?;
     }
+    Ok(())
+}
+
+/// Writes a batch's derived rows (deposits, payouts, disputes, terminations, deferred payments),
+/// one `INSERT … SELECT FROM unnest(…)` per table; `p.events` is not written here.
+pub async fn insert_derived(conn: &mut PgConnection, chain_id: u64, p: &Projection) -> Result<()> {
+    let chain = i64_of(chain_id);
     if !p.deposits.is_empty() {
         let d = &p.deposits;
         sqlx::query(

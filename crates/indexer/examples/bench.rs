@@ -9,6 +9,21 @@
 //! * `bench index --rpc URL --escrow ADDR --chain-id ID --db URL` creates the database, backfills
 //!   with [`Indexer::sync_to_head`] and prints one JSON line of figures.
 //!
+//! `--floors` measures, as three child processes on the same chain, what the node and the database
+//! can do at all next to the backfill (`bench index --mode …`):
+//!
+//! * `fetch`: [`Indexer::fetch_to_head`], every RPC call the backfill makes (the same adaptive
+//!   `eth_getLogs` ranges, prefetched the same way, the same header calls), nothing decoded or
+//!   written; the child counts its calls by method, to be compared with the backfill's.
+//! * `write`: the same batches fetched and decoded first (not timed), then only
+//!   [`Indexer::write_prepared`]: the same rows through the backfill's own write path, one
+//!   transaction per batch, into a fresh database; its row counts are compared with the backfill's.
+//! * `full`: the backfill.
+//!
+//! Each prints its wall time, its stage timers ([`pactum_indexer::Stages`]) and the CPU seconds the
+//! indexer, anvil and every PostgreSQL process spent during the timed part (PostgreSQL's include
+//! whatever else the server was doing: the machine is shared).
+//!
 //! Generation: sending tens of thousands of real signed escrow transactions would take longer
 //! than the benchmark itself, so the events come from `contracts/test/bench/EventReplayer.sol`,
 //! which emits whatever logs its calldata describes. Every log is ABI-encoded here from the
@@ -59,6 +74,10 @@ struct Args {
     agreements: Option<u64>,
     /// Which parties and storylines the agreements get (see [`Mix`]).
     mix: Mix,
+    /// Fetch-only and write-only passes next to each backfill.
+    floors: bool,
+    /// Rounds of passes (with `--floors`).
+    runs: u32,
 }
 
 /// Who the agreements belong to and how far they got.
@@ -92,6 +111,8 @@ async fn main() -> Result<()> {
         endpoints: vec![0],
         agreements: None,
         mix: Mix::Even,
+        floors: false,
+        runs: 1,
         admin_url: std::env::var("PACTUM_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
     };
@@ -108,6 +129,8 @@ async fn main() -> Result<()> {
                     other => bail!("--mix is even or scale, not {other}"),
                 }
             }
+            "--floors" => a.floors = true,
+            "--runs" => a.runs = flag(&mut args, &arg)?.parse()?,
             "--db" => a.admin_url = flag(&mut args, &arg)?,
             "--endpoints" => {
                 a.endpoints =
@@ -117,7 +140,8 @@ async fn main() -> Result<()> {
                 println!(
                     "usage: bench [--events N (100000)] [--per-block K (2000)] [--keep-db] \
                      [--db ADMIN_URL] [--endpoints M[,M…] (0): webhook endpoints registered \
-                     before the backfill, one backfill per entry, side by side] \
+                     before the backfill, one backfill per entry, side by side] [--floors: \
+                     fetch-only and write-only passes next to the backfill] [--runs R (1)] \
                      [--agreements A: stop after A agreements instead of N events] \
                      [--mix even|scale (even): parties and storylines, see Mix]"
                 );
@@ -126,8 +150,8 @@ async fn main() -> Result<()> {
             other => bail!("unknown argument {other} (see --help)"),
         }
     }
-    if a.events == 0 || a.per_block == 0 || a.agreements == Some(0) {
-        bail!("--events and --per-block must be positive");
+    if a.events == 0 || a.per_block == 0 || a.runs == 0 || a.agreements == Some(0) {
+        bail!("--events, --per-block, --runs and --agreements must be positive");
     }
     run(a).await
 }
@@ -220,10 +244,14 @@ async fn run(a: Args) -> Result<()> {
         eprintln!("  {k:<22} {v}");
     }
 
+    let rpc = anvil.endpoint_url();
+    if a.floors {
+        return floors(&a, rpc.as_str(), chain_id, anvil.child().id(), blocks);
+    }
     let mut results = Vec::with_capacity(a.endpoints.len());
     for &m in &a.endpoints {
         eprintln!("backfilling with {m} webhook endpoints registered…");
-        results.push((m, backfill(&a, anvil.endpoint_url().as_str(), chain_id, m)?));
+        results.push((m, backfill(&a, rpc.as_str(), chain_id, m, "full", None)?));
     }
     let Some((_, r)) = results.first().cloned() else { bail!("--endpoints is empty") };
     let f = |k: &str| r[k].as_f64().unwrap_or_default();
@@ -266,13 +294,123 @@ async fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// Runs the indexing child once (a fresh database, `endpoints` webhook endpoints registered);
-/// returns its figures.
-fn backfill(a: &Args, rpc: &str, chain_id: u64, endpoints: u64) -> Result<serde_json::Value> {
+/// The three passes, `a.runs` rounds, on one chain; prints the floors table and the profile.
+fn floors(a: &Args, rpc: &str, chain_id: u64, anvil_pid: u32, blocks: u64) -> Result<()> {
+    let m = a.endpoints.first().copied().unwrap_or_default();
+    let mut rounds = Vec::new();
+    for run in 1..=a.runs {
+        let mut round = Vec::new();
+        for mode in ["fetch", "write", "full"] {
+            let load = std::fs::read_to_string("/proc/loadavg")?;
+            let load: String = load.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+            eprintln!("run {run}: {mode} pass (load average {load})…");
+            let r = backfill(a, rpc, chain_id, m, mode, Some(anvil_pid))?;
+            round.push((mode, load, r));
+        }
+        rounds.push(round);
+    }
+    let num = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or_default();
+    println!();
+    println!(
+        "{} events, {} per block, {blocks} blocks; {} run(s); CPU s during each timed pass: \
+         indexer / anvil / all PostgreSQL processes",
+        a.events, a.per_block, a.runs
+    );
+    println!();
+    println!("| run | pass | load avg before (1/5/15 min) | seconds | events/s | CPU s idx / anvil / pg |");
+    println!("| --- | --- | --- | ---: | ---: | --- |");
+    for (i, round) in rounds.iter().enumerate() {
+        for (mode, load, r) in round {
+            let cpu = &r["cpu_seconds"];
+            println!(
+                "| {} | {} | {load} | {:.2} | {:.0} | {:.2} / {:.2} / {:.2} |",
+                i + 1,
+                match *mode {
+                    "fetch" => "fetch-only",
+                    "write" => "write-only",
+                    _ => "full backfill",
+                },
+                num(r, "seconds"),
+                num(r, "events") / num(r, "seconds"),
+                num(cpu, "indexer"),
+                num(cpu, "anvil"),
+                num(cpu, "postgres"),
+            );
+        }
+        let s = |k: usize| num(&round[k].2, "seconds");
+        let floor = s(0).max(s(1));
+        println!(
+            "| {} | **full / max(fetch, write)** | | **{:.2}×** (target ≤ 1.5×) | | |",
+            i + 1,
+            s(2) / floor
+        );
+    }
+    // The passes must be the same work: the fetch floor's calls are the backfill's, the write
+    // floor's rows are the backfill's.
+    let last = rounds.last().ok_or_else(|| eyre!("no runs"))?;
+    let (fetch, write, full) = (&last[0].2, &last[1].2, &last[2].2);
+    println!();
+    println!("| same work (last run) | fetch-only | write-only | full backfill |");
+    println!("| --- | ---: | ---: | ---: |");
+    for method in ["eth_getLogs", "eth_getBlockByNumber", "eth_blockNumber"] {
+        println!(
+            "| {method} calls | {} | – | {} |",
+            fetch["rpc_calls"][method], full["rpc_calls"][method]
+        );
+    }
+    println!("| batches | {} | {} | {} |", fetch["batches"], write["batches"], full["batches"]);
+    println!("| events | {} | {} | {} |", fetch["events"], write["events"], full["events"]);
+    println!("| rows written | – | {} | {} |", write["rows"], full["rows"]);
+    println!("| notifications | – | {} | {} |", write["notifications"], full["notifications"]);
+    if write["tables"] != full["tables"] {
+        bail!("the write-only pass wrote other rows than the backfill: {write} vs {full}");
+    }
+    println!();
+    println!("Stage timers, seconds summed over the batches (mean of {} run(s)):", a.runs);
+    println!();
+    println!("| stage | full backfill | share | write-only | fetch-only |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let mean = |k: usize, stage: &str| {
+        rounds.iter().map(|r| num(&r[k].2["stages"], stage)).sum::<f64>() / rounds.len() as f64
+    };
+    let full_secs =
+        rounds.iter().map(|r| num(&r[2].2, "seconds")).sum::<f64>() / rounds.len() as f64;
+    let mut timed = 0.0;
+    for stage in full["stages"].as_object().into_iter().flatten().map(|(k, _)| k.as_str()) {
+        let f = mean(2, stage);
+        timed += f;
+        println!(
+            "| {stage} | {f:.3} | {:.0}% | {:.3} | {:.3} |",
+            100.0 * f / full_secs,
+            mean(1, stage),
+            mean(0, stage)
+        );
+    }
+    println!(
+        "| (untimed: between stages) | {:.3} | {:.0}% | | |",
+        full_secs - timed,
+        100.0 * (full_secs - timed) / full_secs
+    );
+    Ok(())
+}
+
+/// Runs the indexing child once (a fresh database, `endpoints` webhook endpoints registered) in
+/// `mode` (`full`, `fetch` or `write`); returns its figures.
+fn backfill(
+    a: &Args,
+    rpc: &str,
+    chain_id: u64,
+    endpoints: u64,
+    mode: &str,
+    anvil_pid: Option<u32>,
+) -> Result<serde_json::Value> {
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe);
+    child.args(["index", "--mode", mode]);
+    if let Some(pid) = anvil_pid {
+        child.args(["--anvil-pid", &pid.to_string()]);
+    }
     child.args([
-        "index",
         "--rpc",
         rpc,
         "--escrow",
@@ -309,6 +447,8 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
     }
     let (mut rpc, mut escrow, mut chain_id, mut admin, mut keep) = (None, None, None, None, false);
     let mut endpoints = 0u64;
+    let mut mode = "full".to_owned();
+    let mut anvil_pid = None;
     while let Some(arg) = args.pop_front() {
         match arg.as_str() {
             "--rpc" => rpc = Some(flag(&mut args, &arg)?),
@@ -317,6 +457,8 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
             "--db" => admin = Some(flag(&mut args, &arg)?),
             "--keep-db" => keep = true,
             "--endpoints" => endpoints = flag(&mut args, &arg)?.parse::<u64>()?,
+            "--mode" => mode = flag(&mut args, &arg)?,
+            "--anvil-pid" => anvil_pid = Some(flag(&mut args, &arg)?.parse::<u32>()?),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -362,11 +504,47 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
             .await?;
     }
     drop(c);
-    let mut indexer = Indexer::new(cfg, rpc.parse()?, pool.clone());
-    let started = Instant::now();
-    indexer.sync_to_head().await?;
-    let seconds = started.elapsed().as_secs_f64();
+    let mut indexer = Indexer::new(cfg.clone(), rpc.parse()?, pool.clone());
+    let (seconds, cpu) = match mode.as_str() {
+        "full" => {
+            let cpu = Cpu::now(anvil_pid)?;
+            let started = Instant::now();
+            indexer.sync_to_head().await?;
+            (started.elapsed().as_secs_f64(), cpu.since(anvil_pid)?)
+        }
+        "fetch" => {
+            let cpu = Cpu::now(anvil_pid)?;
+            let started = Instant::now();
+            indexer.fetch_to_head(false).await?;
+            (started.elapsed().as_secs_f64(), cpu.since(anvil_pid)?)
+        }
+        "write" => {
+            // Not timed: the same batches, fetched and decoded into memory first.
+            let fetched = indexer.fetch_to_head(true).await?;
+            let prepared = indexer.prepare_from_empty(&fetched)?;
+            drop(fetched);
+            indexer = Indexer::new(cfg, rpc.parse()?, pool.clone());
+            let cpu = Cpu::now(anvil_pid)?;
+            let started = Instant::now();
+            indexer.write_prepared(&prepared).await?;
+            (started.elapsed().as_secs_f64(), cpu.since(anvil_pid)?)
+        }
+        other => bail!("--mode {other}: full, fetch or write"),
+    };
     let hwm = vm_hwm_kb()?;
+    let stats = indexer.stats().clone();
+    let stages: serde_json::Map<String, serde_json::Value> = stats
+        .stages
+        .named()
+        .iter()
+        .map(|(k, d)| ((*k).to_owned(), d.as_secs_f64().into()))
+        .collect();
+    let metrics = indexer.metrics();
+    let rpc_calls: serde_json::Map<String, serde_json::Value> =
+        ["eth_chainId", "eth_blockNumber", "eth_getBlockByNumber", "eth_getLogs"]
+            .into_iter()
+            .map(|m| (m.to_owned(), metrics.rpc_calls.with_label_values(&[m]).get().into()))
+            .collect();
 
     let mut rows = 0i64;
     let mut tables = serde_json::Map::new();
@@ -406,6 +584,11 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
             "rows": rows,
             "tables": tables,
             "seconds": seconds,
+            "mode": mode,
+            "batches": stats.batches,
+            "stages": stages,
+            "rpc_calls": rpc_calls,
+            "cpu_seconds": cpu,
             "vm_hwm_kb": hwm,
             "notifications": notifications,
             "webhook_deliveries": deliveries,
@@ -413,6 +596,61 @@ async fn index(mut args: VecDeque<String>) -> Result<()> {
         })
     );
     Ok(())
+}
+
+/// CPU time (user + system, clock ticks) of this process, anvil and every PostgreSQL process.
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    indexer: u64,
+    anvil: u64,
+    postgres: u64,
+}
+
+impl Cpu {
+    fn now(anvil: Option<u32>) -> Result<Self> {
+        let mut postgres = 0;
+        for entry in std::fs::read_dir("/proc")?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+                continue;
+            };
+            if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+            {
+                // A process that exited meanwhile counts as nothing.
+                postgres += ticks(pid).unwrap_or_default();
+            }
+        }
+        Ok(Self {
+            indexer: ticks("self")?,
+            anvil: anvil.map(|p| ticks(&p.to_string())).transpose()?.unwrap_or_default(),
+            postgres,
+        })
+    }
+
+    /// Seconds spent since `self`, as JSON. (PostgreSQL backends that exited meanwhile are
+    /// missed; each pass keeps its connections to the end.)
+    fn since(self, anvil: Option<u32>) -> Result<serde_json::Value> {
+        let now = Self::now(anvil)?;
+        // USER_HZ: 100 on Linux.
+        let s = |a: u64, b: u64| a.saturating_sub(b) as f64 / 100.0;
+        Ok(serde_json::json!({
+            "indexer": s(now.indexer, self.indexer),
+            "anvil": s(now.anvil, self.anvil),
+            "postgres": s(now.postgres, self.postgres),
+        }))
+    }
+}
+
+/// utime + stime of a process, in clock ticks, from `/proc/PID/stat`.
+fn ticks(pid: &str) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command (which may hold spaces) end with ')'; utime and stime are the
+    // 14th and 15th fields, the 12th and 13th after it.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or_default();
+    Ok(field(11) + field(12))
 }
 
 /// Peak resident set size of this process, from `/proc/self/status`.

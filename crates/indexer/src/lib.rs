@@ -31,7 +31,11 @@ mod project;
 
 pub use metrics::Metrics;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -43,7 +47,9 @@ use alloy::{
 use futures::{stream, StreamExt, TryStreamExt};
 use pactum_bindings::PactumEscrow::PactumEscrowEvents;
 use pactum_core::ledger::{agreement_of, event_name, milestone_of, AgreementLedger, Inconsistent};
-use pactum_db::{AgreementRow, Checkpoint, EventRow, LogPosition, Projection};
+use pactum_db::{
+    notifications::NewNotification, AgreementRow, Checkpoint, EventRow, LogPosition, Projection,
+};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -209,6 +215,147 @@ pub struct Stats {
     pub reorgs: u64,
     /// The current `eth_getLogs` range.
     pub range: u64,
+    /// Batches mirrored (or fetched, or written, by the floor passes).
+    pub batches: u64,
+    /// Where the time went.
+    pub stages: Stages,
+}
+
+/// Where the indexer's time goes, summed over this process's batches: the wall time of each stage
+/// as a step waits for it (one `Instant` per stage per batch, nothing per event). The fetch stages
+/// count only what is left to wait for: a range prefetched while the previous batch was written
+/// costs `logs` only the part that did not overlap.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stages {
+    /// The top of each step: `eth_blockNumber`, the checkpoint read and the genesis check.
+    pub head: Duration,
+    /// The batch's first header and its logs (`eth_getLogs`, or what remained of its prefetch).
+    pub logs: Duration,
+    /// The batch's other headers (the reorg window, its last block) and missing block times.
+    pub headers: Duration,
+    /// ABI-decoding the logs and reading their positions.
+    pub decode: Duration,
+    /// Reading back the state of the agreements the batch touches.
+    pub load: Duration,
+    /// Folding events into the agreements' state; derived rows, event rows (their JSON fields)
+    /// and notifications.
+    pub project: Duration,
+    /// The events' binary `COPY`.
+    pub copy: Duration,
+    /// The derived tables: deposits, payouts, disputes, terminations, deferred payments.
+    pub derived: Duration,
+    /// The agreements' and milestones' upserts.
+    pub agreements: Duration,
+    /// Notifications, their audience, the webhook fan-out and the wake-up.
+    pub notify: Duration,
+    /// The checkpoint's swap and the reorg window.
+    pub checkpoint: Duration,
+    /// `BEGIN` and `COMMIT`.
+    pub commit: Duration,
+    /// Handing the committed batch (its logs, rows and notifications) to a blocking thread that
+    /// frees it: freeing it in the step measured about 3% of a backfill.
+    pub free: Duration,
+}
+
+impl Stages {
+    /// Each stage with its name, in the order a batch goes through them.
+    pub fn named(&self) -> [(&'static str, Duration); 13] {
+        [
+            ("head", self.head),
+            ("logs", self.logs),
+            ("headers", self.headers),
+            ("decode", self.decode),
+            ("load", self.load),
+            ("project", self.project),
+            ("copy", self.copy),
+            ("derived", self.derived),
+            ("agreements", self.agreements),
+            ("notify", self.notify),
+            ("checkpoint", self.checkpoint),
+            ("commit", self.commit),
+            ("free", self.free),
+        ]
+    }
+}
+
+/// The time since `t`, and `t` moved to now: consecutive stages from one clock.
+fn lap(t: &mut Instant) -> Duration {
+    let now = Instant::now();
+    let d = now - *t;
+    *t = now;
+    d
+}
+
+/// One batch's logs and headers as the node gave them, checked against the chain: the range
+/// `from..=to` extending the checkpoint `prev`.
+#[derive(Debug)]
+pub struct FetchedBatch {
+    genesis: B256,
+    prev: (u64, B256),
+    from: u64,
+    to: u64,
+    head: u64,
+    finalized: u64,
+    logs: Vec<Log>,
+    headers: HashMap<u64, Header>,
+    timestamps: HashMap<u64, u64>,
+}
+
+impl FetchedBatch {
+    /// The blocks it covers.
+    pub fn blocks(&self) -> std::ops::RangeInclusive<u64> {
+        self.from..=self.to
+    }
+
+    /// Its logs.
+    pub fn events(&self) -> usize {
+        self.logs.len()
+    }
+
+    /// Its last block's hash (present: a batch without it is never returned).
+    fn last_hash(&self) -> B256 {
+        self.headers.get(&self.to).map(|h| h.hash).unwrap_or_default()
+    }
+}
+
+/// What fetching a batch found.
+#[derive(Debug)]
+enum Fetch {
+    /// The batch, checked (boxed: the other outcomes carry nothing).
+    Batch(Box<FetchedBatch>),
+    /// The next block does not link to the checkpoint: a reorg to undo.
+    Unlinked,
+    /// The chain moved while the batch was read: read it again.
+    Retry,
+    /// The blocks are not there (yet).
+    CaughtUp,
+}
+
+/// A batch's logs decoded: (index into the batch's logs, event, position), and the agreements
+/// they touch (sorted, deduplicated).
+#[derive(Debug)]
+struct Decoded {
+    events: Vec<(usize, PactumEscrowEvents, LogPosition)>,
+    ids: Vec<B256>,
+}
+
+/// A batch decoded and folded: every row its transaction writes.
+#[derive(Debug)]
+pub struct PreparedBatch {
+    read: Option<(u64, B256)>,
+    next: Checkpoint,
+    projection: Projection,
+    touched: Vec<AgreementRow>,
+    notes: Vec<NewNotification>,
+    window: Vec<(u64, B256, B256)>,
+    forget_below: u64,
+}
+
+impl PreparedBatch {
+    /// Its events.
+    pub fn events(&self) -> usize {
+        self.projection.events.len()
+    }
 }
 
 /// The next batch's logs, fetched while the current batch is written.
@@ -216,7 +363,7 @@ pub struct Stats {
 struct Prefetch {
     from: u64,
     to: u64,
-    started: std::time::Instant,
+    started: Instant,
     task: tokio::task::JoinHandle<Option<Vec<Log>>>,
 }
 
@@ -360,6 +507,7 @@ impl Indexer {
 
     /// One step: mirror the next batch, undo a reorg, or find nothing to do.
     pub async fn step(&mut self) -> Result<Progress> {
+        let mut t = Instant::now();
         let head =
             self.rpc("eth_blockNumber", |p| async move { p.get_block_number().await }).await?;
         let mut conn = self.pool.acquire().await?;
@@ -368,7 +516,7 @@ impl Indexer {
         let read = stored.then_some((cp.block_number, cp.block_hash));
         let finalized = head.saturating_sub(self.cfg.finality_depth);
         self.record_position(head, cp.block_number, finalized);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         if head < cp.block_number {
             warn!(head, indexed = cp.block_number, "the node is behind the mirror; waiting for it");
             return Ok(Progress::CaughtUp);
@@ -376,7 +524,9 @@ impl Indexer {
         let target = head.saturating_sub(self.cfg.confirmations);
         if cp.block_number >= target {
             // Idle: is the mirror's tip still on the canonical chain?
-            return match self.header(cp.block_number).await? {
+            let tip = self.header(cp.block_number).await?;
+            self.stats.stages.head += lap(&mut t);
+            return match tip {
                 Some(h) if h.hash != cp.block_hash => {
                     self.undo_reorg(&mut conn, &cp, read).await?;
                     Ok(Progress::Advanced)
@@ -384,15 +534,92 @@ impl Indexer {
                 _ => Ok(Progress::CaughtUp),
             };
         }
+        self.stats.stages.head += lap(&mut t);
 
-        let from = cp.block_number + 1;
-        let Some(first) = self.header(from).await? else { return Ok(Progress::CaughtUp) };
-        if first.parent != cp.block_hash {
-            self.undo_reorg(&mut conn, &cp, read).await?;
-            return Ok(Progress::Advanced);
+        let prev = (cp.block_number, cp.block_hash);
+        let batch = match self.fetch_batch(cp.genesis_hash, prev, head, target).await? {
+            Fetch::Batch(b) => b,
+            Fetch::Unlinked => {
+                self.undo_reorg(&mut conn, &cp, read).await?;
+                return Ok(Progress::Advanced);
+            }
+            Fetch::Retry => return Ok(Progress::Advanced),
+            Fetch::CaughtUp => return Ok(Progress::CaughtUp),
+        };
+        drop(conn);
+        let fetched = started.elapsed();
+        // The next range is fetched while this one is written: the node and PostgreSQL work at
+        // once. The next step checks those logs against the chain like any others.
+        if batch.to < target {
+            self.start_prefetch(batch.to + 1, target);
+        }
+        let mut t = Instant::now();
+        let decoded = decode(&batch)?;
+        self.stats.stages.decode += lap(&mut t);
+        let mut tx = self.pool.begin().await?;
+        self.stats.stages.commit += lap(&mut t);
+        // The swap first: it fences a writer that lost the lock, and holds the checkpoint's row
+        // lock for the rest of the transaction.
+        let next = Checkpoint {
+            block_number: batch.to,
+            block_hash: batch.last_hash(),
+            head_block: head,
+            finalized_block: finalized,
+            ..cp
+        };
+        pactum_db::advance_checkpoint(&mut tx, read, &next).await?;
+        self.stats.stages.checkpoint += lap(&mut t);
+        let rows = pactum_db::load_agreements(&mut tx, self.cfg.chain_id, &decoded.ids).await?;
+        self.stats.stages.load += lap(&mut t);
+        let prepared = prepare(self.cfg.chain_id, &batch, decoded, rows, read, next)?;
+        self.stats.stages.project += lap(&mut t);
+        self.write(&mut tx, &prepared, &mut t).await?;
+        let written = started.elapsed();
+        tx.commit().await?;
+        self.stats.stages.commit += lap(&mut t);
+        let (events, from, to) = (prepared.events() as u64, batch.from, batch.to);
+        // Off the step's path: tens of thousands of allocations, freed while the next batch is read.
+        drop(tokio::task::spawn_blocking(move || drop((prepared, batch))));
+        self.stats.stages.free += lap(&mut t);
+        self.stats.events += events;
+        self.stats.batches += 1;
+        self.metrics.events.inc_by(events);
+        self.metrics
+            .events_per_second
+            .set(events as f64 / started.elapsed().as_secs_f64().max(1e-6));
+        self.record_position(head, to, finalized);
+        debug!(
+            from,
+            to,
+            events,
+            range = self.range,
+            fetch_ms = fetched.as_millis() as u64,
+            write_ms = (written - fetched).as_millis() as u64,
+            commit_ms = (started.elapsed() - written).as_millis() as u64,
+            "batch mirrored"
+        );
+        Ok(Progress::Advanced)
+    }
+
+    /// Reads the batch after checkpoint `prev` (at most up to `target`) and checks it against the
+    /// chain: its first block must link to `prev`, its logs must come from the blocks the node
+    /// now calls canonical, and the headers must not straddle a reorg.
+    async fn fetch_batch(
+        &mut self,
+        genesis: B256,
+        prev: (u64, B256),
+        head: u64,
+        target: u64,
+    ) -> Result<Fetch> {
+        let mut t = Instant::now();
+        let finalized = head.saturating_sub(self.cfg.finality_depth);
+        let from = prev.0 + 1;
+        let Some(first) = self.header(from).await? else { return Ok(Fetch::CaughtUp) };
+        if first.parent != prev.1 {
+            return Ok(Fetch::Unlinked);
         }
         let (logs, to) = self.fetch_logs(from, target).await?;
-        let fetched = started.elapsed();
+        self.stats.stages.logs += lap(&mut t);
 
         // Headers: every block above the finality line (the reorg window, and a check that each
         // log comes from the block the node now calls canonical), the batch's first block (its
@@ -414,12 +641,15 @@ impl Indexer {
             .flatten()
             .map(|h| (h.number, h))
             .collect();
-        let Some(last) = headers.get(&to).copied() else { return Ok(Progress::CaughtUp) };
+        self.stats.stages.headers += lap(&mut t);
+        if !headers.contains_key(&to) {
+            return Ok(Fetch::CaughtUp);
+        }
         // The first block's link to the checkpoint, again: `first` was read before the logs, and
         // a reorg in between would splice the old fork's checkpoint to the new fork's batch.
-        if headers.get(&from).map(|h| h.parent) != Some(cp.block_hash) {
+        if headers.get(&from).map(|h| h.parent) != Some(prev.1) {
             debug!(block = from, "the chain moved under the checkpoint during the batch; retrying");
-            return Ok(Progress::Advanced);
+            return Ok(Fetch::Retry);
         }
         for log in &logs {
             let n = log.block_number.unwrap_or_default();
@@ -427,7 +657,7 @@ impl Indexer {
                 // (A log without a hash is refused as corrupt when it is written.)
                 if log.block_hash.is_some_and(|b| b != h.hash) {
                     debug!(block = n, "the chain moved during the batch; retrying it");
-                    return Ok(Progress::Advanced);
+                    return Ok(Fetch::Retry);
                 }
             }
         }
@@ -436,71 +666,156 @@ impl Indexer {
             if let (Some(h), Some(p)) = (headers.get(&n), headers.get(&(n - 1))) {
                 if h.parent != p.hash {
                     debug!(block = n, "headers straddle a reorg; retrying the batch");
-                    return Ok(Progress::Advanced);
+                    return Ok(Fetch::Retry);
                 }
             }
         }
 
         let timestamps = self.timestamps(&logs, &headers).await?;
+        self.stats.stages.headers += lap(&mut t);
         if logs.iter().any(|l| l.block_number.is_some_and(|n| !timestamps.contains_key(&n))) {
             debug!("a log's block vanished during the batch; retrying it");
-            return Ok(Progress::Advanced);
+            return Ok(Fetch::Retry);
         }
-        let headed = started.elapsed();
-        // The next range is fetched while this one is written: the node and PostgreSQL work at
-        // once. The next step checks those logs against the chain like any others.
-        if to < target {
-            self.start_prefetch(to + 1, target);
-        }
-        let mut tx = self.pool.begin().await?;
-        // The swap first: it fences a writer that lost the lock, and holds the checkpoint's row
-        // lock for the rest of the transaction.
-        pactum_db::advance_checkpoint(
-            &mut tx,
-            read,
-            &Checkpoint {
-                block_number: to,
-                block_hash: last.hash,
-                head_block: head,
-                finalized_block: finalized,
-                ..cp
-            },
-        )
-        .await?;
-        let events = self.write_batch(&mut tx, &logs, &timestamps).await?;
-        let written = started.elapsed();
-        let mut window: Vec<(u64, B256, B256)> = headers
-            .values()
-            .filter(|h| h.number > finalized || h.number == to)
-            .map(|h| (h.number, h.hash, h.parent))
-            .collect();
-        window.sort_unstable_by_key(|w| w.0);
-        pactum_db::save_blocks(&mut tx, self.cfg.chain_id, &window, finalized.min(to)).await?;
-        tx.commit().await?;
-        self.stats.events += events;
-        self.metrics.events.inc_by(events);
-        self.metrics
-            .events_per_second
-            .set(events as f64 / started.elapsed().as_secs_f64().max(1e-6));
-        self.record_position(head, to, finalized);
-        debug!(
+        Ok(Fetch::Batch(Box::new(FetchedBatch {
+            genesis,
+            prev,
             from,
             to,
-            events,
-            range = self.range,
-            fetch_ms = fetched.as_millis() as u64,
-            headers_ms = (headed - fetched).as_millis() as u64,
-            write_ms = (written - headed).as_millis() as u64,
-            commit_ms = (started.elapsed() - written).as_millis() as u64,
-            "batch mirrored"
-        );
-        Ok(Progress::Advanced)
+            head,
+            finalized,
+            logs,
+            headers,
+            timestamps,
+        })))
+    }
+
+    /// Writes a prepared batch in the caller's transaction (after the checkpoint's swap): events,
+    /// derived rows, agreements, notifications (late: publishing holds the outbox lock until
+    /// commit, see `pactum_db::notifications`), then the reorg window.
+    async fn write(
+        &mut self,
+        conn: &mut PgConnection,
+        p: &PreparedBatch,
+        t: &mut Instant,
+    ) -> Result<()> {
+        let chain_id = self.cfg.chain_id;
+        let stages = &mut self.stats.stages;
+        pactum_db::copy_events(conn, chain_id, &p.projection.events).await?;
+        stages.copy += lap(t);
+        pactum_db::insert_derived(conn, chain_id, &p.projection).await?;
+        stages.derived += lap(t);
+        pactum_db::upsert_agreements(conn, chain_id, &p.touched).await?;
+        stages.agreements += lap(t);
+        pactum_db::notifications::publish(conn, &p.notes).await?;
+        stages.notify += lap(t);
+        pactum_db::save_blocks(conn, chain_id, &p.window, p.forget_below).await?;
+        stages.checkpoint += lap(t);
+        Ok(())
+    }
+
+    /// The fetch floor: every RPC call [`Indexer::sync_to_head`] makes backfilling from an empty
+    /// database — the same `eth_getLogs` ranges, adapted the same way and prefetched the same way,
+    /// the same header calls — with nothing decoded or written. Keeps the batches when `keep`
+    /// (the write floor's input, see [`Indexer::prepare_from_empty`]); otherwise drops each.
+    pub async fn fetch_to_head(&mut self, keep: bool) -> Result<Vec<FetchedBatch>> {
+        self.check_chain().await?;
+        let mut out = Vec::new();
+        let mut cp: Option<(u64, B256)> = None;
+        loop {
+            let mut t = Instant::now();
+            let head =
+                self.rpc("eth_blockNumber", |p| async move { p.get_block_number().await }).await?;
+            // What each step's checkpoint read asks the node.
+            let genesis = self.genesis().await?;
+            let prev = match cp {
+                Some(cp) => cp,
+                None => self.before_start().await?,
+            };
+            let target = head.saturating_sub(self.cfg.confirmations);
+            if prev.0 >= target {
+                // The step that finds the backfill done checks the mirror's tip.
+                self.header(prev.0).await?;
+                self.stats.stages.head += lap(&mut t);
+                return Ok(out);
+            }
+            self.stats.stages.head += lap(&mut t);
+            match self.fetch_batch(genesis, prev, head, target).await? {
+                Fetch::Batch(b) => {
+                    if b.to < target {
+                        self.start_prefetch(b.to + 1, target);
+                    }
+                    cp = Some((b.to, b.last_hash()));
+                    self.stats.events += b.logs.len() as u64;
+                    self.stats.batches += 1;
+                    if keep {
+                        out.push(*b);
+                    }
+                }
+                Fetch::Unlinked => {
+                    // No mirror to roll back: start over.
+                    warn!(block = prev.0 + 1, "reorg during a fetch-only pass; starting over");
+                    cp = None;
+                    out.clear();
+                }
+                Fetch::Retry => {}
+                Fetch::CaughtUp => return Ok(out),
+            }
+        }
+    }
+
+    /// Decodes and folds fetched batches in memory, in order, as a backfill from an empty
+    /// database does between its reads and its writes: the rows of the write floor.
+    pub fn prepare_from_empty(&self, batches: &[FetchedBatch]) -> Result<Vec<PreparedBatch>> {
+        let mut state: HashMap<B256, AgreementRow> = HashMap::new();
+        let mut out = Vec::with_capacity(batches.len());
+        for (i, batch) in batches.iter().enumerate() {
+            let decoded = decode(batch)?;
+            let rows = decoded
+                .ids
+                .iter()
+                .filter_map(|id| state.get(id).map(|r| (*id, r.clone())))
+                .collect();
+            let next = Checkpoint {
+                chain_id: self.cfg.chain_id,
+                escrow: self.cfg.escrow,
+                genesis_hash: batch.genesis,
+                block_number: batch.to,
+                block_hash: batch.last_hash(),
+                head_block: batch.head,
+                finalized_block: batch.finalized,
+            };
+            let read = (i > 0).then_some(batch.prev);
+            let prepared = prepare(self.cfg.chain_id, batch, decoded, rows, read, next)?;
+            state.extend(prepared.touched.iter().map(|r| (r.id, r.clone())));
+            out.push(prepared);
+        }
+        Ok(out)
+    }
+
+    /// The write floor: writes prepared batches into an empty database through the backfill's own
+    /// write path, each in its transaction — the checkpoint's swap, the events' `COPY`, derived
+    /// rows, agreements, notifications, the reorg window — with no RPC and no decoding.
+    pub async fn write_prepared(&mut self, batches: &[PreparedBatch]) -> Result<()> {
+        for p in batches {
+            let mut t = Instant::now();
+            let mut tx = self.pool.begin().await?;
+            self.stats.stages.commit += lap(&mut t);
+            pactum_db::advance_checkpoint(&mut tx, p.read, &p.next).await?;
+            self.stats.stages.checkpoint += lap(&mut t);
+            self.write(&mut tx, p, &mut t).await?;
+            tx.commit().await?;
+            self.stats.stages.commit += lap(&mut t);
+            self.stats.events += p.events() as u64;
+            self.stats.batches += 1;
+        }
+        Ok(())
     }
 
     /// The stored checkpoint, checked against the node (and `true`); or a fresh one before the
     /// start block (and `false`).
     async fn checkpoint(&mut self, conn: &mut PgConnection) -> Result<(Checkpoint, bool)> {
-        let genesis = self.header(0).await?.map(|h| h.hash).unwrap_or_default();
+        let genesis = self.genesis().await?;
         if let Some(cp) = pactum_db::checkpoint(conn, self.cfg.chain_id).await? {
             if cp.genesis_hash != genesis {
                 return Err(Error::GenesisChanged {
@@ -518,9 +833,7 @@ impl Indexer {
             }
             return Ok((cp, true));
         }
-        // Block 0 is genesis: the escrow's events start at block 1 at the earliest.
-        let before = self.cfg.start_block.max(1) - 1;
-        let hash = self.header(before).await?.map(|h| h.hash).unwrap_or_default();
+        let (before, hash) = self.before_start().await?;
         let fresh = Checkpoint {
             chain_id: self.cfg.chain_id,
             escrow: self.cfg.escrow,
@@ -531,6 +844,18 @@ impl Indexer {
             finalized_block: 0,
         };
         Ok((fresh, false))
+    }
+
+    /// The node's genesis hash.
+    async fn genesis(&self) -> Result<B256> {
+        Ok(self.header(0).await?.map(|h| h.hash).unwrap_or_default())
+    }
+
+    /// The block before the start block and its hash: an empty mirror's checkpoint. (Block 0 is
+    /// genesis: the escrow's events start at block 1 at the earliest.)
+    async fn before_start(&self) -> Result<(u64, B256)> {
+        let before = self.cfg.start_block.max(1) - 1;
+        Ok((before, self.header(before).await?.map(|h| h.hash).unwrap_or_default()))
     }
 
     /// Finds the newest block of the window the node still has, deletes everything above it and
@@ -594,50 +919,6 @@ impl Indexer {
         Ok(())
     }
 
-    /// Decodes, folds and writes one batch of logs; returns how many events it held.
-    async fn write_batch(
-        &self,
-        conn: &mut PgConnection,
-        logs: &[Log],
-        timestamps: &HashMap<u64, u64>,
-    ) -> Result<u64> {
-        let mut decoded = Vec::with_capacity(logs.len());
-        let mut ids = Vec::new();
-        for log in logs {
-            let at = position(log, timestamps)?;
-            let event = PactumEscrowEvents::decode_raw_log(log.topics(), &log.data().data)
-                .map_err(|e| Error::Decode {
-                    block: at.block_number,
-                    log_index: u64::from(at.log_index),
-                    reason: e.to_string(),
-                })?;
-            if let Some(id) = agreement_of(&event) {
-                ids.push(id);
-            }
-            decoded.push((log, event, at));
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        let mut rows = pactum_db::load_agreements(conn, self.cfg.chain_id, &ids).await?;
-        let mut projection = Projection::default();
-        let mut notes = Vec::new();
-        for (log, event, at) in &decoded {
-            fold(&mut rows, event, *at)?;
-            let ledger = agreement_of(event).and_then(|id| rows.get(&id)).map(|r| &r.ledger);
-            project::project(event, *at, ledger, &mut projection);
-            let row = event_row(log, event, *at)?;
-            notes.extend(notify::notification(self.cfg.chain_id, event, *at, ledger, &row.fields));
-            projection.events.push(row);
-        }
-        pactum_db::insert_projection(conn, self.cfg.chain_id, &projection).await?;
-        let touched: Vec<AgreementRow> =
-            rows.into_values().filter(|r| ids.binary_search(&r.id).is_ok()).collect();
-        pactum_db::upsert_agreements(conn, self.cfg.chain_id, &touched).await?;
-        // Last: publishing holds the outbox lock until commit (see `pactum_db::notifications`).
-        pactum_db::notifications::publish(conn, &notes).await?;
-        Ok(decoded.len() as u64)
-    }
-
     /// Block times of the logs' blocks: from the logs when the node includes them, else headers.
     async fn timestamps(
         &self,
@@ -686,7 +967,8 @@ impl Indexer {
             }
             let end = to.min(from.saturating_add(self.range - 1));
             let filter = Filter::new().address(self.cfg.escrow).from_block(from).to_block(end);
-            let started = std::time::Instant::now();
+            let started = Instant::now();
+            self.metrics.rpc_calls.with_label_values(&["eth_getLogs"]).inc();
             let res =
                 tokio::time::timeout(self.cfg.rpc_timeout, self.provider.get_logs(&filter)).await;
             match res {
@@ -742,11 +1024,12 @@ impl Indexer {
         let filter = Filter::new().address(self.cfg.escrow).from_block(from).to_block(to);
         let provider = self.provider.clone();
         let timeout = self.cfg.rpc_timeout;
+        self.metrics.rpc_calls.with_label_values(&["eth_getLogs"]).inc();
         let task = tokio::spawn(async move {
             tokio::time::timeout(timeout, provider.get_logs(&filter)).await.ok()?.ok()
         });
         if let Some(old) =
-            self.prefetch.replace(Prefetch { from, to, started: std::time::Instant::now(), task })
+            self.prefetch.replace(Prefetch { from, to, started: Instant::now(), task })
         {
             old.task.abort();
         }
@@ -779,6 +1062,7 @@ impl Indexer {
             if self.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
+            self.metrics.rpc_calls.with_label_values(&[what]).inc();
             match tokio::time::timeout(self.cfg.rpc_timeout, call(self.provider.clone())).await {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => {
@@ -794,6 +1078,71 @@ impl Indexer {
             delay = (delay * 2).min(Duration::from_secs(10));
         }
     }
+}
+
+/// Decodes a batch's logs (ABI and positions); the first that does not decode stops it.
+fn decode(batch: &FetchedBatch) -> Result<Decoded> {
+    let mut events = Vec::with_capacity(batch.logs.len());
+    let mut ids = Vec::new();
+    for (i, log) in batch.logs.iter().enumerate() {
+        let at = position(log, &batch.timestamps)?;
+        let event =
+            PactumEscrowEvents::decode_raw_log(log.topics(), &log.data().data).map_err(|e| {
+                Error::Decode {
+                    block: at.block_number,
+                    log_index: u64::from(at.log_index),
+                    reason: e.to_string(),
+                }
+            })?;
+        if let Some(id) = agreement_of(&event) {
+            ids.push(id);
+        }
+        events.push((i, event, at));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Decoded { events, ids })
+}
+
+/// Folds a decoded batch into its agreements' state (`rows`: those of `decoded.ids` that exist
+/// before it) and derives every row its transaction writes.
+fn prepare(
+    chain_id: u64,
+    batch: &FetchedBatch,
+    decoded: Decoded,
+    mut rows: HashMap<B256, AgreementRow>,
+    read: Option<(u64, B256)>,
+    next: Checkpoint,
+) -> Result<PreparedBatch> {
+    let mut projection = Projection::default();
+    projection.events.reserve(decoded.events.len());
+    let mut notes = Vec::new();
+    for (i, event, at) in &decoded.events {
+        fold(&mut rows, event, *at)?;
+        let ledger = agreement_of(event).and_then(|id| rows.get(&id)).map(|r| &r.ledger);
+        project::project(event, *at, ledger, &mut projection);
+        let row = event_row(&batch.logs[*i], event, *at)?;
+        notes.extend(notify::notification(chain_id, event, *at, ledger, &row.fields));
+        projection.events.push(row);
+    }
+    let touched: Vec<AgreementRow> =
+        rows.into_values().filter(|r| decoded.ids.binary_search(&r.id).is_ok()).collect();
+    let mut window: Vec<(u64, B256, B256)> = batch
+        .headers
+        .values()
+        .filter(|h| h.number > batch.finalized || h.number == batch.to)
+        .map(|h| (h.number, h.hash, h.parent))
+        .collect();
+    window.sort_unstable_by_key(|w| w.0);
+    Ok(PreparedBatch {
+        read,
+        next,
+        projection,
+        touched,
+        notes,
+        window,
+        forget_below: batch.finalized.min(batch.to),
+    })
 }
 
 /// Folds one event into the agreements' rows (creating the row on creation or revocation).

@@ -1,7 +1,9 @@
 //! The indexer's Prometheus metrics: head, indexed and finalized block, lag, events (total and per
-//! second), RPC errors and reorgs. The binary serves [`Metrics::render`] at `/metrics`.
+//! second), RPC calls by method, RPC errors and reorgs. The binary serves [`Metrics::render`] at `/metrics`.
 
-use prometheus::{Encoder, Gauge, IntCounter, IntGauge, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 /// Shared, lock-free counters (clone the `Arc` around it to read them from another task).
 #[derive(Debug, Clone)]
@@ -19,6 +21,8 @@ pub struct Metrics {
     pub events: IntCounter,
     /// Events per second over the last batch.
     pub events_per_second: Gauge,
+    /// RPC calls made, by method (`eth_getLogs`, `eth_getBlockByNumber`, …), failed ones included.
+    pub rpc_calls: IntCounterVec,
     /// RPC calls that failed or timed out (each retried).
     pub rpc_errors: IntCounter,
     /// Reorgs undone.
@@ -53,6 +57,12 @@ impl Metrics {
         let events_per_second = Gauge::new("events_per_second", "Events per second, last batch")
             .unwrap_or_else(|_| unreachable_metric("events_per_second"));
         let _ = registry.register(Box::new(events_per_second.clone()));
+        let rpc_calls = IntCounterVec::new(
+            Opts::new("rpc_calls_total", "RPC calls made, by method"),
+            &["method"],
+        )
+        .unwrap_or_else(|_| unreachable_metric("rpc_calls_total"));
+        let _ = registry.register(Box::new(rpc_calls.clone()));
         Self {
             registry,
             head,
@@ -61,6 +71,7 @@ impl Metrics {
             lag,
             events,
             events_per_second,
+            rpc_calls,
             rpc_errors,
             reorgs,
         }
