@@ -183,6 +183,17 @@ pub(crate) async fn dump(pool: &PgPool) -> Result<Vec<String>> {
     .fetch_all(pool)
     .await?;
     out.extend(rows.into_iter().map(|r| format!("notifications: {r}")));
+    // No foreign key holds audience rows to their notification (migration 0007): a clean run has
+    // none without one, so any here makes the snapshot differ from it.
+    let orphans: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s %s %s', encode(a.account, 'hex'), a.notification_id, a.role) \
+         FROM notification_audience a \
+         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = a.notification_id) \
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    out.extend(orphans.into_iter().map(|r| format!("audience without its notification: {r}")));
     Ok(out)
 }
 
