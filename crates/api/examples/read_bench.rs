@@ -316,15 +316,12 @@ async fn prepare(
         sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
             .fetch_one(&mut c)
             .await?;
-    let b256 = |v: Vec<u8>| B256::try_from(v.as_slice()).map_err(|e| eyre!("an id: {e}"));
     let ids = sqlx::query_scalar::<_, Vec<u8>>(
         "SELECT id FROM agreements TABLESAMPLE BERNOULLI (10) LIMIT 100000",
     )
     .fetch_all(&mut c)
-    .await?
-    .into_iter()
-    .map(b256)
-    .collect::<Result<Vec<_>>>()?;
+    .await
+    .map(ids_of)??;
     let row = sqlx::query(
         "SELECT brand, count(*) AS n FROM agreements GROUP BY brand ORDER BY n DESC LIMIT 1",
     )
@@ -338,10 +335,8 @@ async fn prepare(
     .bind(i64::try_from(chain_id)?)
     .bind(heavy.as_slice())
     .fetch_all(&mut c)
-    .await?
-    .into_iter()
-    .map(b256)
-    .collect::<Result<Vec<_>>>()?;
+    .await
+    .map(ids_of)??;
     let row = sqlx::query(
         "SELECT created_block, created_log_index FROM agreements WHERE chain_id = $1 AND brand = $2 \
          ORDER BY created_block, created_log_index OFFSET $3 LIMIT 1",
@@ -427,6 +422,11 @@ async fn prepare(
         status,
         status_count,
     })
+}
+
+/// Agreement ids as read from the database.
+fn ids_of(rows: Vec<Vec<u8>>) -> Result<Vec<B256>> {
+    rows.iter().map(|v| B256::try_from(v.as_slice()).map_err(|e| eyre!("an id: {e}"))).collect()
 }
 
 /// Drafts up to `want` (a tenth of them the heavy brand's), each with its first version and
