@@ -160,3 +160,27 @@ async fn database_outages_are_waited_out() -> Result<()> {
     assert_eq!(dump(&pool).await?, dump(&clean).await?);
     Ok(())
 }
+
+/// Without a foreign key (migration 0007), an audience row whose notification is gone is caught
+/// only by `dump`: a row planted without its notification must make the dump differ from a clean
+/// one, or the crash, fault and reorg comparisons could not see it.
+#[tokio::test]
+async fn an_audience_row_without_its_notification_shows_in_the_dump() -> Result<()> {
+    let pool = fresh_db().await?;
+    let clean = dump(&pool).await?;
+    sqlx::query(
+        "INSERT INTO notification_audience (account, notification_id, role) \
+         VALUES ('\\xb0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0', 424242, 'brand')",
+    )
+    .execute(&pool)
+    .await?;
+    let planted = dump(&pool).await?;
+    assert_ne!(planted, clean);
+    assert!(
+        planted
+            .iter()
+            .any(|l| l.starts_with("audience without its notification:") && l.contains("424242")),
+        "the orphan is not named: {planted:?}"
+    );
+    Ok(())
+}
