@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    hide_password, hide_rpc_secrets, resolve, shutdown_signal, CHAIN_ID, DATABASE_URL, ESCROW,
-    RPC_URL, START_BLOCK,
+    distinct_chains, hide_password, hide_rpc_secrets, resolve, shown_chains, shutdown_signal,
+    ChainSpec, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL, START_BLOCK,
 };
 
 /// Flags of `pactum index`; each also reads the environment variable named in its help. Unset
@@ -80,6 +80,12 @@ pub(crate) struct IndexArgs {
     #[arg(long, env = "PACTUM_METRICS_ADDR")]
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics_addr: Option<String>,
+    /// More chains to index beside the one above, each with its own checkpoint, reorg window and
+    /// finality: `chain_id=…,rpc_url=…,escrow=…,start_block=…[,confirmations=…][,finality_depth=…]`,
+    /// chains separated by `;` (in the file: `[[chains]]` tables) [default: none].
+    #[arg(long, env = "PACTUM_CHAINS", value_delimiter = ';')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chains: Option<Vec<ChainSpec>>,
 }
 
 /// The settings of `pactum index` once layered; also what the config file may hold (any subset).
@@ -98,6 +104,7 @@ struct IndexSettings {
     batch_events: u64,
     poll_ms: u64,
     metrics_addr: String,
+    chains: Vec<ChainSpec>,
 }
 
 /// Anvil's default chain id: a local chain, where the escrow is deployed in the first blocks.
@@ -106,10 +113,10 @@ const ANVIL_CHAIN_ID: u64 = 31_337;
 /// The resolved settings.
 #[derive(Debug)]
 struct Settings {
-    rpc_url: String,
     database_url: String,
     metrics_addr: Option<SocketAddr>,
-    indexer: Config,
+    /// Each chain's indexer and node, the primary chain first.
+    chains: Vec<(Config, String)>,
 }
 
 impl IndexArgs {
@@ -125,6 +132,7 @@ impl IndexArgs {
             "batch_events": lib.batch_events,
             "poll_ms": u64::try_from(lib.poll_interval.as_millis()).unwrap_or(u64::MAX),
             "metrics_addr": "127.0.0.1:9464",
+            "chains": [],
         });
         let mut s: IndexSettings = resolve(
             defaults,
@@ -133,18 +141,8 @@ impl IndexArgs {
             self,
             &[RPC_URL, DATABASE_URL, CHAIN_ID, ESCROW],
         )?;
-        // On a real chain, block 1 would be a silent guess: a backfill of the whole chain's
-        // history before the escrow existed, or (with a start past the deployment) missing events.
-        let start_block = match s.start_block {
-            Some(b) => b,
-            None if s.chain_id == ANVIL_CHAIN_ID => 1,
-            None => bail!(
-                "{} on chain {} (the block `pactum deploy` printed; only anvil's chain \
-                 {ANVIL_CHAIN_ID} defaults to block 1)",
-                START_BLOCK.missing(),
-                s.chain_id
-            ),
-        };
+        distinct_chains(s.chain_id, &s.chains)?;
+        let start_block = start_block_of(s.chain_id, s.start_block)?;
         s.start_block = Some(start_block);
         let mut indexer = Config::new(s.chain_id, s.escrow, start_block);
         indexer.confirmations = s.confirmations;
@@ -153,17 +151,37 @@ impl IndexArgs {
         indexer.max_range = s.max_range.max(1);
         indexer.batch_events = s.batch_events.max(1);
         indexer.poll_interval = Duration::from_millis(s.poll_ms);
+        let mut chains = vec![(indexer.clone(), s.rpc_url.clone())];
+        for c in &mut s.chains {
+            let start_block = start_block_of(c.chain_id, c.start_block)?;
+            c.start_block = Some(start_block);
+            let mut more =
+                Config { chain_id: c.chain_id, escrow: c.escrow, start_block, ..indexer.clone() };
+            more.confirmations = c.confirmations.unwrap_or(s.confirmations);
+            more.finality_depth = c.finality_depth.unwrap_or(s.finality_depth);
+            chains.push((more, c.rpc_url.clone()));
+        }
         let metrics_addr = match s.metrics_addr.as_str() {
             "off" => None,
             a => Some(a.parse().wrap_err_with(|| format!("metrics address {a:?}"))?),
         };
-        let settings = Settings {
-            rpc_url: s.rpc_url.clone(),
-            database_url: s.database_url.clone(),
-            metrics_addr,
-            indexer,
-        };
+        let settings = Settings { database_url: s.database_url.clone(), metrics_addr, chains };
         Ok((s, settings))
+    }
+}
+
+/// A chain's start block: as given, or block 1 on anvil's chain. On a real chain, block 1 would be
+/// a silent guess: a backfill of the whole chain's history before the escrow existed, or (with a
+/// start past the deployment) missing events.
+fn start_block_of(chain_id: u64, given: Option<u64>) -> Result<u64> {
+    match given {
+        Some(b) => Ok(b),
+        None if chain_id == ANVIL_CHAIN_ID => Ok(1),
+        None => bail!(
+            "{} on chain {chain_id} (the block `pactum deploy` printed; only anvil's chain \
+             {ANVIL_CHAIN_ID} defaults to block 1)",
+            START_BLOCK.missing(),
+        ),
     }
 }
 
@@ -174,26 +192,31 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
         let shown = IndexSettings {
             rpc_url: hide_rpc_secrets(&shown.rpc_url),
             database_url: hide_password(&shown.database_url),
+            chains: shown_chains(&shown.chains),
             ..shown
         };
         println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(());
     }
-    let url =
-        settings.rpc_url.parse().wrap_err_with(|| format!("RPC URL {:?}", settings.rpc_url))?;
     let pool = pactum_db::connect(&settings.database_url, 8)
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
-    let mut indexer = Indexer::new(settings.indexer, url, pool);
-    let cancel = indexer.cancel_token();
-    let metrics = indexer.metrics();
-
+    // One indexer per chain, each with its own checkpoint, writer lock and reorg window; they
+    // share the pool and the process's stop.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut indexers = Vec::with_capacity(settings.chains.len());
+    for (cfg, rpc_url) in settings.chains {
+        let chain_id = cfg.chain_id;
+        let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {chain_id}"))?;
+        indexers.push(Indexer::new(cfg, url, pool.clone()).stopped_by(stop.clone()));
+    }
+    let all_metrics: Vec<Arc<Metrics>> = indexers.iter().map(Indexer::metrics).collect();
     tokio::spawn({
-        let cancel = cancel.clone();
+        let stop = stop.clone();
         async move {
             shutdown_signal().await;
             info!("stopping after the current batch");
-            cancel.cancel();
+            stop.cancel();
         }
     });
     if let Some(addr) = settings.metrics_addr {
@@ -201,19 +224,41 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
             .await
             .wrap_err_with(|| format!("binding the metrics address {addr}"))?;
         info!(%addr, "serving /metrics");
-        tokio::spawn(serve_metrics(listener, metrics.clone()));
+        tokio::spawn(serve_metrics(listener, all_metrics.clone()));
     }
-    tokio::spawn(report_progress(metrics, cancel));
-    indexer.run().await.wrap_err("indexer stopped")?;
-    Ok(())
+    let several = all_metrics.len() > 1;
+    for m in &all_metrics {
+        tokio::spawn(report_progress(m.clone(), stop.clone(), several));
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for mut indexer in indexers {
+        running.spawn(async move {
+            let chain_id = indexer.config().chain_id;
+            indexer.run().await.wrap_err_with(|| format!("indexer of chain {chain_id} stopped"))
+        });
+    }
+    // One chain's failure stops the others too: a supervisor restarts the process as a whole, and
+    // each indexer resumes from its own checkpoint.
+    let mut outcome = Ok(());
+    while let Some(done) = running.join_next().await {
+        let done = done.wrap_err("indexer task").and_then(|r| r);
+        if let Err(e) = done {
+            if outcome.is_ok() {
+                stop.cancel();
+                outcome = Err(e);
+            }
+        }
+    }
+    stop.cancel();
+    outcome
 }
 
-async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Vec<Arc<Metrics>>) {
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
             let metrics = metrics.clone();
-            async move { metrics.render() }
+            async move { Metrics::render_all(&metrics) }
         }),
     );
     if let Err(e) = axum::serve(listener, app).await {
@@ -222,8 +267,13 @@ async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>)
 }
 
 /// A progress bar while backfilling on a terminal; a log line every ten seconds otherwise.
-async fn report_progress(metrics: Arc<Metrics>, cancel: tokio_util::sync::CancellationToken) {
-    let tty = std::io::stderr().is_terminal();
+async fn report_progress(
+    metrics: Arc<Metrics>,
+    cancel: tokio_util::sync::CancellationToken,
+    several: bool,
+) {
+    // Several bars would overwrite each other on one line: log lines then, each naming its chain.
+    let tty = std::io::stderr().is_terminal() && !several;
     let bar = tty.then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -248,6 +298,7 @@ async fn report_progress(metrics: Arc<Metrics>, cancel: tokio_util::sync::Cancel
                 bar.set_message(format!("{} events", metrics.events.get()));
             }
             None => info!(
+                chain_id = metrics.chain_id(),
                 indexed,
                 head,
                 lag = head - indexed,

@@ -271,3 +271,80 @@ pub(crate) async fn shutdown_signal() {
         () = term => {}
     }
 }
+
+/// One more chain a deployment indexes and serves beside the primary one (whose settings are the
+/// top-level `chain_id`, `rpc_url`, `escrow`, `start_block`, `tokens`). In the file, an array of
+/// tables (`[[chains]]`); as the `--chains` flag or `PACTUM_CHAINS`, `key=value` pairs separated
+/// by commas, chains separated by `;`:
+/// `chain_id=8453,rpc_url=https://…,escrow=0x…,start_block=123,tokens=0xa|0xb`.
+///
+/// `confirmations` and `finality_depth` default to the top-level ones: an L2 and an L1 reorg
+/// differently, so each chain may set its own. `pactum index` ignores `tokens`; `pactum serve`
+/// ignores the start block, confirmations and finality depth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChainSpec {
+    pub(crate) chain_id: u64,
+    pub(crate) rpc_url: String,
+    pub(crate) escrow: alloy::primitives::Address,
+    #[serde(default)]
+    pub(crate) start_block: Option<u64>,
+    #[serde(default)]
+    pub(crate) confirmations: Option<u64>,
+    #[serde(default)]
+    pub(crate) finality_depth: Option<u64>,
+    #[serde(default)]
+    pub(crate) tokens: Vec<alloy::primitives::Address>,
+}
+
+impl std::str::FromStr for ChainSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut map = serde_json::Map::new();
+        for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not key=value (in chain {s:?})"))?;
+            let value = match key {
+                "chain_id" | "start_block" | "confirmations" | "finality_depth" => {
+                    serde_json::Value::from(
+                        value
+                            .parse::<u64>()
+                            .map_err(|_| format!("{key}: {value:?} is not a number"))?,
+                    )
+                }
+                "tokens" => value.split('|').filter(|t| !t.is_empty()).collect(),
+                _ => serde_json::Value::from(value),
+            };
+            if map.insert(key.to_owned(), value).is_some() {
+                return Err(format!("{key} is given twice (in chain {s:?})"));
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| format!("chain {s:?}: {e} (keys: chain_id, rpc_url, escrow, start_block, confirmations, finality_depth, tokens)"))
+    }
+}
+
+/// Refuses a chain listed twice (the primary one included): two indexers would fight over one
+/// checkpoint, and an agreement could not be told apart by its chain.
+pub(crate) fn distinct_chains(primary: u64, more: &[ChainSpec]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::from([primary]);
+    for c in more {
+        if !seen.insert(c.chain_id) {
+            eyre::bail!(
+                "chain {} is configured twice (`chain_id` and `chains` must name different chains)",
+                c.chain_id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A chain's settings as `--print-config` shows them (the node's keys hidden).
+pub(crate) fn shown_chains(chains: &[ChainSpec]) -> Vec<ChainSpec> {
+    chains
+        .iter()
+        .map(|c| ChainSpec { rpc_url: hide_rpc_secrets(&c.rpc_url), ..c.clone() })
+        .collect()
+}

@@ -412,6 +412,19 @@ impl Indexer {
         self.cancel.clone()
     }
 
+    /// Stops between batches when `token` is cancelled instead (one token for the indexers of
+    /// several chains in one process).
+    #[must_use]
+    pub fn stopped_by(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> &Stats {
         &self.stats

@@ -9,6 +9,7 @@ use prometheus::{
 #[derive(Debug, Clone)]
 pub struct Metrics {
     registry: Registry,
+    chain_id: u64,
     /// The node's head block.
     pub head: IntGauge,
     /// The last mirrored block.
@@ -65,6 +66,7 @@ impl Metrics {
         let _ = registry.register(Box::new(rpc_calls.clone()));
         Self {
             registry,
+            chain_id,
             head,
             indexed,
             finalized,
@@ -75,6 +77,29 @@ impl Metrics {
             rpc_errors,
             reorgs,
         }
+    }
+
+    /// The chain these metrics are of.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Several chains' metrics in one exposition: each family once, with every chain's samples
+    /// (told apart by their `chain_id` label). Rendering each registry in turn would repeat a
+    /// family's `# HELP` and `# TYPE`, which Prometheus refuses.
+    pub fn render_all(all: &[std::sync::Arc<Self>]) -> String {
+        let mut families: Vec<prometheus::proto::MetricFamily> = Vec::new();
+        for m in all {
+            for family in m.registry.gather() {
+                match families.iter_mut().find(|f| f.name() == family.name()) {
+                    Some(f) => f.mut_metric().extend(family.get_metric().iter().cloned()),
+                    None => families.push(family),
+                }
+            }
+        }
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&families, &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
     }
 
     /// The metrics in Prometheus' text exposition format.
