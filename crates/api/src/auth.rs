@@ -166,7 +166,7 @@ impl SignatureMethod {
 /// Checks that `signer` signed `digest`, as the escrow does: the key first (so EIP-7702 accounts
 /// sign with their key), then EIP-1271 if the account has code.
 pub async fn verify_signature(
-    state: &AppState,
+    chain: &crate::Chain,
     signer: Address,
     digest: B256,
     signature: &[u8],
@@ -181,9 +181,9 @@ pub async fn verify_signature(
         }
         _ => {}
     }
-    let code = state.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
+    let code = chain.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
     if !code.is_empty() {
-        let wallet = IERC1271::new(signer, state.provider.clone());
+        let wallet = IERC1271::new(signer, chain.provider.clone());
         let answer =
             wallet.isValidSignature(digest, Bytes::copy_from_slice(signature)).call().await;
         if matches!(answer, Ok(magic) if magic.0 == ERC1271_MAGIC) {
@@ -217,8 +217,11 @@ pub struct NonceResponse {
     pub domain: String,
     /// The URI the message must name.
     pub uri: String,
-    /// The chain id the message must name.
+    /// The chain id the message must name: the primary chain's (any of `chainIds` is taken too).
     pub chain_id: u64,
+    /// Every chain a message may name (the served chains); a contract wallet is checked on the
+    /// one the message names.
+    pub chain_ids: Vec<u64>,
 }
 
 #[utoipa::path(post, path = "/v1/auth/nonce", tag = "auth", summary = "A single-use SIWE nonce", responses((status = 200, description = "The nonce and the fields the message must name", body = NonceResponse), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody)), security(()))]
@@ -236,7 +239,8 @@ async fn nonce(_: PerIp, State(state): State<AppState>) -> Result<Json<NonceResp
         expires_at,
         domain: state.cfg.siwe_domain.clone(),
         uri: state.cfg.siwe_uri.clone(),
-        chain_id: state.cfg.chain_id,
+        chain_id: state.primary().id,
+        chain_ids: state.chains.iter().map(|c| c.id).collect(),
     }))
 }
 
@@ -286,10 +290,12 @@ async fn login(
     let text = SiweText::parse(&req.message).map_err(siwe_refusal)?;
     let msg = text.message();
     let t = now();
+    // A message may name any served chain; one naming another is refused as naming the primary.
+    let chain = state.chain(msg.chain_id).unwrap_or_else(|_| state.primary());
     let expect = SiweExpectations {
         domain: state.cfg.siwe_domain.clone(),
         uri: state.cfg.siwe_uri.clone(),
-        chain_id: state.cfg.chain_id,
+        chain_id: chain.id,
     };
     text.verify_fields(&expect, t).map_err(siwe_refusal)?;
     // Then the nonce is spent, for good, before the signature is looked at (which for a contract
@@ -305,7 +311,7 @@ async fn login(
     }
     drop(conn);
     // The signature is of the text as received (EIP-191), not of a re-formatting of its fields.
-    verify_signature(&state, msg.address, text.eip191_hash(), &req.signature).await?;
+    verify_signature(chain, msg.address, text.eip191_hash(), &req.signature).await?;
 
     let role = if state.cfg.auditors.contains(&msg.address) { "auditor" } else { "party" };
     let expires_at = session_expiry(msg.expiration_unix(), t, state.cfg.session_ttl);

@@ -32,7 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A token agreements may use.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     /// Its address (the zero address: native ETH).
@@ -62,36 +62,57 @@ pub struct ClientConfig {
     /// The address that signs this server's audit bundles (their `exporter` member).
     #[schema(value_type = String)]
     pub export_signer: Address,
+    /// Every chain served, the primary one (above) first, each with its escrow and tokens.
+    pub chains: Vec<ChainInfo>,
+}
+
+/// One chain a deployment serves.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainInfo {
+    /// Its chain id.
+    pub chain_id: u64,
+    /// Its escrow (the EIP-712 verifying contract of agreements on it).
+    #[schema(value_type = String)]
+    pub escrow: Address,
+    /// The tokens agreements on it may use.
+    pub tokens: Vec<TokenInfo>,
 }
 
 #[utoipa::path(get, path = "/v1/config", tag = "operations", summary = "The chain, escrow, SIWE domain and tokens of this deployment", responses((status = 200, description = "This deployment's settings", body = ClientConfig)), security(()))]
 async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, ApiError> {
-    let mut tokens = Vec::with_capacity(state.cfg.tokens.len());
-    for &address in &state.cfg.tokens {
-        tokens.push(if address.is_zero() {
-            TokenInfo { address, symbol: Some("ETH".to_owned()), decimals: Some(18) }
-        } else {
-            token_info(&state, address).await
-        });
+    let mut chains = Vec::with_capacity(state.chains.len());
+    for chain in state.chains.iter() {
+        let mut tokens = Vec::with_capacity(chain.tokens.len());
+        for &address in &chain.tokens {
+            tokens.push(if address.is_zero() {
+                TokenInfo { address, symbol: Some("ETH".to_owned()), decimals: Some(18) }
+            } else {
+                token_info(&state, chain, address).await
+            });
+        }
+        chains.push(ChainInfo { chain_id: chain.id, escrow: chain.escrow, tokens });
     }
+    let primary = &chains[0];
     Ok(Json(ClientConfig {
-        chain_id: state.cfg.chain_id,
-        escrow: state.cfg.escrow,
+        chain_id: primary.chain_id,
+        escrow: primary.escrow,
         siwe_domain: state.cfg.siwe_domain.clone(),
         siwe_uri: state.cfg.siwe_uri.clone(),
-        tokens,
+        tokens: primary.tokens.clone(),
         export_signer: state.cfg.export_key.address(),
+        chains,
     }))
 }
 
 /// A token's symbol and decimals: from the cache, or read and cached when both answer (a token
 /// that does not answer now is asked again next time).
-async fn token_info(state: &AppState, address: Address) -> TokenInfo {
-    let cached = state.token_meta.read().ok().and_then(|m| m.get(&address).cloned());
+async fn token_info(state: &AppState, chain: &crate::Chain, address: Address) -> TokenInfo {
+    let cached = state.token_meta.read().ok().and_then(|m| m.get(&(chain.id, address)).cloned());
     if let Some((symbol, decimals)) = cached {
         return TokenInfo { address, symbol: Some(symbol), decimals: Some(decimals) };
     }
-    let erc20 = IERC20Metadata::new(address, state.provider.clone());
+    let erc20 = IERC20Metadata::new(address, chain.provider.clone());
     // A token that does not answer is shown without symbol and decimals (the page still works);
     // why goes to the log, never to the client (it may name the node's URL).
     let symbol = erc20
@@ -107,7 +128,7 @@ async fn token_info(state: &AppState, address: Address) -> TokenInfo {
         .map_err(|e| tracing::warn!(%address, error = %e, "token decimals unavailable"))
         .ok();
     if let (Some(s), Some(d), Ok(mut m)) = (&symbol, decimals, state.token_meta.write()) {
-        m.insert(address, (s.clone(), d));
+        m.insert((chain.id, address), (s.clone(), d));
     }
     TokenInfo { address, symbol, decimals }
 }

@@ -252,7 +252,7 @@ async fn list(
         (None, None) => Page::Before(i64::MAX),
     };
     let mut conn = state.pool.acquire().await?;
-    let rows = pactum_db::feed::page(&mut conn, state.cfg.chain_id, account, page, limit).await?;
+    let rows = pactum_db::feed::page(&mut conn, &state.chain_ids(), account, page, limit).await?;
     let full = rows.len() as i64 == limit;
     let mut items =
         rows.into_iter().map(NotificationItem::try_from).collect::<Result<Vec<_>, _>>()?;
@@ -400,7 +400,7 @@ async fn stream(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = Feed {
         pool: state.pool.clone(),
-        chain_id: state.cfg.chain_id,
+        chains: state.chain_ids(),
         account,
         cursor,
         buf: VecDeque::new(),
@@ -423,7 +423,7 @@ async fn stream(
 /// One stream's position and what wakes it.
 struct Feed {
     pool: PgPool,
-    chain_id: u64,
+    chains: Vec<i64>,
     account: Address,
     /// The id of the last notification sent (or the starting point).
     cursor: i64,
@@ -495,7 +495,7 @@ impl Feed {
         let mut conn = self.pool.acquire().await?;
         pactum_db::feed::page(
             &mut conn,
-            self.chain_id,
+            &self.chains,
             self.account,
             Page::After(self.cursor),
             STREAM_PAGE,

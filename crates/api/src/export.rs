@@ -19,7 +19,11 @@ use crate::{error::ApiError, AppState};
 
 /// Builds agreement `id`'s bundle as of the indexer's checkpoint, and signs it. The caller has
 /// already been allowed to read it.
-pub async fn bundle(state: &AppState, id: B256) -> Result<serde_json::Value, ApiError> {
+pub async fn bundle(
+    state: &AppState,
+    chain: &crate::Chain,
+    id: B256,
+) -> Result<serde_json::Value, ApiError> {
     let mut conn = state.pool.acquire().await?;
     // One snapshot: the checkpoint, the events and the ledger agree with one another even while
     // the indexer writes the next batch.
@@ -27,14 +31,14 @@ pub async fn bundle(state: &AppState, id: B256) -> Result<serde_json::Value, Api
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let cp = pactum_db::checkpoint(&mut tx, state.cfg.chain_id)
+    let cp = pactum_db::checkpoint(&mut tx, chain.id)
         .await?
         .ok_or_else(|| ApiError::not_found("agreement"))?;
-    let rows = pactum_db::load_agreements(&mut tx, state.cfg.chain_id, &[id]).await?;
+    let rows = pactum_db::load_agreements(&mut tx, chain.id, &[id]).await?;
     let ledger =
         rows.get(&id).map(|r| r.ledger.clone()).ok_or_else(|| ApiError::not_found("agreement"))?;
     let agreement = ledger.agreement.clone().ok_or_else(|| ApiError::not_found("agreement"))?;
-    let history = pactum_db::api::history(&mut tx, state.cfg.chain_id, id).await?;
+    let history = pactum_db::api::history(&mut tx, chain.id, id).await?;
     let version = pactum_db::api::version_by_agreement(&mut tx, id).await?;
     let (signed, log) = match &version {
         Some(v) => (
@@ -84,9 +88,9 @@ pub async fn bundle(state: &AppState, id: B256) -> Result<serde_json::Value, Api
         .collect();
     if pairs.len() != 2 {
         let found = pactum_audit::verify::creation_signatures(
-            &state.provider,
-            state.cfg.escrow,
-            state.cfg.chain_id,
+            &chain.provider,
+            chain.escrow,
+            chain.id,
             id,
             created.tx_hash,
         )
@@ -108,7 +112,7 @@ pub async fn bundle(state: &AppState, id: B256) -> Result<serde_json::Value, Api
             Role::Creator => agreement.creator,
         };
         let method =
-            pactum_audit::verify::signature_method(&state.provider, signer, id, &signature, at)
+            pactum_audit::verify::signature_method(&chain.provider, signer, id, &signature, at)
                 .await
                 .unwrap_or(SignatureMethod::Eip1271);
         signatures.push(PartySignature { role, signer, signature, method });
@@ -116,8 +120,8 @@ pub async fn bundle(state: &AppState, id: B256) -> Result<serde_json::Value, Api
 
     let bundle = Bundle {
         format: FORMAT.to_owned(),
-        chain_id: state.cfg.chain_id,
-        escrow: state.cfg.escrow,
+        chain_id: chain.id,
+        escrow: chain.escrow,
         exported_at: u64::try_from(crate::now()).unwrap_or_default(),
         as_of: BlockRef { number: cp.block_number, hash: cp.block_hash },
         created,

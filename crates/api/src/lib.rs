@@ -107,6 +107,23 @@ pub struct Config {
     pub stream_poll: Duration,
     /// How often an idle stream sends a keep-alive comment.
     pub stream_keep_alive: Duration,
+    /// The chains served beside the primary one (`chain_id`, `escrow`, `tokens` above).
+    pub more_chains: Vec<ChainConfig>,
+}
+
+/// Another chain a deployment serves: its own escrow, node and tokens (a token's address differs
+/// from chain to chain). Agreements on it are read, acted on and exported like the primary
+/// chain's; drafts name it by `chainId`.
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    /// Its chain id.
+    pub chain_id: u64,
+    /// Its escrow.
+    pub escrow: Address,
+    /// Tokens agreements on it may use besides ETH.
+    pub tokens: Vec<Address>,
+    /// Its node.
+    pub rpc_url: alloy::transports::http::reqwest::Url,
 }
 
 /// A configuration the API refuses to start with.
@@ -156,6 +173,7 @@ impl Config {
             streams_per_account: 5,
             stream_poll: Duration::from_secs(10),
             stream_keep_alive: Duration::from_secs(15),
+            more_chains: Vec::new(),
         }
     }
 
@@ -208,6 +226,9 @@ fn cors_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
         .collect()
 }
 
+/// Token symbols and decimals by chain id and token address.
+pub type TokenMeta = std::collections::HashMap<(u64, Address), (String, u8)>;
+
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -215,16 +236,15 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     /// The database (migrated).
     pub pool: PgPool,
-    /// The chain, for EIP-1271 checks, allowances and the head.
-    pub provider: DynProvider,
+    /// The chains served, the primary one first: each one's escrow, node and clock.
+    pub chains: Arc<[Chain]>,
     /// Request counters and latencies (the process's: see [`metrics`]).
     pub metrics: metrics::Metrics,
     /// Per-IP and per-account request budgets.
     pub limits: Arc<limits::RateLimits>,
-    /// Token symbols and decimals, once read (they never change).
-    pub token_meta: Arc<RwLock<std::collections::HashMap<Address, (String, u8)>>>,
-    /// The chain's time, which deadlines are measured by (the latest block, cached briefly).
-    pub chain_clock: Arc<chain_time::ChainClock>,
+    /// Token symbols and decimals by chain and address, once read (they never change; one
+    /// address may be another token, or none, on another chain).
+    pub token_meta: Arc<RwLock<TokenMeta>>,
     /// Where ledger reads go: the primary, or a replica while it keeps up ([`replica`]).
     pub reads: Arc<replica::Reads>,
     /// Cancelled when the server stops: live streams end then, so a graceful shutdown (which
@@ -239,8 +259,26 @@ pub struct AppState {
 impl AppState {
     /// State for a pool (migrated) and an RPC URL.
     pub fn new(cfg: Config, pool: PgPool, rpc_url: alloy::transports::http::reqwest::Url) -> Self {
-        let provider =
-            ProviderBuilder::new().disable_recommended_fillers().connect_http(rpc_url).erased();
+        let connect =
+            |url| ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+        let mut tokens = cfg.tokens.clone();
+        tokens.dedup();
+        let primary = Chain {
+            id: cfg.chain_id,
+            escrow: cfg.escrow,
+            tokens,
+            provider: connect(rpc_url),
+            clock: Arc::default(),
+        };
+        let more = cfg.more_chains.iter().map(|c| Chain {
+            id: c.chain_id,
+            escrow: c.escrow,
+            // ETH is allowed everywhere, as on the primary chain.
+            tokens: std::iter::once(Address::ZERO).chain(c.tokens.iter().copied()).collect(),
+            provider: connect(c.rpc_url.clone()),
+            clock: Arc::default(),
+        });
+        let chains: Arc<[Chain]> = std::iter::once(primary).chain(more).collect();
         let metrics = metrics::Metrics::shared();
         let limits = Arc::new(limits::RateLimits::new(
             cfg.anonymous_rate_per_minute,
@@ -248,11 +286,10 @@ impl AppState {
         ));
         Self {
             cfg: Arc::new(cfg),
-            provider,
+            chains,
             metrics,
             limits,
             token_meta: Arc::default(),
-            chain_clock: Arc::default(),
             reads: Arc::new(replica::Reads::primary_only(pool.clone())),
             shutdown: tokio_util::sync::CancellationToken::new(),
             pool,
@@ -274,28 +311,76 @@ impl AppState {
         self
     }
 
+    /// The primary chain: the one `GET /v1/config` names first, drafts default to, and sign-in
+    /// messages name unless they name another served chain.
+    pub fn primary(&self) -> &Chain {
+        // `AppState::new` always puts the primary chain first.
+        &self.chains[0]
+    }
+
+    /// A served chain, else a 404 `unknown_chain` (for a path or a query that names one).
+    pub fn chain(&self, id: u64) -> Result<&Chain, error::ApiError> {
+        self.chains.iter().find(|c| c.id == id).ok_or_else(|| {
+            error::ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_chain",
+                format!("this deployment serves no chain {id} (GET /v1/config lists its chains)"),
+            )
+        })
+    }
+
+    /// The ids of the served chains, as the database stores them.
+    pub fn chain_ids(&self) -> Vec<i64> {
+        self.chains.iter().map(|c| i64::try_from(c.id).unwrap_or(i64::MAX)).collect()
+    }
+
+    /// Refuses a node that serves another chain than the one configured for it (a start-up check).
+    pub async fn check_chain(&self) -> Result<(), ConfigError> {
+        for chain in self.chains.iter() {
+            let node = chain.provider.get_chain_id().await.map_err(|e| {
+                tracing::warn!(chain = chain.id, error = %e, "eth_chainId failed");
+                ConfigError::NodeUnreachable
+            })?;
+            if node != chain.id {
+                return Err(ConfigError::WrongChain { node, configured: chain.id });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One served chain: its escrow, the tokens agreements on it may use, its node (for EIP-1271
+/// checks, allowances, simulations and the head) and its clock.
+#[derive(Debug)]
+pub struct Chain {
+    /// Its chain id.
+    pub id: u64,
+    /// Its escrow (the EIP-712 verifying contract).
+    pub escrow: Address,
+    /// Tokens agreements on it may use (the zero address: native ETH).
+    pub tokens: Vec<Address>,
+    /// Its node.
+    pub provider: DynProvider,
+    /// Its time, which deadlines are measured by (the latest block, cached briefly).
+    pub clock: Arc<chain_time::ChainClock>,
+}
+
+impl Chain {
     /// Unix seconds as the escrow will measure deadlines: the larger of the latest block's
     /// timestamp and this server's clock ([`chain_time`]). One RPC call per burst of concurrent
     /// callers; ask only once every cheaper check has passed.
-    pub async fn chain_now(&self) -> Result<i64, error::ApiError> {
-        self.chain_clock.now(&self.provider).await
-    }
-
-    /// Refuses a node that serves another chain than the configured one (a start-up check).
-    pub async fn check_chain(&self) -> Result<(), ConfigError> {
-        let node = self.provider.get_chain_id().await.map_err(|e| {
-            tracing::warn!(error = %e, "eth_chainId failed");
-            ConfigError::NodeUnreachable
-        })?;
-        if node != self.cfg.chain_id {
-            return Err(ConfigError::WrongChain { node, configured: self.cfg.chain_id });
-        }
-        Ok(())
+    pub async fn now(&self) -> Result<i64, error::ApiError> {
+        self.clock.now(&self.provider).await
     }
 
     /// The node's head block, for status and readiness.
     pub async fn head(&self) -> Result<u64, error::ApiError> {
         self.provider.get_block_number().await.map_err(error::ApiError::upstream)
+    }
+
+    /// Its EIP-712 domain.
+    pub fn domain(&self) -> alloy::sol_types::Eip712Domain {
+        pactum_core::domain(self.id, self.escrow)
     }
 }
 

@@ -43,13 +43,16 @@ pub async fn healthz() -> &'static str {
 /// Readiness: the database answers and the indexer is within `ready_max_lag` blocks of the head.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
     let s = sync_status(&state).await?;
-    if s.head.saturating_sub(s.indexed) > state.cfg.ready_max_lag {
+    // Ready only when every chain's mirror keeps up: a chain left behind would serve stale money.
+    if let Some(c) =
+        s.chains.iter().find(|c| c.head.saturating_sub(c.indexed) > state.cfg.ready_max_lag)
+    {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             format!(
-                "the indexer is at block {} of {}; not serving until it catches up",
-                s.indexed, s.head
+                "the indexer of chain {} is at block {} of {}; not serving until it catches up",
+                c.chain_id, c.indexed, c.head
             ),
         ));
     }
@@ -60,6 +63,22 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<SyncStatus>, A
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
+    /// The primary chain.
+    pub chain_id: u64,
+    /// Its last block mirrored.
+    pub indexed: u64,
+    /// Its node's head now.
+    pub head: u64,
+    /// Its last final block, as the indexer counts finality.
+    pub finalized: u64,
+    /// Every served chain, the primary one first, each as above.
+    pub chains: Vec<ChainSync>,
+}
+
+/// How far one chain's mirror has synced.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainSync {
     /// The chain.
     pub chain_id: u64,
     /// The last block mirrored.
@@ -72,13 +91,23 @@ pub struct SyncStatus {
 
 async fn sync_status(state: &AppState) -> Result<SyncStatus, ApiError> {
     let mut conn = state.reads.pool().acquire().await?;
-    let cp = pactum_db::checkpoint(&mut conn, state.cfg.chain_id).await?;
-    let head = state.head().await?;
+    let mut chains = Vec::with_capacity(state.chains.len());
+    for chain in state.chains.iter() {
+        let cp = pactum_db::checkpoint(&mut conn, chain.id).await?;
+        chains.push(ChainSync {
+            chain_id: chain.id,
+            indexed: cp.as_ref().map_or(0, |c| c.block_number),
+            head: chain.head().await?,
+            finalized: cp.as_ref().map_or(0, |c| c.finalized_block),
+        });
+    }
+    let primary = chains[0].clone();
     Ok(SyncStatus {
-        chain_id: state.cfg.chain_id,
-        indexed: cp.as_ref().map_or(0, |c| c.block_number),
-        head,
-        finalized: cp.as_ref().map_or(0, |c| c.finalized_block),
+        chain_id: primary.chain_id,
+        indexed: primary.indexed,
+        head: primary.head,
+        finalized: primary.finalized,
+        chains,
     })
 }
 
@@ -91,6 +120,8 @@ async fn status(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiEr
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgreementOut {
+    /// The chain it is on.
+    pub chain_id: u64,
     /// The id (the EIP-712 digest both parties signed).
     #[schema(value_type = String)]
     pub id: B256,
@@ -137,9 +168,11 @@ pub struct AgreementOut {
     pub updated_block: i64,
 }
 
-impl From<pactum_db::api::AgreementView> for AgreementOut {
-    fn from(a: pactum_db::api::AgreementView) -> Self {
+impl AgreementOut {
+    /// Agreement `a` of chain `chain_id`.
+    fn on(chain_id: u64, a: pactum_db::api::AgreementView) -> Self {
         Self {
+            chain_id,
             id: a.id,
             brand: a.brand,
             creator: a.creator,
@@ -340,6 +373,8 @@ pub struct HistoryEventOut {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct History {
+    /// The chain the agreement is on.
+    pub chain_id: u64,
     /// The agreement.
     #[schema(value_type = String)]
     pub agreement_id: B256,
@@ -374,6 +409,9 @@ pub struct ListQuery {
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The chain (default: the primary one; `GET /v1/config` lists them).
+    #[param(minimum = 1)]
+    pub chain: Option<u64>,
     /// `milestones`: each row also carries its milestones and the termination under way (what
     /// a dashboard row draws), read for the whole page in one more statement.
     #[param(inline)]
@@ -397,7 +435,7 @@ fn query_address(field: &str, s: &str) -> Result<Address, ApiError> {
 const STATUSES: [&str; 6] =
     ["active", "terminating", "closing", "completed", "terminated", "revoked"];
 
-#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated; with include=milestones each row also carries its milestones and the termination under way", params(ListQuery), responses((status = 200, description = "One page of agreements", body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements", tag = "reads", summary = "Agreements by party, role, status, token and time; keyset-paginated; with include=milestones each row also carries its milestones and the termination under way", params(ListQuery), responses((status = 200, description = "One page of agreements", body = AgreementPage), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "A chain this deployment does not serve (`unknown_chain`)", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -449,8 +487,11 @@ async fn list(
         to: q.to,
         after,
     };
+    let chain_id = match q.chain {
+        Some(c) => state.chain(c)?.id,
+        None => state.primary().id,
+    };
     let mut conn = state.reads.pool().acquire().await?;
-    let chain_id = state.cfg.chain_id;
     let (rows, mut details) = match q.include {
         None => (pactum_db::api::list_agreements(&mut conn, chain_id, &filter, limit).await?, None),
         Some(ListInclude::Milestones) => {
@@ -481,31 +522,71 @@ async fn list(
                     (Some(milestones), d.termination.map(TerminationOut::from))
                 }
             };
-            AgreementRow { agreement: a.into(), milestones, termination }
+            AgreementRow { agreement: AgreementOut::on(chain_id, a), milestones, termination }
         })
         .collect();
     Ok(Json(AgreementPage { items, next }))
 }
 
-/// An agreement id from a path (0x and 64 hex digits), else a 400 `invalid_id`.
-pub(crate) fn parse_id(id: &str) -> Result<B256, ApiError> {
-    id.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!("{id:?} is not an agreement id (0x and 64 hex digits)"),
-        )
-    })
+/// An agreement as a path names it: its id (0x and 64 hex digits), optionally after its chain
+/// id and a colon (`8453:0x…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AgreementRef {
+    /// The chain, if the path names it.
+    pub chain: Option<u64>,
+    /// The agreement id.
+    pub id: B256,
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money, the termination under way; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
+/// An agreement from a path (`0x…`, or `<chainId>:0x…`), else a 400 `invalid_id`.
+pub(crate) fn parse_id(text: &str) -> Result<AgreementRef, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_id",
+            format!(
+                "{text:?} is not an agreement id (0x and 64 hex digits, optionally after its \
+                 chain id and a colon: 8453:0x…)"
+            ),
+        )
+    };
+    let (chain, id) = match text.split_once(':') {
+        Some((chain, id)) => (Some(chain.parse::<u64>().map_err(|_| bad())?), id),
+        None => (None, text),
+    };
+    Ok(AgreementRef { chain, id: id.parse().map_err(|_| bad())? })
+}
+
+/// The served chain an agreement is on: the one its path names, else the one whose ledger has it
+/// (an id commits to its chain, so at most one has it), else a 404. One primary-key lookup, and
+/// none when the path names the chain or only one chain is served.
+pub(crate) async fn locate<'s>(
+    state: &'s AppState,
+    conn: &mut sqlx::PgConnection,
+    r: AgreementRef,
+) -> Result<&'s crate::Chain, ApiError> {
+    if let Some(chain) = r.chain {
+        return state.chain(chain);
+    }
+    if state.chains.len() == 1 {
+        return Ok(state.primary());
+    }
+    match pactum_db::api::chain_of(conn, &state.chain_ids(), r.id).await? {
+        Some(chain) => state.chain(chain),
+        None => Err(ApiError::not_found("agreement")),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money, the termination under way; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AgreementDetail>, ApiError> {
-    let id = parse_id(&id)?;
+    let at = parse_id(&id)?;
+    let id = at.id;
     let mut conn = state.reads.pool().acquire().await?;
-    let read = pactum_db::api::agreement(&mut conn, state.cfg.chain_id, id)
+    let chain = locate(&state, &mut conn, at).await?.id;
+    let read = pactum_db::api::agreement(&mut conn, chain, id)
         .await?
         .ok_or_else(|| ApiError::not_found("agreement"))?;
     let a = read.agreement;
@@ -523,7 +604,7 @@ async fn one(
         None
     };
     Ok(Json(AgreementDetail {
-        agreement: a.into(),
+        agreement: AgreementOut::on(chain, a),
         milestones: read.milestones.into_iter().map(MilestoneOut::from).collect(),
         termination: read.termination.map(TerminationOut::from),
         terms,
@@ -540,15 +621,17 @@ pub struct HistoryQuery {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits"), HistoryQuery), responses((status = 200, description = "The events in chain order, as JSON or CSV", content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)"), HistoryQuery), responses((status = 200, description = "The events in chain order, as JSON or CSV", content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
+    let at = parse_id(&id)?;
+    let id = at.id;
     let mut conn = state.reads.pool().acquire().await?;
-    let events = pactum_db::api::history(&mut conn, state.cfg.chain_id, id).await?;
+    let chain = locate(&state, &mut conn, at).await?.id;
+    let events = pactum_db::api::history(&mut conn, chain, id).await?;
     if events.is_empty() {
         return Err(ApiError::not_found("agreement"));
     }
@@ -569,7 +652,7 @@ async fn history(
                     data: alloy::hex::encode_prefixed(&e.data),
                 })
                 .collect();
-            Ok(Json(History { agreement_id: id, events }).into_response())
+            Ok(Json(History { chain_id: chain, agreement_id: id, events }).into_response())
         }
         Some("csv") => {
             let mut out = String::from(
@@ -599,16 +682,18 @@ async fn history(
     }
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits")), responses((status = 200, description = "The signed audit bundle", body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)")), responses((status = 200, description = "The signed audit bundle", body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 /// The audit bundle of one agreement (parties and auditors: it holds the private terms).
 async fn audit_bundle(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = parse_id(&id)?;
+    let at = parse_id(&id)?;
+    let id = at.id;
     let mut conn = state.reads.pool().acquire().await?;
-    let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
+    let chain = locate(&state, &mut conn, at).await?;
+    let rows = pactum_db::load_agreements(&mut conn, chain.id, &[id]).await?;
     let agreement = rows
         .get(&id)
         .and_then(|r| r.ledger.agreement.clone())
@@ -620,5 +705,5 @@ async fn audit_bundle(
         ));
     }
     // The node is asked only once the caller may have the bundle: a refusal costs no RPC call.
-    Ok(Json(crate::export::bundle(&state, id).await?))
+    Ok(Json(crate::export::bundle(&state, chain, id).await?))
 }

@@ -39,6 +39,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct ReconciliationQuery {
     /// A block at or below the indexer's indexed block [default: the indexed block].
     pub block: Option<u64>,
+    /// The chain whose escrow to reconcile (default: the primary one; `GET /v1/config` lists them).
+    #[param(minimum = 1)]
+    pub chain: Option<u64>,
 }
 
 /// The answer: both sides' figures and every difference. Integers are decimal strings.
@@ -215,10 +218,10 @@ fn before_deployment(block: u64, from: u64) -> ApiError {
 }
 
 /// The mirror's figures at `block`, in the shape [`audit::compare`] takes.
-async fn mirror(state: &AppState, block: u64) -> Result<audit::Mirror, ApiError> {
+async fn mirror(state: &AppState, chain: u64, block: u64) -> Result<audit::Mirror, ApiError> {
     let mut conn = state.reads.pool().acquire().await?;
-    let held = pactum_db::reconcile::held_at(&mut conn, state.cfg.chain_id, block).await?;
-    let credits = pactum_db::reconcile::credits_at(&mut conn, state.cfg.chain_id, block).await?;
+    let held = pactum_db::reconcile::held_at(&mut conn, chain, block).await?;
+    let credits = pactum_db::reconcile::credits_at(&mut conn, chain, block).await?;
     Ok(audit::Mirror {
         agreements: held
             .into_iter()
@@ -266,16 +269,20 @@ fn add(a: SignedAmount, b: SignedAmount) -> SignedAmount {
     }
 }
 
-#[utoipa::path(get, path = "/v1/reconciliation", tag = "reads", summary = "The escrow's money per token from the chain alone (balance = held + credits + surplus), compared with the indexer's mirror agreement by agreement", params(ReconciliationQuery), responses((status = 200, description = "The figures; `matches` is false on any difference or shortfall", body = Reconciliation), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 409, description = "The block is not indexed yet", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody), (status = 502, description = "The node failed", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/reconciliation", tag = "reads", summary = "The escrow's money per token from the chain alone (balance = held + credits + surplus), compared with the indexer's mirror agreement by agreement", params(ReconciliationQuery), responses((status = 200, description = "The figures; `matches` is false on any difference or shortfall", body = Reconciliation), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "A chain this deployment does not serve (`unknown_chain`)", body = crate::error::ErrorBody), (status = 409, description = "The block is not indexed yet", body = crate::error::ErrorBody), (status = 429, description = "Too many requests from this address", body = crate::error::ErrorBody), (status = 502, description = "The node failed", body = crate::error::ErrorBody)), security(()))]
 /// Reconciles the escrow at the indexed block (or `block`), chain against mirror.
 async fn reconciliation(
     _: PerIp,
     State(state): State<AppState>,
     Query(q): Query<ReconciliationQuery>,
 ) -> Result<Json<Reconciliation>, ApiError> {
+    let chain = match q.chain {
+        Some(c) => state.chain(c)?,
+        None => state.primary(),
+    };
     let checkpoint = {
         let mut conn = state.reads.pool().acquire().await?;
-        pactum_db::checkpoint(&mut conn, state.cfg.chain_id).await?
+        pactum_db::checkpoint(&mut conn, chain.id).await?
     };
     let Some(checkpoint) = checkpoint else {
         return Err(ApiError::conflict(
@@ -291,16 +298,16 @@ async fn reconciliation(
             format!("the mirror is at block {indexed}; ask for block {indexed} or an earlier one"),
         ));
     }
-    let mirror = mirror(&state, block).await?;
+    let mirror = mirror(&state, chain.id, block).await?;
     let mirror_hash = if block == indexed {
         Some(checkpoint.block_hash)
     } else {
         let mut conn = state.reads.pool().acquire().await?;
-        pactum_db::block_hash(&mut conn, state.cfg.chain_id, block).await?
+        pactum_db::block_hash(&mut conn, chain.id, block).await?
     };
 
     let opts = audit::Options {
-        from_block: audit::known_deployment_block(state.cfg.chain_id, state.cfg.escrow),
+        from_block: audit::known_deployment_block(chain.id, chain.escrow),
         block: Some(block),
         ..audit::Options::default()
     };
@@ -309,7 +316,7 @@ async fn reconciliation(
     if let Some(from) = opts.from_block.filter(|&from| block < from) {
         return Err(before_deployment(block, from));
     }
-    let report = audit::reconcile(&state.provider, state.cfg.escrow, &opts).await.map_err(|e| {
+    let report = audit::reconcile(&chain.provider, chain.escrow, &opts).await.map_err(|e| {
         if let audit::Error::BadRange { from, to } = e {
             before_deployment(to, from)
         } else if e.is_node() {
@@ -327,8 +334,8 @@ async fn reconciliation(
         db_held.keys().chain(db_credits.keys()).copied().chain([Address::ZERO]).collect();
     Ok(Json(Reconciliation {
         matches: report.reconciles() && comparison.matches() && !hash_differs,
-        chain_id: state.cfg.chain_id.to_string(),
-        escrow: state.cfg.escrow,
+        chain_id: chain.id.to_string(),
+        escrow: chain.escrow,
         block: BlockView { number: report.block.number.to_string(), hash: report.block.hash },
         indexed_block: indexed.to_string(),
         chain: ChainFigures {

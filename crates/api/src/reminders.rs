@@ -29,22 +29,41 @@ pub enum Pass {
     },
 }
 
-/// Publishes the reminders due now.
+/// Publishes the reminders due now, chain by chain: each chain is planned by its own clock, and
+/// one whose mirror is behind waits without holding up the others. `Behind` only if no chain
+/// could be planned (it names the first).
 pub async fn pass(state: &AppState) -> Result<Pass, ApiError> {
     let mut conn = state.pool.acquire().await.map_err(pactum_db::Error::from)?;
-    let indexed = pactum_db::checkpoint(&mut conn, state.cfg.chain_id)
-        .await?
-        .map(|c| c.block_number)
-        .unwrap_or_default();
-    let head = state.head().await?;
-    if head.saturating_sub(indexed) > state.cfg.ready_max_lag {
-        return Ok(Pass::Behind { head, indexed });
+    let mut leads = None;
+    let (mut sent, mut behind, mut planned) = (0, None, false);
+    for chain in state.chains.iter() {
+        let indexed = pactum_db::checkpoint(&mut conn, chain.id)
+            .await?
+            .map(|c| c.block_number)
+            .unwrap_or_default();
+        let head = chain.head().await?;
+        if head.saturating_sub(indexed) > state.cfg.ready_max_lag {
+            debug!(
+                chain = chain.id,
+                head, indexed, "the mirror is behind the head; its reminders wait"
+            );
+            behind.get_or_insert(Pass::Behind { head, indexed });
+            continue;
+        }
+        let now = u64::try_from(chain.now().await?).unwrap_or_default();
+        if leads.is_none() {
+            let mut l = pactum_db::reminders::endpoint_leads(&mut conn).await?;
+            l.extend(DEFAULT_REMINDER_LEADS);
+            leads = Some(l);
+        }
+        let leads = leads.as_deref().unwrap_or_default();
+        sent += pactum_db::reminders::send_due(&mut conn, chain.id, now, leads).await?;
+        planned = true;
     }
-    let now = u64::try_from(state.chain_now().await?).unwrap_or_default();
-    let mut leads = pactum_db::reminders::endpoint_leads(&mut conn).await?;
-    leads.extend(DEFAULT_REMINDER_LEADS);
-    let sent = pactum_db::reminders::send_due(&mut conn, state.cfg.chain_id, now, &leads).await?;
-    Ok(Pass::Sent(sent))
+    Ok(match behind {
+        Some(b) if !planned => b,
+        _ => Pass::Sent(sent),
+    })
 }
 
 /// Runs [`pass`] every `every` until the task is dropped or aborted; a failed pass is logged and

@@ -982,6 +982,20 @@ fn milestone_of(r: &sqlx::postgres::PgRow) -> Result<MilestoneView> {
     })
 }
 
+/// The chain, of `chains`, agreement `id` is on (`None`: on none of them). An agreement id is its
+/// EIP-712 digest, which commits to the chain id and the escrow, so at most one chain has it; the
+/// primary key `(chain_id, id)` serves the lookup with one descent per chain.
+pub async fn chain_of(conn: &mut PgConnection, chains: &[i64], id: B256) -> Result<Option<u64>> {
+    let chain: Option<i64> = sqlx::query_scalar(
+        "SELECT chain_id FROM agreements WHERE chain_id = ANY($1) AND id = $2 LIMIT 1",
+    )
+    .bind(chains)
+    .bind(id.to_vec())
+    .fetch_optional(conn)
+    .await?;
+    Ok(chain.and_then(|c| u64::try_from(c).ok()))
+}
+
 /// One agreement with its milestones and the termination under way.
 pub async fn agreement(
     conn: &mut PgConnection,

@@ -9,7 +9,7 @@
 use alloy::primitives::{Address, B256};
 use sqlx::PgConnection;
 
-use crate::{i64_of, Result};
+use crate::Result;
 
 /// The columns of one notification as an account hears it.
 macro_rules! columns {
@@ -29,17 +29,17 @@ macro_rules! columns {
 // that index and filter by account, reading thousands of other accounts' rows per page; the
 // EXPLAIN test (tests/feed.rs) caught it for an account with 1 in 60 of the rows.
 
-/// The newest notifications of account `$2` on chain `$1` below id `$3`, newest first.
+/// The newest notifications of account `$2` on the chains `$1` below id `$3`, newest first.
 pub const NEWEST_BELOW: &str = concat!(
     columns!(),
-    "WHERE a.account >= $2 AND (a.account, a.notification_id) < ($2, $3) AND n.chain_id = $1 \
+    "WHERE a.account >= $2 AND (a.account, a.notification_id) < ($2, $3) AND n.chain_id = ANY($1) \
     ORDER BY a.account DESC, a.notification_id DESC LIMIT $4"
 );
 
-/// The oldest notifications of account `$2` on chain `$1` above id `$3`, oldest first.
+/// The oldest notifications of account `$2` on the chains `$1` above id `$3`, oldest first.
 pub const OLDEST_ABOVE: &str = concat!(
     columns!(),
-    "WHERE a.account <= $2 AND (a.account, a.notification_id) > ($2, $3) AND n.chain_id = $1 \
+    "WHERE a.account <= $2 AND (a.account, a.notification_id) > ($2, $3) AND n.chain_id = ANY($1) \
     ORDER BY a.account, a.notification_id LIMIT $4"
 );
 
@@ -83,10 +83,11 @@ pub enum Page {
     After(i64),
 }
 
-/// Up to `limit` notifications of `account` on chain `chain_id`, from the page's end.
+/// Up to `limit` notifications of `account` on the chains `chains` (a deployment's served chains:
+/// one feed for all of them, in id order), from the page's end.
 pub async fn page(
     conn: &mut PgConnection,
-    chain_id: u64,
+    chains: &[i64],
     account: Address,
     page: Page,
     limit: i64,
@@ -96,7 +97,7 @@ pub async fn page(
         Page::After(id) => (OLDEST_ABOVE, id),
     };
     Ok(sqlx::query_as(sql)
-        .bind(i64_of(chain_id))
+        .bind(chains)
         .bind(account.to_vec())
         .bind(bound)
         .bind(limit)

@@ -36,7 +36,7 @@ async fn explain(
     if !generic {
         let explain = format!("EXPLAIN (ANALYZE, FORMAT JSON) {sql}");
         return Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
-            .bind(1i64)
+            .bind(vec![1i64])
             .bind(account.to_vec())
             .bind(bound)
             .bind(100i64)
@@ -47,7 +47,7 @@ async fn explain(
     sqlx::query(sqlx::AssertSqlSafe(format!("PREPARE shape AS {sql}"))).execute(&mut *conn).await?;
     sqlx::query("SET plan_cache_mode = force_generic_plan").execute(&mut *conn).await?;
     let plan = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE shape(1, '\\x{}'::bytea, {bound}, 100)",
+        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE shape('{{1}}'::int8[], '\\x{}'::bytea, {bound}, 100)",
         alloy::hex::encode(account)
     )))
     .persistent(false)
@@ -115,10 +115,10 @@ async fn the_list_and_the_replay_read_an_index_from_one_end() -> Result<()> {
         }
     }
     // And the pages themselves: the newest first, the replay oldest first, each exactly 100.
-    let newest = page(&mut conn, 1, heavy, Page::Before(i64::MAX), 100).await?;
+    let newest = page(&mut conn, &[1], heavy, Page::Before(i64::MAX), 100).await?;
     assert_eq!(newest.first().map(|r| r.id), Some(120_000));
     assert_eq!(newest.last().map(|r| r.id), Some(120_000 - 99 * 3));
-    let replay = page(&mut conn, 1, heavy, Page::After(3), 100).await?;
+    let replay = page(&mut conn, &[1], heavy, Page::After(3), 100).await?;
     assert_eq!(replay.first().map(|r| r.id), Some(6));
     assert_eq!(replay.len(), 100);
     assert_eq!(pactum_db::feed::latest_id(&mut conn).await?, 120_000);

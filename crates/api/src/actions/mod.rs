@@ -26,8 +26,8 @@ use alloy::{
 use axum::extract::{Path, State};
 use pactum_bindings::PactumEscrow::{self, PactumEscrowErrors as E};
 use pactum_core::{
-    disclosure, domain, mutual_termination_digest, mutual_termination_typed_data,
-    settlement_digest, settlement_typed_data, Agreement, MutualTermination, Settlement,
+    disclosure, mutual_termination_digest, mutual_termination_typed_data, settlement_digest,
+    settlement_typed_data, Agreement, MutualTermination, Settlement,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -37,7 +37,7 @@ use crate::{
     auth::SignedIn,
     drafts::{Eip712TypedData, TxRequest},
     error::{ActionJson, ApiError, ErrorBody, Json},
-    now, AppState,
+    now, AppState, Chain,
 };
 
 mod refusal;
@@ -113,8 +113,8 @@ fn time40(t: i64, now: i64) -> Result<U40, ApiError> {
 }
 
 /// The agreement's current state nonce, read from the escrow (the mirror may lag a block).
-async fn chain_nonce(state: &AppState, id: B256) -> Result<u32, ApiError> {
-    let escrow = PactumEscrow::new(state.cfg.escrow, state.provider.clone());
+async fn chain_nonce(chain: &Chain, id: B256) -> Result<u32, ApiError> {
+    let escrow = PactumEscrow::new(chain.escrow, chain.provider.clone());
     let s = escrow.getState(id).call().await.map_err(ApiError::upstream)?;
     Ok(s.nonce)
 }
@@ -140,7 +140,7 @@ impl Split {
     /// then returns what to sign or, signed, the escrow call.
     async fn step(
         self,
-        state: &AppState,
+        chain: &Chain,
         agreement: &Agreement,
         id: B256,
         d: &Eip712Domain,
@@ -179,9 +179,9 @@ impl Split {
             ));
         }
         // The escrow compares the deadline with `block.timestamp`: measured by the chain's time.
-        let now = state.chain_now().await?;
+        let now = chain.now().await?;
         let deadline = time40(self.deadline.unwrap_or(now + SPLIT_SIGNATURE_TTL), now)?;
-        let current = chain_nonce(state, id).await?;
+        let current = chain_nonce(chain, id).await?;
         let nonce = self.nonce.unwrap_or(current);
         let (digest, typed) = match self.milestone {
             Some(m) => {
@@ -253,7 +253,7 @@ impl Split {
     path = "/v1/agreements/{id}/transactions",
     tag = "settlement",
     summary = "The transaction for an escrow action, simulated against the current state first",
-    params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id (0x and 64 hex digits)")),
+    params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id (0x and 64 hex digits), optionally after its chain id and a colon (8453:0x…)")),
     request_body = ActionRequestSchema,
     responses(
         (status = 200, description = "The transaction to send, or for an unsigned split the typed data both parties sign", body = ActionResponse),
@@ -278,16 +278,18 @@ async fn prepare(
     ActionJson(req): ActionJson<ActionRequest>,
 ) -> Result<Json<ActionResponse>, ApiError> {
     let who = caller.party()?;
-    let id = crate::reads::parse_id(&id)?;
+    let at = crate::reads::parse_id(&id)?;
+    let id = at.id;
     // What the types cannot say, before the database or the node is asked anything.
     req.check()?;
     let mut conn = state.pool.acquire().await?;
-    let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
+    let chain = crate::reads::locate(&state, &mut conn, at).await?;
+    let rows = pactum_db::load_agreements(&mut conn, chain.id, &[id]).await?;
     let row = rows.get(&id).ok_or_else(|| ApiError::not_found("agreement"))?;
     let agreement = row.ledger.agreement.clone().ok_or_else(|| {
         ApiError::conflict("wrong_status", "the agreement was revoked before creation")
     })?;
-    let d = domain(state.cfg.chain_id, state.cfg.escrow);
+    let d = chain.domain();
     let a = req.name();
     let ag = agreement.clone();
     let mut value = U256::ZERO;
@@ -427,7 +429,7 @@ async fn prepare(
                 brand_signature,
                 creator_signature,
             };
-            match split.step(&state, &agreement, id, &d, a, available).await? {
+            match split.step(chain, &agreement, id, &d, a, available).await? {
                 SplitStep::ToSign(sign) => return Ok(Json(ActionResponse::Sign(sign))),
                 SplitStep::Call(data) => data,
             }
@@ -448,7 +450,7 @@ async fn prepare(
                 creator_signature,
             };
             let available = row.ledger.unearned();
-            match split.step(&state, &agreement, id, &d, a, available).await? {
+            match split.step(chain, &agreement, id, &d, a, available).await? {
                 SplitStep::ToSign(sign) => return Ok(Json(ActionResponse::Sign(sign))),
                 SplitStep::Call(data) => data,
             }
@@ -458,13 +460,14 @@ async fn prepare(
 
     let tx = TxRequest {
         description: format!("{a} on agreement {id}"),
+        chain_id: chain.id,
         from: who,
-        to: state.cfg.escrow,
+        to: chain.escrow,
         data,
         value: value.to_string(),
     };
     // Would the escrow accept it from this account, now?
-    simulate(&state, &tx).await?;
+    simulate(chain, &tx).await?;
     if let Some((milestone, caption, report)) = recorded {
         record_caption(&state, id, who, milestone, &caption, report).await?;
     }
@@ -473,14 +476,14 @@ async fn prepare(
 
 /// Runs `tx` as an `eth_call` from its sender at the latest block; a refusal comes back as a 409
 /// whose code and message are the escrow's reason, in words.
-pub(crate) async fn simulate(state: &AppState, tx: &TxRequest) -> Result<(), ApiError> {
+pub(crate) async fn simulate(chain: &Chain, tx: &TxRequest) -> Result<(), ApiError> {
     let value = U256::from_str_radix(&tx.value, 10).map_err(ApiError::internal)?;
     let call = TransactionRequest::default()
         .from(tx.from)
         .to(tx.to)
         .input(tx.data.clone().into())
         .value(value);
-    if let Err(err) = state.provider.call(call).await {
+    if let Err(err) = chain.provider.call(call).await {
         let decoded = err.as_error_resp().and_then(|e| e.as_decoded_interface_error::<E>());
         return Err(match decoded {
             Some(e) => {
@@ -533,7 +536,7 @@ pub struct CaptionCheck {
     path = "/v1/agreements/{id}/caption-check",
     tag = "settlement",
     summary = "The disclosure check of a caption against the agreement's terms, without preparing anything",
-    params(("id" = String, Path, pattern = r"^0x[0-9a-fA-F]{64}$", description = "The agreement id (0x and 64 hex digits)")),
+    params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id (0x and 64 hex digits), optionally after its chain id and a colon (8453:0x…)")),
     request_body = CaptionCheckRequest,
     responses(
         (status = 200, description = "The check", body = CaptionCheck),
@@ -554,9 +557,11 @@ async fn caption_check(
     Path(id): Path<String>,
     Json(req): Json<CaptionCheckRequest>,
 ) -> Result<Json<CaptionCheck>, ApiError> {
-    let id = crate::reads::parse_id(&id)?;
+    let at = crate::reads::parse_id(&id)?;
+    let id = at.id;
     let mut conn = state.pool.acquire().await?;
-    let rows = pactum_db::load_agreements(&mut conn, state.cfg.chain_id, &[id]).await?;
+    let chain = crate::reads::locate(&state, &mut conn, at).await?;
+    let rows = pactum_db::load_agreements(&mut conn, chain.id, &[id]).await?;
     let agreement = rows
         .get(&id)
         .and_then(|r| r.ledger.agreement.clone())

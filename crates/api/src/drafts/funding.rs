@@ -33,6 +33,8 @@ sol! {
 pub struct TxRequest {
     /// What it does.
     pub description: String,
+    /// The chain to send it on (a wallet on another network must switch first).
+    pub chain_id: u64,
     /// Who must send it.
     #[schema(value_type = String)]
     pub from: Address,
@@ -74,12 +76,13 @@ pub(super) async fn signed(
 ) -> Result<Signed, ApiError> {
     let draft = load(conn, id, caller, false).await?;
     let version = current_version(conn, &draft).await?;
-    if pactum_db::api::agreement(conn, state.cfg.chain_id, version.agreement_id).await?.is_some() {
+    if pactum_db::api::agreement(conn, draft.chain_id, version.agreement_id).await?.is_some() {
         return Err(ApiError::conflict(
             "already_on_chain",
             format!("the agreement is on chain: GET /v1/agreements/{}", version.agreement_id),
         ));
     }
+    super::view::draft_chain(state, &draft)?;
     let sigs = pactum_db::api::signatures(conn, id, draft.current_version).await?;
     let sig =
         |role: &str| sigs.iter().find(|s| s.role == role).map(|s| Bytes::from(s.signature.clone()));
@@ -122,10 +125,11 @@ pub(super) async fn transactions(
     let mut conn = state.pool.acquire().await?;
     let Signed { draft, version: v, agreement, brand_sig, creator_sig } =
         signed(&state, &mut conn, caller, &id).await?;
+    let chain = super::view::draft_chain(&state, &draft)?;
     let total = total_amount(&agreement);
     let mut out = Vec::new();
     if !agreement.token.is_zero() {
-        let token = IERC20Allowance::new(agreement.token, state.provider.clone());
+        let token = IERC20Allowance::new(agreement.token, chain.provider.clone());
         let allowance =
             token.allowance(draft.brand, draft.escrow).call().await.map_err(ApiError::upstream)?;
         if allowance < total {
@@ -134,6 +138,7 @@ pub(super) async fn transactions(
                     "approve the escrow to take {total} of token {}",
                     agreement.token
                 ),
+                chain_id: chain.id,
                 from: draft.brand,
                 to: agreement.token,
                 data: IERC20Allowance::approveCall { spender: draft.escrow, amount: total }
@@ -152,6 +157,7 @@ pub(super) async fn transactions(
     };
     out.push(TxRequest {
         description: format!("create the agreement and fund all {n} milestones"),
+        chain_id: chain.id,
         from: draft.brand,
         to: draft.escrow,
         data: call.abi_encode().into(),

@@ -9,7 +9,7 @@ use axum::{
 use pactum_core::{agreement_id, agreement_typed_data, domain};
 use pactum_db::api::{Draft, DraftSignature, DraftVersion};
 use rand::RngExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
     input::{check, Built, DraftInput, SignRequest, VersionQuery},
@@ -21,6 +21,16 @@ use crate::{
     error::{ApiError, BodyErrors, ErrorBody, Json, Query, SessionErrors},
     now, AppState,
 };
+
+/// Which chain's drafts `GET /v1/drafts` lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DraftListQuery {
+    /// The chain (default: the primary one; `GET /v1/config` lists them).
+    #[param(minimum = 1)]
+    pub chain: Option<u64>,
+}
 
 /// The caller's drafts.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -68,17 +78,25 @@ pub(super) async fn create(
     Json(input): Json<DraftInput>,
 ) -> Result<(StatusCode, Json<DraftView>), ApiError> {
     let brand = caller.party()?;
+    let chain = match input.chain_id {
+        Some(id) => state.chain(id).map_err(|_| {
+            ApiError::bad_request(
+                "unknown_chain",
+                format!("this deployment serves no chain {id} (GET /v1/config lists its chains)"),
+            )
+        })?,
+        None => state.primary(),
+    };
     let salt = U256::from_be_bytes(rand::rng().random::<[u8; 32]>());
-    let checked = check(&state, brand, salt, &input)?;
+    let checked = check(chain, brand, salt, &input)?;
     // The deadlines last: measuring them takes the chain's time, an RPC call.
-    let Built { agreement, canonical, terms_hash } = checked.at(state.chain_now().await?)?;
+    let Built { agreement, canonical, terms_hash } = checked.at(chain.now().await?)?;
     let t = now();
-    let d = domain(state.cfg.chain_id, state.cfg.escrow);
-    let id_hash = agreement_id(&agreement, &d);
+    let id_hash = agreement_id(&agreement, &chain.domain());
     let draft = Draft {
         id: format!("d_{}", alloy::hex::encode(rand::rng().random::<[u8; 12]>())),
-        chain_id: state.cfg.chain_id,
-        escrow: state.cfg.escrow,
+        chain_id: chain.id,
+        escrow: chain.escrow,
         brand,
         creator: agreement.creator,
         salt: salt.to_string(),
@@ -116,13 +134,9 @@ pub(super) async fn create(
 }
 
 /// The draft's current version, unless its agreement is on chain already (`already_on_chain`).
-async fn off_chain(
-    state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    draft: &Draft,
-) -> Result<DraftVersion, ApiError> {
+async fn off_chain(conn: &mut sqlx::PgConnection, draft: &Draft) -> Result<DraftVersion, ApiError> {
     let current = current_version(conn, draft).await?;
-    if pactum_db::api::agreement(conn, state.cfg.chain_id, current.agreement_id).await?.is_some() {
+    if pactum_db::api::agreement(conn, draft.chain_id, current.agreement_id).await?.is_some() {
         return Err(ApiError::conflict(
             "already_on_chain",
             "this draft's agreement is on chain; it can no longer change",
@@ -138,9 +152,12 @@ const LIST_LIMIT: i64 = 100;
     get,
     path = "/v1/drafts",
     tag = "drafts",
-    summary = "The caller's drafts (as brand or creator), newest first; an auditor's: all",
+    summary = "The caller's drafts (as brand or creator) on one chain, newest first; an auditor's: all",
+    params(DraftListQuery),
     responses(
         (status = 200, description = "At most 100 drafts, newest first", body = DraftList),
+        (status = 400, description = "A malformed `chain` (`invalid_query`)", body = ErrorBody),
+        (status = 404, description = "A chain this deployment does not serve (`unknown_chain`)", body = ErrorBody),
         SessionErrors,
     ),
     security(("bearer" = []))
@@ -148,7 +165,12 @@ const LIST_LIMIT: i64 = 100;
 pub(super) async fn mine(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
+    Query(q): Query<DraftListQuery>,
 ) -> Result<Json<DraftList>, ApiError> {
+    let chain = match q.chain {
+        Some(c) => state.chain(c)?,
+        None => state.primary(),
+    };
     let party = match caller {
         Caller::Party(a) => Some(a),
         Caller::Auditor(_) => None,
@@ -158,15 +180,9 @@ pub(super) async fn mine(
     };
     let mut conn = state.pool.acquire().await?;
     // A party sees the drafts that name it, an auditor every draft: two statements in all.
-    let page = pactum_db::api::draft_page(
-        &mut conn,
-        state.cfg.chain_id,
-        state.cfg.escrow,
-        party,
-        LIST_LIMIT,
-    )
-    .await?;
-    let items = views(&state, &mut conn, page, caller).await?;
+    let page =
+        pactum_db::api::draft_page(&mut conn, chain.id, chain.escrow, party, LIST_LIMIT).await?;
+    let items = views(&state, &mut conn, chain.id, page, caller).await?;
     Ok(Json(DraftList { items }))
 }
 
@@ -261,25 +277,35 @@ pub(super) async fn change(
     // chain's time (an RPC call) for the deadlines, with no connection or lock held.
     let mut conn = state.pool.acquire().await?;
     let draft = load(&mut conn, &id, caller, false).await?;
-    off_chain(&state, &mut conn, &draft).await?;
+    off_chain(&mut conn, &draft).await?;
     drop(conn);
+    let chain = super::view::draft_chain(&state, &draft)?;
+    if input.chain_id.is_some_and(|c| c != draft.chain_id) {
+        return Err(ApiError::bad_request(
+            "chain_mismatch",
+            format!(
+                "this draft is on chain {}; start a new draft for another chain",
+                draft.chain_id
+            ),
+        ));
+    }
     let salt = U256::from_str_radix(&draft.salt, 10).map_err(ApiError::internal)?;
-    let checked = check(&state, draft.brand, salt, &input)?;
+    let checked = check(chain, draft.brand, salt, &input)?;
     if checked.creator() != draft.creator {
         return Err(ApiError::bad_request(
             "invalid_parties",
             "a new version cannot change the creator; start a new draft",
         ));
     }
-    let Built { agreement, canonical, terms_hash } = checked.at(state.chain_now().await?)?;
+    let Built { agreement, canonical, terms_hash } = checked.at(chain.now().await?)?;
 
     // Then the lock, and the draft's state again: a version proposed or an agreement created
     // meanwhile decides what this one replaces, or that it cannot.
     let t = now();
     let mut tx = state.pool.begin().await?;
     let mut draft = load(&mut tx, &id, caller, true).await?;
-    let current = off_chain(&state, &mut tx, &draft).await?;
-    let id_hash = agreement_id(&agreement, &domain(state.cfg.chain_id, state.cfg.escrow));
+    let current = off_chain(&mut tx, &draft).await?;
+    let id_hash = agreement_id(&agreement, &chain.domain());
     let number = draft.current_version + 1;
     let version = DraftVersion {
         draft_id: id.clone(),
@@ -394,7 +420,9 @@ pub(super) async fn sign(
         .await?
         .ok_or_else(|| ApiError::not_found("version"))?;
     drop(conn);
-    let method = verify_signature(&state, who, v.agreement_id, &req.signature).await?;
+    // A contract wallet is asked on the draft's chain: its code (and its owners) are per chain.
+    let chain = super::view::draft_chain(&state, &draft)?;
+    let method = verify_signature(chain, who, v.agreement_id, &req.signature).await?;
 
     // Then the lock, and the version again: another version may have been proposed meanwhile,
     // and a signature of a replaced version must not be stored as if it were current.

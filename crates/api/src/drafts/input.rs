@@ -8,7 +8,7 @@ use alloy::primitives::{aliases::U40, Address, Bytes, B256, U256};
 use pactum_core::{terms, Agreement, Milestone};
 use serde::Deserialize;
 
-use crate::{error::ApiError, AppState};
+use crate::error::ApiError;
 
 /// The escrow's limit on milestones per agreement.
 pub const MAX_MILESTONES: usize = 32;
@@ -80,6 +80,10 @@ pub struct DraftInput {
     /// The terms document (hashed as sent, in RFC 8785 form: the agreement's `termsHash`).
     #[schema(value_type = pactum_core::terms::TermsDocument)]
     pub terms: serde_json::Value,
+    /// The chain to put it on (default: the primary chain; `GET /v1/config` lists them). A new
+    /// version stays on the draft's chain: naming another is refused (`chain_mismatch`).
+    #[schema(minimum = 1)]
+    pub chain_id: Option<u64>,
 }
 
 fn default_revision_rounds() -> u32 {
@@ -184,7 +188,7 @@ pub(super) struct Built {
 
 /// Checks a draft's content the way the escrow will, except for the deadlines ([`Checked::at`]).
 pub(super) fn check(
-    state: &AppState,
+    chain: &crate::Chain,
     brand: Address,
     salt: U256,
     input: &DraftInput,
@@ -204,12 +208,13 @@ pub(super) fn check(
     if arbiter == brand || arbiter == creator {
         return Err(ApiError::bad_request("invalid_parties", "the arbiter must be neither party"));
     }
-    if !state.cfg.tokens.contains(&token) {
+    if !chain.tokens.contains(&token) {
         return Err(ApiError::bad_request(
             "unknown_token",
             format!(
-                "token {token} is not one this deployment accepts ({})",
-                list(&state.cfg.tokens)
+                "token {token} is not one this deployment accepts on chain {} ({})",
+                chain.id,
+                list(&chain.tokens)
             ),
         ));
     }

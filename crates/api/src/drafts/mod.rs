@@ -25,7 +25,7 @@ mod permit;
 mod view;
 
 pub use funding::{FundingTransactions, TxRequest};
-pub use handlers::{DraftInvitation, DraftList, DraftTypedData};
+pub use handlers::{DraftInvitation, DraftList, DraftListQuery, DraftTypedData};
 pub use input::{
     DraftInput, MilestoneInput, SignRequest, VersionQuery, DEFAULT_REVISION_ROUNDS,
     DEFAULT_SIGNATURE_LIFETIME, MAX_FEE_BPS, MAX_MILESTONES, MAX_REVISION_ROUNDS, MAX_TERM,

@@ -59,7 +59,8 @@ pub(super) async fn permit_of(
             "this agreement is paid in ETH: it is funded with the value of one transaction, no permit",
         ));
     }
-    let token = eip2612::IERC20Permit::new(s.agreement.token, state.provider.clone());
+    let chain = super::view::draft_chain(state, &s.draft)?;
+    let token = eip2612::IERC20Permit::new(s.agreement.token, chain.provider.clone());
     let d = token.eip712Domain().call().await.map_err(|e| {
         ApiError::conflict(
             "permit_unsupported",
@@ -109,7 +110,7 @@ pub(super) async fn permit(
 ) -> Result<Json<PermitToSign>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let s = signed(&state, &mut conn, caller, &id).await?;
-    let deadline = state.chain_now().await? + PERMIT_LIFETIME;
+    let deadline = super::view::draft_chain(&state, &s.draft)?.now().await? + PERMIT_LIFETIME;
     let (permit, domain) = permit_of(&state, &s, deadline).await?;
     let typed = alloy::dyn_abi::TypedData::from_struct(&permit, Some(domain));
     Ok(Json(PermitToSign {
@@ -181,7 +182,8 @@ pub(super) async fn transactions_with_permit(
 ) -> Result<Json<FundingTransactions>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let s = signed(&state, &mut conn, caller, &id).await?;
-    if req.permit.deadline <= state.chain_now().await? {
+    let chain = super::view::draft_chain(&state, &s.draft)?;
+    if req.permit.deadline <= chain.now().await? {
         return Err(ApiError::bad_request(
             "permit_expired",
             "the permit's deadline has passed; sign a new one",
@@ -215,11 +217,12 @@ pub(super) async fn transactions_with_permit(
     };
     let tx = TxRequest {
         description: format!("create the agreement and fund all {n} milestones (with the permit)"),
+        chain_id: chain.id,
         from: s.draft.brand,
         to: s.draft.escrow,
         data: call.abi_encode().into(),
         value: "0".to_owned(),
     };
-    crate::actions::simulate(&state, &tx).await?;
+    crate::actions::simulate(chain, &tx).await?;
     Ok(Json(FundingTransactions { agreement_id: s.version.agreement_id, transactions: vec![tx] }))
 }

@@ -172,7 +172,7 @@ fn revocable(
 ) -> Result<Vec<RevocableVersion>, ApiError> {
     // Without asking the node (a read must not wait on it): a time no later than the chain's, so
     // a version left out is past its deadline on chain too.
-    let t = state.chain_clock.known();
+    let t = draft_chain(state, d)?.clock.known();
     let mut out: Vec<RevocableVersion> = Vec::new();
     for s in sigs {
         let number = s.version;
@@ -197,6 +197,7 @@ fn revocable(
                 description: format!(
                     "revoke version {number}: void its signatures on chain for good"
                 ),
+                chain_id: d.chain_id,
                 from: who,
                 to: d.escrow,
                 data: PactumEscrow::revokeCall { agreement }.abi_encode().into(),
@@ -205,6 +206,23 @@ fn revocable(
         });
     }
     Ok(out)
+}
+
+/// The served chain a draft is on, else a 409 `chain_not_served`: a draft of a chain or escrow
+/// this deployment no longer serves can be read but not signed, funded or changed.
+pub(super) fn draft_chain<'s>(
+    state: &'s AppState,
+    d: &Draft,
+) -> Result<&'s crate::Chain, ApiError> {
+    state.chains.iter().find(|c| c.id == d.chain_id && c.escrow == d.escrow).ok_or_else(|| {
+        ApiError::conflict(
+            "chain_not_served",
+            format!(
+                "this draft is for escrow {} on chain {}, which this deployment no longer serves",
+                d.escrow, d.chain_id
+            ),
+        )
+    })
 }
 
 /// A draft as the API shows it: three statements (its current version, whether that is on
@@ -217,23 +235,23 @@ pub(super) async fn view(
 ) -> Result<DraftView, ApiError> {
     let current = current_version(conn, d).await?;
     let on_chain =
-        pactum_db::api::agreement(conn, state.cfg.chain_id, current.agreement_id).await?.is_some();
-    let mut out =
-        views(state, conn, vec![ListedDraft { draft: d.clone(), current, on_chain }], caller)
-            .await?;
+        pactum_db::api::agreement(conn, d.chain_id, current.agreement_id).await?.is_some();
+    let listed = vec![ListedDraft { draft: d.clone(), current, on_chain }];
+    let mut out = views(state, conn, d.chain_id, listed, caller).await?;
     out.pop().ok_or_else(|| ApiError::internal("a draft without its view"))
 }
 
 /// Drafts as the API shows them, given each with its current version: one more statement for the
-/// signatures of all of them, whatever their number.
+/// signatures of all of them, whatever their number. All of them are drafts on chain `chain_id`.
 pub(super) async fn views(
     state: &AppState,
     conn: &mut sqlx::PgConnection,
+    chain_id: u64,
     drafts: Vec<ListedDraft>,
     caller: Caller,
 ) -> Result<Vec<DraftView>, ApiError> {
     let ids: Vec<String> = drafts.iter().map(|l| l.draft.id.clone()).collect();
-    let all = pactum_db::api::version_signatures(conn, state.cfg.chain_id, &ids).await?;
+    let all = pactum_db::api::version_signatures(conn, chain_id, &ids).await?;
     let mut by_draft: HashMap<String, Vec<VersionSignature>> = HashMap::new();
     for s in all {
         by_draft.entry(s.draft_id.clone()).or_default().push(s);
