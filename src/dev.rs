@@ -49,6 +49,10 @@ pub(crate) struct DevArgs {
     /// Requests one signed-in account may make per minute; 0 for no limit (as `pactum serve`).
     #[arg(long, env = "PACTUM_ACCOUNT_RATE_LIMIT", default_value_t = 600)]
     account_rate_limit: u32,
+    /// How many chains to run, 1 to 8: anvils on ports `--anvil-port` upwards with chain ids
+    /// 31337 upwards, each with the escrow and pUSD, all indexed and served by the one stack.
+    #[arg(long, env = "PACTUM_DEV_CHAINS", default_value_t = 1)]
+    chains: u16,
 }
 
 /// What `pactum dev` deployed; written to `anvil/deployments.json` (the shape `scripts/run`'s
@@ -252,12 +256,13 @@ impl Drop for PrivateCluster {
 struct Started {
     listener: tokio::net::TcpListener,
     app: axum::Router,
-    indexing: tokio::task::JoinHandle<Result<(), pactum_indexer::Error>>,
+    /// One indexer per chain.
+    indexing: Vec<tokio::task::JoinHandle<Result<(), pactum_indexer::Error>>>,
     stop_indexer: tokio_util::sync::CancellationToken,
     dispatching: tokio::task::JoinHandle<Result<(), pactum_notify::Error>>,
     pool: pactum_db::Pool,
     cluster: Option<PrivateCluster>,
-    anvil: Chain,
+    anvils: Vec<Chain>,
 }
 
 /// Runs the stack until Ctrl-C or SIGTERM.
@@ -281,7 +286,7 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
             return Ok(());
         }
     };
-    let Started { listener, app, indexing, stop_indexer, dispatching, pool, cluster, anvil } =
+    let Started { listener, app, indexing, stop_indexer, dispatching, pool, cluster, anvils } =
         started;
     let stopping = stop_indexer.clone();
     // With each peer's address, so the per-IP limits apply per client as under `pactum serve`.
@@ -294,10 +299,12 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
             .await;
     watcher.abort();
     stop_indexer.cancel();
-    match indexing.await {
-        Ok(Err(e)) => warn!(error = %e, "indexer stopped with an error"),
-        Err(e) => warn!(error = %e, "indexer task failed"),
-        Ok(Ok(())) => {}
+    for task in indexing {
+        match task.await {
+            Ok(Err(e)) => warn!(error = %e, "indexer stopped with an error"),
+            Err(e) => warn!(error = %e, "indexer task failed"),
+            Ok(Ok(())) => {}
+        }
     }
     // The dispatcher stops on the same token.
     match dispatching.await {
@@ -307,22 +314,47 @@ pub(crate) async fn run(args: DevArgs) -> Result<()> {
     }
     pool.close().await;
     drop(cluster);
-    drop(anvil);
+    drop(anvils);
     served.wrap_err("API server")?;
     Ok(())
 }
 
-/// Starts every piece and prints where it is.
-async fn start(args: &DevArgs) -> Result<Started> {
-    let mut anvil = Anvil::at(anvil_binary()).port(args.anvil_port).chain_id(31_337);
-    if let Some(state) = &args.state {
+/// One chain of the stack: anvil with the escrow and pUSD deployed (or found again in its state).
+struct DevChain {
+    anvil: Chain,
+    chain_id: u64,
+    escrow: Address,
+    usd: Address,
+    start_block: u64,
+    /// Loaded from a state file that already held the contracts.
+    resumed: bool,
+    /// Its state file, if any.
+    state: Option<PathBuf>,
+}
+
+/// Starts chain `n` (0: the primary) on port `anvil_port + n` with chain id `31337 + n`; its state
+/// file is `--state` for the primary and `<state>.<chain id>` for the others.
+async fn start_chain(args: &DevArgs, n: u16) -> Result<DevChain> {
+    let chain_id = 31_337 + u64::from(n);
+    let port =
+        args.anvil_port.checked_add(n).ok_or_else(|| eyre::eyre!("anvil port out of range"))?;
+    let state = args.state.as_ref().map(|s| {
+        if n == 0 {
+            s.clone()
+        } else {
+            let mut name = s.as_os_str().to_owned();
+            name.push(format!(".{chain_id}"));
+            PathBuf::from(name)
+        }
+    });
+    let mut anvil = Anvil::at(anvil_binary()).port(port).chain_id(chain_id);
+    if let Some(state) = &state {
         anvil = anvil.arg("--state").arg(state);
     }
     let anvil = Chain(
         anvil.try_spawn().wrap_err("starting anvil (run scripts/setup, or set PACTUM_ANVIL)")?,
     );
-    let chain_id = anvil.0.chain_id();
-    let keys: Vec<PrivateKeySigner> = anvil.0.keys()[..5].iter().cloned().map(Into::into).collect();
+    let keys = dev_keys(&anvil);
     let mut wallet = EthereumWallet::from(keys[0].clone());
     for k in &keys[1..] {
         wallet.register_signer(k.clone());
@@ -332,7 +364,7 @@ async fn start(args: &DevArgs) -> Result<Started> {
     let (escrow, usd) = (keys[0].address().create(0), keys[0].address().create(1));
     let resumed = !provider.get_code_at(escrow).await?.is_empty();
     let deployments = if resumed {
-        let state = args.state.as_deref().unwrap_or(Path::new("(none)"));
+        let state = state.as_deref().unwrap_or(Path::new("(none)"));
         let file = sidecar(state);
         let text = std::fs::read_to_string(&file).wrap_err_with(|| {
             format!(
@@ -370,7 +402,7 @@ async fn start(args: &DevArgs) -> Result<Started> {
                 .await?;
         }
         let d = deployments_json(chain_id, start_block, &keys, escrow, usd);
-        if let Some(state) = &args.state {
+        if let Some(state) = &state {
             std::fs::write(sidecar(state), serde_json::to_string_pretty(&d)?)
                 .wrap_err("writing the state file's deployments")?;
         }
@@ -379,9 +411,31 @@ async fn start(args: &DevArgs) -> Result<Started> {
     let start_block = deployments["deploymentBlock"]
         .as_u64()
         .ok_or_else(|| eyre::eyre!("deployments without a deploymentBlock"))?;
-    if Path::new("anvil").is_dir() {
+    // The primary chain's, where `scripts/run` and the web app's tests look for them.
+    if n == 0 && Path::new("anvil").is_dir() {
         std::fs::write("anvil/deployments.json", serde_json::to_string_pretty(&deployments)?)?;
     }
+    Ok(DevChain { anvil, chain_id, escrow, usd, start_block, resumed, state })
+}
+
+/// The first five of anvil's accounts: the same on every chain (one mnemonic), so the brand and
+/// the creator are the same accounts everywhere.
+fn dev_keys(anvil: &Chain) -> Vec<PrivateKeySigner> {
+    anvil.0.keys()[..5].iter().cloned().map(Into::into).collect()
+}
+
+/// Starts every piece and prints where it is.
+async fn start(args: &DevArgs) -> Result<Started> {
+    if !(1..=8).contains(&args.chains) {
+        bail!("--chains is 1 to 8, not {}", args.chains);
+    }
+    let mut chains = Vec::with_capacity(usize::from(args.chains));
+    for n in 0..args.chains {
+        chains.push(start_chain(args, n).await?);
+    }
+    let keys = dev_keys(&chains[0].anvil);
+    let primary = &chains[0];
+    let (chain_id, escrow, usd) = (primary.chain_id, primary.escrow, primary.usd);
 
     let cluster = match &args.database_url {
         Some(_) => None,
@@ -396,13 +450,27 @@ async fn start(args: &DevArgs) -> Result<Started> {
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
 
-    let mut cfg = pactum_indexer::Config::new(chain_id, escrow, start_block);
-    cfg.poll_interval = std::time::Duration::from_millis(250);
-    let mut indexer = pactum_indexer::Indexer::new(cfg, anvil.0.endpoint_url(), pool.clone());
-    let cancel = indexer.cancel_token();
-    let indexing = tokio::spawn(async move { indexer.run().await });
+    // One indexer per chain, all stopped by one token.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut indexing = Vec::with_capacity(chains.len());
+    for c in &chains {
+        let mut cfg = pactum_indexer::Config::new(c.chain_id, c.escrow, c.start_block);
+        cfg.poll_interval = std::time::Duration::from_millis(250);
+        let mut indexer = pactum_indexer::Indexer::new(cfg, c.anvil.0.endpoint_url(), pool.clone())
+            .stopped_by(cancel.clone());
+        indexing.push(tokio::spawn(async move { indexer.run().await }));
+    }
 
     let mut api = pactum_api::Config::new(chain_id, escrow);
+    api.more_chains = chains[1..]
+        .iter()
+        .map(|c| pactum_api::ChainConfig {
+            chain_id: c.chain_id,
+            escrow: c.escrow,
+            tokens: vec![c.usd],
+            rpc_url: c.anvil.0.endpoint_url(),
+        })
+        .collect();
     api.siwe_domain = args.listen.to_string();
     api.siwe_uri = format!("http://{}", args.listen);
     api.tokens.push(usd);
@@ -416,7 +484,7 @@ async fn start(args: &DevArgs) -> Result<Started> {
     let dispatcher = pactum_notify::Dispatcher::new(hooks, pool.clone())?;
     let dispatching = tokio::spawn(dispatcher.run(cancel.clone()));
     // Live streams end with the indexer's stop token, which the shutdown cancels first.
-    let state = pactum_api::AppState::new(api, pool.clone(), anvil.0.endpoint_url())
+    let state = pactum_api::AppState::new(api, pool.clone(), chains[0].anvil.0.endpoint_url())
         .with_shutdown(cancel.clone());
     // Expired nonces and sessions are swept as under `pactum serve`; the task ends with the process.
     tokio::spawn(pactum_api::housekeeping::run(state.clone(), std::time::Duration::from_secs(300)));
@@ -430,12 +498,14 @@ async fn start(args: &DevArgs) -> Result<Started> {
     let role = ["deployer", "brand", "creator", "arbiter", "auditor"];
     println!("Pactum dev stack");
     println!("  API:        http://{}  (OpenAPI: /openapi.json)", args.listen);
-    println!("  RPC:        {}  (chain {chain_id})", anvil.0.endpoint());
-    println!("  escrow:     {escrow} (from block {start_block})");
-    println!("  stablecoin: {usd} (pUSD, 6 decimals, permit)");
-    if let Some(state) = &args.state {
-        let how = if resumed { "resumed from" } else { "kept in" };
-        println!("  chain:      {how} {}", state.display());
+    for c in &chains {
+        println!("  RPC:        {}  (chain {})", c.anvil.0.endpoint(), c.chain_id);
+        println!("  escrow:     {} (from block {})", c.escrow, c.start_block);
+        println!("  stablecoin: {} (pUSD, 6 decimals, permit)", c.usd);
+        if let Some(state) = &c.state {
+            let how = if c.resumed { "resumed from" } else { "kept in" };
+            println!("  chain:      {how} {}", state.display());
+        }
     }
     println!(
         "  PostgreSQL: {database_url}{}",
@@ -447,5 +517,15 @@ async fn start(args: &DevArgs) -> Result<Started> {
     println!("Ctrl-C stops everything.");
     info!(addr = %args.listen, "dev stack up");
 
-    Ok(Started { listener, app, indexing, stop_indexer: cancel, dispatching, pool, cluster, anvil })
+    let anvils = chains.into_iter().map(|c| c.anvil).collect();
+    Ok(Started {
+        listener,
+        app,
+        indexing,
+        stop_indexer: cancel,
+        dispatching,
+        pool,
+        cluster,
+        anvils,
+    })
 }

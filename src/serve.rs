@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    hide_password, hide_rpc_secrets, resolve, shutdown_signal, EnvVar, CHAIN_ID, DATABASE_URL,
-    ESCROW, RPC_URL,
+    distinct_chains, hide_password, hide_rpc_secrets, resolve, shown_chains, shutdown_signal,
+    ChainSpec, EnvVar, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
 };
 
 /// Flags of `pactum serve`; each also reads the environment variable named in its help. Unset
@@ -130,6 +130,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PACTUM_WEBHOOKS_ALLOW_PRIVATE", num_args = 0..=1, default_missing_value = "true")]
     #[serde(skip_serializing_if = "Option::is_none")]
     webhooks_allow_private: Option<bool>,
+    /// More chains to serve beside the one above:
+    /// `chain_id=…,rpc_url=…,escrow=…[,tokens=0xa|0xb]`, chains separated by `;` (in the file:
+    /// `[[chains]]` tables) [default: none].
+    #[arg(long, env = "PACTUM_CHAINS", value_delimiter = ';')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chains: Option<Vec<ChainSpec>>,
 }
 
 /// The settings of `pactum serve` once layered; also what the config file may hold (any subset).
@@ -161,6 +167,7 @@ struct ServeSettings {
     webhooks_timeout: u64,
     webhooks_disable_after: u64,
     webhooks_allow_private: bool,
+    chains: Vec<ChainSpec>,
 }
 
 /// The settings that come from the environment only.
@@ -190,6 +197,7 @@ impl ServeArgs {
             "webhooks_timeout": hooks.timeout.as_secs(),
             "webhooks_disable_after": hooks.disable_after.as_secs(),
             "webhooks_allow_private": hooks.allow_private,
+            "chains": [],
         });
         let s: ServeSettings = resolve(
             defaults,
@@ -227,6 +235,18 @@ impl ServeArgs {
             bail!("the webhook concurrency, timeout and disable-after must be at least 1");
         }
         cfg.webhooks_allow_private = s.webhooks_allow_private;
+        distinct_chains(s.chain_id, &s.chains)?;
+        for c in &s.chains {
+            cfg.more_chains.push(pactum_api::ChainConfig {
+                chain_id: c.chain_id,
+                escrow: c.escrow,
+                tokens: c.tokens.clone(),
+                rpc_url: c
+                    .rpc_url
+                    .parse()
+                    .wrap_err_with(|| format!("the RPC URL of chain {}", c.chain_id))?,
+            });
+        }
         cfg.validate()?;
         Ok((s, cfg))
     }
@@ -240,6 +260,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<()> {
         shown.rpc_url = hide_rpc_secrets(&shown.rpc_url);
         shown.database_url = hide_password(&shown.database_url);
         shown.database_read_url = shown.database_read_url.as_deref().map(hide_password);
+        shown.chains = shown_chains(&shown.chains);
         println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(());
     }

@@ -174,6 +174,40 @@ fn required_rows() -> Vec<Row> {
     ]
 }
 
+/// The `chains` row: one chain in the file (`[[chains]]` as an inline array), two in the
+/// environment (`;`-separated), one as the flag. With `start`, each names a start block (what
+/// `pactum index` needs off anvil's chain).
+fn chains_row(start: bool) -> Row {
+    let spec = |id: u64, extra: &str| {
+        let start = if start { format!(",start_block={}", id + 100) } else { String::new() };
+        format!("chain_id={id},rpc_url=http://c{id}:1/,escrow={}{start}{extra}", address(id as u8))
+    };
+    let shown = |id: u64, tokens: Vec<String>, confirmations: Value| {
+        json!({
+            "chain_id": id, "rpc_url": format!("http://c{id}:1/"), "escrow": address(id as u8),
+            "start_block": if start { json!(id + 100) } else { Value::Null },
+            "confirmations": confirmations, "finality_depth": Value::Null, "tokens": tokens,
+        })
+    };
+    let file = format!(
+        "[{{ chain_id = 21, rpc_url = \"http://c21:1/\", escrow = \"{}\"{}, tokens = [\"{}\"] }}]",
+        address(21),
+        if start { ", start_block = 121" } else { "" },
+        address(31)
+    );
+    row(
+        "chains",
+        "PACTUM_CHAINS",
+        [&file, &format!("{};{}", spec(22, ""), spec(23, ",confirmations=3")), &spec(24, "")],
+        Some(json!([])),
+        [
+            json!([shown(21, vec![address(31)], Value::Null)]),
+            json!([shown(22, vec![], Value::Null), shown(23, vec![], json!(3))]),
+            json!([shown(24, vec![], Value::Null)]),
+        ],
+    )
+}
+
 #[test]
 fn serve_takes_each_setting_flag_over_environment_over_file_over_default() -> Result<()> {
     let dir = scratch("serve-keys")?;
@@ -195,6 +229,7 @@ fn serve_takes_each_setting_flag_over_environment_over_file_over_default() -> Re
         )
     };
     let mut rows = required_rows();
+    rows.push(chains_row(false));
     rows.extend([
         text(
             "listen",
@@ -277,6 +312,7 @@ fn serve_takes_each_setting_flag_over_environment_over_file_over_default() -> Re
 #[test]
 fn index_takes_each_setting_flag_over_environment_over_file_over_default() -> Result<()> {
     let mut rows = required_rows();
+    rows.push(chains_row(true));
     rows.extend([
         // Defaults to 1 on anvil's chain only (the base chain id); see the next test.
         number("start_block", "PACTUM_START_BLOCK", [100, 200, 300], Some(1)),
@@ -413,9 +449,20 @@ fn print_config_hides_url_passwords_and_node_keys() -> Result<()> {
         // A provider's key sits in the path or the query, not in a password.
         "--rpc-url".to_owned(),
         "https://mainnet.example.io:8545/v3/hunter4?apikey=hunter5".to_owned(),
+        // Another chain's node: its key is as secret.
+        "--chains".to_owned(),
+        format!(
+            "chain_id=8453,rpc_url=https://base.example.io/v2/hunter7?key=hunter8,escrow={},start_block=1",
+            address(9)
+        ),
     ]);
     for command in ["serve", "index"] {
         let printed = print_config(command, &args, None, &[])?.map_err(eyre::Report::msg)?;
+        let other = printed["chains"][0]["rpc_url"].as_str().unwrap_or_default();
+        assert!(
+            !other.contains("hunter") && other.starts_with("https://base.example.io/"),
+            "{other}"
+        );
         let shown = printed["database_url"].as_str().unwrap_or_default();
         assert!(!shown.contains("hunter"), "{shown}");
         assert!(shown.starts_with("postgres://u:***@db/x"), "{shown}");
@@ -427,5 +474,42 @@ fn print_config_hides_url_passwords_and_node_keys() -> Result<()> {
     let printed = print_config("serve", &args, None, &[])?.map_err(eyre::Report::msg)?;
     let shown = printed["database_read_url"].as_str().unwrap_or_default();
     assert_eq!(shown, "postgres://r:***@replica/x");
+    Ok(())
+}
+
+/// A chain listed twice (the primary one again, or twice in `chains`) would give two indexers one
+/// checkpoint; a spec with a key of no setting is a typo. Both are refused, naming the problem.
+#[test]
+fn a_chain_listed_twice_or_misspelt_is_refused() -> Result<()> {
+    let base: Vec<String> = required()
+        .into_iter()
+        .flat_map(|(k, v)| [format!("--{}", k.replace('_', "-")), v])
+        .collect();
+    let again = format!("chain_id=31337,rpc_url=http://x:1/,escrow={}", address(2));
+    let twice = format!(
+        "chain_id=9,rpc_url=http://x:1/,escrow={0};chain_id=9,rpc_url=http://y:1/,escrow={0}",
+        address(3)
+    );
+    let typo = format!("chain_id=9,rpc_url=http://x:1/,escrow={},start=5", address(3));
+    for command in ["serve", "index"] {
+        for (spec, expect) in [
+            (&again, "chain 31337 is configured twice"),
+            (&twice, "chain 9 is configured twice"),
+            (&typo, "unknown field `start`"),
+        ] {
+            let mut rest = base.clone();
+            rest.extend([
+                "--chains".to_owned(),
+                spec.clone(),
+                "--start-block".to_owned(),
+                "1".to_owned(),
+            ]);
+            if command == "serve" {
+                rest.truncate(rest.len() - 2);
+            }
+            let err = print_config(command, &rest, None, &[])?.err().unwrap_or_default();
+            ensure!(err.contains(expect), "{command} --chains {spec}: {err}");
+        }
+    }
     Ok(())
 }

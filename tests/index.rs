@@ -11,7 +11,7 @@ use std::{
 
 use alloy::{
     network::EthereumWallet,
-    node_bindings::Anvil,
+    node_bindings::{Anvil, AnvilInstance},
     primitives::{Address, Uint, B256, U256},
     providers::{Provider, ProviderBuilder},
     signers::{local::PrivateKeySigner, SignerSync},
@@ -21,9 +21,16 @@ use pactum_bindings::PactumEscrow;
 use pactum_core::{agreement_id, domain, Agreement, Milestone};
 use sqlx::Connection;
 
-#[tokio::test]
-async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<()> {
-    let anvil = Anvil::new().try_spawn()?;
+/// A chain with the escrow deployed and one agreement created, funded and approved (four events).
+struct OneAgreement {
+    anvil: AnvilInstance,
+    escrow: Address,
+    start: u64,
+    id: B256,
+}
+
+async fn chain_with_one_agreement(chain_id: u64) -> Result<OneAgreement> {
+    let anvil = Anvil::new().chain_id(chain_id).try_spawn()?;
     let brand: PrivateKeySigner = anvil.keys()[1].clone().into();
     let creator: PrivateKeySigner = anvil.keys()[2].clone().into();
     let provider = ProviderBuilder::new()
@@ -67,6 +74,13 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
         .get_receipt()
         .await?;
     escrow.approve(a.clone(), U256::ZERO).send().await?.get_receipt().await?;
+    Ok(OneAgreement { escrow: *escrow.address(), anvil, start, id })
+}
+
+#[tokio::test]
+async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<()> {
+    let OneAgreement { anvil, escrow, start, id } = chain_with_one_agreement(31_337).await?;
+    let provider = ProviderBuilder::new().connect_http(anvil.endpoint_url());
 
     // The file names a wrong chain id; the environment overrides it; flags give the rest.
     let dir = std::env::temp_dir().join(format!("pactum-index-{}", std::process::id()));
@@ -74,7 +88,7 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
     let config = dir.join("pactum.toml");
     std::fs::write(
         &config,
-        format!("chain_id = 1\nescrow = \"{}\"\nstart_block = {start}\n", escrow.address()),
+        format!("chain_id = 1\nescrow = \"{escrow}\"\nstart_block = {start}\n"),
     )?;
     let database_url = fresh_database("pactum_cli").await?;
     let metrics_port = free_port()?;
@@ -134,6 +148,135 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "exit status {exit}");
+    Ok(())
+}
+
+/// Waits until `pactum index` has mirrored `events` events in all, or fails if it exits first.
+async fn wait_for_events(
+    conn: &mut sqlx::PgConnection,
+    child: &mut std::process::Child,
+    events: i64,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: Option<i64> = sqlx::query_scalar("SELECT COUNT(*) FROM escrow_events")
+            .fetch_one(&mut *conn)
+            .await
+            .ok();
+        if n == Some(events) {
+            return Ok(());
+        }
+        eyre::ensure!(Instant::now() < deadline, "the index command did not mirror the events");
+        eyre::ensure!(child.try_wait()?.is_none(), "the index command exited early");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One process, two chains: each chain's events land under its own chain id with its own
+/// checkpoint, /metrics shows both (each family once), SIGTERM stops both. A chain whose node
+/// serves another chain id stops the process, naming the chain, before anything is written for it.
+#[tokio::test]
+async fn index_command_indexes_several_chains_in_one_process() -> Result<()> {
+    let one = chain_with_one_agreement(31_337).await?;
+    let two = chain_with_one_agreement(31_338).await?;
+    // Enough blocks on the second chain for its finality depth to show.
+    let node = ProviderBuilder::new().connect_http(two.anvil.endpoint_url());
+    let _: serde_json::Value = node.raw_request("anvil_mine".into(), (20,)).await?;
+    let dir = std::env::temp_dir().join(format!("pactum-index-chains-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("pactum.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[chains]]\nchain_id = 31338\nrpc_url = \"{}\"\nescrow = \"{}\"\nstart_block = {}\n\
+             finality_depth = 8\n",
+            two.anvil.endpoint(),
+            two.escrow,
+            two.start
+        ),
+    )?;
+    let database_url = fresh_database("pactum_cli_chains").await?;
+    let metrics_port = free_port()?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .args(["index", "--config"])
+        .arg(&config)
+        .args(["--rpc-url", one.anvil.endpoint().as_str(), "--database-url", &database_url])
+        .args(["--chain-id", "31337", "--escrow", &one.escrow.to_string()])
+        .args(["--start-block", &one.start.to_string()])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "--poll-ms", "50"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut conn = sqlx::PgConnection::connect(&database_url).await?;
+    wait_for_events(&mut conn, &mut child, 8).await?;
+    for (chain, id) in [(31_337i64, one.id), (31_338, two.id)] {
+        let (events, status): (i64, String) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM escrow_events WHERE chain_id = $1), \
+               (SELECT status FROM agreements WHERE chain_id = $1 AND id = $2)",
+        )
+        .bind(chain)
+        .bind(id.to_vec())
+        .fetch_one(&mut conn)
+        .await?;
+        assert_eq!((events, status.as_str()), (4, "completed"), "chain {chain}");
+    }
+    // Each chain's own checkpoint, and its own finality: 64 blocks on the first (the default),
+    // 8 on the second (its `[[chains]]` entry).
+    let checkpoints: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT chain_id, head_block, finalized_block FROM indexer_checkpoints ORDER BY chain_id",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    assert_eq!(checkpoints.iter().map(|c| c.0).collect::<Vec<_>>(), [31_337, 31_338]);
+    assert_eq!(checkpoints[0].2, (checkpoints[0].1 - 64).max(0), "{checkpoints:?}");
+    assert_eq!(checkpoints[1].2, checkpoints[1].1 - 8, "{checkpoints:?}");
+    let metrics =
+        alloy::transports::http::reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .await?
+            .text()
+            .await?;
+    for chain in [31_337, 31_338] {
+        assert!(metrics.contains(&format!("pactum_indexer_indexed_block{{chain_id=\"{chain}\"}}")));
+    }
+    assert_eq!(metrics.matches("# TYPE pactum_indexer_indexed_block ").count(), 1, "{metrics}");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "pactum index did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "exit status {exit}");
+
+    // A third chain listed with the second chain's node: refused, naming it; the others keep
+    // what they had.
+    let out = Command::new(env!("CARGO_BIN_EXE_pactum"))
+        .args(["index", "--config"])
+        .arg(&config)
+        .args(["--rpc-url", one.anvil.endpoint().as_str(), "--database-url", &database_url])
+        .args(["--chain-id", "31337", "--escrow", &one.escrow.to_string()])
+        .args(["--start-block", &one.start.to_string(), "--metrics-addr", "off"])
+        .env(
+            "PACTUM_CHAINS",
+            format!(
+                "chain_id=31338,rpc_url={},escrow={},start_block={};chain_id=31339,rpc_url={},escrow={},start_block=1",
+                two.anvil.endpoint(),
+                two.escrow,
+                two.start,
+                two.anvil.endpoint(),
+                two.escrow
+            ),
+        )
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("chain 31339"), "{err}");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM escrow_events WHERE chain_id = 31339")
+        .fetch_one(&mut conn)
+        .await?;
+    assert_eq!(n, 0);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
