@@ -360,8 +360,11 @@ async fn start_chain(args: &DevArgs, n: u16) -> Result<DevChain> {
         wallet.register_signer(k.clone());
     }
     let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.0.endpoint_url());
-    // Account 0's first two transactions: the same addresses on every fresh start.
-    let (escrow, usd) = (keys[0].address().create(0), keys[0].address().create(1));
+    // Account 0's transactions `n` and `n + 1`: the same addresses on every fresh start, and
+    // different ones on each chain (as separate deployments have), so that nothing can pass by
+    // using one chain's escrow or token for another's.
+    let nonce = u64::from(n);
+    let (escrow, usd) = (keys[0].address().create(nonce), keys[0].address().create(nonce + 1));
     let resumed = !provider.get_code_at(escrow).await?.is_empty();
     let deployments = if resumed {
         let state = state.as_deref().unwrap_or(Path::new("(none)"));
@@ -388,6 +391,12 @@ async fn start_chain(args: &DevArgs, n: u16) -> Result<DevChain> {
         serde_json::from_str::<serde_json::Value>(&text)
             .wrap_err_with(|| format!("reading {}", file.display()))?
     } else {
+        for _ in 0..n {
+            let burn = alloy::rpc::types::TransactionRequest::default()
+                .from(keys[0].address())
+                .to(keys[0].address());
+            provider.send_transaction(burn).await?.get_receipt().await?;
+        }
         let deployed = PactumEscrow::deploy(&provider).await.wrap_err("deploying the escrow")?;
         let start_block = provider.get_block_number().await?;
         let coin = MockStablecoin::deploy(&provider).await.wrap_err("deploying the stablecoin")?;

@@ -8,14 +8,14 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc, time::Durat
 
 use alloy::primitives::Address;
 use clap::Args;
-use eyre::{bail, Context, Result};
+use eyre::{bail, eyre, Context, Result};
 use pactum_indexer::{Config, Indexer, Metrics};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    distinct_chains, hide_password, hide_rpc_secrets, resolve, shown_chains, shutdown_signal,
-    ChainSpec, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL, START_BLOCK,
+    command_line, distinct_chains, hide_password, hide_rpc_secrets, resolve, shown_chains,
+    shutdown_signal, ChainSpec, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL, START_BLOCK,
 };
 
 /// Flags of `pactum index`; each also reads the environment variable named in its help. Unset
@@ -84,8 +84,8 @@ pub(crate) struct IndexArgs {
     /// finality: `chain_id=…,rpc_url=…,escrow=…,start_block=…[,confirmations=…][,finality_depth=…]`,
     /// chains separated by `;` (in the file: `[[chains]]` tables) [default: none].
     #[arg(long, env = "PACTUM_CHAINS", value_delimiter = ';')]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chains: Option<Vec<ChainSpec>>,
+    #[serde(skip)]
+    chains: Option<Vec<String>>,
 }
 
 /// The settings of `pactum index` once layered; also what the config file may hold (any subset).
@@ -138,10 +138,24 @@ impl IndexArgs {
             defaults,
             self.config.as_deref(),
             &[],
-            self,
+            command_line(self, self.chains.as_deref())?,
             &[RPC_URL, DATABASE_URL, CHAIN_ID, ESCROW],
         )?;
         distinct_chains(s.chain_id, &s.chains)?;
+        for (i, c) in s.chains.iter().enumerate() {
+            let key = pactum_db::writer_lock_key(c.chain_id);
+            let earlier =
+                std::iter::once(s.chain_id).chain(s.chains[..i].iter().map(|c| c.chain_id));
+            if let Some(other) = earlier.into_iter().find(|&o| pactum_db::writer_lock_key(o) == key)
+            {
+                bail!(
+                    "chains {other} and {} share a writer lock (their ids are equal modulo \
+                     2^31 - 1), so one indexer would wait for the other forever: one database \
+                     cannot mirror both",
+                    c.chain_id
+                );
+            }
+        }
         let start_block = start_block_of(s.chain_id, s.start_block)?;
         s.start_block = Some(start_block);
         let mut indexer = Config::new(s.chain_id, s.escrow, start_block);
@@ -155,6 +169,9 @@ impl IndexArgs {
         for c in &mut s.chains {
             let start_block = start_block_of(c.chain_id, c.start_block)?;
             c.start_block = Some(start_block);
+            // As resolved, so that --print-config shows what each chain runs with.
+            c.confirmations.get_or_insert(s.confirmations);
+            c.finality_depth.get_or_insert(s.finality_depth);
             let mut more =
                 Config { chain_id: c.chain_id, escrow: c.escrow, start_block, ..indexer.clone() };
             more.confirmations = c.confirmations.unwrap_or(s.confirmations);
@@ -201,16 +218,27 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     let pool = pactum_db::connect(&settings.database_url, 8)
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
+    // A node of another chain would mirror the wrong ledger under this chain's id: refused before
+    // anything starts, naming the chain. (A node that does not answer yet is the indexer's to
+    // wait for, as with one chain.)
+    for (cfg, rpc_url) in &settings.chains {
+        let chain_id = cfg.chain_id;
+        let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {chain_id}"))?;
+        let node = alloy::providers::ProviderBuilder::new().connect_http(url);
+        match alloy::providers::Provider::get_chain_id(&node).await {
+            Ok(actual) if actual != chain_id => bail!(
+                "the node configured for chain {chain_id} serves chain {actual}; fix its rpc_url \
+                 or chain_id"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(chain_id, error = %e, "the node does not answer yet"),
+        }
+    }
     // One indexer per chain, each with its own checkpoint, writer lock and reorg window; they
     // share the pool and the process's stop.
     let stop = tokio_util::sync::CancellationToken::new();
-    let mut indexers = Vec::with_capacity(settings.chains.len());
-    for (cfg, rpc_url) in settings.chains {
-        let chain_id = cfg.chain_id;
-        let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {chain_id}"))?;
-        indexers.push(Indexer::new(cfg, url, pool.clone()).stopped_by(stop.clone()));
-    }
-    let all_metrics: Vec<Arc<Metrics>> = indexers.iter().map(Indexer::metrics).collect();
+    let all_metrics: Vec<Arc<Metrics>> =
+        settings.chains.iter().map(|(cfg, _)| Arc::new(Metrics::new(cfg.chain_id))).collect();
     tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -230,27 +258,52 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     for m in &all_metrics {
         tokio::spawn(report_progress(m.clone(), stop.clone(), several));
     }
+    if !several {
+        // One chain: its failure is the process's, for a supervisor to restart as before.
+        let (cfg, rpc_url) = settings.chains.into_iter().next().ok_or_else(|| eyre!("no chain"))?;
+        let url = rpc_url.parse().wrap_err("RPC URL")?;
+        let mut indexer = Indexer::new(cfg, url, pool)
+            .stopped_by(stop.clone())
+            .with_metrics(all_metrics[0].clone());
+        return indexer.run().await.wrap_err("indexer stopped");
+    }
+    // Several: one chain's failure (a reorg deeper than its finality, a node gone wrong) must not
+    // stop the others' mirrors, so each chain's indexer is restarted on its own, after a pause
+    // that doubles up to five minutes; it resumes from its checkpoint. `/readyz` shows the chain
+    // falling behind meanwhile.
     let mut running = tokio::task::JoinSet::new();
-    for mut indexer in indexers {
+    for ((cfg, rpc_url), metrics) in settings.chains.into_iter().zip(all_metrics) {
+        let chain_id = cfg.chain_id;
+        let url: alloy::transports::http::reqwest::Url =
+            rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {chain_id}"))?;
+        let (pool, stop) = (pool.clone(), stop.clone());
         running.spawn(async move {
-            let chain_id = indexer.config().chain_id;
-            indexer.run().await.wrap_err_with(|| format!("indexer of chain {chain_id} stopped"))
+            let mut pause = Duration::from_secs(1);
+            loop {
+                let mut indexer = Indexer::new(cfg.clone(), url.clone(), pool.clone())
+                    .stopped_by(stop.clone())
+                    .with_metrics(metrics.clone());
+                let outcome = indexer.run().await;
+                if stop.is_cancelled() {
+                    return;
+                }
+                let error = match outcome {
+                    Ok(()) => "stopped".to_owned(),
+                    Err(e) => format!("{:#}", eyre::Report::new(e)),
+                };
+                tracing::error!(chain_id, %error, retry_in_s = pause.as_secs(), "the indexer of chain {chain_id} stopped; the other chains go on");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = stop.cancelled() => return,
+                }
+                pause = (pause * 2).min(Duration::from_secs(300));
+            }
         });
     }
-    // One chain's failure stops the others too: a supervisor restarts the process as a whole, and
-    // each indexer resumes from its own checkpoint.
-    let mut outcome = Ok(());
     while let Some(done) = running.join_next().await {
-        let done = done.wrap_err("indexer task").and_then(|r| r);
-        if let Err(e) = done {
-            if outcome.is_ok() {
-                stop.cancel();
-                outcome = Err(e);
-            }
-        }
+        done.wrap_err("indexer task")?;
     }
-    stop.cancel();
-    outcome
+    Ok(())
 }
 
 async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Vec<Arc<Metrics>>) {

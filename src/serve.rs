@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::settings::{
-    distinct_chains, hide_password, hide_rpc_secrets, resolve, shown_chains, shutdown_signal,
-    ChainSpec, EnvVar, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
+    command_line, distinct_chains, hide_password, hide_rpc_secrets, resolve, shown_chains,
+    shutdown_signal, ChainSpec, EnvVar, CHAIN_ID, DATABASE_URL, ESCROW, RPC_URL,
 };
 
 /// Flags of `pactum serve`; each also reads the environment variable named in its help. Unset
@@ -134,8 +134,8 @@ pub(crate) struct ServeArgs {
     /// `chain_id=…,rpc_url=…,escrow=…[,tokens=0xa|0xb]`, chains separated by `;` (in the file:
     /// `[[chains]]` tables) [default: none].
     #[arg(long, env = "PACTUM_CHAINS", value_delimiter = ';')]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    chains: Option<Vec<ChainSpec>>,
+    #[serde(skip)]
+    chains: Option<Vec<String>>,
 }
 
 /// The settings of `pactum serve` once layered; also what the config file may hold (any subset).
@@ -203,7 +203,7 @@ impl ServeArgs {
             defaults,
             self.config.as_deref(),
             SECRETS,
-            self,
+            command_line(self, self.chains.as_deref())?,
             &[RPC_URL, DATABASE_URL, CHAIN_ID, ESCROW],
         )?;
         let mut cfg = Config::new(s.chain_id, s.escrow);

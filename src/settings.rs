@@ -300,12 +300,15 @@ pub(crate) struct ChainSpec {
 impl std::str::FromStr for ChainSpec {
     type Err = String;
 
+    // Errors name keys, never the values: the spec holds an RPC URL, which may hold an API key.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut map = serde_json::Map::new();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("{pair:?} is not key=value (in chain {s:?})"))?;
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                "a chain is key=value pairs separated by commas (chain_id=…,rpc_url=…,escrow=…); \
+                 one item has no `=`"
+                    .to_owned()
+            })?;
             let value = match key {
                 "chain_id" | "start_block" | "confirmations" | "finality_depth" => {
                     serde_json::Value::from(
@@ -318,12 +321,36 @@ impl std::str::FromStr for ChainSpec {
                 _ => serde_json::Value::from(value),
             };
             if map.insert(key.to_owned(), value).is_some() {
-                return Err(format!("{key} is given twice (in chain {s:?})"));
+                return Err(format!("{key} is given twice in one chain"));
             }
         }
-        serde_json::from_value(serde_json::Value::Object(map))
-            .map_err(|e| format!("chain {s:?}: {e} (keys: chain_id, rpc_url, escrow, start_block, confirmations, finality_depth, tokens)"))
+        let chain =
+            map.get("chain_id").map_or_else(|| "a chain".to_owned(), |c| format!("chain {c}"));
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+            format!(
+                "{chain}: {e} (keys: chain_id, rpc_url, escrow, start_block, confirmations, \
+                 finality_depth, tokens)"
+            )
+        })
     }
+}
+
+/// The command line's layer: the flags as clap parsed them, with `--chains` / `PACTUM_CHAINS` read
+/// here rather than by clap, whose error would quote the value (an RPC URL, which may hold a key).
+pub(crate) fn command_line(
+    flags: &impl Serialize,
+    chains: Option<&[String]>,
+) -> Result<serde_json::Value> {
+    let mut line = serde_json::to_value(flags)?;
+    if let (Some(specs), Some(map)) = (chains, line.as_object_mut()) {
+        let parsed = specs
+            .iter()
+            .map(|s| s.parse::<ChainSpec>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| eyre!("--chains / PACTUM_CHAINS: {e}"))?;
+        map.insert("chains".to_owned(), serde_json::to_value(parsed)?);
+    }
+    Ok(line)
 }
 
 /// Refuses a chain listed twice (the primary one included): two indexers would fight over one

@@ -26,6 +26,7 @@ use alloy::{
     transports::http::reqwest::{self, StatusCode},
 };
 use eyre::{bail, ensure, Result};
+use pactum_bindings::MockERC1271Wallet;
 use serde_json::{json, Value};
 
 /// Stops the stack when the test ends, however it ends.
@@ -41,6 +42,8 @@ impl Drop for Stack {
 /// The accounts `pactum dev` names brand and creator on every chain: anvil's default keys 1 and 2.
 const BRAND_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const CREATOR_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+/// Anvil's key 5, which `pactum dev` leaves unused: it deploys the test's contract wallets.
+const DEPLOYER_KEY: &str = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba";
 
 struct Client {
     http: reqwest::Client,
@@ -78,6 +81,16 @@ impl Client {
 
     /// A SIWE message naming `chain_id` (with a fresh nonce), signed by `key`; the login's answer.
     async fn login_on(&self, key: &PrivateKeySigner, chain_id: u64) -> Result<(StatusCode, Value)> {
+        self.login_as(key.address(), key, chain_id).await
+    }
+
+    /// A SIWE message for `account` (a contract wallet, say) naming `chain_id`, signed by `key`.
+    async fn login_as(
+        &self,
+        account: Address,
+        key: &PrivateKeySigner,
+        chain_id: u64,
+    ) -> Result<(StatusCode, Value)> {
         let (_, n) =
             self.call(reqwest::Method::POST, "/v1/auth/nonce", None, Some(json!({}))).await?;
         let fmt = |t: time::OffsetDateTime| {
@@ -88,7 +101,7 @@ impl Client {
             "{} wants you to sign in with your Ethereum account:\n{}\n\n\nURI: {}\nVersion: 1\n\
              Chain ID: {chain_id}\nNonce: {}\nIssued At: {}\nExpiration Time: {}",
             n["domain"].as_str().unwrap_or_default(),
-            key.address().to_checksum(None),
+            account.to_checksum(None),
             n["uri"].as_str().unwrap_or_default(),
             n["nonce"].as_str().unwrap_or_default(),
             fmt(now),
@@ -128,12 +141,17 @@ impl Node {
     /// chain first, as a wallet asked to switch networks would.
     async fn send(&self, keys: &[PrivateKeySigner], tx: &Value) -> Result<u64> {
         ensure!(tx["chainId"] == self.chain_id, "a transaction for another chain: {tx}");
+        // Only this chain's contracts: its escrow, or its token for an approval.
+        let to: Address = serde_json::from_value(tx["to"].clone())?;
+        ensure!(
+            to == self.escrow || to == self.usd,
+            "a transaction to another chain's contract: {tx}"
+        );
         let from: Address = serde_json::from_value(tx["from"].clone())?;
         let key = keys.iter().find(|k| k.address() == from).ok_or_else(|| eyre::eyre!("no key"))?;
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(key.clone()))
             .connect_http(self.url.parse()?);
-        let to: Address = serde_json::from_value(tx["to"].clone())?;
         let data: Bytes = serde_json::from_value(tx["data"].clone())?;
         let value = U256::from_str_radix(tx["value"].as_str().unwrap_or("0"), 10)?;
         let req = TransactionRequest::default().with_to(to).with_input(data).with_value(value);
@@ -148,19 +166,12 @@ impl Node {
     }
 }
 
-/// Drafts, signs and funds an agreement on `node`'s chain through the API; returns its id once
-/// the API shows it.
-async fn agreement_on(
-    c: &Client,
-    node: &Node,
-    brand: &str,
-    creator: &str,
-    keys: &[PrivateKeySigner],
-) -> Result<B256> {
+/// A draft of two pUSD milestones on `node`'s chain, with `creator`.
+fn draft_body(node: &Node, creator: Address) -> Value {
     let t = time::OffsetDateTime::now_utc().unix_timestamp();
-    let body = json!({
+    json!({
         "chainId": node.chain_id,
-        "creator": keys[1].address(),
+        "creator": creator,
         "token": node.usd,
         "milestones": [
             { "amount": "1000000", "deadline": t + 7 * 86_400, "reviewWindow": 3 * 86_400 },
@@ -176,8 +187,20 @@ async fn agreement_on(
             "disclosure": [{ "region": "US", "rule": "FTC", "required_labels": ["#ad"] }],
             "morality_clause": "Either party may end the agreement for conduct that brings the other into disrepute.",
         },
-    });
-    let (status, draft) = c.post("/v1/drafts", brand, body).await?;
+    })
+}
+
+/// Drafts, signs and funds an agreement on `node`'s chain through the API; returns its id once
+/// the API shows it.
+async fn agreement_on(
+    c: &Client,
+    node: &Node,
+    brand: &str,
+    creator: &str,
+    keys: &[PrivateKeySigner],
+) -> Result<B256> {
+    let (status, draft) = c.post("/v1/drafts", brand, draft_body(node, keys[1].address())).await?;
+
     ensure!(status == StatusCode::CREATED, "draft: {status} {draft}");
     ensure!(draft["chainId"] == node.chain_id, "the draft is on another chain: {draft}");
     let id = draft["id"].as_str().unwrap_or_default().to_owned();
@@ -287,15 +310,45 @@ async fn two_chains_in_one_stack_keep_their_agreements_apart() -> Result<()> {
         .collect::<Result<_>>()?;
     ensure!((nodes[0].chain_id, nodes[1].chain_id) == (31_337, 31_338), "{cfg}");
     ensure!(cfg["chainId"] == 31_337, "the primary chain comes first: {cfg}");
-    // Same deployer, same nonce: the same escrow address on both chains. Only the chain id tells
-    // their agreements apart, which is what this test is about.
-    ensure!(nodes[0].escrow == nodes[1].escrow, "{cfg}");
+    // Separate deployments: the second chain's escrow and pUSD are at other addresses, so using
+    // the primary chain's anywhere would show (a transaction's `to`, a spender, a domain).
+    ensure!(nodes[0].escrow != nodes[1].escrow && nodes[0].usd != nodes[1].usd, "{cfg}");
 
     // Sign-in works naming either chain; a chain the deployment does not serve is refused.
     let brand = c.login(&keys[0], 31_338).await?;
     let creator = c.login(&keys[1], 31_337).await?;
     let (status, res) = c.login_on(&keys[0], 5).await?;
-    ensure!(status == StatusCode::BAD_REQUEST, "sign-in naming chain 5: {status} {res}");
+    ensure!(
+        (status, code(&res)) == (StatusCode::BAD_REQUEST, "siwe_chain_mismatch"),
+        "sign-in naming chain 5: {status} {res}"
+    );
+
+    // One address, a contract wallet on both chains, owned by different keys (a factory replayed
+    // on another chain, say): its owner on the second chain must not get a session that also
+    // reads what the address holds on the first. Refused, whoever signs; a wallet that exists on
+    // one chain only signs in there.
+    let deployer: PrivateKeySigner = DEPLOYER_KEY.parse()?;
+    let mut twins = Vec::new();
+    for (node, owner) in nodes.iter().zip([&keys[1], &keys[0]]) {
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(deployer.clone()))
+            .connect_http(node.url.parse()?);
+        twins.push(*MockERC1271Wallet::deploy(provider, owner.address()).await?.address());
+    }
+    ensure!(twins[0] == twins[1], "same deployer and nonce, same address: {twins:?}");
+    for (signer, chain) in [(&keys[0], 31_338), (&keys[1], 31_337)] {
+        let (status, res) = c.login_as(twins[0], signer, chain).await?;
+        ensure!(
+            (status, code(&res)) == (StatusCode::BAD_REQUEST, "invalid_signature"),
+            "a twin wallet signed in naming chain {chain}: {status} {res}"
+        );
+    }
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(deployer.clone()))
+        .connect_http(nodes[1].url.parse()?);
+    let lone = *MockERC1271Wallet::deploy(provider, keys[0].address()).await?.address();
+    let (status, res) = c.login_as(lone, &keys[0], 31_338).await?;
+    ensure!(status == StatusCode::OK, "a wallet on one chain only: {status} {res}");
 
     // A draft for a chain not served is refused before anything is stored.
     let (status, res) = c
@@ -322,8 +375,29 @@ async fn two_chains_in_one_stack_keep_their_agreements_apart() -> Result<()> {
             );
         }
         let other = if chain == 31_337 { 31_338 } else { 31_337 };
-        let (status, res) = c.get(&format!("/v1/agreements/{other}:{id}"), None).await?;
-        ensure!((status, code(&res)) == (StatusCode::NOT_FOUND, "not_found"), "{status} {res}");
+        let wrong = format!("/v1/agreements/{other}:{id}");
+        for (status, res) in [
+            c.get(&wrong, None).await?,
+            c.get(&format!("{wrong}/history"), None).await?,
+            c.get(&format!("{wrong}/audit-bundle"), Some(&brand)).await?,
+            c.post(
+                &format!("{wrong}/transactions"),
+                &brand,
+                json!({ "action": "approve", "milestone": 0 }),
+            )
+            .await?,
+            c.post(
+                &format!("{wrong}/caption-check"),
+                &creator,
+                json!({ "milestone": 0, "caption": "#ad new reel" }),
+            )
+            .await?,
+        ] {
+            ensure!(
+                (status, code(&res)) == (StatusCode::NOT_FOUND, "not_found"),
+                "{wrong}: {status} {res}"
+            );
+        }
         let (_, history) = c.get(&format!("/v1/agreements/{id}/history"), None).await?;
         ensure!(history["chainId"] == chain, "{history}");
     }
@@ -374,7 +448,24 @@ async fn two_chains_in_one_stack_keep_their_agreements_apart() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // The auditor: the second chain's bundle names its chain, verifies against that chain's node,
+    // A new version of a draft cannot move it to another chain (its signatures, typed data and
+    // funding all name the first).
+    let (status, draft) =
+        c.post("/v1/drafts", &brand, draft_body(&nodes[1], keys[1].address())).await?;
+    ensure!(status == StatusCode::CREATED, "{status} {draft}");
+    let mut moved = draft_body(&nodes[0], keys[1].address());
+    moved["chainId"] = json!(31_337);
+    let (status, res) = c
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/drafts/{}", draft["id"].as_str().unwrap_or_default()),
+            Some(&brand),
+            Some(moved),
+        )
+        .await?;
+    ensure!((status, code(&res)) == (StatusCode::BAD_REQUEST, "chain_mismatch"), "{status} {res}");
+
+    // The auditor's check: the second chain's bundle (fetched by a party) names its chain, verifies against that chain's node,
     // and fails against the first chain's (whose escrow has the same address).
     let (status, bundle) =
         c.get(&format!("/v1/agreements/{second}/audit-bundle"), Some(&brand)).await?;

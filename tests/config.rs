@@ -186,7 +186,10 @@ fn chains_row(start: bool) -> Row {
         json!({
             "chain_id": id, "rpc_url": format!("http://c{id}:1/"), "escrow": address(id as u8),
             "start_block": if start { json!(id + 100) } else { Value::Null },
-            "confirmations": confirmations, "finality_depth": Value::Null, "tokens": tokens,
+            // `pactum index` shows what each chain runs with: the top-level defaults unless set.
+            "confirmations": if start && confirmations.is_null() { json!(0) } else { confirmations },
+            "finality_depth": if start { json!(64) } else { Value::Null },
+            "tokens": tokens,
         })
     };
     let file = format!(
@@ -490,7 +493,8 @@ fn a_chain_listed_twice_or_misspelt_is_refused() -> Result<()> {
         "chain_id=9,rpc_url=http://x:1/,escrow={0};chain_id=9,rpc_url=http://y:1/,escrow={0}",
         address(3)
     );
-    let typo = format!("chain_id=9,rpc_url=http://x:1/,escrow={},start=5", address(3));
+    // The node's key in its URL stays out of the error.
+    let typo = format!("chain_id=9,rpc_url=http://x:1/v3/hunter9,escrow={},start=5", address(3));
     for command in ["serve", "index"] {
         for (spec, expect) in [
             (&again, "chain 31337 is configured twice"),
@@ -509,6 +513,7 @@ fn a_chain_listed_twice_or_misspelt_is_refused() -> Result<()> {
             }
             let err = print_config(command, &rest, None, &[])?.err().unwrap_or_default();
             ensure!(err.contains(expect), "{command} --chains {spec}: {err}");
+            ensure!(!err.contains("hunter9"), "{command}: the error shows the node's key: {err}");
         }
     }
     Ok(())

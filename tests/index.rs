@@ -239,6 +239,39 @@ async fn index_command_indexes_several_chains_in_one_process() -> Result<()> {
         assert!(metrics.contains(&format!("pactum_indexer_indexed_block{{chain_id=\"{chain}\"}}")));
     }
     assert_eq!(metrics.matches("# TYPE pactum_indexer_indexed_block ").count(), 1, "{metrics}");
+
+    // A reorg deeper than the second chain's finality depth (8) halts that chain's indexer; the
+    // first chain's goes on mirroring, and the process keeps running.
+    let _: serde_json::Value =
+        node.raw_request("anvil_reorg".into(), serde_json::json!([12, []])).await?;
+    let first = ProviderBuilder::new().connect_http(one.anvil.endpoint_url());
+    let _: serde_json::Value = first.raw_request("anvil_mine".into(), (5,)).await?;
+    let head = i64::try_from(first.get_block_number().await?)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let at: i64 = sqlx::query_scalar(
+            "SELECT block_number FROM indexer_checkpoints WHERE chain_id = 31337",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        if at == head {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first chain stopped at {at} of {head}");
+        assert!(child.try_wait()?.is_none(), "one chain's failure stopped the process");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(child.try_wait()?.is_none(), "one chain's failure stopped the process");
+    // The second chain's mirror did halt: blocks mined on it since are not mirrored.
+    let _: serde_json::Value = node.raw_request("anvil_mine".into(), (3,)).await?;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let second_head = i64::try_from(node.get_block_number().await?)?;
+    let second_at: i64 =
+        sqlx::query_scalar("SELECT block_number FROM indexer_checkpoints WHERE chain_id = 31338")
+            .fetch_one(&mut conn)
+            .await?;
+    assert!(second_at < second_head, "the second chain went on past a reorg deeper than finality");
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {

@@ -196,6 +196,41 @@ pub async fn verify_signature(
     ))
 }
 
+/// A session is good on every served chain, but a contract wallet is only what its code on one
+/// chain says: the same address may be someone else's contract on another chain (a factory replayed
+/// there, a counterfactual account deployed by another). So a contract wallet's sign-in must be
+/// accepted by the account's code on every served chain where it has code; a key's signature
+/// (ECDSA, EIP-7702 accounts included) holds everywhere by itself.
+async fn same_wallet_everywhere(
+    state: &AppState,
+    checked: &crate::Chain,
+    signer: Address,
+    digest: B256,
+    signature: &[u8],
+) -> Result<(), ApiError> {
+    for other in state.chains.iter().filter(|c| c.id != checked.id) {
+        let code = other.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
+        if code.is_empty() {
+            continue;
+        }
+        let wallet = IERC1271::new(signer, other.provider.clone());
+        let answer =
+            wallet.isValidSignature(digest, Bytes::copy_from_slice(signature)).call().await;
+        if !matches!(answer, Ok(magic) if magic.0 == ERC1271_MAGIC) {
+            return Err(ApiError::bad_request(
+                "invalid_signature",
+                format!(
+                    "{signer} is also a contract on chain {}, and it does not accept this \
+                     signature there; a session is good on every chain this deployment serves, \
+                     so a contract wallet must accept the sign-in on each chain where it exists",
+                    other.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Routes under `/v1/auth`.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -311,7 +346,11 @@ async fn login(
     }
     drop(conn);
     // The signature is of the text as received (EIP-191), not of a re-formatting of its fields.
-    verify_signature(chain, msg.address, text.eip191_hash(), &req.signature).await?;
+    let method = verify_signature(chain, msg.address, text.eip191_hash(), &req.signature).await?;
+    if method == SignatureMethod::Eip1271 {
+        same_wallet_everywhere(&state, chain, msg.address, text.eip191_hash(), &req.signature)
+            .await?;
+    }
 
     let role = if state.cfg.auditors.contains(&msg.address) { "auditor" } else { "party" };
     let expires_at = session_expiry(msg.expiration_unix(), t, state.cfg.session_ttl);

@@ -81,18 +81,23 @@ pub struct ChainInfo {
 
 #[utoipa::path(get, path = "/v1/config", tag = "operations", summary = "The chain, escrow, SIWE domain and tokens of this deployment", responses((status = 200, description = "This deployment's settings", body = ClientConfig)), security(()))]
 async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, ApiError> {
-    let mut chains = Vec::with_capacity(state.chains.len());
-    for chain in state.chains.iter() {
-        let mut tokens = Vec::with_capacity(chain.tokens.len());
-        for &address in &chain.tokens {
-            tokens.push(if address.is_zero() {
-                TokenInfo { address, symbol: Some("ETH".to_owned()), decimals: Some(18) }
-            } else {
-                token_info(&state, chain, address).await
-            });
+    // Every chain's tokens at once: a slow node delays the answer by its own calls only.
+    let chains = futures::future::join_all(state.chains.iter().map(|chain| {
+        let state = &state;
+        async move {
+            let tokens =
+                futures::future::join_all(chain.tokens.iter().map(|&address| async move {
+                    if address.is_zero() {
+                        TokenInfo { address, symbol: Some("ETH".to_owned()), decimals: Some(18) }
+                    } else {
+                        token_info(state, chain, address).await
+                    }
+                }))
+                .await;
+            ChainInfo { chain_id: chain.id, escrow: chain.escrow, tokens }
         }
-        chains.push(ChainInfo { chain_id: chain.id, escrow: chain.escrow, tokens });
-    }
+    }))
+    .await;
     let primary = &chains[0];
     Ok(Json(ClientConfig {
         chain_id: primary.chain_id,

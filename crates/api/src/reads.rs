@@ -39,10 +39,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: not ready until the indexer has caught up", responses((status = 200, description = "Ready: the indexer has caught up", body = SyncStatus), (status = 503, description = "Indexer behind", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: not ready until the indexer has caught up", responses((status = 200, description = "Ready: the indexer has caught up", body = SyncStatus), (status = 503, description = "An indexer behind, or a chain's node not answering (`not_ready`)", body = crate::error::ErrorBody)), security(()))]
 /// Readiness: the database answers and the indexer is within `ready_max_lag` blocks of the head.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<SyncStatus>, ApiError> {
-    let s = sync_status(&state).await?;
+    // A node that does not answer makes this server not ready (503), as a lagging mirror does:
+    // its chain's reads and actions cannot be trusted to be current.
+    let s = sync_status(&state).await.map_err(|e| {
+        if e.status == StatusCode::BAD_GATEWAY {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.message)
+        } else {
+            e
+        }
+    })?;
     // Ready only when every chain's mirror keeps up: a chain left behind would serve stale money.
     if let Some(c) =
         s.chains.iter().find(|c| c.head.saturating_sub(c.indexed) > state.cfg.ready_max_lag)
@@ -576,7 +584,7 @@ pub(crate) async fn locate<'s>(
     }
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money, the termination under way; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "reads", summary = "One agreement: parties, milestones, money, the termination under way; the terms for parties and auditors", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)")), responses((status = 200, description = "The agreement", body = AgreementDetail), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (`not_found`), or a chain this deployment does not serve (`unknown_chain`)", body = crate::error::ErrorBody), crate::error::SessionErrors), security((), ("bearer" = [])))]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -621,7 +629,7 @@ pub struct HistoryQuery {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)"), HistoryQuery), responses((status = 200, description = "The events in chain order, as JSON or CSV", content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/history", tag = "reads", summary = "Every event in chain order (JSON, or CSV with format=csv)", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)"), HistoryQuery), responses((status = 200, description = "The events in chain order, as JSON or CSV", content((History = "application/json"), (String = "text/csv"))), (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 404, description = "Not found (`not_found`), or a chain this deployment does not serve (`unknown_chain`)", body = crate::error::ErrorBody), (status = 500, description = "Our fault", body = crate::error::ErrorBody)), security(()))]
 async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -682,7 +690,7 @@ async fn history(
     }
 }
 
-#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)")), responses((status = 200, description = "The signed audit bundle", body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found (or not yours)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/agreements/{id}/audit-bundle", tag = "reads", summary = "The audit bundle, format pactum-audit-bundle/2, signed by this server's export key (check it with `pactum verify`; schema: docs/audit-bundle.schema.json)", params(("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id: 0x and 64 hex digits, optionally after its chain id and a colon (8453:0x…)")), responses((status = 200, description = "The signed audit bundle", body = ref("#/components/schemas/AuditBundle")), crate::error::SessionErrors, (status = 400, description = "Malformed request", body = crate::error::ErrorBody), (status = 403, description = "Not allowed", body = crate::error::ErrorBody), (status = 404, description = "Not found or not yours (`not_found`), or a chain this deployment does not serve (`unknown_chain`)", body = crate::error::ErrorBody), (status = 502, description = "The Ethereum node is unavailable", body = crate::error::ErrorBody)), security(("bearer" = [])))]
 /// The audit bundle of one agreement (parties and auditors: it holds the private terms).
 async fn audit_bundle(
     State(state): State<AppState>,

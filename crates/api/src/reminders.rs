@@ -41,7 +41,14 @@ pub async fn pass(state: &AppState) -> Result<Pass, ApiError> {
             .await?
             .map(|c| c.block_number)
             .unwrap_or_default();
-        let head = chain.head().await?;
+        // One chain's node failing must not hold up the others' reminders.
+        let head = match chain.head().await {
+            Ok(h) => h,
+            Err(e) => {
+                warn!(chain = chain.id, error = ?e, "the node did not give its head; this chain's reminders wait");
+                continue;
+            }
+        };
         if head.saturating_sub(indexed) > state.cfg.ready_max_lag {
             debug!(
                 chain = chain.id,
@@ -50,7 +57,13 @@ pub async fn pass(state: &AppState) -> Result<Pass, ApiError> {
             behind.get_or_insert(Pass::Behind { head, indexed });
             continue;
         }
-        let now = u64::try_from(chain.now().await?).unwrap_or_default();
+        let now = match chain.now().await {
+            Ok(t) => u64::try_from(t).unwrap_or_default(),
+            Err(e) => {
+                warn!(chain = chain.id, error = ?e, "the node did not give its time; this chain's reminders wait");
+                continue;
+            }
+        };
         if leads.is_none() {
             let mut l = pactum_db::reminders::endpoint_leads(&mut conn).await?;
             l.extend(DEFAULT_REMINDER_LEADS);

@@ -1017,6 +1017,13 @@ impl WriterLock {
     }
 }
 
+/// The second key of chain `chain_id`'s writer lock (the first is the class "PACT"). Two chain ids
+/// can share one (they are taken modulo `i32::MAX`, as running indexers already hold them): one
+/// process must not index two such chains, or one would wait for the other forever.
+pub fn writer_lock_key(chain_id: u64) -> i32 {
+    i32::try_from(chain_id % (i32::MAX as u64)).unwrap_or(0)
+}
+
 /// Waits until this process is the only writer for `chain_id` (a PostgreSQL advisory lock on a
 /// connection of its own).
 pub async fn lock_writer(pool: &PgPool, chain_id: u64) -> Result<WriterLock> {
@@ -1024,7 +1031,7 @@ pub async fn lock_writer(pool: &PgPool, chain_id: u64) -> Result<WriterLock> {
     // Advisory-lock key space: (class, chain id). 0x50414354 is "PACT".
     sqlx::query("SELECT pg_advisory_lock($1, $2)")
         .bind(0x5041_4354_i32)
-        .bind(i32::try_from(chain_id % (i32::MAX as u64)).unwrap_or(0))
+        .bind(writer_lock_key(chain_id))
         .execute(&mut *conn)
         .await?;
     // Detached from the pool: the connection must close (releasing the lock) when the holder goes,

@@ -412,6 +412,14 @@ impl Indexer {
         self.cancel.clone()
     }
 
+    /// Counts into `metrics` (those of an earlier indexer of the same chain, restarted) instead of
+    /// its own.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Stops between batches when `token` is cancelled instead (one token for the indexers of
     /// several chains in one process).
     #[must_use]

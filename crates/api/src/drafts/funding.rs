@@ -111,7 +111,7 @@ pub(super) async fn signed(
     responses(
         (status = 200, description = "An ERC-20 approve when the allowance falls short, then createAndFund", body = FundingTransactions),
         (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
-        (status = 409, description = "On chain already (`already_on_chain`), or a signature missing (`not_signed`)", body = ErrorBody),
+        (status = 409, description = "On chain already (`already_on_chain`), a signature missing (`not_signed`), or a draft of a chain or escrow this deployment no longer serves (`chain_not_served`)", body = ErrorBody),
         (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
         SessionErrors,
     ),

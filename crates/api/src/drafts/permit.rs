@@ -97,7 +97,7 @@ pub(super) async fn permit_of(
     responses(
         (status = 200, description = "The permit to sign", body = PermitToSign),
         (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
-        (status = 409, description = "On chain already (`already_on_chain`), a signature missing (`not_signed`), an ETH agreement (`no_permit_for_eth`), or a token without EIP-5267 (`permit_unsupported`)", body = ErrorBody),
+        (status = 409, description = "On chain already (`already_on_chain`), a draft of a chain no longer served (`chain_not_served`), a signature missing (`not_signed`), an ETH agreement (`no_permit_for_eth`), or a token without EIP-5267 (`permit_unsupported`)", body = ErrorBody),
         (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
         SessionErrors,
     ),
@@ -167,7 +167,7 @@ pub struct FundWithPermit {
         (status = 200, description = "createAndFundWithPermit, simulated", body = FundingTransactions),
         (status = 400, description = "Malformed request (`invalid_json`, `invalid_body`), an expired permit (`permit_expired`), or a permit not signed by the brand (`invalid_signature`)", body = ErrorBody),
         (status = 404, description = "No such draft, or not the caller's: only its parties and auditors see it (`not_found`)", body = ErrorBody),
-        (status = 409, description = "On chain already (`already_on_chain`), a signature missing (`not_signed`), no permit for this token (`no_permit_for_eth`, `permit_unsupported`), or the escrow would refuse the call, with its reason", body = ErrorBody),
+        (status = 409, description = "On chain already (`already_on_chain`), a draft of a chain no longer served (`chain_not_served`), a signature missing (`not_signed`), no permit for this token (`no_permit_for_eth`, `permit_unsupported`), or the escrow would refuse the call, with its reason", body = ErrorBody),
         (status = 502, description = "The Ethereum node failed (`rpc_unavailable`)", body = ErrorBody),
         SessionErrors,
         BodyErrors,

@@ -172,7 +172,11 @@ fn revocable(
 ) -> Result<Vec<RevocableVersion>, ApiError> {
     // Without asking the node (a read must not wait on it): a time no later than the chain's, so
     // a version left out is past its deadline on chain too.
-    let t = draft_chain(state, d)?.clock.known();
+    // A draft of a chain no longer served is still shown; its revocations cannot be sent here.
+    let Ok(chain) = draft_chain(state, d) else {
+        return Ok(Vec::new());
+    };
+    let t = chain.clock.known();
     let mut out: Vec<RevocableVersion> = Vec::new();
     for s in sigs {
         let number = s.version;
