@@ -7,6 +7,7 @@ mod actions;
 mod audit;
 mod caching;
 mod chain_time;
+mod chains;
 mod conformance;
 mod dashboard;
 mod helpers;
