@@ -68,16 +68,51 @@ export interface TokenInfo {
   decimals: number | null;
 }
 
+/** One chain the deployment serves: its escrow and the tokens agreements on it may use. */
+export interface ChainInfo {
+  chainId: number;
+  escrow: `0x${string}`;
+  tokens: TokenInfo[];
+}
+
 export interface Config {
+  /** The primary chain (sign-in's default, a new draft's default). */
   chainId: number;
   escrow: `0x${string}`;
   siweDomain: string;
   siweUri: string;
+  /** The primary chain's tokens. */
   tokens: TokenInfo[];
+  /** Every chain served, the primary one first (a server without it serves the primary only). */
+  chains: ChainInfo[];
 }
 
 let config: Promise<Config> | null = null;
 export function getConfig(): Promise<Config> {
-  config ??= api<Config>('GET', '/v1/config');
+  config ??= api<Config>('GET', '/v1/config').then((c) => ({
+    ...c,
+    chains: c.chains?.length ? c.chains : [{ chainId: c.chainId, escrow: c.escrow, tokens: c.tokens }],
+  }));
   return config;
+}
+
+/** The served chain `chainId` (the primary one when not given), or null when it is not served. */
+export function chainOf(cfg: Config, chainId?: number | string | null): ChainInfo | null {
+  if (chainId === undefined || chainId === null) return cfg.chains[0];
+  return cfg.chains.find((c) => c.chainId === Number(chainId)) ?? null;
+}
+
+/** The tokens of chain `chainId` (token addresses differ per chain); none for a chain not served. */
+export function tokensOf(cfg: Config, chainId?: number | string | null): TokenInfo[] {
+  return chainOf(cfg, chainId)?.tokens ?? [];
+}
+
+/** True when the deployment serves more than one chain: lists and pages then say which. */
+export function multiChain(cfg: Config): boolean {
+  return cfg.chains.length > 1;
+}
+
+/** How a chain is named on the page: its id, and "(primary)" for the deployment's primary one. */
+export function networkName(cfg: Config, chainId: number | string): string {
+  return Number(chainId) === cfg.chainId ? `${chainId} (primary)` : String(chainId);
 }

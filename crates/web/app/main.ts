@@ -4,7 +4,7 @@
 
 import './style.css';
 import { decodeFunctionResult, encodeFunctionData, formatUnits, getAddress, isAddress, keccak256, stringToBytes, zeroAddress } from 'viem';
-import { api, ApiError, getConfig, session, setSession, type Config } from './api';
+import { api, ApiError, chainOf, getConfig, multiChain, networkName, session, setSession, tokensOf, type Config, type TokenInfo } from './api';
 import { field, fieldError, h, setStatus, uid } from './dom';
 import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
 import { beside, carryOver, type Feedback } from './feedback';
@@ -14,16 +14,20 @@ import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, 
 import { closePanel, onNotification, renderBell, startLive, stopLive } from './live';
 import { deploymentFor, parseBundleText, readBundle, verifyBundle, type Report, type Rpc } from './verify';
 import {
+  chainId as walletChain,
+  ensureChain,
   indexed,
   sendAll,
   signIn,
   signTypedData,
+  SwitchDeclined,
   switchNetwork,
   walletRequest,
   WalletRejected,
   WrongNetwork,
   provider,
   type PreparedTx,
+  type Sent,
 } from './wallet';
 
 const main = document.getElementById('main') as HTMLElement;
@@ -319,17 +323,29 @@ function safeLink(uri: string): HTMLElement {
   return h('code', { class: 'wrap' }, uri);
 }
 
-/** Every agreement `party` is party or arbiter to, with what its dashboard row draws: one request
+/** Every agreement `party` is party or arbiter to on chain `chain` (every served chain has its
+ *  own list; null: the only one, asked as before), with what its dashboard row draws: one request
  *  per page of 200 (the list's largest), so one request for anyone with 200 or fewer. */
-async function myAgreements(party: string): Promise<any[]> {
+async function myAgreements(party: string, chain: number | null): Promise<any[]> {
   const rows: any[] = [];
   let cursor: string | null = null;
   do {
-    const page: { items: any[]; next?: string | null } = await api('GET', `/v1/agreements?party=${party}&include=milestones&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
-    rows.push(...page.items);
+    const page: { items: any[]; next?: string | null } = await api('GET', `/v1/agreements?party=${party}&include=milestones&limit=200${chain === null ? '' : `&chain=${chain}`}${cursor ? `&cursor=${cursor}` : ''}`);
+    rows.push(...page.items.map((a) => ({ ...a, chainId: a.chainId ?? chain })));
     cursor = page.next ?? null;
   } while (cursor);
   return rows;
+}
+
+/** The caller's drafts on chain `chain` (null: the only one, asked as before). */
+async function myDrafts(chain: number | null): Promise<any[]> {
+  const r = await api<{ items: any[] }>('GET', `/v1/drafts${chain === null ? '' : `?chain=${chain}`}`);
+  return r.items.map((d) => ({ ...d, chainId: d.chainId ?? chain }));
+}
+
+/** A table cell naming a row's network, when the deployment serves more than one chain. */
+function networkCell(cfg: Config, chainId: unknown): HTMLElement | null {
+  return multiChain(cfg) ? h('td', { 'data-testid': 'network' }, String(chainId ?? cfg.chainId)) : null;
 }
 
 async function dashboard() {
@@ -339,16 +355,21 @@ async function dashboard() {
     screen('Dashboard', h('p', {}, 'You are signed in as an auditor: you can read every agreement and check its audit bundle. ', link('/audit', 'Search agreements.')));
     return;
   }
-  // One list read for all the rows: each carries its milestones and the termination under way
-  // (include=milestones), so no row needs a request of its own.
-  const [cfg, drafts, agreements] = await Promise.all([getConfig(), api<{ items: any[] }>('GET', '/v1/drafts'), myAgreements(s.address)]);
+  // One list read per chain for all its rows: each carries its milestones and the termination
+  // under way (include=milestones), so no row needs a request of its own.
+  const cfg = await getConfig();
+  const many = multiChain(cfg);
+  const chains = many ? cfg.chains.map((c) => c.chainId) : [null];
+  const [draftLists, agreementLists] = await Promise.all([Promise.all(chains.map((c) => myDrafts(c))), Promise.all(chains.map((c) => myAgreements(s.address, c)))]);
+  const drafts = draftLists.flat();
+  const agreements = agreementLists.flat();
   const me = s.address.toLowerCase();
-  const pending = drafts.items.filter((d) => d.status !== 'created');
+  const pending = drafts.filter((d) => d.status !== 'created');
   const draftRows = pending.map((d) => {
     const v = d.version;
     const mine = me === String(d.brand).toLowerCase() ? 'brand' : 'creator';
     const signed = v.signatures.map((x: any) => x.role);
-    const token = tokenOf(cfg.tokens, v.agreement.token);
+    const token = tokenOf(tokensOf(cfg, d.chainId), v.agreement.token);
     const total = (v.agreement.milestones as any[]).reduce((t, m) => t + BigInt(m.amount), 0n);
     let next: string;
     if (d.status === 'ready') next = mine === 'brand' ? `Fund it before ${when(v.agreement.deadline)}.` : `The brand funds it before ${when(v.agreement.deadline)}.`;
@@ -356,44 +377,49 @@ async function dashboard() {
     else next = `Waiting for the ${mine === 'brand' ? 'creator' : 'brand'}\u2019s signature (until ${when(v.agreement.deadline)}).`;
     return h('tr', {},
       h('td', {}, link(`/drafts/${d.id}`, d.id)),
+      networkCell(cfg, d.chainId),
       h('td', {}, mine),
       h('td', {}, amount(total, token)),
       h('td', {}, d.status === 'ready' ? 'signed by both' : 'awaiting signatures'),
       h('td', {}, next));
   });
   const groups = new Map<string, HTMLElement[]>();
-  // Per token: what the agreements add up to, what is paid and what the escrow still holds.
-  const totals = new Map<string, { total: bigint; held: bigint; paid: bigint; count: number }>();
+  // Per token (on its chain: the same address on two chains is two tokens): what the agreements
+  // add up to, what is paid and what the escrow still holds.
+  const totals = new Map<string, { chainId: number; token: string; total: bigint; held: bigint; paid: bigint; count: number }>();
   for (const a of agreements) {
-    const token = tokenOf(cfg.tokens, a.token);
+    const chain = Number(a.chainId ?? cfg.chainId);
+    const token = tokenOf(tokensOf(cfg, chain), a.token);
     const mine = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : 'arbiter';
     const row = h('tr', {},
       h('td', {}, link(`/agreements/${a.id}`, short(a.id))),
+      networkCell(cfg, chain),
       h('td', {}, mine),
       h('td', {}, amount(a.totalAmount, token)),
       h('td', { 'data-testid': 'held' }, `${amount(held(a), token)} held`),
       h('td', {}, `${amount(a.paidToCreator, token)} paid`),
       h('td', {}, nextSteps(a, a.milestones, me, a.termination).join(' ')));
     groups.set(a.status, [...(groups.get(a.status) ?? []), row]);
-    const key = String(a.token).toLowerCase();
-    const t = totals.get(key) ?? { total: 0n, held: 0n, paid: 0n, count: 0 };
-    totals.set(key, { total: t.total + BigInt(a.totalAmount), held: t.held + held(a), paid: t.paid + BigInt(a.paidToCreator), count: t.count + 1 });
+    const key = `${chain}:${String(a.token).toLowerCase()}`;
+    const t = totals.get(key) ?? { chainId: chain, token: String(a.token).toLowerCase(), total: 0n, held: 0n, paid: 0n, count: 0 };
+    totals.set(key, { ...t, total: t.total + BigInt(a.totalAmount), held: t.held + held(a), paid: t.paid + BigInt(a.paidToCreator), count: t.count + 1 });
   }
+  const net = many ? ['Network'] : [];
   const table = (caption: string, head: string[], rows: HTMLElement[]) =>
     h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': `${caption} (table)` }, h('table', {}, h('caption', {}, caption), h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows)));
   const sections: HTMLElement[] = [];
   sections.push(h('section', { 'aria-labelledby': 'drafts-h' }, h('h2', { id: 'drafts-h' }, 'Drafts'),
-    draftRows.length ? table('Drafts not yet on chain', ['Draft', 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
+    draftRows.length ? table('Drafts not yet on chain', ['Draft', ...net, 'You are', 'Total', 'State', 'Next, and by when'], draftRows) : h('p', { class: 'muted' }, 'No open drafts. ', link('/drafts/new', 'Draft an agreement.'))));
   const order = ['active', 'terminating', 'closing', 'completed', 'terminated', 'revoked'];
   sections.push(h('section', { 'aria-labelledby': 'agreements-h' }, h('h2', { id: 'agreements-h' }, 'Agreements'),
-    groups.size ? order.filter((st) => groups.has(st)).map((st) => table(`${st[0].toUpperCase()}${st.slice(1)}`, ['Agreement', 'You are', 'Total', 'Held in escrow', 'Paid', 'Next, and by when'], groups.get(st)!)) : h('p', { class: 'muted' }, 'No agreements on chain yet.')));
+    groups.size ? order.filter((st) => groups.has(st)).map((st) => table(`${st[0].toUpperCase()}${st.slice(1)}`, ['Agreement', ...net, 'You are', 'Total', 'Held in escrow', 'Paid', 'Next, and by when'], groups.get(st)!)) : h('p', { class: 'muted' }, 'No agreements on chain yet.')));
   if (totals.size)
     sections.push(h('section', { 'aria-labelledby': 'totals-h' }, h('h2', { id: 'totals-h' }, 'Totals'),
       h('p', { class: 'muted' }, 'Held in escrow: funded, less what was paid to the creator, returned to the brand and paid to the arbiter.'),
-      table('Totals by token, over all your agreements', ['Token', 'Agreements', 'Total', 'Held in escrow', 'Paid to the creator'],
-        [...totals].map(([addr, t]) => {
-          const tk = tokenOf(cfg.tokens, addr);
-          return h('tr', { 'data-token': addr }, h('td', {}, tk.symbol ?? short(addr)), h('td', {}, t.count), h('td', {}, amount(t.total, tk)), h('td', { 'data-testid': 'held-total' }, amount(t.held, tk)), h('td', {}, amount(t.paid, tk)));
+      table('Totals by token, over all your agreements', ['Token', ...net, 'Agreements', 'Total', 'Held in escrow', 'Paid to the creator'],
+        [...totals.values()].map((t) => {
+          const tk = tokenOf(tokensOf(cfg, t.chainId), t.token);
+          return h('tr', { 'data-token': t.token, 'data-chain': t.chainId }, h('td', {}, tk.symbol ?? short(t.token)), networkCell(cfg, t.chainId), h('td', {}, t.count), h('td', {}, amount(t.total, tk)), h('td', { 'data-testid': 'held-total' }, amount(t.held, tk)), h('td', {}, amount(t.paid, tk)));
         }))));
   screen('Dashboard', ...sections);
 }
@@ -424,8 +450,27 @@ async function draftForm(editId: string | null) {
   const now = Math.floor(Date.now() / 1000);
 
   const creator = h('input', { name: 'creator', required: true, autocomplete: 'off', spellcheck: 'false', value: existing?.creator ?? '', readonly: !!existing, placeholder: '0x…' }) as HTMLInputElement;
-  const token = h('select', { name: 'token' }, cfg.tokens.map((t) => h('option', { value: t.address, selected: ag && t.address.toLowerCase() === String(ag.token).toLowerCase() }, `${t.symbol ?? short(t.address)}${t.address === zeroAddress ? '' : ` (${short(t.address)})`}`))) as HTMLSelectElement;
-  if (!ag) token.selectedIndex = cfg.tokens.length > 1 ? 1 : 0;
+  // The network: chosen for a new draft when more than one chain is served (its tokens are the
+  // ones offered), kept by a new version (shown, not changeable).
+  const many = multiChain(cfg);
+  const network = existing
+    ? (h('input', { name: 'network', readonly: true, value: networkName(cfg, existing.chainId ?? cfg.chainId) }) as HTMLInputElement)
+    : (h('select', { name: 'network' }, cfg.chains.map((c) => h('option', { value: c.chainId }, networkName(cfg, c.chainId)))) as HTMLSelectElement);
+  const chosenChain = () => (existing ? Number(existing.chainId ?? cfg.chainId) : Number((network as HTMLSelectElement).value));
+  const tokens = () => tokensOf(cfg, chosenChain());
+  const token = h('select', { name: 'token' }) as HTMLSelectElement;
+  // The tokens of the network chosen; the same symbol stays chosen when the network changes.
+  const fillTokens = (keep: string | null) => {
+    const list = tokens();
+    token.replaceChildren(...list.map((t) => h('option', { value: t.address }, `${t.symbol ?? short(t.address)}${t.address === zeroAddress ? '' : ` (${short(t.address)})`}`)));
+    const kept = keep === null ? -1 : list.findIndex((t) => (t.symbol ?? t.address) === keep);
+    token.selectedIndex = kept >= 0 ? kept : list.length > 1 ? 1 : 0;
+  };
+  fillTokens(null);
+  if (ag) {
+    const i = tokens().findIndex((t) => t.address.toLowerCase() === String(ag.token).toLowerCase());
+    if (i >= 0) token.selectedIndex = i;
+  }
   const arbiter = h('input', { name: 'arbiter', autocomplete: 'off', spellcheck: 'false', value: ag && ag.arbiter !== zeroAddress ? ag.arbiter : '', placeholder: '0x… (optional)' }) as HTMLInputElement;
   const fee = h('input', { name: 'arbiterFee', type: 'number', min: '0', max: '100', step: '0.01', value: ag ? Number(BigInt(ag.arbiterFeeBps)) / 100 : 2 }) as HTMLInputElement;
   const contest = h('input', { name: 'contestDays', type: 'number', min: '0.01', step: '0.01', required: true, value: ag ? Number(BigInt(ag.contestWindow)) / 86400 : 1 }) as HTMLInputElement;
@@ -434,7 +479,7 @@ async function draftForm(editId: string | null) {
 
   const msList = h('ol', { class: 'milestones' });
   const addMilestone = (m?: any, d?: any) => {
-    const tk = tokenOf(cfg.tokens, token.value);
+    const tk = tokenOf(tokens(), token.value);
     const li = h('li', { class: 'card milestone' });
     // The group (named "Milestone N") sits inside the list item: a list item keeps its listitem role.
     const group = h('div', { role: 'group', class: 'milestone-group' });
@@ -496,6 +541,7 @@ async function draftForm(editId: string | null) {
   const form = h('form', { novalidate: false },
     h('fieldset', {}, h('legend', {}, 'Parties and money'),
       field('Creator\u2019s address', creator, existing ? 'A new version cannot change the creator.' : 'The wallet address the creator will sign with.'),
+      many ? field('Network', network, existing ? 'A new version stays on the draft\u2019s network.' : 'The chain (by its id) whose escrow will hold the money. Each network has its own tokens.') : null,
       field('Token', token),
       field('Arbiter\u2019s address (optional)', arbiter, 'Decides disputes and contested terminations.'),
       field('Arbiter\u2019s fee (% of what it rules on)', fee),
@@ -517,7 +563,7 @@ async function draftForm(editId: string | null) {
 
   // Each amount is checked as it is left and on submit: its message sits right under it.
   const checkAmount = (input: HTMLInputElement): string | null => {
-    const tk = tokenOf(cfg.tokens, token.value);
+    const tk = tokenOf(tokens(), token.value);
     const r = parseAmount(input.value, tk.decimals, tk.symbol);
     fieldError(input, 'error' in r ? r.error : null);
     return 'error' in r ? null : r.value.toString();
@@ -531,6 +577,12 @@ async function draftForm(editId: string | null) {
     if (t.getAttribute('aria-invalid') === 'true') fieldError(t, null);
   });
   token.addEventListener('change', () => msList.querySelectorAll<HTMLInputElement>('[name="amount"][aria-invalid="true"]').forEach((x) => checkAmount(x)));
+  if (!existing)
+    network.addEventListener('change', () => {
+      // The options still list the previous network's tokens: keep the symbol chosen there.
+      fillTokens(token.selectedOptions[0]?.textContent?.split(' (')[0] ?? null);
+      msList.querySelectorAll<HTMLInputElement>('[name="amount"][aria-invalid="true"]').forEach((x) => checkAmount(x));
+    });
   for (const [el, ok] of [[creator, (v: string) => isAddress(v, { strict: false })], [arbiter, (v: string) => !v || isAddress(v, { strict: false })]] as const)
     el.addEventListener('input', () => {
       if (el.getAttribute('aria-invalid') === 'true' && ok(el.value.trim())) fieldError(el, null);
@@ -594,6 +646,8 @@ async function draftForm(editId: string | null) {
         arbitrationWindow: arbiterAddr ? Math.round(Number(arbitration.value) * 86400) : 0,
         revisionRounds: Number(rounds.value),
         terms: doc,
+        // The network chosen, when there is a choice (a new version keeps its draft's).
+        ...(many && !existing ? { chainId: chosenChain() } : {}),
       };
       setStatus(status, 'checking', 'Saving the draft…');
       const d = existing ? await api<any>('PUT', `/v1/drafts/${existing.id}`, body) : await api<any>('POST', '/v1/drafts', body);
@@ -720,8 +774,9 @@ function clauseInputs(terms: any): { element: HTMLElement; read: () => Record<st
 
 // ---------------------------------------------------------------- the deal in plain language
 
-function plainTerms(cfg: Config, ag: any, terms: any, viewer: string | null): HTMLElement {
-  const tk = tokenOf(cfg.tokens, ag.token);
+/** `tokens`: those of the agreement's chain. */
+function plainTerms(tokens: TokenInfo[], ag: any, terms: any, viewer: string | null): HTMLElement {
+  const tk = tokenOf(tokens, ag.token);
   const youAreCreator = viewer?.toLowerCase() === String(ag.creator).toLowerCase();
   const creatorWord = youAreCreator ? 'you' : 'the creator';
   const total = (ag.milestones as any[]).reduce((t, m) => t + BigInt(m.amount), 0n);
@@ -834,6 +889,11 @@ function regionName(r: string): string {
 
 // ---------------------------------------------------------------- draft page
 
+/** What the feedback says while the wallet is asked to switch to the network something is for. */
+function switchWords(from: number, to: number, what: string): string {
+  return `Waiting for your wallet to switch from network ${from} to network ${to} (${what} for network ${to}), then to sign.`;
+}
+
 async function draftPage(id: string) {
   if (!requireSession()) return;
   const s = session()!;
@@ -845,10 +905,14 @@ async function draftPage(id: string) {
   const signedRoles: string[] = v.signatures.map((x: any) => x.role);
   const typed = await api<any>('GET', `/v1/drafts/${id}/typed-data`);
   const shareUrl = `${location.origin}/drafts/${id}`;
+  // The draft's chain: its tokens, and (when several are served) its network said on the page.
+  const chain = Number(d.chainId ?? cfg.chainId);
+  const tokens = tokensOf(cfg, chain);
 
   const parts: HTMLElement[] = [];
   parts.push(h('p', { class: 'lede', id: 'draft-lede' }, `Version ${v.number}, proposed by the ${String(v.proposedBy).toLowerCase() === String(d.brand).toLowerCase() ? 'brand' : 'creator'}. `,
-    h('span', { 'data-testid': 'draft-status' }, d.status === 'created' ? 'On chain.' : d.status === 'ready' ? 'Signed by both: ready to fund.' : `Signed by: ${signedRoles.length ? signedRoles.join(' and ') : 'nobody yet'}.`)));
+    h('span', { 'data-testid': 'draft-status' }, d.status === 'created' ? 'On chain.' : d.status === 'ready' ? 'Signed by both: ready to fund.' : `Signed by: ${signedRoles.length ? signedRoles.join(' and ') : 'nobody yet'}.`),
+    multiChain(cfg) ? h('span', { 'data-testid': 'network', 'data-chain': chain }, ` Network ${networkName(cfg, chain)}.`) : null));
   // Once on chain, the agreement is what matters: its link comes first (after a funding's outcome).
   if (d.status === 'created') parts.push(h('p', { id: 'draft-onchain' }, link(`/agreements/${v.agreementId}`, 'Open the agreement on chain')));
   if (role === 'brand' && d.status !== 'created') {
@@ -874,13 +938,13 @@ async function draftPage(id: string) {
       // of the draft, where the page stayed, focused (app/feedback.ts).
       const fb = beside(name, revoke);
       try {
-        const block = await sendAll(fb.box, [r.transaction]);
+        const { block, chainId } = await sendAll(fb.box, [r.transaction]);
         setStatus(fb.box, 'pending', `Revoked: confirmed in block ${block}. Waiting for Pactum to see it…`);
-        await indexed(block);
+        await indexed(block, chainId);
         setStatus(fb.box, 'confirmed', `Your signature of version ${r.version} is revoked on chain (block ${block}): nobody can create version ${r.version} with it now.`);
         await fb.redrawn(render, () => document.getElementById('draft-lede'));
       } catch (e) {
-        if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+        if (!['rejected', 'reverted', 'error', 'wrong-network'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
         else fb.done();
       }
     });
@@ -889,7 +953,7 @@ async function draftPage(id: string) {
       h('p', {}, `Your signature of version ${r.version} is still valid on chain until ${when(r.deadline)} \u2014 revoke it. A new version voids it here only; until then whoever holds both signatures could still create version ${r.version}.`),
       h('div', { class: 'actions' }, revoke)));
   }
-  parts.push(plainTerms(cfg, v.agreement, v.terms, s.address));
+  parts.push(plainTerms(tokens, v.agreement, v.terms, s.address));
 
   // What the wallet will sign, and checked here: its digest is the agreement id.
   parts.push(h('section', { class: 'card', 'aria-labelledby': 'sign-h' },
@@ -908,18 +972,18 @@ async function draftPage(id: string) {
         const box = fb.box;
         setStatus(box, 'waiting', 'Waiting for your wallet: check the message it shows, then sign.');
         try {
-          const signature = await signTypedData(s.address, typed.typedData);
+          const signature = await signTypedData(s.address, typed.typedData, (from, to) => setStatus(box, 'waiting', switchWords(from, to, 'the agreement is')));
           setStatus(box, 'checking', 'Signed; the server is checking the signature…');
           await api('POST', `/v1/drafts/${id}/signatures`, { version: v.number, signature });
           setStatus(box, 'confirmed', 'Your signature is recorded.');
           await fb.redrawn(render, () => document.getElementById('act-h'));
         } catch (e) {
-          if (e instanceof WalletRejected) setStatus(box, 'rejected', 'Rejected in your wallet. Nothing was signed.');
+          if (e instanceof WalletRejected) setStatus(box, 'rejected', e instanceof SwitchDeclined ? e.message : 'Rejected in your wallet. Nothing was signed.');
           else if (e instanceof WrongNetwork) {
             const sw = h('button', { type: 'button' }, `Switch to network ${e.wanted}`);
             sw.addEventListener('click', async () => {
               try {
-                await switchNetwork();
+                await switchNetwork(e.wanted, 'the agreement is on network');
                 setStatus(box, 'confirmed', 'Network switched. Sign again.');
               } catch (err) {
                 setStatus(box, err instanceof WalletRejected ? 'rejected' : 'error', (err as Error).message);
@@ -939,21 +1003,22 @@ async function draftPage(id: string) {
   }
 
   if (d.status === 'ready' && role === 'brand') {
-    const tk = tokenOf(cfg.tokens, v.agreement.token);
+    const tk = tokenOf(tokens, v.agreement.token);
     // Beside the button pressed; after the redraw (the draft is on chain, this card is gone) under
     // the draft's first line, just above the link to the agreement, on screen and focused
     // (app/feedback.ts).
-    const fund = async (fb: Feedback, send: (box: HTMLElement) => Promise<number>) => {
+    const fund = async (fb: Feedback, send: (box: HTMLElement) => Promise<Sent>) => {
       try {
-        const block = await send(fb.box);
+        const { block, chainId } = await send(fb.box);
         setStatus(fb.box, 'pending', `Funded: confirmed in block ${block}. Waiting for Pactum to see it\u2026`);
-        await indexed(block);
+        await indexed(block, chainId);
         setStatus(fb.box, 'confirmed', `Funded in block ${block}: the agreement is on chain and ${amount(v.agreement.milestones.reduce((t: bigint, m: any) => t + BigInt(m.amount), 0n), tk)} is held in the escrow.`);
         await fb.redrawn(render, () => document.getElementById('draft-lede'));
       } catch (e) {
-        if (e instanceof WalletRejected) fb.done('rejected', 'Rejected in your wallet. Nothing was signed or sent.');
+        if (e instanceof WalletRejected) fb.done('rejected', e instanceof SwitchDeclined ? e.message : 'Rejected in your wallet. Nothing was signed or sent.');
+        else if (e instanceof WrongNetwork && fb.box.dataset.state !== 'wrong-network') fb.done('wrong-network', h('strong', {}, 'Wrong network. '), `${e.message} Nothing was signed or sent: switch your wallet to network ${e.wanted} and try again.`);
         else if (e instanceof ApiError) fb.done('refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
-        else if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+        else if (!['rejected', 'reverted', 'error', 'wrong-network'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
         else fb.done();
       }
     };
@@ -973,7 +1038,7 @@ async function draftPage(id: string) {
           setStatus(box, 'checking', 'Preparing the permit\u2026');
           const p = await api<{ deadline: number; typedData: unknown }>('GET', `/v1/drafts/${id}/permit`);
           setStatus(box, 'waiting', `Waiting for your wallet: sign the permit letting the escrow take ${amount(BigInt((p.typedData as any).message.value), tk)} (valid until ${when(p.deadline)}).`);
-          const signature = await signTypedData(s.address, p.typedData);
+          const signature = await signTypedData(s.address, p.typedData, (from, to) => setStatus(box, 'waiting', switchWords(from, to, 'the permit is')));
           setStatus(box, 'checking', 'Permit signed; checking the funding with the escrow\u2026');
           const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/drafts/${id}/transactions`, { permit: { deadline: p.deadline, signature } });
           return sendAll(box, prepared.transactions);
@@ -997,17 +1062,27 @@ async function agreementPage(id: string) {
   if (!requireSession()) return;
   const s = session()!;
   // One wave: the config (cached after the first page) does not hold up the agreement's reads.
-  const [cfg, detail, history, now] = await Promise.all([getConfig(), api<any>('GET', `/v1/agreements/${id}`), api<any>('GET', `/v1/agreements/${id}/history`), chainNow()]);
+  const [cfg, detail, history] = await Promise.all([getConfig(), api<any>('GET', `/v1/agreements/${id}`), api<any>('GET', `/v1/agreements/${id}/history`)]);
   const a = detail.agreement;
-  const tk = tokenOf(cfg.tokens, a.token);
+  // The agreement's chain: its tokens and escrow, and the chain whose time and state are read.
+  const chain = Number(a.chainId ?? cfg.chainId);
+  const tokens = tokensOf(cfg, chain);
+  const tk = tokenOf(tokens, a.token);
   const me = s.address.toLowerCase();
   const role = me === String(a.brand).toLowerCase() ? 'brand' : me === String(a.creator).toLowerCase() ? 'creator' : hasArbiter(a) && me === String(a.arbiter).toLowerCase() ? 'arbiter' : 'auditor';
-  const claimable = role === 'brand' || role === 'creator' ? await claimableOf(cfg.escrow, a.token, s.address) : null;
+  // Who acts here reads the chain's time and the escrow's state through the wallet's node: with
+  // the wallet on the agreement's chain (asked to switch if it is not). An auditor acts on nothing.
+  const onChain = role === 'auditor' ? false : await walletOn(chain);
+  const now = await chainNow(onChain);
+  const escrow = chainOf(cfg, chain)?.escrow ?? null;
+  const claimable = (role === 'brand' || role === 'creator') && onChain && escrow ? await claimableOf(escrow, a.token, s.address) : null;
   const parts: HTMLElement[] = [];
+  if (role !== 'auditor' && !onChain && provider()) parts.push(otherNetworkNote(chain));
   parts.push(h('section', { class: 'card', 'aria-labelledby': 'sum-h' },
     h('h2', { id: 'sum-h' }, 'Summary'),
     h('dl', { class: 'facts' },
       h('dt', {}, 'Status'), h('dd', { 'data-testid': 'agreement-status' }, a.status),
+      multiChain(cfg) ? [h('dt', {}, 'Network'), h('dd', { 'data-testid': 'network', 'data-chain': chain }, networkName(cfg, chain))] : null,
       h('dt', {}, 'You are'), h('dd', {}, role),
       h('dt', {}, 'Brand'), h('dd', {}, h('code', { class: 'wrap' }, a.brand)),
       h('dt', {}, 'Creator'), h('dd', {}, h('code', { class: 'wrap' }, a.creator)),
@@ -1029,7 +1104,7 @@ async function agreementPage(id: string) {
 
   // The arbiter reads no draft: the agreement as signed (its window and fee) comes from the bundle.
   const signed = role === 'arbiter' ? (await api<any>('GET', `/v1/agreements/${id}/audit-bundle`)).agreement : detail.terms ? await agreementStruct(detail) : null;
-  if (detail.terms) parts.push(plainTerms(cfg, signed, detail.terms.document, s.address));
+  if (detail.terms) parts.push(plainTerms(tokens, signed, detail.terms.document, s.address));
 
   const captions = role === 'brand' && detail.terms && (detail.milestones as any[]).some((m) => m.status === 'submitted') ? await recordedCaptions(detail.terms.draft, id) : [];
   if (role === 'creator' || role === 'brand') parts.push(actionsPanel(id, role, detail, history.events, now, claimable, tk, captions, signed));
@@ -1110,11 +1185,53 @@ async function agreementStruct(detail: any): Promise<any> {
   return d.version.agreement;
 }
 
+/** Chains the wallet was asked to switch to for reading and declined: not asked again on every
+ *  redraw (the note on the page offers the switch). */
+const declinedSwitch = new Set<number>();
+
+/** Whether the wallet is on chain `chain`, asking it to switch once if it is not: what is read
+ *  through the wallet's node (the chain's time, the escrow's state) must be that chain's. */
+async function walletOn(chain: number): Promise<boolean> {
+  if (!provider()) return false;
+  try {
+    if ((await walletChain()) === chain) return true;
+    if (declinedSwitch.has(chain)) return false;
+    await ensureChain(chain, 'this agreement is on network');
+    return true;
+  } catch {
+    declinedSwitch.add(chain);
+    return false;
+  }
+}
+
+/** Said when the wallet is on another network than the agreement's: times are then this
+ *  computer's clock, and the button asks the wallet to switch (its outcome beside it). */
+function otherNetworkNote(chain: number): HTMLElement {
+  const sw = h('button', { type: 'button' }, `Switch to network ${chain}`);
+  sw.addEventListener('click', async () => {
+    const fb = beside('network', sw);
+    setStatus(fb.box, 'waiting', `Waiting for your wallet to switch to network ${chain}.`);
+    try {
+      await switchNetwork(chain, 'this agreement is on network');
+      declinedSwitch.delete(chain);
+      setStatus(fb.box, 'confirmed', `Your wallet is on network ${chain}.`);
+      await fb.redrawn(render, () => document.getElementById('sum-h'));
+    } catch (e) {
+      fb.done(e instanceof WalletRejected ? 'rejected' : e instanceof WrongNetwork ? 'wrong-network' : 'error', (e as Error).message);
+    }
+  });
+  return h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'network-h', 'data-testid': 'other-network' },
+    h('h2', { id: 'network-h' }, `This agreement is on network ${chain}`),
+    h('p', {}, `Your wallet is on another network, so the escrow's windows are measured here by this computer's clock and what you may withdraw is not read. Anything you sign or send for this agreement first asks your wallet to switch to network ${chain}.`),
+    h('div', { class: 'actions' }, sw));
+}
+
 /** The chain's time as the escrow will measure it: the later of the latest block's timestamp (read
- *  through the wallet's node) and this computer's clock, as the API measures deadlines. */
-async function chainNow(): Promise<number> {
+ *  through the wallet's node, when it is on the agreement's chain) and this computer's clock, as
+ *  the API measures deadlines. */
+async function chainNow(onChain: boolean): Promise<number> {
   const wall = Math.floor(Date.now() / 1000);
-  if (!provider()) return wall;
+  if (!onChain || !provider()) return wall;
   try {
     const b = await walletRequest('eth_getBlockByNumber', ['latest', false]);
     return Math.max(wall, Number(BigInt(b.timestamp)));
@@ -1179,12 +1296,13 @@ function actionsPanel(id: string, role: string, detail: any, events: any[], now:
       if (prepare) body = { ...body, ...(await prepare(fb.box)) };
       setStatus(fb.box, 'checking', 'Checking with the escrow (simulated first)…');
       const prepared = await api<{ transactions: PreparedTx[] }>('POST', `/v1/agreements/${id}/transactions`, body);
-      const block = await sendAll(fb.box, prepared.transactions);
-      await indexed(block);
+      const { block, chainId } = await sendAll(fb.box, prepared.transactions);
+      await indexed(block, chainId);
       await fb.redrawn(render, heading);
     } catch (e) {
       if (e instanceof ApiError) fb.done('refused', h('span', { role: 'alert' }, `Refused before anything was sent: ${e.message}`));
-      else if (!['rejected', 'reverted', 'error'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
+      else if (e instanceof WrongNetwork && fb.box.dataset.state !== 'wrong-network') fb.done('wrong-network', h('strong', {}, 'Wrong network. '), `${e.message} Nothing was signed or sent: switch your wallet to network ${e.wanted} and try again.`);
+      else if (!['rejected', 'reverted', 'error', 'wrong-network'].includes(fb.box.dataset.state ?? '')) fb.done('error', (e as Error).message);
       else fb.done();
     }
   };
@@ -1513,8 +1631,19 @@ function bundleChecker(): { el: HTMLElement; check: (raw: unknown) => Promise<vo
     }
     let rpc: Rpc;
     if (node.value.trim()) rpc = httpRpc(node.value.trim());
-    else if (provider()) rpc = (method, params) => walletRequest(method, params);
-    else {
+    else if (provider()) {
+      // The wallet's node must be the bundle's chain: the wallet is asked to switch to it first.
+      // If it will not, the check goes on and its node-chain check says which chain answered.
+      const bundleChain = Number(read.bundle.chainId);
+      if (Number.isSafeInteger(bundleChain) && bundleChain > 0) {
+        try {
+          await ensureChain(bundleChain, 'the bundle is of network');
+        } catch {
+          /* reported by the node-chain check */
+        }
+      }
+      rpc = (method, params) => walletRequest(method, params);
+    } else {
       fail('No node to ask: connect a wallet, or give a JSON-RPC URL of a node of the bundle’s chain.');
       return;
     }
@@ -1606,10 +1735,18 @@ async function auditPage() {
     if (statusSel.value) q.set('status', statusSel.value);
     try {
       const cfg = await getConfig();
-      const r = await api<{ items: any[] }>('GET', `/v1/agreements?${q}`);
-      results.replaceChildren(r.items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Search results (table)' }, h('table', {}, h('caption', {}, `${r.items.length} agreement(s)`),
-        h('thead', {}, h('tr', {}, ['Agreement', 'Status', 'Brand', 'Creator', 'Total', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, r.items.map((a) => h('tr', {}, h('td', {}, link(`/agreements/${a.id}`, short(a.id))), h('td', {}, a.status), h('td', {}, h('code', {}, short(a.brand))), h('td', {}, h('code', {}, short(a.creator))), h('td', {}, amount(a.totalAmount, tokenOf(cfg.tokens, a.token))), h('td', {}, when(a.createdAt)))))))
+      // Every served chain is searched (one request each; the only one asked as before).
+      const many = multiChain(cfg);
+      const pages = await Promise.all((many ? cfg.chains.map((c) => c.chainId) : [null]).map(async (chain) => {
+        const cq = new URLSearchParams(q);
+        if (chain !== null) cq.set('chain', String(chain));
+        const r = await api<{ items: any[] }>('GET', `/v1/agreements?${cq}`);
+        return r.items.map((a) => ({ ...a, chainId: a.chainId ?? chain ?? cfg.chainId }));
+      }));
+      const items = pages.flat();
+      results.replaceChildren(items.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Search results (table)' }, h('table', {}, h('caption', {}, `${items.length} agreement(s)`),
+        h('thead', {}, h('tr', {}, ['Agreement', ...(many ? ['Network'] : []), 'Status', 'Brand', 'Creator', 'Total', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, items.map((a) => h('tr', {}, h('td', {}, link(`/agreements/${a.id}`, short(a.id))), networkCell(cfg, a.chainId), h('td', {}, a.status), h('td', {}, h('code', {}, short(a.brand))), h('td', {}, h('code', {}, short(a.creator))), h('td', {}, amount(a.totalAmount, tokenOf(tokensOf(cfg, a.chainId), a.token))), h('td', {}, when(a.createdAt)))))))
         : h('p', {}, 'No agreement matches.'));
     } catch (err) {
       results.replaceChildren(h('p', { class: 'error', role: 'alert' }, (err as Error).message));

@@ -11,7 +11,7 @@ import { api, ApiError } from './api';
 import { field, fieldError, h, setStatus } from './dom';
 import { beside } from './feedback';
 import { amount, parseAmount, type tokenOf, when } from './format';
-import { signTypedData, WalletRejected } from './wallet';
+import { signTypedData, SwitchDeclined, WalletRejected, WrongNetwork } from './wallet';
 
 type Token = ReturnType<typeof tokenOf>;
 
@@ -68,9 +68,11 @@ function splitBody(p: Pick<Proposal, 'milestone' | 'creatorAmount'>): Record<str
 async function walletSigns(box: HTMLElement, me: string, typed: any, what: string): Promise<`0x${string}`> {
   setStatus(box, 'waiting', `Waiting for your wallet: check the split it shows (${what}), then sign.`);
   try {
-    return (await signTypedData(me, typed)) as `0x${string}`;
+    // Signed on the agreement's network (the typed data's domain): the wallet is asked to switch first if needed.
+    return (await signTypedData(me, typed, (from, to) => setStatus(box, 'waiting', `Waiting for your wallet to switch from network ${from} to network ${to} (the agreement is on it), then to sign the split (${what}).`))) as `0x${string}`;
   } catch (e) {
-    if (e instanceof WalletRejected) setStatus(box, 'rejected', 'Rejected in your wallet. Nothing was signed.');
+    if (e instanceof WalletRejected) setStatus(box, 'rejected', e instanceof SwitchDeclined ? e.message : 'Rejected in your wallet. Nothing was signed.');
+    else if (e instanceof WrongNetwork) setStatus(box, 'wrong-network', h('strong', {}, 'Wrong network. '), `${e.message} Nothing was signed: switch your wallet to network ${e.wanted} and try again.`);
     throw e;
   }
 }
@@ -187,7 +189,7 @@ export function settlementCards(
         fb.done('confirmed', `You signed: ${words(milestone, parsed.value)}. Send the link below to the ${other}.`);
       } catch (err) {
         if (err instanceof ApiError) fb.done('refused', h('span', { role: 'alert' }, `Refused before anything was signed: ${err.message}`));
-        else if (fb.box.dataset.state !== 'rejected') fb.done('error', (err as Error).message);
+        else if (!['rejected', 'wrong-network'].includes(fb.box.dataset.state ?? '')) fb.done('error', (err as Error).message);
         else fb.done();
       }
     });
