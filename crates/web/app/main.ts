@@ -102,6 +102,13 @@ async function drawScreen(live: boolean) {
 }
 
 function screen(title: string, ...content: (Node | null)[]) {
+  // A live update whose reads came back while the reader started something (a field focused or
+  // marked invalid, a wallet request under way) is dropped and tried again later: drawing it would
+  // take that away.
+  if (soft && !idle()) {
+    refreshSoon(1500);
+    return;
+  }
   document.title = `${title} · Pactum`;
   if (soft) {
     // A live update: the same screen with new state; keep the reader's place and focus.
@@ -131,16 +138,22 @@ function screen(title: string, ...content: (Node | null)[]) {
 const BUSY = ['waiting', 'checking', 'pending'];
 let refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
+/** Nothing a redraw would lose: no wallet request or transaction under way, no field with focus
+ *  (input typed but not sent), no field showing its error. */
+function idle(): boolean {
+  const busy = [...main.querySelectorAll<HTMLElement>('[data-status]')].some((el) => BUSY.includes(el.dataset.state ?? ''));
+  const typing = document.activeElement instanceof HTMLInputElement || document.activeElement instanceof HTMLTextAreaElement;
+  const invalid = main.querySelector('[aria-invalid="true"]') !== null;
+  return !busy && !typing && !invalid;
+}
+
 /** Redraws the screen in place soon (once for a burst of events), when nothing is under way. */
 function refreshSoon(delay = 300) {
   if (refreshTimer) clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
-    const busy = [...main.querySelectorAll<HTMLElement>('[data-status]')].some((el) => BUSY.includes(el.dataset.state ?? ''));
-    // Form input typed but not sent would be lost too: wait while a field has focus.
-    const typing = document.activeElement instanceof HTMLInputElement || document.activeElement instanceof HTMLTextAreaElement;
-    if (busy || typing) refreshSoon(1500);
-    else void render(true);
+    if (idle()) void render(true);
+    else refreshSoon(1500);
   }, delay);
 }
 
