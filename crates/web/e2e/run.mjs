@@ -9,7 +9,10 @@
 // reject the next request of a kind (EIP-1193 error 4001) or to report a wrong chain until the
 // page asks it to switch. Screenshots of each main screen go to e2e/screenshots/.
 //
-//   node e2e/run.mjs [--pactum PATH] [--keep-going]
+//   node e2e/run.mjs [--pactum PATH] [--keep-going] [--chains 1]
+// With --chains 1 the stack serves one chain: the second chain's steps are left out, and the
+// steps that remain check that the app shows no network (no Network select, no labels) and asks
+// the API as it did before chains were several (no `chain` parameter).
 // Ends with "web e2e: N passed, N failed"; exits 1 on any failure.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { decodeEventLog, encodeFunctionData, erc20Abi, getAddress, hashTypedData, keccak256, stringToBytes, toEventSelector, toHex } from 'viem';
+import { decodeEventLog, decodeFunctionResult, encodeFunctionData, erc20Abi, getAddress, hashTypedData, keccak256, stringToBytes, toEventSelector, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import canonicalize from 'canonicalize';
 
@@ -35,6 +38,9 @@ const opt = (name, dflt) => {
 };
 const pactum = opt('--pactum', path.join(process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target'), 'debug/pactum'));
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// How many chains the stack serves: 2 (the default, scripts/test-web), or 1.
+const CHAINS = Number(opt('--chains', '2'));
+if (CHAINS !== 1 && CHAINS !== 2) throw new Error('--chains is 1 or 2');
 const TIMEOUT = 20_000;
 
 // Anvil's well-known dev accounts, as `pactum dev` assigns them.
@@ -109,13 +115,35 @@ function freePort() {
 
 // ------------------------------------------------------------------ the stack
 
+/** A port P with P + 1 free too: `pactum dev --chains 2` puts its second anvil on P + 1. */
+async function freePortPair() {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p >= 65535) continue;
+    const next = await new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', () => resolve(false));
+      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (next) return p;
+  }
+  throw new Error('no two consecutive free ports for the two anvils');
+}
+
+// The two chains the stack serves: the primary (anvil on P) and a second one (anvil on P + 1),
+// each with its own escrow and pUSD (their addresses from /v1/config), the same dev accounts.
+const CHAIN1 = 31337;
+const CHAIN2 = 31338;
+
 async function startStack() {
-  const anvilPort = await freePort();
-  const apiPort = await freePort();
+  const anvilPort = CHAINS > 1 ? await freePortPair() : await freePort();
+  let apiPort = await freePort();
+  while (apiPort === anvilPort || apiPort === anvilPort + 1) apiPort = await freePort();
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'pactum-web-e2e-'));
   const env = { ...process.env, PACTUM_ANVIL: process.env.PACTUM_ANVIL ?? path.join(root, 'node_modules/.bin/anvil'), RUST_LOG: process.env.RUST_LOG ?? 'warn' };
   delete env.DATABASE_URL; // a private throwaway cluster, as `pactum dev` makes by default
-  const child = spawn(pactum, ['dev', '--anvil-port', String(anvilPort), '--listen', `127.0.0.1:${apiPort}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(pactum, ['dev', '--chains', String(CHAINS), '--anvil-port', String(anvilPort), '--listen', `127.0.0.1:${apiPort}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
@@ -137,6 +165,9 @@ async function startStack() {
   return {
     base,
     rpcUrl: `http://127.0.0.1:${anvilPort}`,
+    // The second chain's node.
+    rpcUrl2: `http://127.0.0.1:${anvilPort + 1}`,
+    rpcUrls: CHAINS > 1 ? { [CHAIN1]: `http://127.0.0.1:${anvilPort}`, [CHAIN2]: `http://127.0.0.1:${anvilPort + 1}` } : { [CHAIN1]: `http://127.0.0.1:${anvilPort}` },
     log: () => log,
     async stop() {
       if (child.exitCode === null) child.kill('SIGINT');
@@ -269,11 +300,23 @@ const failing = (report) => report.checks.filter((c) => c.status === 'fail').map
 
 // ------------------------------------------------------------------ the test wallet
 
-async function testWallet(context, rpcUrl, address, chainId) {
-  const w = { address, wrongChain: false, reject: new Set(), calls: [], hold: null };
+/**
+ * The test wallet of one browser context: on one chain at a time (`w.chain`, `chainId` at first),
+ * every request forwarded to that chain's node (`rpcUrls`), as a wallet's requests go to the
+ * network it is switched to. It is naive on purpose: a transaction goes to the chain it is on,
+ * whatever chain the page meant (the `chainId` a page names is dropped, not checked), so only the
+ * page can keep a transaction for one chain off another. `wrongChain`: it reports chain 1 (served
+ * by nobody) until the page asks it to switch; `ignoreSwitch`: it answers a switch with success
+ * but stays where it is; `reject` (a method name): the next such request is refused (4001).
+ * `sent` lists each transaction sent with the chain it went to; `switches` each chain asked for.
+ */
+async function testWallet(context, rpcUrls, address, chainId) {
+  const w = { address, chain: chainId, wrongChain: false, ignoreSwitch: false, reject: new Set(), calls: [], sent: [], switches: [], hold: null };
+  const node = () => rpcUrls[w.chain];
   await context.exposeFunction('__pactumTestWallet', async (method, params) => {
-    w.calls.push({ method, params });
+    w.calls.push({ method, params, chain: w.wrongChain ? 1 : w.chain });
     const fail = (code, message) => ({ error: { code, message } });
+    if (method === 'wallet_switchEthereumChain') w.switches.push(Number(BigInt(params[0].chainId)));
     if (w.reject.has(method)) {
       w.reject.delete(method);
       return fail(4001, 'User rejected the request.');
@@ -283,11 +326,15 @@ async function testWallet(context, rpcUrl, address, chainId) {
       case 'eth_accounts':
         return { result: [address] };
       case 'eth_chainId':
-        return { result: w.wrongChain ? '0x1' : `0x${chainId.toString(16)}` };
-      case 'wallet_switchEthereumChain':
-        if (Number(BigInt(params[0].chainId)) !== chainId) return fail(4902, 'Unrecognized chain ID.');
+        return { result: w.wrongChain ? '0x1' : `0x${w.chain.toString(16)}` };
+      case 'wallet_switchEthereumChain': {
+        const wanted = Number(BigInt(params[0].chainId));
+        if (!rpcUrls[wanted]) return fail(4902, 'Unrecognized chain ID.');
+        if (w.ignoreSwitch) return { result: null };
+        w.chain = wanted;
         w.wrongChain = false;
         return { result: null };
+      }
       case 'eth_sendTransaction':
       case 'eth_signTypedData_v4':
       case 'personal_sign': {
@@ -299,10 +346,15 @@ async function testWallet(context, rpcUrl, address, chainId) {
       default:
         break;
     }
+    if (method === 'eth_sendTransaction') {
+      // Naive: the chain the page named is dropped; the transaction goes where the wallet is.
+      const { chainId: _named, ...tx } = params[0];
+      params = [tx];
+    }
     if (method === 'eth_sendTransaction' && !params[0].gas) {
       // Like a real wallet: the fee is estimated when the confirmation opens, then the user
       // confirms (at once, or when the test releases a held request).
-      const est = await rpc(rpcUrl, 'eth_estimateGas', [params[0]]);
+      const est = await rpc(node(), 'eth_estimateGas', [params[0]]);
       if (est.error) return { error: est.error };
       params = [{ ...params[0], gas: est.result }];
       if (w.hold) {
@@ -311,7 +363,9 @@ async function testWallet(context, rpcUrl, address, chainId) {
         await held;
       }
     }
-    const r = await rpc(rpcUrl, method, params);
+    const on = w.chain;
+    const r = await rpc(node(), method, params);
+    if (method === 'eth_sendTransaction' && r.result) w.sent.push({ chain: on, hash: r.result, to: params[0].to });
     return r.error ? { error: r.error } : { result: r.result };
   });
   await context.addInitScript(() => {
@@ -456,10 +510,13 @@ async function main() {
   });
   const browser = await chromium.connectOverCDP(wsEndpoint);
   const cfg = await (await fetch(`${stack.base}/v1/config`)).json();
+  // Two chains served, the primary first, each with its escrow and tokens.
+  if (cfg.chains?.length !== CHAINS || cfg.chains[0].chainId !== CHAIN1 || (CHAINS > 1 && cfg.chains[1].chainId !== CHAIN2) || cfg.chainId !== CHAIN1)
+    throw new Error(`pactum dev --chains ${CHAINS} serves ${CHAINS > 1 ? `${CHAIN1} (primary) and ${CHAIN2}` : CHAIN1}: /v1/config says ${JSON.stringify(cfg.chains)}`);
   const newParty = async (who, viewport) => {
     const context = await browser.newContext({ viewport, acceptDownloads: true, locale: 'en-GB', timezoneId: 'Europe/London' });
     context.setDefaultTimeout(TIMEOUT);
-    const wallet = await testWallet(context, stack.rpcUrl, ACCOUNTS[who], cfg.chainId);
+    const wallet = await testWallet(context, stack.rpcUrls, ACCOUNTS[who], cfg.chainId);
     const page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
     page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(`${who} console: ${m.text()}`));
@@ -476,6 +533,7 @@ async function main() {
   let liveBrand = { unreadBefore: 0 }; // the brand's unread count before the creator delivered
   let thirdId = ''; // the agreement without an arbiter
   let earlyBundle = null; // agreement 1's bundle before its termination (a genuine but stale one)
+  const multi = {}; // the agreement drafted, signed and funded on the second chain
   const extra = {}; // a second escrow, its agreement's log, an agreement created directly on chain,
   // an ETH agreement's bundles with a deferred payout (credited, then withdrawn)
 
@@ -581,6 +639,8 @@ async function main() {
           .map((el) => el.outerHTML),
       );
       assert(unlabelled.length === 0, `every form control has a label: ${unlabelled.join(' ')}`);
+      // A Network select only when more than one chain is served.
+      assert((await p.locator('select[name="network"]').count()) === (CHAINS > 1 ? 1 : 0), `a Network select with ${CHAINS} chain(s)`);
       await shot(p, '02-new-agreement-form');
       await p.getByRole('button', { name: 'Create the draft' }).click();
       await p.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
@@ -1146,7 +1206,13 @@ async function main() {
       const rows = await p.locator('main a[href^="/agreements/0x"]').count();
       const lists = requests.filter((r) => r.startsWith('GET /v1/agreements?'));
       const perAgreement = requests.filter((r) => r.startsWith('GET /v1/agreements/'));
-      assert(rows >= 2 && lists.length === 1 && lists[0].includes('include=milestones') && perAgreement.length === 0, `${rows} rows from one list request, none per agreement: ${requests.join(', ')}`);
+      // One list request per served chain (two here), each naming its chain; none per agreement.
+      // With one chain, one request naming none, as before there were several; no network labels.
+      const listed = lists.map((r) => new URLSearchParams(r.split('?')[1]).get('chain')).sort().join(',');
+      const wanted = CHAINS > 1 ? cfg.chains.map((c) => String(c.chainId)).sort().join(',') : '';
+      assert(rows >= 2 && lists.length === cfg.chains.length && lists.every((r) => r.includes('include=milestones')) && listed === wanted && perAgreement.length === 0, `${rows} rows from one list request per chain, none per agreement: ${requests.join(', ')}`);
+      const labels = await p.locator('[data-testid="network"]').count();
+      assert(CHAINS > 1 ? labels >= rows : labels === 0, `${labels} network labels with ${CHAINS} chain(s)`);
       console.log(`        dashboard: ${rows} agreements drawn from ${requests.length} API requests (${requests.map((r) => r.split('?')[0]).join(', ')})`);
       const text = await p.locator('main').innerText();
       assert(text.includes('Terminating') && text.includes('Termination contested: the arbiter decides'), text);
@@ -1154,7 +1220,7 @@ async function main() {
       // Held per agreement and in the totals, in token units.
       const second = p.locator('tr', { has: p.locator(`a[href="/agreements/${secondId}"]`) });
       assert((await second.locator('[data-testid="held"]').innerText()) === '25 pUSD held', await second.innerText());
-      const total = await p.locator(`[data-token="${cfg.tokens.find((t) => t.symbol === 'pUSD').address.toLowerCase()}"] [data-testid="held-total"]`).innerText();
+      const total = await p.locator(`[data-chain="${cfg.chainId}"][data-token="${cfg.tokens.find((t) => t.symbol === 'pUSD').address.toLowerCase()}"] [data-testid="held-total"]`).innerText();
       assert(/^\d+(\.\d+)? pUSD$/.test(total), `total held: ${total}`);
       assert(text.includes('Totals by token'), 'totals table');
       await shot(p, '12-dashboard-brand');
@@ -1545,6 +1611,221 @@ async function main() {
       await a11y(p, '12c5-agreement-timed-out-arbiter-phone');
     });
 
+    if (CHAINS > 1) {
+      // ---------------------------------------------------------------- the second chain
+
+      /** The escrow's pUSD on a chain's node, and its getState of an agreement there. */
+      const pusdOf = (chainId) => cfg.chains.find((c) => c.chainId === chainId).tokens.find((t) => t.symbol === 'pUSD');
+      const escrowBalance = async (url, chainId) => {
+        const escrow = cfg.chains.find((c) => c.chainId === chainId).escrow;
+        const r = await rpc(url, 'eth_call', [{ to: pusdOf(chainId).address, data: encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [escrow] }) }, 'latest']);
+        return BigInt(r.result);
+      };
+      const escrowState = async (url, escrow, id) => {
+        const r = await rpc(url, 'eth_call', [{ to: escrow, data: encodeFunctionData({ abi: ESCROW.abi, functionName: 'getState', args: [id] }) }, 'latest']);
+        if (!r.result) throw new Error(`getState(${id}) on ${url}: ${JSON.stringify(r)}`);
+        return decodeFunctionResult({ abi: ESCROW.abi, functionName: 'getState', data: r.result });
+      };
+      const chainTime = async (url) => Number(BigInt((await rpc(url, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
+
+      await step(`brand: drafts an agreement on network ${CHAIN2} from the form (the Network select lists each served chain, the primary labelled, and offers that chain's tokens); a new version keeps the network, shown, not a choice; both parties sign on ${CHAIN2}, each wallet asked to switch to it`, async () => {
+        const b = brand.page;
+        const c = creator.page;
+        const second = cfg.chains[1];
+        const pusd2 = pusdOf(CHAIN2);
+        assert(pusd2 && second.escrow, `pUSD and an escrow on ${CHAIN2}: ${JSON.stringify(second)}`);
+        await b.getByRole('link', { name: 'New agreement' }).click();
+        const network = b.getByLabel('Network', { exact: true });
+        const options = await network.locator('option').evaluateAll((os) => os.map((o) => `${o.value}=${o.textContent}`));
+        assert(options.join(' | ') === `${CHAIN1}=${CHAIN1} (primary) | ${CHAIN2}=${CHAIN2}`, `the Network select: ${options.join(' | ')}`);
+        const token = b.getByLabel('Token', { exact: true });
+        const tokenOptions = async () => (await token.locator('option').evaluateAll((os) => os.map((o) => o.value.toLowerCase()))).join(',');
+        const addresses = (chain) => chain.tokens.map((t) => t.address.toLowerCase()).join(',');
+        assert((await tokenOptions()) === addresses(cfg.chains[0]), `the primary chain's tokens by default: ${await tokenOptions()}`);
+        await network.selectOption(String(CHAIN2));
+        assert((await tokenOptions()) === addresses(second), `${CHAIN2}'s tokens once it is chosen: ${await tokenOptions()}`);
+        assert((await token.inputValue()).toLowerCase() === pusd2.address.toLowerCase(), 'pUSD stays chosen');
+        await b.getByLabel('Creator’s address').fill(ACCOUNTS.creator);
+        const li = b.locator('li.milestone').nth(0);
+        await li.getByLabel('Amount (in token units)').fill('40');
+        await li.getByLabel('What the creator delivers').fill('a post on the second network');
+        // Due in three days by the second chain's time. The primary chain's time, moved on by the
+        // earlier steps, is already past it: a page reading the wrong chain would say it was missed.
+        const due = Math.max(await chainTime(stack.rpcUrl2), Math.floor(Date.now() / 1000)) + 3 * 86_400;
+        const t1 = await chainTime(stack.rpcUrl);
+        assert(t1 > due + 3600, `the primary chain's time (${t1}) is past this milestone's deadline (${due})`);
+        const local = await b.evaluate((t) => {
+          const d = new Date(t * 1000);
+          const p = (n) => String(n).padStart(2, '0');
+          return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+        }, due);
+        await li.getByLabel(/Delivery deadline/).fill(local);
+        await shot(b, '15-new-agreement-network-select');
+        await b.getByRole('button', { name: 'Create the draft' }).click();
+        await b.waitForURL(/\/drafts\/d_[0-9a-f]+$/);
+        const draftId = b.url().split('/').pop();
+        const said = await b.locator('#draft-lede [data-testid="network"]').innerText();
+        assert(said.includes(`Network ${CHAIN2}`), `the draft page names its network: ${said}`);
+        assert((await b.locator('main').innerText()).includes('Milestone 1: 40 pUSD'), 'the amount in pUSD');
+        const d = await apiGet(b, `/v1/drafts/${draftId}`);
+        assert(d.chainId === CHAIN2 && d.escrow.toLowerCase() === second.escrow.toLowerCase() && d.version.agreement.token.toLowerCase() === pusd2.address.toLowerCase(), `the draft is on ${CHAIN2}: ${JSON.stringify({ chainId: d.chainId, escrow: d.escrow, token: d.version.agreement.token })}`);
+        // A new version keeps the network: shown, not a choice.
+        await b.getByRole('link', { name: /Propose changes/ }).click();
+        await b.getByRole('heading', { name: `Propose changes to ${draftId}` }).waitFor();
+        assert((await b.locator('select[name="network"]').count()) === 0, 'no Network select when proposing a change');
+        const kept = b.getByLabel('Network', { exact: true });
+        assert((await kept.inputValue()) === String(CHAIN2) && (await kept.getAttribute('readonly')) !== null, `the network is shown, read-only: ${await kept.inputValue()}`);
+        assert((await tokenOptions()) === addresses(second), `the draft's chain's tokens: ${await tokenOptions()}`);
+        await a11y(b, '15b-propose-changes-network-kept');
+        await b.goto(`${stack.base}/drafts/${draftId}`);
+        const link = await b.locator('[data-testid="share-link"]').inputValue();
+        // Both wallets are on the primary network: each is asked to switch to the draft's to sign.
+        for (const [who, party, page] of [['brand', brand, b], ['creator', creator, c]]) {
+          assert(party.wallet.chain === CHAIN1, `${who}: the wallet is on ${CHAIN1}`);
+          const asked = party.wallet.switches.length;
+          if (who === 'creator') await page.goto(link);
+          await page.getByRole('button', { name: 'Sign version 1 with my wallet' }).click();
+          await page.getByText(who === 'brand' ? 'You signed version 1.' : 'Signed by both: ready to fund.').waitFor();
+          assert(party.wallet.switches.slice(asked).join() === String(CHAIN2) && party.wallet.chain === CHAIN2, `${who}: asked once to switch to ${CHAIN2}: ${party.wallet.switches.slice(asked)}`);
+          const signed = JSON.parse(party.wallet.calls.filter((x) => x.method === 'eth_signTypedData_v4').pop().params[1]);
+          assert(Number(signed.domain.chainId) === CHAIN2 && signed.domain.verifyingContract.toLowerCase() === second.escrow.toLowerCase(), `${who} signed for ${CHAIN2}'s escrow: ${JSON.stringify(signed.domain)}`);
+        }
+        // The brand's dashboard lists the draft with its network.
+        await b.getByRole('link', { name: 'Dashboard' }).click();
+        const row = b.locator('tr', { has: b.locator(`a[href="/drafts/${draftId}"]`) });
+        await row.waitFor();
+        assert((await row.locator('[data-testid="network"]').innerText()) === String(CHAIN2), `the draft's row names ${CHAIN2}: ${await row.innerText()}`);
+        Object.assign(multi, { draftId, link, due, pusd2, escrow: second.escrow });
+      });
+
+      await step(`hostile: a transaction prepared for network ${CHAIN2} is never sent while the wallet is on ${CHAIN1}: a wallet that says it switched but stayed, then one that refuses to switch; the page refuses beside the button pressed, nothing is signed or sent`, async () => {
+        const b = brand.page;
+        // The user moved the wallet back to the primary network, in the wallet.
+        brand.wallet.chain = CHAIN1;
+        await b.goto(`${stack.base}/drafts/${multi.draftId}`);
+        await b.getByText('Signed by both: ready to fund.').waitFor();
+        // What the API prepares names the chain to send it on.
+        const prepared = await apiGet(b, `/v1/drafts/${multi.draftId}/transactions`);
+        assert(prepared.transactions.length === 2 && prepared.transactions.every((t) => t.chainId === CHAIN2), `prepared for ${CHAIN2}: ${JSON.stringify(prepared.transactions.map((t) => t.chainId))}`);
+        const sent = brand.wallet.sent.length;
+        const signs = brand.wallet.count('eth_signTypedData_v4');
+        const asked = brand.wallet.switches.length;
+        const approve = 'Approve, then fund (two transactions)';
+        const permit = 'Sign a permit, then fund (one transaction)';
+        brand.wallet.ignoreSwitch = true;
+        try {
+          await b.getByRole('button', { name: approve }).click();
+          const said = await state(b, 'fund', 'wrong-network');
+          assert(said.includes(`Your wallet is on network ${CHAIN1}; this transaction is for network ${CHAIN2}`) && said.includes('Nothing was sent'), said);
+          const at = await feedbackAt(b, 'fund', approve);
+          assert(at.beside && at.inView && at.focused, `the refusal is beside the button, on screen, focused: ${JSON.stringify(at)}`);
+          await shot(b, '16-wrong-network-refused');
+          await b.getByRole('button', { name: permit }).click();
+          const said2 = await state(b, 'fund', 'wrong-network');
+          assert(said2.includes(`network ${CHAIN2}`) && said2.includes('Nothing was signed or sent'), said2);
+        } finally {
+          brand.wallet.ignoreSwitch = false;
+        }
+        brand.wallet.reject.add('wallet_switchEthereumChain');
+        await b.getByRole('button', { name: approve }).click();
+        const declined = await state(b, 'fund', 'rejected');
+        assert(declined.includes(`You declined to switch your wallet to network ${CHAIN2}`) && declined.includes('Nothing was signed or sent'), declined);
+        await a11y(b, '16b-switch-declined');
+        assert(brand.wallet.sent.length === sent && brand.wallet.count('eth_signTypedData_v4') === signs, `nothing was signed or sent: ${JSON.stringify(brand.wallet.sent.slice(sent))}`);
+        assert(brand.wallet.switches.slice(asked).join() === [CHAIN2, CHAIN2, CHAIN2].join(), `each time the page asked for ${CHAIN2}: ${brand.wallet.switches.slice(asked)}`);
+        assert(brand.wallet.chain === CHAIN1, 'the wallet stayed on the primary network');
+      });
+
+      await step(`brand funds it on network ${CHAIN2}: the wallet is asked to switch, both transactions land on the second anvil; the agreement page names network ${CHAIN2}, holds what that anvil's escrow holds, and measures its windows by that chain's time, as the creator's page does (its wallet asked to switch, or else saying so and offering the switch)`, async () => {
+        const b = brand.page;
+        const c = creator.page;
+        assert(brand.wallet.chain === CHAIN1, 'the wallet is on the primary network');
+        const before = { on2: await escrowBalance(stack.rpcUrl2, CHAIN2), on1: await escrowBalance(stack.rpcUrl, CHAIN1) };
+        const asked = brand.wallet.switches.length;
+        const sent = brand.wallet.sent.length;
+        await fundVia(b, 'Approve, then fund (two transactions)');
+        const id = b.url().split('/').pop();
+        multi.id = id;
+        assert(brand.wallet.switches.slice(asked).join() === String(CHAIN2), `asked once to switch to ${CHAIN2}: ${brand.wallet.switches.slice(asked)}`);
+        const txs = brand.wallet.sent.slice(sent);
+        assert(txs.length === 2 && txs.every((t) => t.chain === CHAIN2) && txs[0].to.toLowerCase() === multi.pusd2.address.toLowerCase() && txs[1].to.toLowerCase() === multi.escrow.toLowerCase(), `approve, then createAndFund, both sent on ${CHAIN2}: ${JSON.stringify(txs)}`);
+        for (const t of txs) {
+          const on2 = (await rpc(stack.rpcUrl2, 'eth_getTransactionReceipt', [t.hash])).result;
+          const on1 = (await rpc(stack.rpcUrl, 'eth_getTransactionReceipt', [t.hash])).result;
+          assert(on2 && on2.status === '0x1' && !on1, `${t.hash} is mined on the second anvil only`);
+        }
+        await b.locator('[data-testid="agreement-status"]', { hasText: 'active' }).waitFor();
+        assert((await b.locator('[data-testid="network"]').innerText()) === String(CHAIN2), `the page names network ${CHAIN2}`);
+        const detail = await apiGet(b, `/v1/agreements/${id}`);
+        assert(detail.agreement.chainId === CHAIN2, `the API's agreement is on ${CHAIN2}: ${detail.agreement.chainId}`);
+        // The money on the page is what the second anvil's escrow holds for it; the first's has none of it.
+        const after = { on2: await escrowBalance(stack.rpcUrl2, CHAIN2), on1: await escrowBalance(stack.rpcUrl, CHAIN1) };
+        const held = await b.locator('[data-testid="held"]').innerText();
+        assert(after.on2 - before.on2 === 40_000_000n && after.on1 === before.on1 && held === '40 pUSD', `held ${held}; the escrow's pUSD on ${CHAIN2} +${after.on2 - before.on2}, on ${CHAIN1} +${after.on1 - before.on1}`);
+        const st2 = await escrowState(stack.rpcUrl2, multi.escrow, id);
+        const st1 = await escrowState(stack.rpcUrl, cfg.chains[0].escrow, id);
+        assert(st2.status !== 0 && st2.fundedCount === 1 && st1.status === 0 && st1.fundedCount === 0, `on ${CHAIN2} the agreement is funded, on ${CHAIN1}'s escrow unknown: ${JSON.stringify({ st2, st1 }, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+        // Its windows by 31338's time: the deadline is ahead (on the primary chain it has passed).
+        assert((await b.getByRole('button', { name: 'Take the money back' }).count()) === 0, 'no reclaim offered before the deadline');
+        const why = await b.locator('[data-testid="not-offered"]').innerText();
+        assert(/Milestone 1: if the creator has not delivered it by .*\d{4}.*, you can take its money back here after that time\./.test(why), why);
+        await shot(b, '17-agreement-network-31338-brand');
+        // The creator's wallet is back on the primary network: its page asks to switch before it reads.
+        creator.wallet.chain = CHAIN1;
+        const cAsked = creator.wallet.switches.length;
+        await c.goto(`${stack.base}/agreements/${id}`);
+        await c.getByRole('form', { name: 'Submit a deliverable' }).waitFor();
+        assert(creator.wallet.switches.slice(cAsked).join() === String(CHAIN2) && creator.wallet.chain === CHAIN2, `the creator's wallet asked to switch to ${CHAIN2}: ${creator.wallet.switches.slice(cAsked)}`);
+        assert((await c.locator('[data-testid="network"]').innerText()) === String(CHAIN2), 'the creator is told the network');
+        await a11y(c, '17b-agreement-network-31338-creator-phone');
+        // A wallet that will not switch: the page says the agreement's network and offers the switch,
+        // its outcome beside that button.
+        creator.wallet.chain = CHAIN1;
+        creator.wallet.reject.add('wallet_switchEthereumChain');
+        await c.reload();
+        const note = c.locator('[data-testid="other-network"]');
+        await note.waitFor();
+        assert((await note.innerText()).includes(`This agreement is on network ${CHAIN2}`), await note.innerText());
+        await shotViewport(c, '17c-agreement-other-network-creator-phone');
+        await a11y(c, '17c-agreement-other-network-creator-phone');
+        await note.getByRole('button', { name: `Switch to network ${CHAIN2}` }).click();
+        await note.waitFor({ state: 'detached' });
+        await c.locator('[data-status="network"][data-state="confirmed"]:focus').waitFor();
+        assert(creator.wallet.chain === CHAIN2, 'switched');
+        await c.getByRole('form', { name: 'Submit a deliverable' }).waitFor();
+      });
+
+      await step(`the dashboards list the agreement on network ${CHAIN2} labelled with its network beside the primary's, with totals per token per network, from one list request per chain`, async () => {
+        const b = brand.page;
+        const requests = [];
+        const seen = (r) => {
+          const u = new URL(r.url());
+          if (u.pathname.startsWith('/v1/')) requests.push(`${r.method()} ${u.pathname}${u.search}`);
+        };
+        b.on('request', seen);
+        await b.getByRole('link', { name: 'Dashboard' }).click();
+        const row = b.locator('tr', { has: b.locator(`a[href="/agreements/${multi.id}"]`) });
+        await row.waitFor();
+        b.off('request', seen);
+        const lists = requests.filter((r) => r.startsWith('GET /v1/agreements?')).map((r) => new URLSearchParams(r.split('?')[1]).get('chain')).sort();
+        const drafts = requests.filter((r) => r.startsWith('GET /v1/drafts')).map((r) => new URLSearchParams(r.split('?')[1] ?? '').get('chain')).sort();
+        assert(lists.join() === `${CHAIN1},${CHAIN2}` && drafts.join() === `${CHAIN1},${CHAIN2}` && !requests.some((r) => r.startsWith('GET /v1/agreements/')), `one list of each per chain: ${requests.join(', ')}`);
+        assert((await row.locator('[data-testid="network"]').innerText()) === String(CHAIN2) && (await row.locator('[data-testid="held"]').innerText()) === '40 pUSD held', await row.innerText());
+        const first = b.locator('tr', { has: b.locator(`a[href="/agreements/${agreementId}"]`) });
+        assert((await first.locator('[data-testid="network"]').innerText()) === String(CHAIN1), await first.innerText());
+        assert((await b.locator(`a[href="/drafts/${multi.draftId}"]`).count()) === 0, 'the funded draft is no longer listed as a draft');
+        const total2 = await b.locator(`[data-chain="${CHAIN2}"][data-token="${multi.pusd2.address.toLowerCase()}"] [data-testid="held-total"]`).innerText();
+        assert(total2 === '40 pUSD', `pUSD held on ${CHAIN2}, apart from ${CHAIN1}'s: ${total2}`);
+        await shot(b, '18-dashboard-two-networks');
+        const c = creator.page;
+        await c.goto(`${stack.base}/`);
+        const crow = c.locator('tr', { has: c.locator(`a[href="/agreements/${multi.id}"]`) });
+        await crow.waitFor();
+        assert((await crow.locator('[data-testid="network"]').innerText()) === String(CHAIN2), await crow.innerText());
+        await a11y(c, '18b-dashboard-two-networks-creator-phone');
+      });
+    }
+
     await step('a second escrow and an agreement created directly on chain (for the audit fixtures)', async () => {
       const b1 = await apiGet(brand.page, `/v1/agreements/${agreementId}/audit-bundle`);
       const agreement = agreementStruct(b1.agreement);
@@ -1594,7 +1875,12 @@ async function main() {
       const found = p.locator('[data-testid="search-results"] a');
       await found.first().waitFor();
       await a11y(p, '12f-audit-search-results');
-      assert((await found.count()) === 7, 'the brand’s seven agreements are found (six drafted here, one created directly on chain)');
+      // Every served chain is searched: seven on the primary chain (six drafted here, one created
+      // directly on chain) and the one drafted on the second chain, each row naming its network.
+      // (One chain: the seven, no network column.)
+      assert((await found.count()) === (CHAINS > 1 ? 8 : 7), `the brand’s ${CHAINS > 1 ? 'eight' : 'seven'} agreements are found: ${await found.count()}`);
+      const networks = (await p.locator('[data-testid="search-results"] tbody [data-testid="network"]').allInnerTexts()).sort();
+      assert(networks.join(',') === (CHAINS > 1 ? `${[...Array(7)].map(() => String(CHAIN1)).join(',')},${CHAIN2}` : ''), `seven on ${CHAIN1}, one on ${CHAIN2}: ${networks}`);
       await p.locator(`[data-testid="search-results"] a[href="/agreements/${agreementId}"]`).click();
       await p.getByRole('heading', { name: 'Timeline' }).waitFor();
       // An auditor is offered no action, and told why.
@@ -1616,6 +1902,31 @@ async function main() {
       assert(shown.join(' ') === CHECK_IDS.map((id) => `${id}:pass`).join(' '), `every check ran and passed, in order: ${shown.join(' ')}`);
       await shot(p, '13-audit-verified');
     });
+
+    if (CHAINS > 1)
+      await step(`auditor: the agreement on network ${CHAIN2} names its network, and its bundle verifies in the browser against that chain (the wallet asked to switch to it; the trusted escrow typed, the committed deployments naming none on ${CHAIN2})`, async () => {
+        const p = auditor.page;
+        await p.goto(`${stack.base}/agreements/${multi.id}`);
+        await p.getByRole('heading', { name: 'Timeline' }).waitFor();
+        assert((await p.locator('[data-testid="network"]').innerText()) === String(CHAIN2), 'the auditor is told the network');
+        const asked = auditor.wallet.switches.length;
+        const verify = p.getByRole('button', { name: 'Verify the bundle in this browser' });
+        await verify.click();
+        const verdict = p.locator('[data-testid="verify-verdict"]');
+        await verdict.waitFor();
+        assert((await verdict.innerText()).includes(`on chain ${CHAIN2}`), await verdict.innerText());
+        await p.getByLabel('Trusted escrow address').fill(multi.escrow);
+        await verify.click();
+        await p.locator('[data-testid="verify-result"][data-outcome]').waitFor({ timeout: 40_000 });
+        assert((await p.locator('[data-testid="verify-result"]').getAttribute('data-outcome')) === 'verified', `${await verdict.innerText()}\n${await p.locator('ul.checks').innerText()}`);
+        const shown = await p.locator('[data-testid="verify-result"] li[data-check]').evaluateAll((els) => els.map((e) => `${e.dataset.check}:${e.dataset.status}`));
+        assert(shown.join(' ') === CHECK_IDS.map((id) => `${id}:pass`).join(' '), `every check passed: ${shown.join(' ')}`);
+        assert(auditor.wallet.switches.slice(asked).join() === String(CHAIN2) && auditor.wallet.chain === CHAIN2, `the wallet was asked to switch to ${CHAIN2}: ${auditor.wallet.switches.slice(asked)}`);
+        await a11y(p, '19-audit-verified-network-31338');
+        // Back to the first agreement, whose bundle the next steps download.
+        await p.goto(`${stack.base}/agreements/${agreementId}`);
+        await p.getByRole('heading', { name: 'Timeline' }).waitFor();
+      });
 
     await step('an ETH agreement whose creator refuses ETH: the approval’s payout is deferred and exported, then withdrawn and exported again (for the audit fixtures)', async () => {
       const ZERO = '0x0000000000000000000000000000000000000000';
