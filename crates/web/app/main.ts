@@ -1235,7 +1235,7 @@ function otherNetworkNote(chain: number): HTMLElement {
   });
   return h('section', { class: 'card notice', role: 'note', 'aria-labelledby': 'network-h', 'data-testid': 'other-network' },
     h('h2', { id: 'network-h' }, `This agreement is on network ${chain}`),
-    h('p', {}, `Your wallet is on another network, so the escrow's windows are measured here by this computer's clock and what you may withdraw is not read. Anything you sign or send for this agreement first asks your wallet to switch to network ${chain}.`),
+    h('p', {}, `Your wallet is on another network, so the escrow\u2019s windows are measured here by this computer\u2019s clock and what you may withdraw is not read. Anything you sign or send for this agreement first asks your wallet to switch to network ${chain}.`),
     h('div', { class: 'actions' }, sw));
 }
 
