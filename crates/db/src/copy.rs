@@ -1,5 +1,6 @@
-//! PostgreSQL's binary `COPY … FROM STDIN` format, for the one table whose write dominates a
-//! backfill (`escrow_events`, a row per event).
+//! PostgreSQL's binary `COPY … FROM STDIN` format, for the tables whose writes dominate a
+//! backfill: `escrow_events` (a row per event), and the notification outbox (`notifications` and
+//! `notification_audience`, see `crate::notifications::publish`).
 //!
 //! Measured on the benchmark's 100,000 events: `INSERT … SELECT FROM unnest(…)` took 2.5 s,
 //! binary COPY of the same rows 1.4 s (text COPY 1.95 s). sqlx streams COPY data but has no

@@ -183,9 +183,11 @@ const COPY_AUDIENCE: CopyIn<3> =
 /// lead it was sent for) let it through.
 /// A retraction goes only to endpoints that may have received what it retracts.
 async fn fan_out(conn: &mut PgConnection, ids: &[i64]) -> Result<u64> {
-    // Without an enabled endpoint there is nothing to match: one index probe instead of joining
-    // the batch's notifications and audience (55 ms per 8,000 notifications) to find nothing.
-    // The check and the insert below see the same committed endpoints.
+    // Without an enabled endpoint there is nothing to match: one probe of the partial index
+    // `webhook_endpoints_enabled` instead of joining the batch's notifications and audience (55 ms
+    // per 8,000 notifications) to find nothing. An endpoint committed between this check and the
+    // insert's own snapshot could be missed; registering one does not take the outbox lock, so the
+    // join alone had the same race with a registration committing just after it.
     let any: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled)")
             .fetch_one(&mut *conn)

@@ -314,8 +314,11 @@ async fn a_lost_wakeup_delays_but_loses_nothing() -> Result<()> {
     assert!(next[0].id > first[1].id);
 
     tokio::time::sleep(Duration::from_secs(4)).await;
-    // A notification that never sends a NOTIFY at all (written past `publish`): the poll finds it.
+    // A notification that never sends a NOTIFY at all (written past `publish`, but under its lock,
+    // as every writer draws ids): the poll finds it.
     let account = s.brand.address().to_vec();
+    let mut tx = s.pool.begin().await?;
+    pactum_db::notifications::lock(&mut tx).await?;
     let written: i64 = sqlx::query_scalar(
         "WITH n AS (INSERT INTO notifications (type, chain_id, occurred_at, data) \
            VALUES ('notification.retracted', $1, 0, \
@@ -326,8 +329,9 @@ async fn a_lost_wakeup_delays_but_loses_nothing() -> Result<()> {
     )
     .bind(i64::try_from(s.chain_id())?)
     .bind(account)
-    .fetch_one(&s.pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     let polled = live.take(1, WAIT).await?;
     assert_eq!((polled[0].id, polled[0].event.as_str()), (written, "notification.retracted"));
     live.quiet(Duration::from_millis(500)).await?;
