@@ -1208,7 +1208,10 @@ async function walletOn(chain: number): Promise<boolean> {
   if (!provider()) return false;
   try {
     if ((await walletChain()) === chain) return true;
-    if (declinedSwitch.has(chain)) return false;
+    // A live redraw (a notification arrived) never asks the wallet anything: only the reader's own
+    // visit or press does. Two tabs on agreements of different chains would otherwise pull the
+    // wallet back and forth on every notification, and could move it under the other's send.
+    if (soft || declinedSwitch.has(chain)) return false;
     await ensureChain(chain, 'this agreement is on network');
     return true;
   } catch {
