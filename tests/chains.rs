@@ -8,10 +8,9 @@
 //! must take back that chain's agreement and leave the other chain's untouched.
 
 mod common;
-use common::free_port;
+use common::{dev_banner, free_port, StopOnDrop};
 
 use std::{
-    io::{BufRead, BufReader},
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -28,16 +27,6 @@ use alloy::{
 use eyre::{bail, ensure, Result};
 use pactum_bindings::MockERC1271Wallet;
 use serde_json::{json, Value};
-
-/// Stops the stack when the test ends, however it ends.
-struct Stack(std::process::Child);
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
 
 /// The accounts `pactum dev` names brand and creator on every chain: anvil's default keys 1 and 2.
 const BRAND_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -272,19 +261,8 @@ async fn two_chains_in_one_stack_keep_their_agreements_apart() -> Result<()> {
         .stderr(Stdio::null())
         .spawn()?;
     let stdout = child.stdout.take().ok_or_else(|| eyre::eyre!("no stdout"))?;
-    let _stack = Stack(child);
-    let printed = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let done = line.starts_with("Ctrl-C");
-            out.push(line);
-            if done {
-                break;
-            }
-        }
-        out.join("\n")
-    })
-    .await?;
+    let _stack = StopOnDrop(child);
+    let printed = dev_banner(stdout).await?;
     ensure!(printed.contains("(chain 31337)") && printed.contains("(chain 31338)"), "{printed}");
     let api = format!("http://{listen}");
     common::wait_ready(&api).await?;

@@ -3,10 +3,9 @@
 //! or after a start-up that fails half-way.
 
 mod common;
-use common::free_port;
+use common::{dev_banner, free_port, terminate};
 
 use std::{
-    io::{BufRead, BufReader},
     net::TcpStream,
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -37,19 +36,7 @@ async fn dev_runs_the_stack_and_leaves_nothing_behind() -> Result<()> {
     let pid = child.id();
     let stdout = child.stdout.take().ok_or_else(|| eyre::eyre!("no stdout"))?;
     // Read what it prints until the ready line; note PostgreSQL's port.
-    let lines = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let done = line.starts_with("Ctrl-C");
-            out.push(line);
-            if done {
-                break;
-            }
-        }
-        out
-    })
-    .await?;
-    let text = lines.join("\n");
+    let text = dev_banner(stdout).await?;
     assert!(text.contains("escrow:     0x5FbDB2315678afecb367f032d93F642f64180aa3"), "{text}");
     for role in ["brand", "creator", "arbiter", "auditor"] {
         assert!(text.contains(role), "{text}");
@@ -80,15 +67,7 @@ async fn dev_runs_the_stack_and_leaves_nothing_behind() -> Result<()> {
     assert!(answers(anvil_port) && answers(pg_port));
 
     // SIGTERM: everything it started stops, and its folder goes.
-    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status()?.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "pactum dev did not stop");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let exit = terminate(&mut child, Duration::from_secs(30)).await?;
     assert!(exit.success(), "{exit}");
     assert!(!answers(anvil_port), "anvil left running");
     assert!(!answers(api_port), "API left running");

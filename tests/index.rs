@@ -2,7 +2,7 @@
 //! live anvil into PostgreSQL, serving /metrics, and stopping cleanly on SIGTERM.
 
 mod common;
-use common::{free_port, fresh_database};
+use common::{free_port, fresh_database, terminate};
 
 use std::{
     process::{Command, Stdio},
@@ -137,16 +137,7 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
     );
     assert!(metrics.contains("pactum_indexer_events_total"), "{metrics}");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "pactum index did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = terminate(&mut child, Duration::from_secs(10)).await?;
     assert!(exit.success(), "exit status {exit}");
     Ok(())
 }
@@ -272,15 +263,7 @@ async fn index_command_indexes_several_chains_in_one_process() -> Result<()> {
             .fetch_one(&mut conn)
             .await?;
     assert!(second_at < second_head, "the second chain went on past a reorg deeper than finality");
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "pactum index did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = terminate(&mut child, Duration::from_secs(10)).await?;
     assert!(exit.success(), "exit status {exit}");
 
     // A third chain listed with the second chain's node: refused, naming it; the others keep

@@ -8,7 +8,7 @@
 mod common;
 #[path = "../crates/notify/tests/common/receiver.rs"]
 mod receiver;
-use common::{free_port, wait_ready};
+use common::{free_port, wait_ready, StopOnDrop};
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -24,16 +24,6 @@ use alloy::{
 };
 use eyre::{bail, Result};
 use serde_json::{json, Value};
-
-/// Stops the stack when the test ends, however it ends.
-struct Stack(std::process::Child);
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
 
 /// The accounts `pactum dev` names brand and creator: anvil's default keys 1 and 2.
 const BRAND_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -92,7 +82,7 @@ async fn a_party_hears_every_event_and_reminder_of_the_demo_once() -> Result<()>
     let (anvil_port, api_port) = (free_port()?, free_port()?);
     let api = format!("http://127.0.0.1:{api_port}");
     let rpc = format!("http://127.0.0.1:{anvil_port}");
-    let stack = Stack(
+    let stack = StopOnDrop(
         Command::new(env!("CARGO_BIN_EXE_pactum"))
             .args(["dev", "--anvil-port", &anvil_port.to_string()])
             .args(["--listen", &format!("127.0.0.1:{api_port}")])

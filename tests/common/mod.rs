@@ -28,3 +28,54 @@ pub(crate) async fn wait_ready(api: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Sends SIGTERM to `child` and waits (up to `within`) for it to exit; its exit status.
+pub(crate) async fn terminate(
+    child: &mut std::process::Child,
+    within: Duration,
+) -> Result<std::process::ExitStatus> {
+    let sent =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+    if !sent.success() {
+        bail!("kill -TERM {} failed", child.id());
+    }
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait()? {
+            return Ok(s);
+        }
+        if Instant::now() > deadline {
+            bail!("{} did not stop within {within:?} of SIGTERM", child.id());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What `pactum dev` prints on `stdout` up to and including its ready line ("Ctrl-C stops
+/// everything."), read on a blocking thread.
+pub(crate) async fn dev_banner(stdout: std::process::ChildStdout) -> Result<String> {
+    use std::io::BufRead;
+    Ok(tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+            let done = line.starts_with("Ctrl-C");
+            out.push(line);
+            if done {
+                break;
+            }
+        }
+        out.join("\n")
+    })
+    .await?)
+}
+
+/// A child process stopped (SIGTERM, then waited for) when the test ends, however it ends.
+pub(crate) struct StopOnDrop(pub(crate) std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ =
+            std::process::Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
