@@ -2,7 +2,7 @@
 //! live anvil into PostgreSQL, serving /metrics, and stopping cleanly on SIGTERM.
 
 mod common;
-use common::{free_port, fresh_database, terminate};
+use common::{free_port, fresh_database, terminate, StopOnDrop};
 
 use std::{
     process::{Command, Stdio},
@@ -92,15 +92,18 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
     )?;
     let database_url = fresh_database("pactum_cli").await?;
     let metrics_port = free_port()?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pactum"))
-        .args(["index", "--config"])
-        .arg(&config)
-        .args(["--rpc-url", anvil.endpoint().as_str(), "--database-url", &database_url])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "--poll-ms", "50"])
-        .env("PACTUM_CHAIN_ID", anvil.chain_id().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    // Stopped however the test ends: a failed assertion must not leave an indexer running.
+    let mut child = StopOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .args(["index", "--config"])
+            .arg(&config)
+            .args(["--rpc-url", anvil.endpoint().as_str(), "--database-url", &database_url])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "--poll-ms", "50"])
+            .env("PACTUM_CHAIN_ID", anvil.chain_id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?,
+    );
 
     let mut conn = sqlx::PgConnection::connect(&database_url).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -113,7 +116,7 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
             break;
         }
         assert!(Instant::now() < deadline, "the index command did not mirror the events");
-        assert!(child.try_wait()?.is_none(), "the index command exited early");
+        assert!(child.0.try_wait()?.is_none(), "the index command exited early");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let status: String = sqlx::query_scalar("SELECT status FROM agreements WHERE id = $1")
@@ -137,7 +140,7 @@ async fn index_command_mirrors_serves_metrics_and_stops_on_sigterm() -> Result<(
     );
     assert!(metrics.contains("pactum_indexer_events_total"), "{metrics}");
 
-    let exit = terminate(&mut child, Duration::from_secs(10)).await?;
+    let exit = terminate(&mut child.0, Duration::from_secs(10)).await?;
     assert!(exit.success(), "exit status {exit}");
     Ok(())
 }
@@ -188,18 +191,21 @@ async fn index_command_indexes_several_chains_in_one_process() -> Result<()> {
     )?;
     let database_url = fresh_database("pactum_cli_chains").await?;
     let metrics_port = free_port()?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pactum"))
-        .args(["index", "--config"])
-        .arg(&config)
-        .args(["--rpc-url", one.anvil.endpoint().as_str(), "--database-url", &database_url])
-        .args(["--chain-id", "31337", "--escrow", &one.escrow.to_string()])
-        .args(["--start-block", &one.start.to_string()])
-        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "--poll-ms", "50"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    // Stopped however the test ends: a failed assertion must not leave an indexer running.
+    let mut child = StopOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_pactum"))
+            .args(["index", "--config"])
+            .arg(&config)
+            .args(["--rpc-url", one.anvil.endpoint().as_str(), "--database-url", &database_url])
+            .args(["--chain-id", "31337", "--escrow", &one.escrow.to_string()])
+            .args(["--start-block", &one.start.to_string()])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}"), "--poll-ms", "50"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
     let mut conn = sqlx::PgConnection::connect(&database_url).await?;
-    wait_for_events(&mut conn, &mut child, 8).await?;
+    wait_for_events(&mut conn, &mut child.0, 8).await?;
     for (chain, id) in [(31_337i64, one.id), (31_338, two.id)] {
         let (events, status): (i64, String) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM escrow_events WHERE chain_id = $1), \
@@ -249,11 +255,11 @@ async fn index_command_indexes_several_chains_in_one_process() -> Result<()> {
             break;
         }
         assert!(Instant::now() < deadline, "the first chain stopped at {at} of {head}");
-        assert!(child.try_wait()?.is_none(), "one chain's failure stopped the process");
+        assert!(child.0.try_wait()?.is_none(), "one chain's failure stopped the process");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(child.try_wait()?.is_none(), "one chain's failure stopped the process");
+    assert!(child.0.try_wait()?.is_none(), "one chain's failure stopped the process");
     // The second chain's mirror did halt: blocks mined on it since are not mirrored.
     let _: serde_json::Value = node.raw_request("anvil_mine".into(), (3,)).await?;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
@@ -263,7 +269,7 @@ async fn index_command_indexes_several_chains_in_one_process() -> Result<()> {
             .fetch_one(&mut conn)
             .await?;
     assert!(second_at < second_head, "the second chain went on past a reorg deeper than finality");
-    let exit = terminate(&mut child, Duration::from_secs(10)).await?;
+    let exit = terminate(&mut child.0, Duration::from_secs(10)).await?;
     assert!(exit.success(), "exit status {exit}");
 
     // A third chain listed with the second chain's node: refused, naming it; the others keep
