@@ -169,13 +169,15 @@ impl IndexArgs {
         for c in &mut s.chains {
             let start_block = start_block_of(c.chain_id, c.start_block)?;
             c.start_block = Some(start_block);
-            // As resolved, so that --print-config shows what each chain runs with.
-            c.confirmations.get_or_insert(s.confirmations);
-            c.finality_depth.get_or_insert(s.finality_depth);
-            let mut more =
-                Config { chain_id: c.chain_id, escrow: c.escrow, start_block, ..indexer.clone() };
-            more.confirmations = c.confirmations.unwrap_or(s.confirmations);
-            more.finality_depth = c.finality_depth.unwrap_or(s.finality_depth);
+            // Filled in as resolved, so that --print-config shows what each chain runs with.
+            let more = Config {
+                chain_id: c.chain_id,
+                escrow: c.escrow,
+                start_block,
+                confirmations: *c.confirmations.get_or_insert(s.confirmations),
+                finality_depth: *c.finality_depth.get_or_insert(s.finality_depth),
+                ..indexer.clone()
+            };
             chains.push((more, c.rpc_url.clone()));
         }
         let metrics_addr = match s.metrics_addr.as_str() {
@@ -218,13 +220,21 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     let pool = pactum_db::connect(&settings.database_url, 8)
         .await
         .wrap_err("connecting to PostgreSQL and applying migrations")?;
+    let chains = settings
+        .chains
+        .into_iter()
+        .map(|(cfg, rpc_url)| {
+            let url: alloy::transports::http::reqwest::Url =
+                rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {}", cfg.chain_id))?;
+            Ok((cfg, url))
+        })
+        .collect::<Result<Vec<_>>>()?;
     // A node of another chain would mirror the wrong ledger under this chain's id: refused before
     // anything starts, naming the chain. (A node that does not answer yet is the indexer's to
     // wait for, as with one chain.)
-    for (cfg, rpc_url) in &settings.chains {
+    for (cfg, url) in &chains {
         let chain_id = cfg.chain_id;
-        let url = rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {chain_id}"))?;
-        let node = alloy::providers::ProviderBuilder::new().connect_http(url);
+        let node = alloy::providers::ProviderBuilder::new().connect_http(url.clone());
         match alloy::providers::Provider::get_chain_id(&node).await {
             Ok(actual) if actual != chain_id => bail!(
                 "the node configured for chain {chain_id} serves chain {actual}; fix its rpc_url \
@@ -238,7 +248,7 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     // share the pool and the process's stop.
     let stop = tokio_util::sync::CancellationToken::new();
     let all_metrics: Vec<Arc<Metrics>> =
-        settings.chains.iter().map(|(cfg, _)| Arc::new(Metrics::new(cfg.chain_id))).collect();
+        chains.iter().map(|(cfg, _)| Arc::new(Metrics::new(cfg.chain_id))).collect();
     tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -260,8 +270,7 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     }
     if !several {
         // One chain: its failure is the process's, for a supervisor to restart as before.
-        let (cfg, rpc_url) = settings.chains.into_iter().next().ok_or_else(|| eyre!("no chain"))?;
-        let url = rpc_url.parse().wrap_err("RPC URL")?;
+        let (cfg, url) = chains.into_iter().next().ok_or_else(|| eyre!("no chain"))?;
         let mut indexer = Indexer::new(cfg, url, pool)
             .stopped_by(stop.clone())
             .with_metrics(all_metrics[0].clone());
@@ -272,10 +281,8 @@ pub(crate) async fn run(args: IndexArgs) -> Result<()> {
     // that doubles up to five minutes; it resumes from its checkpoint. `/readyz` shows the chain
     // falling behind meanwhile.
     let mut running = tokio::task::JoinSet::new();
-    for ((cfg, rpc_url), metrics) in settings.chains.into_iter().zip(all_metrics) {
+    for ((cfg, url), metrics) in chains.into_iter().zip(all_metrics) {
         let chain_id = cfg.chain_id;
-        let url: alloy::transports::http::reqwest::Url =
-            rpc_url.parse().wrap_err_with(|| format!("RPC URL of chain {chain_id}"))?;
         let (pool, stop) = (pool.clone(), stop.clone());
         running.spawn(async move {
             let mut pause = Duration::from_secs(1);

@@ -181,19 +181,30 @@ pub async fn verify_signature(
         }
         _ => {}
     }
-    let code = chain.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
-    if !code.is_empty() {
-        let wallet = IERC1271::new(signer, chain.provider.clone());
-        let answer =
-            wallet.isValidSignature(digest, Bytes::copy_from_slice(signature)).call().await;
-        if matches!(answer, Ok(magic) if magic.0 == ERC1271_MAGIC) {
-            return Ok(SignatureMethod::Eip1271);
-        }
+    if contract_accepts(chain, signer, digest, signature).await? == Some(true) {
+        return Ok(SignatureMethod::Eip1271);
     }
     Err(ApiError::bad_request(
         "invalid_signature",
         format!("the signature is not {signer}'s (neither its key nor its contract wallet)"),
     ))
+}
+
+/// Whether `signer`'s code on `chain` accepts `signature` of `digest` (EIP-1271); `None` when it
+/// has no code there.
+async fn contract_accepts(
+    chain: &crate::Chain,
+    signer: Address,
+    digest: B256,
+    signature: &[u8],
+) -> Result<Option<bool>, ApiError> {
+    let code = chain.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    let wallet = IERC1271::new(signer, chain.provider.clone());
+    let answer = wallet.isValidSignature(digest, Bytes::copy_from_slice(signature)).call().await;
+    Ok(Some(matches!(answer, Ok(magic) if magic.0 == ERC1271_MAGIC)))
 }
 
 /// A session is good on every served chain, but a contract wallet is only what its code on one
@@ -209,14 +220,7 @@ async fn same_wallet_everywhere(
     signature: &[u8],
 ) -> Result<(), ApiError> {
     for other in state.chains.iter().filter(|c| c.id != checked.id) {
-        let code = other.provider.get_code_at(signer).await.map_err(ApiError::upstream)?;
-        if code.is_empty() {
-            continue;
-        }
-        let wallet = IERC1271::new(signer, other.provider.clone());
-        let answer =
-            wallet.isValidSignature(digest, Bytes::copy_from_slice(signature)).call().await;
-        if !matches!(answer, Ok(magic) if magic.0 == ERC1271_MAGIC) {
+        if contract_accepts(other, signer, digest, signature).await? == Some(false) {
             return Err(ApiError::bad_request(
                 "invalid_signature",
                 format!(

@@ -261,12 +261,10 @@ impl AppState {
     pub fn new(cfg: Config, pool: PgPool, rpc_url: alloy::transports::http::reqwest::Url) -> Self {
         let connect =
             |url| ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
-        let mut tokens = cfg.tokens.clone();
-        tokens.dedup();
         let primary = Chain {
             id: cfg.chain_id,
             escrow: cfg.escrow,
-            tokens,
+            tokens: cfg.tokens.clone(),
             provider: connect(rpc_url),
             clock: Arc::default(),
         };
@@ -327,6 +325,11 @@ impl AppState {
                 format!("this deployment serves no chain {id} (GET /v1/config lists its chains)"),
             )
         })
+    }
+
+    /// The chain a query names (`?chain=`), else the primary one; an unserved one is a 404.
+    pub fn chain_or_primary(&self, id: Option<u64>) -> Result<&Chain, error::ApiError> {
+        id.map_or(Ok(self.primary()), |id| self.chain(id))
     }
 
     /// The ids of the served chains, as the database stores them.

@@ -495,10 +495,7 @@ async fn list(
         to: q.to,
         after,
     };
-    let chain_id = match q.chain {
-        Some(c) => state.chain(c)?.id,
-        None => state.primary().id,
-    };
+    let chain_id = state.chain_or_primary(q.chain)?.id;
     let mut conn = state.reads.pool().acquire().await?;
     let (rows, mut details) = match q.include {
         None => (pactum_db::api::list_agreements(&mut conn, chain_id, &filter, limit).await?, None),

@@ -276,10 +276,7 @@ async fn reconciliation(
     State(state): State<AppState>,
     Query(q): Query<ReconciliationQuery>,
 ) -> Result<Json<Reconciliation>, ApiError> {
-    let chain = match q.chain {
-        Some(c) => state.chain(c)?,
-        None => state.primary(),
-    };
+    let chain = state.chain_or_primary(q.chain)?;
     let checkpoint = {
         let mut conn = state.reads.pool().acquire().await?;
         pactum_db::checkpoint(&mut conn, chain.id).await?

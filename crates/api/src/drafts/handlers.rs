@@ -78,15 +78,10 @@ pub(super) async fn create(
     Json(input): Json<DraftInput>,
 ) -> Result<(StatusCode, Json<DraftView>), ApiError> {
     let brand = caller.party()?;
-    let chain = match input.chain_id {
-        Some(id) => state.chain(id).map_err(|_| {
-            ApiError::bad_request(
-                "unknown_chain",
-                format!("this deployment serves no chain {id} (GET /v1/config lists its chains)"),
-            )
-        })?,
-        None => state.primary(),
-    };
+    // In a body an unserved chain is a bad request (400), not a missing resource.
+    let chain = state
+        .chain_or_primary(input.chain_id)
+        .map_err(|e| ApiError::bad_request("unknown_chain", e.message))?;
     let salt = U256::from_be_bytes(rand::rng().random::<[u8; 32]>());
     let checked = check(chain, brand, salt, &input)?;
     // The deadlines last: measuring them takes the chain's time, an RPC call.
@@ -167,10 +162,7 @@ pub(super) async fn mine(
     SignedIn(caller): SignedIn,
     Query(q): Query<DraftListQuery>,
 ) -> Result<Json<DraftList>, ApiError> {
-    let chain = match q.chain {
-        Some(c) => state.chain(c)?,
-        None => state.primary(),
-    };
+    let chain = state.chain_or_primary(q.chain)?;
     let party = match caller {
         Caller::Party(a) => Some(a),
         Caller::Auditor(_) => None,
