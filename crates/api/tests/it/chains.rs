@@ -205,5 +205,33 @@ async fn a_second_chain_is_served_apart_and_documented() -> Result<()> {
     let (status, rec) = s.get("/v1/reconciliation?chain=31338", None).await?;
     ensure!(status == StatusCode::OK && rec["matches"] == true, "{rec}");
     ensure!(rec["chainId"] == "31338" && rec["escrow"] == json!(two.escrow), "{rec}");
+
+    // A record of a chain this server does not serve (another deployment's indexer on the same
+    // database, say) never reaches a party's feed; a served chain's does.
+    let mut tx = s.pool.begin().await?;
+    let note = |chain_id: u64, reason: &str| pactum_db::notifications::NewNotification {
+        kind: "endpoint.disabled".to_owned(),
+        chain_id,
+        agreement_id: None,
+        milestone: None,
+        source: None,
+        occurred_at: 0,
+        data: json!({ "endpoint_id": 1, "url": "https://hooks.example", "reason": reason }),
+        audience: vec![pactum_db::notifications::Recipient {
+            account: s.brand.address(),
+            role: "account",
+        }],
+    };
+    pactum_db::notifications::publish(&mut tx, &[note(999, "foreign"), note(31_338, "served")])
+        .await?;
+    tx.commit().await?;
+    let (_, feed) = s.get("/v1/notifications?limit=100", Some(&brand)).await?;
+    let reasons: Vec<&str> = feed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["data"]["reason"].as_str())
+        .collect();
+    ensure!(reasons == ["served"], "the feed's notices: {reasons:?}");
     Ok(())
 }
