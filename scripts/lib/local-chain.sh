@@ -103,11 +103,14 @@ json_get() {
 
 # deploy RPC_URL DEPLOYER_KEY DEPLOYMENTS_PATH LOGFILE: runs script/Deploy.s.sol with --broadcast.
 # DEPLOYMENTS_PATH is relative to contracts/ (forge's fs_permissions apply).
+# --slow: one transaction at a time, each after the previous one's receipt. Sent all at once, a
+# CI run saw anvil leave two of them queued behind a nonce gap, and forge waited for their
+# receipts forever.
 deploy() {
   local rpc=$1 key=$2 out=$3 log=$4
   if ! (cd "$ROOT/contracts" && DEPLOYMENTS_PATH="$out" MNEMONIC="$ANVIL_MNEMONIC" \
     DEV_ACCOUNTS="$ANVIL_ACCOUNTS" forge script script/Deploy.s.sol \
-    --rpc-url "$rpc" --broadcast --private-key "$key" --non-interactive) >"$log" 2>&1; then
+    --rpc-url "$rpc" --broadcast --slow --private-key "$key" --non-interactive) >"$log" 2>&1; then
     echo "error: deployment failed; forge's output ($log):" >&2
     tail -n 40 "$log" >&2
     return 1
