@@ -15,6 +15,7 @@ use alloy::{
 
 pub mod disclosure;
 pub mod ledger;
+pub mod merkle;
 pub mod notifications;
 pub mod siwe;
 pub mod terms;

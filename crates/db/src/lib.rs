@@ -11,6 +11,7 @@ pub mod api;
 mod copy;
 pub mod feed;
 pub mod notifications;
+pub mod records;
 pub mod reconcile;
 pub mod reminders;
 pub mod scratch;

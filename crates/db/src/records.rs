@@ -1,0 +1,1 @@
+//! Conversion records of performance agreements (written by the records work).
