@@ -239,7 +239,7 @@ contract PactumPerformance is IPactumPerformance, PullPayments, EIP712, Reentran
         uint256 budget = closing ? s.budget : s.budget + back;
 
         // Effects
-        // Safe: back came out of this agreement's budget, which fits 128 bits.
+        // Safe: budget + reserved fits 128 bits (`_fund` checks it) and back was reserved.
         // forge-lint: disable-next-line(unsafe-typecast)
         s.budget = uint128(budget);
         _reserved[id] -= back;
@@ -359,10 +359,8 @@ contract PactumPerformance is IPactumPerformance, PullPayments, EIP712, Reentran
     function terminate(PerformanceAgreement calldata agreement, bytes32 reasonHash) external nonReentrant {
         // Checks
         bytes32 id = _id(agreement);
-        uint8 by;
-        if (msg.sender == agreement.brand) by = _BRAND;
-        else if (msg.sender == agreement.partner) by = _PARTNER;
-        else revert Performance_Unauthorized(msg.sender);
+        uint8 by = msg.sender == agreement.brand ? _BRAND : msg.sender == agreement.partner ? _PARTNER : 0;
+        if (by == 0) revert Performance_Unauthorized(msg.sender);
         PerformanceState storage s = _states[id];
         if (s.status != PerformanceStatus.Active) revert Performance_WrongStatus(id, uint8(s.status));
         if (s.terminatedBy != 0) revert Performance_AlreadyTerminated();
@@ -481,7 +479,9 @@ contract PactumPerformance is IPactumPerformance, PullPayments, EIP712, Reentran
         if (block.timestamp >= end) revert Performance_Over(end);
         if (amount == 0) revert Performance_ZeroAmount();
         uint256 budget = s.budget + amount;
-        if (budget > type(uint128).max) revert Performance_BudgetTooLarge();
+        // Budget plus reserved, not the budget alone: reserved pay comes back to the budget (a
+        // lowering correction, a ruling's remainder), which must then still fit its 128 bits.
+        if (budget + _reserved[id] > type(uint128).max) revert Performance_BudgetTooLarge();
 
         // Effects
         // Safe: checked just above.
@@ -551,7 +551,7 @@ contract PactumPerformance is IPactumPerformance, PullPayments, EIP712, Reentran
                 emit PerformanceAgreementEnded(id);
             }
         } else {
-            // Safe: back came out of this agreement's budget.
+            // Safe: budget + reserved fits 128 bits (`_fund` checks it) and back was reserved.
             // forge-lint: disable-next-line(unsafe-typecast)
             s.budget = uint128(s.budget + back);
         }
