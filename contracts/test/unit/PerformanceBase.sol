@@ -35,7 +35,7 @@ abstract contract PerformanceBase is Test {
     address internal stranger = makeAddr("stranger");
     address internal payee = makeAddr("payee");
 
-    uint256 internal constant T0 = 1_750_000_000;
+    uint40 internal constant T0 = 1_750_000_000;
     uint32 internal constant PERIOD = 7 days;
     uint32 internal constant PERIODS = 4;
     uint32 internal constant REPORT_WINDOW = 3 days;
@@ -80,7 +80,8 @@ abstract contract PerformanceBase is Test {
                                BUILDERS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Conversions at the default tiers, four weekly periods from now, a third-party attester.
+    /// @dev Conversions at the default tiers, four weekly periods from T0, a third-party attester. Fixed
+    /// times, so the same agreement can be rebuilt after a warp.
     function _agreement() internal view returns (PerformanceAgreement memory a) {
         a.brand = brand;
         a.partner = partner;
@@ -90,13 +91,13 @@ abstract contract PerformanceBase is Test {
         a.termsHash = keccak256("terms");
         a.metric = Metric.Conversions;
         a.arbiterFeeBps = FEE_BPS;
-        a.start = uint40(block.timestamp);
+        a.start = T0;
         a.period = PERIOD;
         a.periods = PERIODS;
         a.reportWindow = REPORT_WINDOW;
         a.lockWindow = LOCK;
         a.arbitrationWindow = ARBITRATION;
-        a.deadline = uint40(block.timestamp + 1 days);
+        a.deadline = T0 + 1 days;
         a.salt = 1;
         a.tiers = new Tier[](2);
         a.tiers[0] = Tier({fromUnits: 0, rate: RATE0});

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 import {IPactumPerformance} from "../../src/interfaces/IPactumPerformance.sol";
 import {
     Metric,
@@ -182,12 +184,12 @@ contract PerformanceCreateTest is PerformanceBase {
 
     function test_Create_RevertsWhen_FeeAboveMax() public {
         PerformanceAgreement memory a = _agreement();
-        a.arbiterFeeBps = uint16(perf.MAX_FEE_BPS() + 1);
+        a.arbiterFeeBps = SafeCast.toUint16(perf.MAX_FEE_BPS() + 1);
         vm.expectRevert(
             abi.encodeWithSelector(IPactumPerformance.Performance_InvalidFee.selector, a.arbiterFeeBps)
         );
         _tryCreate(a);
-        a.arbiterFeeBps = uint16(perf.MAX_FEE_BPS());
+        a.arbiterFeeBps = SafeCast.toUint16(perf.MAX_FEE_BPS());
         _tryCreate(a);
     }
 
@@ -260,11 +262,11 @@ contract PerformanceCreateTest is PerformanceBase {
         uint256 max = perf.MAX_WINDOW();
         PerformanceAgreement memory a = _agreement();
 
-        a.period = uint32(min - 1);
+        a.period = SafeCast.toUint32(min - 1);
         _expectInvalidWindow(min - 1);
         _tryCreate(a);
         a = _agreement();
-        a.period = uint32(perf.MAX_PERIOD() + 1);
+        a.period = SafeCast.toUint32(perf.MAX_PERIOD() + 1);
         a.periods = 1;
         _expectInvalidWindow(perf.MAX_PERIOD() + 1);
         _tryCreate(a);
@@ -273,9 +275,9 @@ contract PerformanceCreateTest is PerformanceBase {
             for (uint256 j; j < 2; ++j) {
                 uint256 w = j == 0 ? min - 1 : max + 1;
                 a = _agreement();
-                if (k == 0) a.reportWindow = uint32(w);
-                else if (k == 1) a.lockWindow = uint32(w);
-                else a.arbitrationWindow = uint32(w);
+                if (k == 0) a.reportWindow = SafeCast.toUint32(w);
+                else if (k == 1) a.lockWindow = SafeCast.toUint32(w);
+                else a.arbitrationWindow = SafeCast.toUint32(w);
                 _expectInvalidWindow(w);
                 _tryCreate(a);
             }
@@ -283,11 +285,11 @@ contract PerformanceCreateTest is PerformanceBase {
 
         // The bounds themselves are accepted.
         a = _agreement();
-        a.period = uint32(perf.MAX_PERIOD());
+        a.period = SafeCast.toUint32(perf.MAX_PERIOD());
         a.periods = 1;
-        a.reportWindow = uint32(min);
-        a.lockWindow = uint32(max);
-        a.arbitrationWindow = uint32(min);
+        a.reportWindow = SafeCast.toUint32(min);
+        a.lockWindow = SafeCast.toUint32(max);
+        a.arbitrationWindow = SafeCast.toUint32(min);
         _tryCreate(a);
     }
 
@@ -298,32 +300,32 @@ contract PerformanceCreateTest is PerformanceBase {
         _tryCreate(a);
 
         a = _agreement();
-        a.period = uint32(perf.MIN_WINDOW());
-        a.periods = uint32(perf.MAX_PERIODS() + 1);
+        a.period = SafeCast.toUint32(perf.MIN_WINDOW());
+        a.periods = SafeCast.toUint32(perf.MAX_PERIODS() + 1);
         _expectInvalidTerm();
         _tryCreate(a);
 
         // End in the past, and end exactly now.
         a = _agreement();
-        a.start = uint40(block.timestamp - uint256(PERIOD) * PERIODS - 1);
+        a.start = SafeCast.toUint40(block.timestamp - uint256(PERIOD) * PERIODS - 1);
         _expectInvalidTerm();
         _tryCreate(a);
-        a.start = uint40(block.timestamp - uint256(PERIOD) * PERIODS);
+        a.start = SafeCast.toUint40(block.timestamp - uint256(PERIOD) * PERIODS);
         _expectInvalidTerm();
         _tryCreate(a);
 
         // End beyond MAX_TERM from now; exactly MAX_TERM is accepted.
         a = _agreement();
-        a.start = uint40(block.timestamp + perf.MAX_TERM() - uint256(PERIOD) * PERIODS + 1);
+        a.start = SafeCast.toUint40(block.timestamp + perf.MAX_TERM() - uint256(PERIOD) * PERIODS + 1);
         _expectInvalidTerm();
         _tryCreate(a);
-        a.start = uint40(block.timestamp + perf.MAX_TERM() - uint256(PERIOD) * PERIODS);
+        a.start = SafeCast.toUint40(block.timestamp + perf.MAX_TERM() - uint256(PERIOD) * PERIODS);
         _tryCreate(a);
     }
 
     function test_Create_StartInThePast_PeriodReportableAtOnce() public {
         PerformanceAgreement memory a = _agreement();
-        a.start = uint40(block.timestamp - PERIOD - 1 hours);
+        a.start = SafeCast.toUint40(block.timestamp - PERIOD - 1 hours);
         bytes32 id = _createFunded(a, BUDGET);
         _submitUnits(a, id, 0, 1, 5, 0);
         assertEq(_period(id, 0).pay, 5 * RATE0);
