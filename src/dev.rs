@@ -24,7 +24,7 @@ use alloy::{
 };
 use clap::Args;
 use eyre::{bail, Context, Result};
-use pactum_bindings::{MockStablecoin, PactumEscrow};
+use pactum_bindings::{MockStablecoin, PactumEscrow, PactumPerformance};
 use tracing::{info, warn};
 
 /// Flags of `pactum dev`.
@@ -324,6 +324,8 @@ struct DevChain {
     anvil: Chain,
     chain_id: u64,
     escrow: Address,
+    /// The performance-pay contract (absent on a chain resumed from an older state file).
+    performance: Option<Address>,
     usd: Address,
     start_block: u64,
     /// Loaded from a state file that already held the contracts.
@@ -365,6 +367,8 @@ async fn start_chain(args: &DevArgs, n: u16) -> Result<DevChain> {
     // using one chain's escrow or token for another's.
     let nonce = u64::from(n);
     let (escrow, usd) = (keys[0].address().create(nonce), keys[0].address().create(nonce + 1));
+    // Then two mints, then the performance contract.
+    let performance = keys[0].address().create(nonce + 4);
     let resumed = !provider.get_code_at(escrow).await?.is_empty();
     let deployments = if resumed {
         let state = state.as_deref().unwrap_or(Path::new("(none)"));
@@ -410,7 +414,15 @@ async fn start_chain(args: &DevArgs, n: u16) -> Result<DevChain> {
                 .get_receipt()
                 .await?;
         }
-        let d = deployments_json(chain_id, start_block, &keys, escrow, usd);
+        // After the mints, so that the escrow and pUSD keep the addresses they always had.
+        let perf = PactumPerformance::deploy(&provider)
+            .await
+            .wrap_err("deploying the performance contract")?;
+        if *perf.address() != performance {
+            bail!("account 0 sent unexpected transactions during the deployment: addresses differ");
+        }
+        let mut d = deployments_json(chain_id, start_block, &keys, escrow, usd);
+        d["performance"] = serde_json::json!(performance);
         if let Some(state) = &state {
             std::fs::write(sidecar(state), serde_json::to_string_pretty(&d)?)
                 .wrap_err("writing the state file's deployments")?;
@@ -424,7 +436,9 @@ async fn start_chain(args: &DevArgs, n: u16) -> Result<DevChain> {
     if n == 0 && Path::new("anvil").is_dir() {
         std::fs::write("anvil/deployments.json", serde_json::to_string_pretty(&deployments)?)?;
     }
-    Ok(DevChain { anvil, chain_id, escrow, usd, start_block, resumed, state })
+    // A state file from before the performance contract has none.
+    let performance = (!provider.get_code_at(performance).await?.is_empty()).then_some(performance);
+    Ok(DevChain { anvil, chain_id, escrow, performance, usd, start_block, resumed, state })
 }
 
 /// The first five of anvil's accounts: the same on every chain (one mnemonic), so the brand and
@@ -464,6 +478,7 @@ async fn start(args: &DevArgs) -> Result<Started> {
     let mut indexing = Vec::with_capacity(chains.len());
     for c in &chains {
         let mut cfg = pactum_indexer::Config::new(c.chain_id, c.escrow, c.start_block);
+        cfg.performance = c.performance;
         cfg.poll_interval = std::time::Duration::from_millis(250);
         let mut indexer = pactum_indexer::Indexer::new(cfg, c.anvil.0.endpoint_url(), pool.clone())
             .stopped_by(cancel.clone());
@@ -471,11 +486,13 @@ async fn start(args: &DevArgs) -> Result<Started> {
     }
 
     let mut api = pactum_api::Config::new(chain_id, escrow);
+    api.performance = chains[0].performance;
     api.more_chains = chains[1..]
         .iter()
         .map(|c| pactum_api::ChainConfig {
             chain_id: c.chain_id,
             escrow: c.escrow,
+            performance: c.performance,
             tokens: vec![c.usd],
             rpc_url: c.anvil.0.endpoint_url(),
         })
@@ -511,6 +528,9 @@ async fn start(args: &DevArgs) -> Result<Started> {
         println!("  RPC:        {}  (chain {})", c.anvil.0.endpoint(), c.chain_id);
         println!("  escrow:     {} (from block {})", c.escrow, c.start_block);
         println!("  stablecoin: {} (pUSD, 6 decimals, permit)", c.usd);
+        if let Some(p) = c.performance {
+            println!("  performance: {p} (performance-based pay)");
+        }
         if let Some(state) = &c.state {
             let how = if c.resumed { "resumed from" } else { "kept in" };
             println!("  chain:      {how} {}", state.display());

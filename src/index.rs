@@ -47,6 +47,10 @@ pub(crate) struct IndexArgs {
     #[arg(long, env = "PACTUM_ESCROW")]
     #[serde(skip_serializing_if = "Option::is_none")]
     escrow: Option<Address>,
+    /// The performance-pay contract's address, mirrored beside the escrow [default: none].
+    #[arg(long, env = "PACTUM_PERFORMANCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    performance: Option<Address>,
     /// The escrow's deployment block (`pactum deploy` prints it); required except on anvil's
     /// chain 31337, where it defaults to 1.
     #[arg(long, env = "PACTUM_START_BLOCK")]
@@ -96,6 +100,8 @@ struct IndexSettings {
     database_url: String,
     chain_id: u64,
     escrow: Address,
+    #[serde(default)]
+    performance: Option<Address>,
     start_block: Option<u64>,
     confirmations: u64,
     finality_depth: u64,
@@ -159,6 +165,7 @@ impl IndexArgs {
         let start_block = start_block_of(s.chain_id, s.start_block)?;
         s.start_block = Some(start_block);
         let mut indexer = Config::new(s.chain_id, s.escrow, start_block);
+        indexer.performance = s.performance;
         indexer.confirmations = s.confirmations;
         indexer.finality_depth = s.finality_depth;
         indexer.initial_range = s.initial_range.max(1);
@@ -173,6 +180,7 @@ impl IndexArgs {
             let more = Config {
                 chain_id: c.chain_id,
                 escrow: c.escrow,
+                performance: c.performance,
                 start_block,
                 confirmations: *c.confirmations.get_or_insert(s.confirmations),
                 finality_depth: *c.finality_depth.get_or_insert(s.finality_depth),

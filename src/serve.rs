@@ -64,6 +64,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "PACTUM_ESCROW")]
     #[serde(skip_serializing_if = "Option::is_none")]
     escrow: Option<Address>,
+    /// The performance-pay contract's address [default: none].
+    #[arg(long, env = "PACTUM_PERFORMANCE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    performance: Option<Address>,
     /// The domain SIWE messages must name [default: the listen address].
     #[arg(long, env = "PACTUM_SIWE_DOMAIN")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,6 +153,8 @@ struct ServeSettings {
     replica_max_lag_ms: u64,
     chain_id: u64,
     escrow: Address,
+    #[serde(default)]
+    performance: Option<Address>,
     siwe_domain: Option<String>,
     siwe_uri: Option<String>,
     auditors: Vec<Address>,
@@ -207,6 +213,7 @@ impl ServeArgs {
             &[RPC_URL, DATABASE_URL, CHAIN_ID, ESCROW],
         )?;
         let mut cfg = Config::new(s.chain_id, s.escrow);
+        cfg.performance = s.performance;
         (cfg.siwe_domain, cfg.siwe_uri) =
             Config::siwe_for_listener(s.listen, s.siwe_domain.clone(), s.siwe_uri.clone())?;
         cfg.auditors.clone_from(&s.auditors);
@@ -240,6 +247,7 @@ impl ServeArgs {
             cfg.more_chains.push(pactum_api::ChainConfig {
                 chain_id: c.chain_id,
                 escrow: c.escrow,
+                performance: c.performance,
                 tokens: c.tokens.clone(),
                 rpc_url: c
                     .rpc_url

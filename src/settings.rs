@@ -288,6 +288,8 @@ pub(crate) struct ChainSpec {
     pub(crate) rpc_url: String,
     pub(crate) escrow: alloy::primitives::Address,
     #[serde(default)]
+    pub(crate) performance: Option<alloy::primitives::Address>,
+    #[serde(default)]
     pub(crate) start_block: Option<u64>,
     #[serde(default)]
     pub(crate) confirmations: Option<u64>,
@@ -328,8 +330,8 @@ impl std::str::FromStr for ChainSpec {
             map.get("chain_id").map_or_else(|| "a chain".to_owned(), |c| format!("chain {c}"));
         serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
             format!(
-                "{chain}: {e} (keys: chain_id, rpc_url, escrow, start_block, confirmations, \
-                 finality_depth, tokens)"
+                "{chain}: {e} (keys: chain_id, rpc_url, escrow, performance, start_block, \
+                 confirmations, finality_depth, tokens)"
             )
         })
     }

@@ -4,10 +4,11 @@ pragma solidity 0.8.30;
 import {Script, console} from "forge-std/Script.sol";
 
 import {PactumEscrow} from "../src/PactumEscrow.sol";
+import {PactumPerformance} from "../src/PactumPerformance.sol";
 import {MockStablecoin} from "../test/mocks/Mocks.sol";
 
-/// @notice Deploys PactumEscrow and, on local chains, a MockStablecoin funded for the dev accounts;
-/// then writes the addresses, the chain id and the deployment block as JSON.
+/// @notice Deploys PactumEscrow, a MockStablecoin funded for the dev accounts on local chains, and
+/// PactumPerformance (last, so the first two keep their addresses); then writes the addresses, the chain id and the deployment block as JSON.
 /// @dev Run from contracts/ with --broadcast and the deployer's key, e.g.
 ///   forge script script/Deploy.s.sol --rpc-url http://127.0.0.1:8545 --broadcast --private-key <key>
 /// Environment (all optional):
@@ -29,7 +30,7 @@ contract Deploy is Script {
     uint32 internal constant CREATOR = 2;
     uint32 internal constant ARBITER = 3;
 
-    function run() external returns (PactumEscrow escrow, address stablecoin) {
+    function run() external returns (PactumEscrow escrow, address stablecoin, PactumPerformance performance) {
         bool local = block.chainid == LOCAL_CHAIN_ID;
         bool deployMock = vm.envOr("DEPLOY_MOCK_TOKEN", local);
         string memory mnemonic = vm.envOr("MNEMONIC", ANVIL_MNEMONIC);
@@ -53,6 +54,7 @@ contract Deploy is Script {
         } else {
             stablecoin = vm.envOr("STABLECOIN", address(0));
         }
+        performance = new PactumPerformance();
         vm.stopBroadcast();
 
         string memory obj = "deployments";
@@ -70,11 +72,13 @@ contract Deploy is Script {
                 vm.serializeAddress(roles, "arbiter", vm.addr(vm.deriveKey(mnemonic, ARBITER)));
             vm.serializeString(obj, "roles", rolesJson);
         }
+        vm.serializeAddress(obj, "performance", address(performance));
         string memory json = vm.serializeAddress(obj, "escrow", address(escrow));
         vm.writeJson(json, path);
 
         console.log("PactumEscrow   ", address(escrow));
         console.log("Stablecoin     ", stablecoin);
+        console.log("Performance    ", address(performance));
         console.log("Deployment JSON", path);
     }
 }

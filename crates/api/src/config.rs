@@ -75,6 +75,10 @@ pub struct ChainInfo {
     /// Its escrow (the EIP-712 verifying contract of agreements on it).
     #[schema(value_type = String)]
     pub escrow: Address,
+    /// Its performance-pay contract (the EIP-712 verifying contract of performance agreements on
+    /// it), if it has one.
+    #[schema(value_type = Option<String>)]
+    pub performance: Option<Address>,
     /// The tokens agreements on it may use.
     pub tokens: Vec<TokenInfo>,
 }
@@ -94,7 +98,12 @@ async fn config(State(state): State<AppState>) -> Result<Json<ClientConfig>, Api
                     }
                 }))
                 .await;
-            ChainInfo { chain_id: chain.id, escrow: chain.escrow, tokens }
+            ChainInfo {
+                chain_id: chain.id,
+                escrow: chain.escrow,
+                performance: chain.performance,
+                tokens,
+            }
         }
     }))
     .await;

@@ -72,6 +72,8 @@ pub struct Config {
     pub chain_id: u64,
     /// The escrow it serves.
     pub escrow: Address,
+    /// The performance-pay contract beside it, if any.
+    pub performance: Option<Address>,
     /// The SIWE domain sign-in messages must name (the host users see, e.g. `app.pactum.xyz`).
     pub siwe_domain: String,
     /// The SIWE URI sign-in messages must name.
@@ -120,6 +122,8 @@ pub struct ChainConfig {
     pub chain_id: u64,
     /// Its escrow.
     pub escrow: Address,
+    /// Its performance-pay contract, if any.
+    pub performance: Option<Address>,
     /// Tokens agreements on it may use besides ETH.
     pub tokens: Vec<Address>,
     /// Its node.
@@ -174,6 +178,7 @@ impl Config {
             stream_poll: Duration::from_secs(10),
             stream_keep_alive: Duration::from_secs(15),
             more_chains: Vec::new(),
+            performance: None,
         }
     }
 
@@ -264,6 +269,7 @@ impl AppState {
         let primary = Chain {
             id: cfg.chain_id,
             escrow: cfg.escrow,
+            performance: cfg.performance,
             tokens: cfg.tokens.clone(),
             provider: connect(rpc_url),
             clock: Arc::default(),
@@ -271,6 +277,7 @@ impl AppState {
         let more = cfg.more_chains.iter().map(|c| Chain {
             id: c.chain_id,
             escrow: c.escrow,
+            performance: c.performance,
             // ETH is allowed everywhere, as on the primary chain.
             tokens: std::iter::once(Address::ZERO).chain(c.tokens.iter().copied()).collect(),
             provider: connect(c.rpc_url.clone()),
@@ -360,6 +367,8 @@ pub struct Chain {
     pub id: u64,
     /// Its escrow (the EIP-712 verifying contract).
     pub escrow: Address,
+    /// Its performance-pay contract, if any (the verifying contract of performance agreements).
+    pub performance: Option<Address>,
     /// Tokens agreements on it may use (the zero address: native ETH).
     pub tokens: Vec<Address>,
     /// Its node.

@@ -17,6 +17,7 @@ pub mod disclosure;
 pub mod ledger;
 pub mod merkle;
 pub mod notifications;
+pub mod performance;
 pub mod siwe;
 pub mod terms;
 

@@ -11,8 +11,9 @@ pub mod api;
 mod copy;
 pub mod feed;
 pub mod notifications;
-pub mod records;
+pub mod performance;
 pub mod reconcile;
+pub mod records;
 pub mod reminders;
 pub mod scratch;
 pub mod webhooks;
@@ -132,7 +133,7 @@ pub struct EventRow {
     pub event: &'static str,
     /// The agreement it belongs to, if any.
     pub agreement_id: Option<B256>,
-    /// The milestone it is about, if any.
+    /// The milestone (escrow) or the period (performance) it is about, if any.
     pub milestone: Option<i32>,
     /// The log's topics.
     pub topics: Vec<B256>,
@@ -450,6 +451,26 @@ const COPY_EVENTS: CopyIn<13> = CopyIn {
     ],
 };
 
+/// `performance_events`, as `performance::write` copies it (the period in the milestone's place).
+pub(crate) const COPY_PERFORMANCE_EVENTS: CopyIn<13> = CopyIn {
+    table: "performance_events",
+    columns: [
+        "chain_id",
+        "block_number",
+        "block_hash",
+        "block_timestamp",
+        "tx_hash",
+        "tx_index",
+        "log_index",
+        "event",
+        "agreement_id",
+        "period",
+        "topics",
+        "data",
+        "fields",
+    ],
+};
+
 /// Writes a batch's events and projections: [`copy_events`], then [`insert_derived`].
 pub async fn insert_projection(
     conn: &mut PgConnection,
@@ -466,10 +487,21 @@ pub async fn copy_events(
     chain_id: u64,
     events: &[EventRow],
 ) -> Result<()> {
+    copy_event_rows(conn, &COPY_EVENTS, chain_id, events).await
+}
+
+/// Writes event rows into `target` (`escrow_events` or `performance_events`, same columns but the
+/// milestone's or the period's) by binary COPY.
+pub(crate) async fn copy_event_rows(
+    conn: &mut PgConnection,
+    target: &CopyIn<13>,
+    chain_id: u64,
+    events: &[EventRow],
+) -> Result<()> {
     let chain = i64_of(chain_id);
     if !events.is_empty() {
         // Binary COPY (see `copy`).
-        let mut copy = BinaryCopy::new(&COPY_EVENTS, events.len() * 640);
+        let mut copy = BinaryCopy::new(target, events.len() * 640);
         for x in events {
             let topics: Vec<u8> = x.topics.iter().flat_map(|t| t.0).collect();
             copy.row([
@@ -488,7 +520,7 @@ pub async fn copy_events(
                 Field::Jsonb(&x.fields),
             ])?;
         }
-        let mut sink = conn.copy_in_raw(&COPY_EVENTS.statement()).await?;
+        let mut sink = conn.copy_in_raw(&target.statement()).await?;
         sink.send(copy.finish()).await?;
         sink.finish().await?;
     }
@@ -967,8 +999,10 @@ pub async fn rollback_above(
 }
 
 /// The per-table deletes of a rollback: everything mirrored above the ancestor block.
-const ROLLBACK_TABLES: [&str; 7] = [
+const ROLLBACK_TABLES: [&str; 9] = [
     "DELETE FROM escrow_events WHERE chain_id = $1 AND block_number > $2",
+    "DELETE FROM performance_events WHERE chain_id = $1 AND block_number > $2",
+    "DELETE FROM performance_agreements WHERE chain_id = $1 AND block_number > $2",
     "DELETE FROM deposits WHERE chain_id = $1 AND block_number > $2",
     "DELETE FROM payouts WHERE chain_id = $1 AND block_number > $2",
     "DELETE FROM disputes WHERE chain_id = $1 AND block_number > $2",

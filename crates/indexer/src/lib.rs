@@ -27,6 +27,7 @@
 
 mod metrics;
 mod notify;
+mod perf;
 mod project;
 
 pub use metrics::Metrics;
@@ -61,6 +62,9 @@ pub struct Config {
     pub chain_id: u64,
     /// The escrow to mirror.
     pub escrow: Address,
+    /// The performance contract to mirror beside it, if this chain has one (its events go to
+    /// `performance_events`, in the same transactions).
+    pub performance: Option<Address>,
     /// The escrow's deployment block: nothing before it is read.
     pub start_block: u64,
     /// Blocks to stay behind the head (0: index the head itself).
@@ -88,6 +92,7 @@ impl Config {
         Self {
             chain_id,
             escrow,
+            performance: None,
             start_block,
             confirmations: 0,
             finality_depth: 64,
@@ -132,6 +137,22 @@ pub enum Error {
         stored: B256,
         /// What the node says.
         actual: B256,
+    },
+    /// The database mirrors another performance contract on this chain, or none, or one this
+    /// configuration lacks.
+    #[error(
+        "the database mirrors chain {chain_id} with performance contract {stored}, but the \
+         configuration names {configured}: a mirror cannot start or stop following a contract \
+         halfway (the blocks already mirrored were read with or without its logs); configure the \
+         same contract, or start from an empty database"
+    )]
+    PerformanceMismatch {
+        /// The chain id.
+        chain_id: u64,
+        /// What the mirror follows ("none" if nothing).
+        stored: String,
+        /// What is configured ("none" if nothing).
+        configured: String,
     },
     /// The database mirrors another escrow on this chain.
     #[error(
@@ -337,6 +358,7 @@ enum Fetch {
 struct Decoded {
     events: Vec<(usize, PactumEscrowEvents, LogPosition)>,
     ids: Vec<B256>,
+    perf: perf::Decoded,
 }
 
 /// A batch decoded and folded: every row its transaction writes.
@@ -345,6 +367,7 @@ pub struct PreparedBatch {
     read: Option<(u64, B256)>,
     next: Checkpoint,
     projection: Projection,
+    perf: perf::Decoded,
     touched: Vec<AgreementRow>,
     notes: Vec<NewNotification>,
     window: Vec<(u64, B256, B256)>,
@@ -352,9 +375,9 @@ pub struct PreparedBatch {
 }
 
 impl PreparedBatch {
-    /// Its events.
+    /// Its events (both contracts').
     pub fn events(&self) -> usize {
-        self.projection.events.len()
+        self.projection.events.len() + self.perf.events.len()
     }
 }
 
@@ -575,7 +598,7 @@ impl Indexer {
             self.start_prefetch(batch.to + 1, target);
         }
         let mut t = Instant::now();
-        let decoded = decode(&batch)?;
+        let decoded = decode(&batch, self.cfg.performance)?;
         self.stats.stages.decode += lap(&mut t);
         let mut tx = self.pool.begin().await?;
         self.stats.stages.commit += lap(&mut t);
@@ -727,6 +750,7 @@ impl Indexer {
         pactum_db::insert_derived(conn, chain_id, &p.projection).await?;
         stages.derived += lap(t);
         pactum_db::upsert_agreements(conn, chain_id, &p.touched).await?;
+        pactum_db::performance::write(conn, chain_id, &p.perf.events, &p.perf.created).await?;
         stages.agreements += lap(t);
         pactum_db::notifications::publish(conn, &p.notes).await?;
         stages.notify += lap(t);
@@ -791,7 +815,7 @@ impl Indexer {
         let mut state: HashMap<B256, AgreementRow> = HashMap::new();
         let mut out = Vec::with_capacity(batches.len());
         for (i, batch) in batches.iter().enumerate() {
-            let decoded = decode(batch)?;
+            let decoded = decode(batch, self.cfg.performance)?;
             let rows = decoded
                 .ids
                 .iter()
@@ -852,8 +876,20 @@ impl Indexer {
                     configured: self.cfg.escrow,
                 });
             }
+            let stored = pactum_db::performance::mirror(conn, self.cfg.chain_id).await?;
+            if stored != self.cfg.performance {
+                let name =
+                    |a: Option<Address>| a.map_or_else(|| "none".to_owned(), |a| a.to_string());
+                return Err(Error::PerformanceMismatch {
+                    chain_id: self.cfg.chain_id,
+                    stored: name(stored),
+                    configured: name(self.cfg.performance),
+                });
+            }
             return Ok((cp, true));
         }
+        // Nothing mirrored yet: record which performance contract (if any) the mirror follows.
+        pactum_db::performance::set_mirror(conn, self.cfg.chain_id, self.cfg.performance).await?;
         let (before, hash) = self.before_start().await?;
         let fresh = Checkpoint {
             chain_id: self.cfg.chain_id,
@@ -987,7 +1023,7 @@ impl Indexer {
                 return Err(Error::Cancelled);
             }
             let end = to.min(from.saturating_add(self.range - 1));
-            let filter = Filter::new().address(self.cfg.escrow).from_block(from).to_block(end);
+            let filter = Filter::new().address(self.addresses()).from_block(from).to_block(end);
             let started = Instant::now();
             self.metrics.rpc_calls.with_label_values(&["eth_getLogs"]).inc();
             let res =
@@ -1022,6 +1058,11 @@ impl Indexer {
         }
     }
 
+    /// The contracts whose logs are read: the escrow, and the performance contract if configured.
+    fn addresses(&self) -> Vec<Address> {
+        std::iter::once(self.cfg.escrow).chain(self.cfg.performance).collect()
+    }
+
     /// Sizes the next `eth_getLogs` range from what a call over `blocks` blocks returned.
     fn adapt_range(&mut self, blocks: u64, events: usize, elapsed: Duration) {
         let target = self.cfg.batch_events.max(1);
@@ -1042,7 +1083,7 @@ impl Indexer {
     /// failure the next step fetches it the ordinary way).
     fn start_prefetch(&mut self, from: u64, target: u64) {
         let to = target.min(from.saturating_add(self.range - 1));
-        let filter = Filter::new().address(self.cfg.escrow).from_block(from).to_block(to);
+        let filter = Filter::new().address(self.addresses()).from_block(from).to_block(to);
         let provider = self.provider.clone();
         let timeout = self.cfg.rpc_timeout;
         self.metrics.rpc_calls.with_label_values(&["eth_getLogs"]).inc();
@@ -1102,11 +1143,16 @@ impl Indexer {
 }
 
 /// Decodes a batch's logs (ABI and positions); the first that does not decode stops it.
-fn decode(batch: &FetchedBatch) -> Result<Decoded> {
+fn decode(batch: &FetchedBatch, performance: Option<Address>) -> Result<Decoded> {
     let mut events = Vec::with_capacity(batch.logs.len());
     let mut ids = Vec::new();
+    let mut perf = perf::Decoded::default();
     for (i, log) in batch.logs.iter().enumerate() {
         let at = position(log, &batch.timestamps)?;
+        if Some(log.address()) == performance {
+            perf.push(log, at)?;
+            continue;
+        }
         let event =
             PactumEscrowEvents::decode_raw_log(log.topics(), &log.data().data).map_err(|e| {
                 Error::Decode {
@@ -1122,7 +1168,7 @@ fn decode(batch: &FetchedBatch) -> Result<Decoded> {
     }
     ids.sort_unstable();
     ids.dedup();
-    Ok(Decoded { events, ids })
+    Ok(Decoded { events, ids, perf })
 }
 
 /// Folds a decoded batch into its agreements' state (`rows`: those of `decoded.ids` that exist
@@ -1159,6 +1205,7 @@ fn prepare(
         read,
         next,
         projection,
+        perf: decoded.perf,
         touched,
         notes,
         window,
@@ -1242,7 +1289,7 @@ fn event_row(log: &Log, event: &PactumEscrowEvents, at: LogPosition) -> Result<E
 
 /// A serialization's JSON text; one that failed is corrupt (storing a placeholder would put
 /// a row in the ledger that says nothing).
-fn json(v: serde_json::Result<String>, at: LogPosition) -> Result<String, Corrupt> {
+pub(crate) fn json(v: serde_json::Result<String>, at: LogPosition) -> Result<String, Corrupt> {
     v.map_err(|e| Corrupt::at(at, Problem::Fields(e.to_string())))
 }
 
@@ -1304,7 +1351,7 @@ pub struct Corrupt {
 }
 
 impl Corrupt {
-    fn at(at: LogPosition, problem: Problem) -> Self {
+    pub(crate) fn at(at: LogPosition, problem: Problem) -> Self {
         Self {
             block: Some(at.block_number),
             tx: Some(at.tx_hash),
@@ -1335,6 +1382,9 @@ pub enum Problem {
     /// The event's milestone does not fit the table's INTEGER column.
     #[error("its milestone {0} is out of range")]
     Milestone(alloy::primitives::U256),
+    /// A performance event's period does not fit the table's INTEGER column.
+    #[error("its period {0} is out of range")]
+    Period(alloy::primitives::U256),
     /// The decoded fields did not encode as JSON.
     #[error("its fields do not encode as JSON: {0}")]
     Fields(String),
