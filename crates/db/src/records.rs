@@ -1,1 +1,618 @@
-//! Conversion records of performance agreements (written by the records work).
+//! Conversion records of performance agreements and the Merkle trees of their periods
+//! (migration `0010_conversion_records.sql`).
+//!
+//! An attester (a tracking service) uploads conversions; a period's tree over them
+//! (`pactum_core::merkle`) gives the `detailRoot` it signs on chain; a partner or an auditor later
+//! asks for the proof that one conversion was counted. Three request shapes dominate, and each is
+//! a fixed number of statements whatever the size:
+//!
+//! - [`ingest`]: a batch of tens of thousands of records is one binary COPY into a temporary table,
+//!   one `INSERT … SELECT … ON CONFLICT DO NOTHING`, and (only when some rows were already there)
+//!   one statement that finds conflicts. Re-sending a record is harmless (`unchanged`); the same
+//!   conversion id with another time or revenue is a conflict, and then NOTHING of the batch is
+//!   written (the batch's savepoint is rolled back): the caller gets every conflicting id and
+//!   answers 409, and the attester re-sends a corrected batch. Ids are checked in Rust first
+//!   (`merkle::validate_conversion_id`); a batch with an invalid record touches no table.
+//! - [`period_records`] / [`period_records_page`]: one range scan of the
+//!   `(chain_id, agreement_id, occurred_at, conversion_id)` index.
+//! - [`proof`]: two index probes: the leaf map joined to its record, then the proof's nodes by
+//!   their indices (`merkle::proof_indices`). The proof is checked against the root before it is
+//!   returned.
+//!
+//! Trees are stored content-addressed by root ([`store_tree`]): storing the same tree again writes
+//! nothing. A tree's nodes and leaf map are written by binary COPY in one transaction.
+
+use std::collections::{hash_map::Entry, HashMap};
+
+use alloy::primitives::{B256, U256};
+use pactum_core::merkle::{self, RecordError, Tree};
+use sqlx::{Acquire, Connection, PgConnection, Postgres, Row};
+
+use crate::{
+    copy::{BinaryCopy, CopyIn, Field},
+    i64_of, int4, Error, Result,
+};
+
+pub use pactum_core::merkle::Record;
+
+/// A record as the attester sends it (the leaf's values).
+pub type NewRecord = Record;
+
+/// A record that failed its checks; the batch it came in was not written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRecord {
+    /// Its position in the batch.
+    pub index: usize,
+    /// Its conversion id, as sent.
+    pub conversion_id: String,
+    /// Why it was refused.
+    pub reason: RecordError,
+}
+
+/// What [`ingest`] did with a batch.
+///
+/// The batch is written whole or not at all: when `invalid` or `conflicting` is not empty, no row
+/// was written and both counts are 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// Records new to the ledger, now stored.
+    pub inserted: u64,
+    /// Records the ledger already had with the same values (re-sent, or repeated in the batch).
+    pub unchanged: u64,
+    /// Conversion ids the ledger (or an earlier record of the same batch) has with another
+    /// `occurred_at` or revenue, sorted, each once. Records are immutable: a correction is a
+    /// reversal and a new conversion id.
+    pub conflicting: Vec<String>,
+    /// Records refused by their checks (checked before the database is touched).
+    pub invalid: Vec<InvalidRecord>,
+}
+
+impl IngestOutcome {
+    /// Whether the batch was written (nothing was refused).
+    pub fn applied(&self) -> bool {
+        self.conflicting.is_empty() && self.invalid.is_empty()
+    }
+}
+
+/// What [`reverse`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReverseOutcome {
+    /// Records now marked reversed.
+    pub reversed: u64,
+    /// Records that already were (their first reversal time is kept).
+    pub already_reversed: u64,
+    /// Conversion ids the agreement has no record of, sorted.
+    pub unknown: Vec<String>,
+}
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// The leaf's values.
+    pub record: Record,
+    /// When the attester reversed it (Unix seconds), if it did.
+    pub reversed_at: Option<u64>,
+    /// When the ledger received it (Unix seconds).
+    pub received_at: u64,
+}
+
+/// A stored tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTree {
+    /// Its root: the period's `detailRoot`.
+    pub root: B256,
+    /// The report period it was built for.
+    pub period: u32,
+    /// How many records (leaves) it has.
+    pub leaves: u32,
+    /// When it was stored (Unix seconds).
+    pub built_at: u64,
+}
+
+/// The proof that one record is a leaf of a stored tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofRow {
+    /// The record (with its current reversal state: a record reversed after the tree was built is
+    /// still one of its leaves).
+    pub record: StoredRecord,
+    /// Its leaf hash (`Record::leaf_hash`).
+    pub leaf: B256,
+    /// The leaf's node index in the tree's array.
+    pub node_index: u32,
+    /// The siblings from the leaf up: `merkle::verify(root, leaf, &proof)` holds.
+    pub proof: Vec<B256>,
+}
+
+/// The checks a record passes before any write: its id ([`merkle::validate_conversion_id`]) and an
+/// `occurred_at` that fits a BIGINT.
+pub fn check_record(record: &Record) -> Result<(), RecordError> {
+    record.validate()?;
+    if i64::try_from(record.occurred_at).is_err() {
+        return Err(RecordError::OccurredAtOutOfRange(record.occurred_at));
+    }
+    Ok(())
+}
+
+/// The staging table a batch is copied into: temporary (no WAL, private to the session), emptied at
+/// each commit and at the start of each batch.
+const CREATE_STAGING: &str = "SET LOCAL client_min_messages = warning; \
+    CREATE TEMP TABLE IF NOT EXISTS conversion_records_staging (\
+      conversion_id TEXT COLLATE \"C\" NOT NULL, occurred_at BIGINT NOT NULL, \
+      revenue TEXT NOT NULL) ON COMMIT DELETE ROWS; \
+    TRUNCATE conversion_records_staging";
+
+/// The staging table as [`ingest`] copies it (revenue as decimal text, cast once in the insert).
+const COPY_STAGING: CopyIn<3> = CopyIn {
+    table: "conversion_records_staging",
+    columns: ["conversion_id", "occurred_at", "revenue"],
+};
+
+/// The batch into the ledger; what is already there is left alone (and classified after).
+const INSERT_STAGED: &str = "INSERT INTO conversion_records \
+      (chain_id, agreement_id, conversion_id, occurred_at, revenue) \
+    SELECT $1, $2, conversion_id, occurred_at, revenue::numeric \
+    FROM conversion_records_staging \
+    ON CONFLICT (chain_id, agreement_id, conversion_id) DO NOTHING";
+
+/// The staged records the ledger has with other values: one probe of the primary key per staged
+/// row. Run after the insert, so a concurrent batch's record (committed while the insert waited on
+/// it) counts too.
+const STAGED_CONFLICTS: &str = "SELECT s.conversion_id FROM conversion_records_staging s \
+    JOIN conversion_records r ON r.chain_id = $1 AND r.agreement_id = $2 \
+      AND r.conversion_id = s.conversion_id \
+    WHERE r.occurred_at <> s.occurred_at OR r.revenue <> s.revenue::numeric \
+    ORDER BY s.conversion_id";
+
+/// Stores a batch of an agreement's records, idempotently by conversion id (see [`IngestOutcome`]
+/// and the module's documentation). Runs in a transaction of its own, or a savepoint of the
+/// caller's.
+pub async fn ingest(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    records: &[NewRecord],
+) -> Result<IngestOutcome> {
+    let mut out = IngestOutcome::default();
+    // The cheap refusals first: nothing is sent to the database for a batch with a bad record.
+    for (index, record) in records.iter().enumerate() {
+        if let Err(reason) = check_record(record) {
+            out.invalid.push(InvalidRecord {
+                index,
+                conversion_id: record.conversion_id.clone(),
+                reason,
+            });
+        }
+    }
+    if !out.invalid.is_empty() {
+        return Ok(out);
+    }
+    // Repeats within the batch: the same values count once (the rest are unchanged), other values
+    // are a conflict like one with the ledger.
+    let mut first: HashMap<&str, &Record> = HashMap::with_capacity(records.len());
+    let mut unique = Vec::with_capacity(records.len());
+    for record in records {
+        match first.entry(record.conversion_id.as_str()) {
+            Entry::Vacant(slot) => {
+                slot.insert(record);
+                unique.push(record);
+            }
+            Entry::Occupied(seen) if *seen.get() != record => {
+                out.conflicting.push(record.conversion_id.clone());
+            }
+            Entry::Occupied(_) => {}
+        }
+    }
+    if !out.conflicting.is_empty() {
+        out.conflicting.sort();
+        out.conflicting.dedup();
+        return Ok(out);
+    }
+    let repeats = (records.len() - unique.len()) as u64;
+    if unique.is_empty() {
+        return Ok(out);
+    }
+
+    let mut payload = BinaryCopy::new(&COPY_STAGING, unique.len() * 64);
+    let mut revenue = String::with_capacity(80);
+    for record in &unique {
+        use std::fmt::Write as _;
+        revenue.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(revenue, "{}", record.revenue);
+        payload.row([
+            Field::Bytes(record.conversion_id.as_bytes()),
+            Field::Int8(i64_of(record.occurred_at)),
+            Field::Bytes(revenue.as_bytes()),
+        ])?;
+    }
+    let payload = payload.finish();
+
+    let chain = i64_of(chain_id);
+    let mut tx = Connection::begin(&mut *conn).await?;
+    sqlx::raw_sql(CREATE_STAGING).execute(&mut *tx).await?;
+    let mut sink = tx.copy_in_raw(&COPY_STAGING.statement()).await?;
+    sink.send(payload).await?;
+    sink.finish().await?;
+    let inserted = sqlx::query(INSERT_STAGED)
+        .bind(chain)
+        .bind(agreement_id.as_slice())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if inserted < unique.len() as u64 {
+        let conflicting: Vec<String> = sqlx::query_scalar(STAGED_CONFLICTS)
+            .bind(chain)
+            .bind(agreement_id.as_slice())
+            .fetch_all(&mut *tx)
+            .await?;
+        if !conflicting.is_empty() {
+            tx.rollback().await?;
+            out.conflicting = conflicting;
+            return Ok(out);
+        }
+    }
+    tx.commit().await?;
+    out.inserted = inserted;
+    out.unchanged = unique.len() as u64 - inserted + repeats;
+    Ok(out)
+}
+
+/// Marks records reversed at `at` (Unix seconds): one statement. A record already reversed keeps
+/// its first reversal time; ids the agreement has no record of are reported.
+pub async fn reverse(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    conversion_ids: &[String],
+    at: u64,
+) -> Result<ReverseOutcome> {
+    let mut out = ReverseOutcome::default();
+    if conversion_ids.is_empty() {
+        return Ok(out);
+    }
+    // `known` reads the statement's snapshot, from before the update: every record is still there.
+    let rows = sqlx::query(
+        "WITH wanted AS (SELECT DISTINCT unnest($3::text[]) COLLATE \"C\" AS id), \
+         done AS ( \
+           UPDATE conversion_records r SET reversed_at = $4 FROM wanted w \
+           WHERE r.chain_id = $1 AND r.agreement_id = $2 AND r.conversion_id = w.id \
+             AND r.reversed_at IS NULL \
+           RETURNING r.conversion_id) \
+         SELECT w.id, d.conversion_id IS NOT NULL AS reversed, EXISTS ( \
+             SELECT 1 FROM conversion_records r \
+             WHERE r.chain_id = $1 AND r.agreement_id = $2 AND r.conversion_id = w.id) AS known \
+         FROM wanted w LEFT JOIN done d ON d.conversion_id = w.id \
+         ORDER BY w.id",
+    )
+    .bind(i64_of(chain_id))
+    .bind(agreement_id.as_slice())
+    .bind(conversion_ids)
+    .bind(i64_of(at))
+    .fetch_all(conn)
+    .await?;
+    for row in rows {
+        let (id, reversed, known): (String, bool, bool) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        match (reversed, known) {
+            (true, _) => out.reversed += 1,
+            (false, true) => out.already_reversed += 1,
+            (false, false) => out.unknown.push(id),
+        }
+    }
+    Ok(out)
+}
+
+/// The columns a [`StoredRecord`] is read from (`r`: `conversion_records`).
+const RECORD_COLUMNS: &str = "r.conversion_id, r.occurred_at, r.revenue::text AS revenue, \
+    r.reversed_at, extract(epoch FROM r.received_at)::int8 AS received_at";
+
+fn stored_record(row: &sqlx::postgres::PgRow) -> Result<StoredRecord> {
+    let revenue: String = row.try_get("revenue")?;
+    Ok(StoredRecord {
+        record: Record {
+            conversion_id: row.try_get("conversion_id")?,
+            occurred_at: unsigned(row.try_get("occurred_at")?, "occurred_at")?,
+            revenue: revenue
+                .parse::<U256>()
+                .map_err(|_| Error::Corrupt { column: "revenue", value: revenue.clone() })?,
+        },
+        reversed_at: row
+            .try_get::<Option<i64>, _>("reversed_at")?
+            .map(|v| unsigned(v, "reversed_at"))
+            .transpose()?,
+        received_at: u64::try_from(row.try_get::<i64, _>("received_at")?).unwrap_or(0),
+    })
+}
+
+/// The last second of `[from, to)` as a BIGINT bound, inclusive (so that `to` past `i64::MAX`
+/// still includes a record at `i64::MAX`); `None` for an empty range.
+fn last_second(from: u64, to: u64) -> Option<i64> {
+    (to > from).then(|| i64_of(to - 1))
+}
+
+fn unsigned(v: i64, column: &'static str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| Error::Corrupt { column, value: v.to_string() })
+}
+
+/// An agreement's records that occurred in `[from, to)` (Unix seconds), by occurrence time then
+/// conversion id; reversed ones only if `include_reversed`. The input of a period's tree: one range
+/// scan of `conversion_records_period`.
+pub async fn period_records(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    from: u64,
+    to: u64,
+    include_reversed: bool,
+) -> Result<Vec<StoredRecord>> {
+    let Some(last) = last_second(from, to) else { return Ok(Vec::new()) };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECORD_COLUMNS} FROM conversion_records r \
+         WHERE r.chain_id = $1 AND r.agreement_id = $2 \
+           AND r.occurred_at >= $3 AND r.occurred_at <= $4 \
+           AND ($5 OR r.reversed_at IS NULL) \
+         ORDER BY r.occurred_at, r.conversion_id"
+    )))
+    .bind(i64_of(chain_id))
+    .bind(agreement_id.as_slice())
+    .bind(i64_of(from))
+    .bind(last)
+    .bind(include_reversed)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_record).collect()
+}
+
+/// One page of [`period_records`] (the auditor's listing): the records after the cursor `after`
+/// (the last page's last `(occurred_at, conversion_id)`; `None` for the first page), at most
+/// `limit`. Keyset paging on the index's own order: every page is one range scan, however deep.
+/// Paged by time first, not by conversion id alone, so that a page of one period never walks the
+/// agreement's other periods.
+#[allow(clippy::too_many_arguments)]
+pub async fn period_records_page(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    from: u64,
+    to: u64,
+    include_reversed: bool,
+    after: Option<(u64, &str)>,
+    limit: u32,
+) -> Result<Vec<StoredRecord>> {
+    let Some(last) = last_second(from, to) else { return Ok(Vec::new()) };
+    let (after_at, after_id) = match after {
+        Some((at, id)) => (i64_of(at), id),
+        // Before every record: occurred_at is never negative.
+        None => (-1, ""),
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECORD_COLUMNS} FROM conversion_records r \
+         WHERE r.chain_id = $1 AND r.agreement_id = $2 \
+           AND r.occurred_at >= $3 AND r.occurred_at <= $4 \
+           AND (r.occurred_at, r.conversion_id) > ($6, $7::text COLLATE \"C\") \
+           AND ($5 OR r.reversed_at IS NULL) \
+         ORDER BY r.occurred_at, r.conversion_id LIMIT $8"
+    )))
+    .bind(i64_of(chain_id))
+    .bind(agreement_id.as_slice())
+    .bind(i64_of(from))
+    .bind(last)
+    .bind(include_reversed)
+    .bind(after_at)
+    .bind(after_id)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(stored_record).collect()
+}
+
+/// `performance_tree_nodes` as [`store_tree`] copies it.
+const COPY_NODES: CopyIn<5> = CopyIn {
+    table: "performance_tree_nodes",
+    columns: ["chain_id", "agreement_id", "root", "node_index", "hash"],
+};
+
+/// `performance_tree_leaves` as [`store_tree`] copies it.
+const COPY_LEAVES: CopyIn<5> = CopyIn {
+    table: "performance_tree_leaves",
+    columns: ["chain_id", "agreement_id", "root", "conversion_id", "node_index"],
+};
+
+/// Rows per COPY statement: bounds the payload held in memory (about 130 bytes a node).
+const COPY_CHUNK: usize = 100_000;
+
+/// Stores the tree built from `records` (`Tree::from_records`, or `Tree::build` of their leaves)
+/// for `period`: the tree, its nodes and where each record's leaf sits, in one transaction (or a
+/// savepoint of the caller's). Content-addressed: a tree with the same root already stored for the
+/// agreement is left as it is, and this returns `false`.
+///
+/// Every record must be a leaf of the tree and every leaf a record (an
+/// `Error::Sqlx(InvalidArgument)` otherwise, before anything is written).
+pub async fn store_tree(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    period: u32,
+    tree: &Tree,
+    records: &[Record],
+) -> Result<bool> {
+    let invalid = |what: String| Error::Sqlx(sqlx::Error::InvalidArgument(what));
+    if records.len() != tree.len() {
+        return Err(invalid(format!(
+            "the tree has {} leaves but {} records were given",
+            tree.len(),
+            records.len()
+        )));
+    }
+    let mut indices = Vec::with_capacity(records.len());
+    for record in records {
+        let Some(index) = tree.leaf_index(&record.leaf_hash()) else {
+            return Err(invalid(format!(
+                "record {} is not a leaf of tree {}",
+                record.conversion_id,
+                tree.root()
+            )));
+        };
+        indices.push(int4(u32::try_from(index).unwrap_or(u32::MAX), "node_index")?);
+    }
+    let leaves = int4(u32::try_from(tree.len()).unwrap_or(u32::MAX), "leaves")?;
+    // The last node index must fit too.
+    int4(u32::try_from(tree.nodes().len()).unwrap_or(u32::MAX), "node_index")?;
+
+    let chain = i64_of(chain_id);
+    let root = tree.root();
+    let mut tx = Connection::begin(&mut *conn).await?;
+    let new = sqlx::query(
+        "INSERT INTO performance_trees (chain_id, agreement_id, root, period, leaves) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain_id, agreement_id, root) DO NOTHING",
+    )
+    .bind(chain)
+    .bind(agreement_id.as_slice())
+    .bind(root.as_slice())
+    .bind(int4(period, "period")?)
+    .bind(leaves)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !new {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let statement = COPY_NODES.statement();
+    for (c, chunk) in tree.nodes().chunks(COPY_CHUNK).enumerate() {
+        let mut payload = BinaryCopy::new(&COPY_NODES, chunk.len() * 130);
+        for (i, hash) in chunk.iter().enumerate() {
+            let index = i32::try_from(c * COPY_CHUNK + i).unwrap_or(i32::MAX);
+            payload.row([
+                Field::Int8(chain),
+                Field::Bytes(agreement_id.as_slice()),
+                Field::Bytes(root.as_slice()),
+                Field::Int4(index),
+                Field::Bytes(hash.as_slice()),
+            ])?;
+        }
+        let mut sink = tx.copy_in_raw(&statement).await?;
+        sink.send(payload.finish()).await?;
+        sink.finish().await?;
+    }
+    let statement = COPY_LEAVES.statement();
+    for (records, indices) in records.chunks(COPY_CHUNK).zip(indices.chunks(COPY_CHUNK)) {
+        let mut payload = BinaryCopy::new(&COPY_LEAVES, records.len() * 130);
+        for (record, &index) in records.iter().zip(indices) {
+            payload.row([
+                Field::Int8(chain),
+                Field::Bytes(agreement_id.as_slice()),
+                Field::Bytes(root.as_slice()),
+                Field::Bytes(record.conversion_id.as_bytes()),
+                Field::Int4(index),
+            ])?;
+        }
+        let mut sink = tx.copy_in_raw(&statement).await?;
+        sink.send(payload.finish()).await?;
+        sink.finish().await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The trees stored for an agreement's period, oldest first.
+pub async fn trees(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    period: u32,
+) -> Result<Vec<StoredTree>> {
+    let rows = sqlx::query(
+        "SELECT root, period, leaves, extract(epoch FROM built_at)::int8 AS built_at \
+         FROM performance_trees WHERE chain_id = $1 AND agreement_id = $2 AND period = $3 \
+         ORDER BY built_at, root",
+    )
+    .bind(i64_of(chain_id))
+    .bind(agreement_id.as_slice())
+    .bind(int4(period, "period")?)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredTree {
+                root: crate::hash(r.try_get("root")?, "root")?,
+                period: u32::try_from(r.try_get::<i32, _>("period")?).unwrap_or(0),
+                leaves: u32::try_from(r.try_get::<i32, _>("leaves")?).unwrap_or(0),
+                built_at: u64::try_from(r.try_get::<i64, _>("built_at")?).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// The proof that the record `conversion_id` is a leaf of the agreement's stored tree `root`;
+/// `None` when that tree has no such record (or is not stored). Two statements, each an index
+/// probe: the leaf map joined to the record, then the leaf's and its proof's nodes. The proof is
+/// verified against the root before it is returned (a mismatch is `Error::Corrupt`).
+///
+/// Takes a pool (a replica's will do) or a connection.
+pub async fn proof<'c, A>(
+    db: A,
+    chain_id: u64,
+    agreement_id: B256,
+    root: B256,
+    conversion_id: &str,
+) -> Result<Option<ProofRow>>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let mut conn = db.acquire().await?;
+    let chain = i64_of(chain_id);
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT l.node_index, {RECORD_COLUMNS} FROM performance_tree_leaves l \
+         JOIN conversion_records r ON r.chain_id = l.chain_id \
+           AND r.agreement_id = l.agreement_id AND r.conversion_id = l.conversion_id \
+         WHERE l.chain_id = $1 AND l.agreement_id = $2 AND l.root = $3 AND l.conversion_id = $4"
+    )))
+    .bind(chain)
+    .bind(agreement_id.as_slice())
+    .bind(root.as_slice())
+    .bind(conversion_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let record = stored_record(&row)?;
+    let stored_index: i32 = row.try_get("node_index")?;
+    let node_index = usize::try_from(stored_index)
+        .map_err(|_| Error::Corrupt { column: "node_index", value: stored_index.to_string() })?;
+
+    let path = merkle::proof_indices(node_index);
+    let wanted: Vec<i32> = std::iter::once(node_index)
+        .chain(path.iter().copied())
+        .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+        .collect();
+    let nodes: Vec<(i32, Vec<u8>)> = sqlx::query_as(
+        "SELECT node_index, hash FROM performance_tree_nodes \
+         WHERE chain_id = $1 AND agreement_id = $2 AND root = $3 AND node_index = ANY($4)",
+    )
+    .bind(chain)
+    .bind(agreement_id.as_slice())
+    .bind(root.as_slice())
+    .bind(&wanted)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_index: HashMap<i32, B256> = HashMap::with_capacity(nodes.len());
+    for (index, hash) in nodes {
+        by_index.insert(index, crate::hash(hash, "hash")?);
+    }
+    let node = |i: i32| {
+        by_index.get(&i).copied().ok_or_else(|| Error::Corrupt {
+            column: "performance_tree_nodes",
+            value: format!("node {i} of tree {root} is missing"),
+        })
+    };
+    let leaf = node(stored_index)?;
+    let proof = wanted[1..].iter().map(|&i| node(i)).collect::<Result<Vec<_>>>()?;
+    if leaf != record.record.leaf_hash() || !merkle::verify(root, leaf, &proof) {
+        return Err(Error::Corrupt {
+            column: "performance_tree_nodes",
+            value: format!("the proof of {conversion_id} does not lead to root {root}"),
+        });
+    }
+    Ok(Some(ProofRow { record, leaf, node_index: u32::try_from(stored_index).unwrap_or(0), proof }))
+}

@@ -1,0 +1,66 @@
+-- Conversion records of performance agreements, and the Merkle trees built over a period's records
+-- (`crates/core/src/merkle.rs`: OpenZeppelin's StandardMerkleTree, whose root the attester signs as
+-- the report's `detailRoot`). Queries: `crates/db/src/records.rs`.
+--
+-- Records are written by an attester in batches of thousands (binary COPY into a temporary table,
+-- then one INSERT … ON CONFLICT DO NOTHING), are never updated except to mark them reversed, and
+-- never deleted: a tree's proof joins its leaf back to the record it hashed.
+
+CREATE TABLE conversion_records (
+    chain_id      BIGINT        NOT NULL,
+    agreement_id  BYTEA         NOT NULL,
+    -- Pseudonymous (checked in Rust, `merkle::validate_conversion_id`; the CHECK is the floor). "C"
+    -- collation: byte order, the cheapest comparison for the two indexes that carry it.
+    conversion_id TEXT COLLATE "C" NOT NULL
+        CHECK (conversion_id ~ '^[A-Za-z0-9._:-]{1,64}$'),
+    -- Unix seconds (a leaf's uint64; values past BIGINT are refused before they get here).
+    occurred_at   BIGINT        NOT NULL CHECK (occurred_at >= 0),
+    -- Token base units (a leaf's uint256: up to 78 digits).
+    revenue       NUMERIC(78,0) NOT NULL CHECK (revenue >= 0),
+    -- Set when the attester reversed the conversion (a return, fraud): Unix seconds. The record
+    -- stays, and so does its place in trees built before.
+    reversed_at   BIGINT,
+    received_at   TIMESTAMPTZ   NOT NULL DEFAULT now(),
+    PRIMARY KEY (chain_id, agreement_id, conversion_id)
+);
+-- A period's records (the tree's input) and the auditor's listing, paged by
+-- (occurred_at, conversion_id): one range scan each.
+CREATE INDEX conversion_records_period
+    ON conversion_records (chain_id, agreement_id, occurred_at, conversion_id);
+
+-- Built trees, content-addressed by root: the same records give the same root, so building a
+-- period again stores nothing new. A period may have several (a corrected report's records).
+CREATE TABLE performance_trees (
+    chain_id      BIGINT      NOT NULL,
+    agreement_id  BYTEA       NOT NULL,
+    root          BYTEA       NOT NULL CHECK (octet_length(root) = 32),
+    period        INTEGER     NOT NULL CHECK (period >= 0),
+    leaves        INTEGER     NOT NULL CHECK (leaves > 0),
+    built_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (chain_id, agreement_id, root)
+);
+CREATE INDEX performance_trees_period ON performance_trees (chain_id, agreement_id, period);
+
+-- A tree's node array as the library lays it out (`Tree::nodes`: root at 0, children of i at
+-- 2i+1 and 2i+2, leaves last). A proof is the siblings of the leaf's ancestors: their indices
+-- follow from the leaf's (`merkle::proof_indices`), so one probe of this key per proof.
+-- No foreign keys: `store_tree` writes a tree's three tables in one transaction and nothing deletes
+-- them; a key check per row would be a trigger per node (two million for a million records).
+CREATE TABLE performance_tree_nodes (
+    chain_id      BIGINT  NOT NULL,
+    agreement_id  BYTEA   NOT NULL,
+    root          BYTEA   NOT NULL,
+    node_index    INTEGER NOT NULL,
+    hash          BYTEA   NOT NULL,
+    PRIMARY KEY (chain_id, agreement_id, root, node_index)
+);
+
+-- Where each record of a tree sits: its leaf's node index.
+CREATE TABLE performance_tree_leaves (
+    chain_id      BIGINT  NOT NULL,
+    agreement_id  BYTEA   NOT NULL,
+    root          BYTEA   NOT NULL,
+    conversion_id TEXT COLLATE "C" NOT NULL,
+    node_index    INTEGER NOT NULL,
+    PRIMARY KEY (chain_id, agreement_id, root, conversion_id)
+);
