@@ -6,17 +6,18 @@
 //! asks for the proof that one conversion was counted. Three request shapes dominate, and each is
 //! a fixed number of statements whatever the size:
 //!
-//! - [`ingest`]: a batch of tens of thousands of records is one binary COPY into a temporary table,
-//!   one `INSERT … SELECT … ON CONFLICT DO NOTHING`, and (only when some rows were already there)
-//!   one statement that finds conflicts. Re-sending a record is harmless (`unchanged`); the same
+//! - [`ingest`]: a batch of tens of thousands of records is one binary COPY into a temporary table
+//!   and one `INSERT … SELECT` (plain while the batch is all new; when it hits a stored id, rolled
+//!   back to its savepoint and run again with `ON CONFLICT DO NOTHING`, then one statement finds
+//!   conflicts). Re-sending a record is harmless (`unchanged`); the same
 //!   conversion id with another time or revenue is a conflict, and then NOTHING of the batch is
 //!   written (the batch's savepoint is rolled back): the caller gets every conflicting id and
 //!   answers 409, and the attester re-sends a corrected batch. Ids are checked in Rust first
 //!   (`merkle::validate_conversion_id`); a batch with an invalid record touches no table.
 //! - [`period_records`] / [`period_records_page`]: one range scan of the
 //!   `(chain_id, agreement_id, occurred_at, conversion_id)` index.
-//! - [`proof`]: two index probes: the leaf map joined to its record, then the proof's nodes by
-//!   their indices (`merkle::proof_indices`). The proof is checked against the root before it is
+//! - [`proof`]: two index probes: the leaf map joined to its record, then the rows holding the
+//!   proof's nodes (`merkle::proof_indices`; [`NODES_PER_ROW`] nodes a row). The proof is checked against the root before it is
 //!   returned.
 //!
 //! Trees are stored content-addressed by root ([`store_tree`]): storing the same tree again writes
@@ -147,12 +148,23 @@ const COPY_STAGING: CopyIn<3> = CopyIn {
     columns: ["conversion_id", "occurred_at", "revenue"],
 };
 
-/// The batch into the ledger; what is already there is left alone (and classified after).
+/// The batch into the ledger when none of it is there yet: the common case, tried first in a
+/// savepoint. A plain insert checks the key once, as it inserts; `ON CONFLICT` probes it first.
+const INSERT_NEW: &str = "INSERT INTO conversion_records \
+      (chain_id, agreement_id, conversion_id, occurred_at, revenue) \
+    SELECT $1, $2, conversion_id, occurred_at, revenue::numeric \
+    FROM conversion_records_staging";
+
+/// The batch into the ledger when some of it is there (the plain insert hit the key): what is
+/// already there is left alone, and classified after.
 const INSERT_STAGED: &str = "INSERT INTO conversion_records \
       (chain_id, agreement_id, conversion_id, occurred_at, revenue) \
     SELECT $1, $2, conversion_id, occurred_at, revenue::numeric \
     FROM conversion_records_staging \
     ON CONFLICT (chain_id, agreement_id, conversion_id) DO NOTHING";
+
+/// PostgreSQL's `unique_violation`.
+const UNIQUE_VIOLATION: &str = "23505";
 
 /// The staged records the ledger has with other values: one probe of the primary key per staged
 /// row. Run after the insert, so a concurrent batch's record (committed while the insert waited on
@@ -211,6 +223,8 @@ pub async fn ingest(
     if unique.is_empty() {
         return Ok(out);
     }
+    // In key order, the insert walks the primary key's pages once, in order, instead of at random.
+    unique.sort_unstable_by(|a, b| a.conversion_id.cmp(&b.conversion_id));
 
     let mut payload = BinaryCopy::new(&COPY_STAGING, unique.len() * 64);
     let mut revenue = String::with_capacity(80);
@@ -233,12 +247,34 @@ pub async fn ingest(
     let mut sink = tx.copy_in_raw(&COPY_STAGING.statement()).await?;
     sink.send(payload).await?;
     sink.finish().await?;
-    let inserted = sqlx::query(INSERT_STAGED)
-        .bind(chain)
-        .bind(agreement_id.as_slice())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let fast = {
+        let mut all_new = Connection::begin(&mut *tx).await?;
+        let done = sqlx::query(INSERT_NEW)
+            .bind(chain)
+            .bind(agreement_id.as_slice())
+            .execute(&mut *all_new)
+            .await;
+        match done {
+            Ok(done) => {
+                all_new.commit().await?;
+                Some(done.rows_affected())
+            }
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+                all_new.rollback().await?;
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let inserted = match fast {
+        Some(inserted) => inserted,
+        None => sqlx::query(INSERT_STAGED)
+            .bind(chain)
+            .bind(agreement_id.as_slice())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+    };
     if inserted < unique.len() as u64 {
         let conflicting: Vec<String> = sqlx::query_scalar(STAGED_CONFLICTS)
             .bind(chain)
@@ -406,11 +442,19 @@ pub async fn period_records_page(
     rows.iter().map(stored_record).collect()
 }
 
-/// `performance_tree_nodes` as [`store_tree`] copies it.
+/// `performance_tree_nodes` as [`store_tree`] copies it: [`NODES_PER_ROW`] consecutive nodes per
+/// row.
 const COPY_NODES: CopyIn<5> = CopyIn {
     table: "performance_tree_nodes",
-    columns: ["chain_id", "agreement_id", "root", "node_index", "hash"],
+    columns: ["chain_id", "agreement_id", "root", "chunk", "hashes"],
 };
+
+/// Consecutive nodes of a tree's array stored in one row of `performance_tree_nodes` (row `c`
+/// holds nodes `32c` to `32c + 31`, concatenated). A row a node would cost about 240 bytes with its
+/// index entry, three quarters of it the repeated key; 32 nodes (1 KiB) a row stay below
+/// PostgreSQL's 2 KiB TOAST threshold, so a row is read in place. A proof needs the rows of its
+/// ~log2(n) nodes: the top five levels share row 0, the leaf and its sibling a row.
+pub const NODES_PER_ROW: usize = 32;
 
 /// `performance_tree_leaves` as [`store_tree`] copies it.
 const COPY_LEAVES: CopyIn<5> = CopyIn {
@@ -418,8 +462,11 @@ const COPY_LEAVES: CopyIn<5> = CopyIn {
     columns: ["chain_id", "agreement_id", "root", "conversion_id", "node_index"],
 };
 
-/// Rows per COPY statement: bounds the payload held in memory (about 130 bytes a node).
-const COPY_CHUNK: usize = 100_000;
+/// Rows per COPY statement: bounds the payload held in memory (a few MB).
+const COPY_CHUNK: usize = 50_000;
+
+/// Node rows per COPY statement (1 KiB each).
+const COPY_NODE_ROWS: usize = 4_096;
 
 /// Stores the tree built from `records` (`Tree::from_records`, or `Tree::build` of their leaves)
 /// for `period`: the tree, its nodes and where each record's leaf sits, in one transaction (or a
@@ -436,6 +483,21 @@ pub async fn store_tree(
     tree: &Tree,
     records: &[Record],
 ) -> Result<bool> {
+    let chain = i64_of(chain_id);
+    let root = tree.root();
+    // Already stored: nothing to check or write (hashing a million records takes seconds).
+    let stored: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM performance_trees \
+         WHERE chain_id = $1 AND agreement_id = $2 AND root = $3)",
+    )
+    .bind(chain)
+    .bind(agreement_id.as_slice())
+    .bind(root.as_slice())
+    .fetch_one(&mut *conn)
+    .await?;
+    if stored {
+        return Ok(false);
+    }
     let invalid = |what: String| Error::Sqlx(sqlx::Error::InvalidArgument(what));
     if records.len() != tree.len() {
         return Err(invalid(format!(
@@ -459,9 +521,8 @@ pub async fn store_tree(
     // The last node index must fit too.
     int4(u32::try_from(tree.nodes().len()).unwrap_or(u32::MAX), "node_index")?;
 
-    let chain = i64_of(chain_id);
-    let root = tree.root();
     let mut tx = Connection::begin(&mut *conn).await?;
+    // Another writer may have stored it since: the key decides.
     let new = sqlx::query(
         "INSERT INTO performance_trees (chain_id, agreement_id, root, period, leaves) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain_id, agreement_id, root) DO NOTHING",
@@ -480,16 +541,21 @@ pub async fn store_tree(
         return Ok(false);
     }
     let statement = COPY_NODES.statement();
-    for (c, chunk) in tree.nodes().chunks(COPY_CHUNK).enumerate() {
-        let mut payload = BinaryCopy::new(&COPY_NODES, chunk.len() * 130);
-        for (i, hash) in chunk.iter().enumerate() {
-            let index = i32::try_from(c * COPY_CHUNK + i).unwrap_or(i32::MAX);
+    let rows: Vec<&[B256]> = tree.nodes().chunks(NODES_PER_ROW).collect();
+    let mut hashes = Vec::with_capacity(NODES_PER_ROW * 32);
+    for (c, group) in rows.chunks(COPY_NODE_ROWS).enumerate() {
+        let mut payload = BinaryCopy::new(&COPY_NODES, group.len() * (NODES_PER_ROW * 32 + 110));
+        for (i, nodes) in group.iter().enumerate() {
+            hashes.clear();
+            for hash in *nodes {
+                hashes.extend_from_slice(hash.as_slice());
+            }
             payload.row([
                 Field::Int8(chain),
                 Field::Bytes(agreement_id.as_slice()),
                 Field::Bytes(root.as_slice()),
-                Field::Int4(index),
-                Field::Bytes(hash.as_slice()),
+                Field::Int4(i32::try_from(c * COPY_NODE_ROWS + i).unwrap_or(i32::MAX)),
+                Field::Bytes(&hashes),
             ])?;
         }
         let mut sink = tx.copy_in_raw(&statement).await?;
@@ -581,32 +647,35 @@ where
     let node_index = usize::try_from(stored_index)
         .map_err(|_| Error::Corrupt { column: "node_index", value: stored_index.to_string() })?;
 
-    let path = merkle::proof_indices(node_index);
-    let wanted: Vec<i32> = std::iter::once(node_index)
-        .chain(path.iter().copied())
-        .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
-        .collect();
-    let nodes: Vec<(i32, Vec<u8>)> = sqlx::query_as(
-        "SELECT node_index, hash FROM performance_tree_nodes \
-         WHERE chain_id = $1 AND agreement_id = $2 AND root = $3 AND node_index = ANY($4)",
+    // The leaf, then its proof's nodes; the rows that hold them.
+    let wanted: Vec<usize> =
+        std::iter::once(node_index).chain(merkle::proof_indices(node_index)).collect();
+    let mut rows: Vec<i32> =
+        wanted.iter().map(|i| i32::try_from(i / NODES_PER_ROW).unwrap_or(i32::MAX)).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let found: Vec<(i32, Vec<u8>)> = sqlx::query_as(
+        "SELECT chunk, hashes FROM performance_tree_nodes \
+         WHERE chain_id = $1 AND agreement_id = $2 AND root = $3 AND chunk = ANY($4)",
     )
     .bind(chain)
     .bind(agreement_id.as_slice())
     .bind(root.as_slice())
-    .bind(&wanted)
+    .bind(&rows)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_index: HashMap<i32, B256> = HashMap::with_capacity(nodes.len());
-    for (index, hash) in nodes {
-        by_index.insert(index, crate::hash(hash, "hash")?);
-    }
-    let node = |i: i32| {
-        by_index.get(&i).copied().ok_or_else(|| Error::Corrupt {
-            column: "performance_tree_nodes",
-            value: format!("node {i} of tree {root} is missing"),
+    let by_row: HashMap<i32, Vec<u8>> = found.into_iter().collect();
+    let node = |i: usize| {
+        let row = i32::try_from(i / NODES_PER_ROW).unwrap_or(i32::MAX);
+        let at = (i % NODES_PER_ROW) * 32;
+        by_row.get(&row).and_then(|h| h.get(at..at + 32)).map(B256::from_slice).ok_or_else(|| {
+            Error::Corrupt {
+                column: "performance_tree_nodes",
+                value: format!("node {i} of tree {root} is missing"),
+            }
         })
     };
-    let leaf = node(stored_index)?;
+    let leaf = node(node_index)?;
     let proof = wanted[1..].iter().map(|&i| node(i)).collect::<Result<Vec<_>>>()?;
     if leaf != record.record.leaf_hash() || !merkle::verify(root, leaf, &proof) {
         return Err(Error::Corrupt {
