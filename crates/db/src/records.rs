@@ -16,8 +16,8 @@
 //!   (`merkle::validate_conversion_id`); a batch with an invalid record touches no table.
 //! - [`period_records`] / [`period_records_page`]: one range scan of the
 //!   `(chain_id, agreement_id, occurred_at, conversion_id)` index.
-//! - [`proof`]: two index probes: the leaf map joined to its record, then the rows holding the
-//!   proof's nodes (`merkle::proof_indices`; [`NODES_PER_ROW`] nodes a row). The proof is checked against the root before it is
+//! - [`proof`]: two statements of index probes: the record and the leaf-map row that would hold it
+//!   ([`LEAVES_PER_ROW`] entries a row), then the rows holding the proof's nodes (`merkle::proof_indices`; [`NODES_PER_ROW`] nodes a row). The proof is checked against the root before it is
 //!   returned.
 //!
 //! Trees are stored content-addressed by root ([`store_tree`]): storing the same tree again writes
@@ -456,17 +456,48 @@ const COPY_NODES: CopyIn<5> = CopyIn {
 /// ~log2(n) nodes: the top five levels share row 0, the leaf and its sibling a row.
 pub const NODES_PER_ROW: usize = 32;
 
-/// `performance_tree_leaves` as [`store_tree`] copies it.
+/// `performance_tree_leaves` as [`store_tree`] copies it: [`LEAVES_PER_ROW`] entries per row.
 const COPY_LEAVES: CopyIn<5> = CopyIn {
     table: "performance_tree_leaves",
-    columns: ["chain_id", "agreement_id", "root", "conversion_id", "node_index"],
+    columns: ["chain_id", "agreement_id", "root", "first_id", "entries"],
 };
 
-/// Rows per COPY statement: bounds the payload held in memory (a few MB).
-const COPY_CHUNK: usize = 50_000;
+/// Entries of a tree's leaf map (conversion id to node index) stored in one row of
+/// `performance_tree_leaves`, in conversion id order, the row keyed by its first id: about 1 KiB
+/// for ids of 25 characters. A row an entry took 301 MB for a million records, most of it the
+/// repeated key; packed, the map is a tenth of that and a lookup still one index probe.
+pub const LEAVES_PER_ROW: usize = 32;
 
-/// Node rows per COPY statement (1 KiB each).
+/// Appends a leaf-map entry: the id's length (one byte), its bytes, the node index (big-endian).
+fn push_entry(out: &mut Vec<u8>, conversion_id: &str, node_index: i32) {
+    out.push(conversion_id.len() as u8);
+    out.extend_from_slice(conversion_id.as_bytes());
+    out.extend_from_slice(&node_index.to_be_bytes());
+}
+
+/// The node index of `conversion_id` in a row's packed entries, if it is there.
+fn find_entry(mut entries: &[u8], conversion_id: &str) -> Result<Option<i32>> {
+    let corrupt = || Error::Corrupt {
+        column: "performance_tree_leaves.entries",
+        value: format!("{} bytes, malformed", entries.len()),
+    };
+    while let Some((&len, rest)) = entries.split_first() {
+        let len = usize::from(len);
+        let (id, rest) = rest.split_at_checked(len).ok_or_else(corrupt)?;
+        let (index, rest) = rest.split_first_chunk::<4>().ok_or_else(corrupt)?;
+        if id == conversion_id.as_bytes() {
+            return Ok(Some(i32::from_be_bytes(*index)));
+        }
+        entries = rest;
+    }
+    Ok(None)
+}
+
+/// Node rows per COPY statement (1 KiB each): bounds the payload held in memory.
 const COPY_NODE_ROWS: usize = 4_096;
+
+/// Leaf-map rows per COPY statement (about 1 KiB each).
+const COPY_LEAF_ROWS: usize = 4_096;
 
 /// Stores the tree built from `records` (`Tree::from_records`, or `Tree::build` of their leaves)
 /// for `period`: the tree, its nodes and where each record's leaf sits, in one transaction (or a
@@ -506,7 +537,8 @@ pub async fn store_tree(
             records.len()
         )));
     }
-    let mut indices = Vec::with_capacity(records.len());
+    // The leaf map, in conversion id order (the rows' order).
+    let mut map: Vec<(&str, i32)> = Vec::with_capacity(records.len());
     for record in records {
         let Some(index) = tree.leaf_index(&record.leaf_hash()) else {
             return Err(invalid(format!(
@@ -515,7 +547,17 @@ pub async fn store_tree(
                 tree.root()
             )));
         };
-        indices.push(int4(u32::try_from(index).unwrap_or(u32::MAX), "node_index")?);
+        if record.conversion_id.is_empty() || record.conversion_id.len() > usize::from(u8::MAX) {
+            return Err(invalid(format!("conversion id {:?}", record.conversion_id)));
+        }
+        map.push((
+            &record.conversion_id,
+            int4(u32::try_from(index).unwrap_or(u32::MAX), "node_index")?,
+        ));
+    }
+    map.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if let Some(w) = map.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(invalid(format!("conversion id {} is given twice", w[0].0)));
     }
     let leaves = int4(u32::try_from(tree.len()).unwrap_or(u32::MAX), "leaves")?;
     // The last node index must fit too.
@@ -563,15 +605,22 @@ pub async fn store_tree(
         sink.finish().await?;
     }
     let statement = COPY_LEAVES.statement();
-    for (records, indices) in records.chunks(COPY_CHUNK).zip(indices.chunks(COPY_CHUNK)) {
-        let mut payload = BinaryCopy::new(&COPY_LEAVES, records.len() * 130);
-        for (record, &index) in records.iter().zip(indices) {
+    let rows: Vec<&[(&str, i32)]> = map.chunks(LEAVES_PER_ROW).collect();
+    let mut entries = Vec::with_capacity(LEAVES_PER_ROW * 70);
+    for group in rows.chunks(COPY_LEAF_ROWS) {
+        let mut payload = BinaryCopy::new(&COPY_LEAVES, group.len() * (LEAVES_PER_ROW * 32 + 150));
+        for row in group {
+            let Some(&(first, _)) = row.first() else { continue };
+            entries.clear();
+            for &(id, index) in *row {
+                push_entry(&mut entries, id, index);
+            }
             payload.row([
                 Field::Int8(chain),
                 Field::Bytes(agreement_id.as_slice()),
                 Field::Bytes(root.as_slice()),
-                Field::Bytes(record.conversion_id.as_bytes()),
-                Field::Int4(index),
+                Field::Bytes(first.as_bytes()),
+                Field::Bytes(&entries),
             ])?;
         }
         let mut sink = tx.copy_in_raw(&statement).await?;
@@ -629,11 +678,16 @@ where
 {
     let mut conn = db.acquire().await?;
     let chain = i64_of(chain_id);
+    // The record by its key, and the leaf-map row that would hold it: the one with the greatest
+    // first id not above it.
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT l.node_index, {RECORD_COLUMNS} FROM performance_tree_leaves l \
-         JOIN conversion_records r ON r.chain_id = l.chain_id \
-           AND r.agreement_id = l.agreement_id AND r.conversion_id = l.conversion_id \
-         WHERE l.chain_id = $1 AND l.agreement_id = $2 AND l.root = $3 AND l.conversion_id = $4"
+        "SELECT l.entries, {RECORD_COLUMNS} FROM conversion_records r \
+         CROSS JOIN LATERAL ( \
+           SELECT entries FROM performance_tree_leaves \
+           WHERE chain_id = $1 AND agreement_id = $2 AND root = $3 \
+             AND first_id <= $4::text COLLATE \"C\" \
+           ORDER BY first_id DESC LIMIT 1) l \
+         WHERE r.chain_id = $1 AND r.agreement_id = $2 AND r.conversion_id = $4"
     )))
     .bind(chain)
     .bind(agreement_id.as_slice())
@@ -642,8 +696,9 @@ where
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
+    let entries: Vec<u8> = row.try_get("entries")?;
+    let Some(stored_index) = find_entry(&entries, conversion_id)? else { return Ok(None) };
     let record = stored_record(&row)?;
-    let stored_index: i32 = row.try_get("node_index")?;
     let node_index = usize::try_from(stored_index)
         .map_err(|_| Error::Corrupt { column: "node_index", value: stored_index.to_string() })?;
 
@@ -684,4 +739,26 @@ where
         });
     }
     Ok(Some(ProofRow { record, leaf, node_index: u32::try_from(stored_index).unwrap_or(0), proof }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_map_entries_round_trip() {
+        let mut row = Vec::new();
+        let ids = ["a", "ord-1", &"x".repeat(64), "ord-2"];
+        for (i, id) in ids.iter().enumerate() {
+            push_entry(&mut row, id, i as i32 * 1_000_003);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(find_entry(&row, id).expect("well formed"), Some(i as i32 * 1_000_003));
+        }
+        assert_eq!(find_entry(&row, "ord-").expect("well formed"), None);
+        assert_eq!(find_entry(&[], "a").expect("well formed"), None);
+        // Cut anywhere inside an entry: refused, not misread.
+        assert!(find_entry(&row[..row.len() - 1], "ord-2").is_err());
+        assert!(find_entry(&[9, b'a'], "zzz").is_err());
+    }
 }

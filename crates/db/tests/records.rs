@@ -258,8 +258,8 @@ async fn every_record_of_a_stored_tree_proves() -> Result<()> {
         count(&mut conn, "performance_tree_nodes").await?,
         count(&mut conn, "performance_tree_leaves").await?,
     );
-    // 1,999 nodes, 32 a row.
-    assert_eq!(counts, (63, 1_000));
+    // 1,999 nodes and 1,000 leaf-map entries, 32 a row.
+    assert_eq!(counts, (63, 32));
     // Stored by root: again is nothing.
     assert!(!store_tree(&mut conn, CHAIN, a, 7, &tree, &period).await?);
     let again = (
@@ -286,6 +286,11 @@ async fn every_record_of_a_stored_tree_proves() -> Result<()> {
     let got = proof(&mut *conn, CHAIN, a, tree.root(), &records[0].conversion_id).await?;
     assert_eq!(got.map(|p| p.record.reversed_at), Some(Some(1)));
 
+    // A record of the agreement that is not in the tree (received after it was built): none.
+    for late in ["ord-100001", "ord-1000000", "ord-99", "zzz-1", "0-first"] {
+        ingest(&mut conn, CHAIN, a, &[rec(late, 1_700_000_000, 1)]).await?;
+        assert_eq!(proof(&pool, CHAIN, a, tree.root(), late).await?, None, "{late}");
+    }
     // Unknown record, unknown root, another agreement: none.
     assert_eq!(proof(&pool, CHAIN, a, tree.root(), "ord-1").await?, None);
     assert_eq!(
