@@ -32,6 +32,7 @@ pub mod export;
 pub mod housekeeping;
 pub mod limits;
 pub mod metrics;
+pub mod performance;
 pub mod reads;
 pub mod reconciliation;
 pub mod reminders;
@@ -440,6 +441,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(reconciliation::routes())
         .merge(webhooks::routes())
         .merge(events::routes())
+        .merge(performance::routes())
 }
 
 /// The OpenAPI 3 document of every route (also served at `/openapi.json`).

@@ -132,6 +132,74 @@ pub struct PermitMessage {
     deadline: HexQuantity,
 }
 
+/// One tier of a performance agreement's rate.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierMessage {
+    /// Where the tier starts, in units within a period (`uint128`).
+    from_units: HexQuantity,
+    /// An amount per unit, or basis points of revenue (`uint128`).
+    rate: HexQuantity,
+}
+
+/// The performance agreement brand and partner sign (`PactumPerformance`'s struct).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PerformanceAgreementMessage {
+    /// The brand.
+    brand: HexAddress,
+    /// The partner.
+    partner: HexAddress,
+    /// The attester.
+    attester: HexAddress,
+    /// The arbiter (zero for none).
+    arbiter: HexAddress,
+    /// The token.
+    token: HexAddress,
+    /// keccak256 of the terms document.
+    terms_hash: HexBytes32,
+    /// 0 conversions, 1 qualified leads, 2 revenue (`uint8`).
+    metric: u8,
+    /// The arbiter's fee in basis points (`uint16`).
+    arbiter_fee_bps: u16,
+    /// Unix time period 0 starts (`uint40`).
+    start: HexQuantity,
+    /// Seconds per period (`uint32`).
+    period: u32,
+    /// How many periods (`uint32`).
+    periods: u32,
+    /// Seconds to report a period after its end (`uint32`).
+    report_window: u32,
+    /// Seconds a report's pay stays locked (`uint32`).
+    lock_window: u32,
+    /// Seconds the arbiter has to rule (`uint32`).
+    arbitration_window: u32,
+    /// Unix time the signatures expire (`uint40`).
+    deadline: HexQuantity,
+    /// Makes the id unique (`uint256`).
+    salt: HexQuantity,
+    /// The rate's tiers.
+    tiers: Vec<TierMessage>,
+}
+
+/// The attester's report of one period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReportMessage {
+    /// The agreement.
+    agreement_id: HexBytes32,
+    /// The period (`uint32`).
+    period: u32,
+    /// The version (`uint32`).
+    version: u32,
+    /// Units (`uint128`).
+    units: HexQuantity,
+    /// Revenue (`uint128`).
+    revenue: HexQuantity,
+    /// The Merkle root of the period's records.
+    detail_root: HexBytes32,
+}
+
 /// The values a typed-data document signs; which one, `primaryType` says (each message type has
 /// exactly its struct's fields, so exactly one matches).
 #[derive(Debug, Serialize, ToSchema)]
@@ -145,6 +213,10 @@ pub enum Eip712Message {
     MutualTermination(MutualTerminationMessage),
     /// `primaryType` `Permit`.
     Permit(PermitMessage),
+    /// `primaryType` `PerformanceAgreement`.
+    PerformanceAgreement(PerformanceAgreementMessage),
+    /// `primaryType` `Report`.
+    Report(ReportMessage),
 }
 
 /// One decoded parameter of an escrow event: a hex string (address, hash, `uint40`+ quantity), a

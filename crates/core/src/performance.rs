@@ -46,18 +46,51 @@ pub fn report_digest(report: &Report, domain: &Eip712Domain) -> B256 {
     report.eip712_signing_hash(domain)
 }
 
+/// A `0x` hex quantity, as alloy writes integers wider than 32 bits in typed data (a JSON number
+/// would lose precision in a JavaScript wallet above 2^53, and cannot hold a `uint128` at all).
+fn hex(v: impl std::fmt::LowerHex) -> serde_json::Value {
+    serde_json::Value::String(format!("{v:#x}"))
+}
+
+/// Typed data of `S` with `message` built here: alloy's `TypedData::from_struct` serializes the
+/// struct with serde, which writes `uint128` fields as JSON numbers and panics on values above
+/// 2^64.
+fn typed<S: SolStruct>(domain: &Eip712Domain, message: serde_json::Value) -> Result<TypedData> {
+    let mut resolver = alloy::dyn_abi::Resolver::from_struct::<S>();
+    resolver.ingest_string(domain.encode_type()).map_err(|e| Error::TypedData(e.to_string()))?;
+    Ok(TypedData { domain: domain.clone(), resolver, primary_type: S::NAME.into(), message })
+}
+
+fn agreement_message(a: &PerformanceAgreement) -> serde_json::Value {
+    serde_json::json!({
+        "brand": a.brand, "partner": a.partner, "attester": a.attester, "arbiter": a.arbiter,
+        "token": a.token, "termsHash": a.termsHash, "metric": a.metric,
+        "arbiterFeeBps": a.arbiterFeeBps, "start": hex(a.start.to::<u64>()), "period": a.period,
+        "periods": a.periods, "reportWindow": a.reportWindow, "lockWindow": a.lockWindow,
+        "arbitrationWindow": a.arbitrationWindow, "deadline": hex(a.deadline.to::<u64>()),
+        "salt": hex(a.salt),
+        "tiers": a.tiers.iter().map(|t| serde_json::json!({
+            "fromUnits": hex(t.fromUnits), "rate": hex(t.rate),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// The agreement as `eth_signTypedData_v4` JSON; signing it yields a signature over its id.
 pub fn agreement_typed_data(
     agreement: &PerformanceAgreement,
     domain: &Eip712Domain,
 ) -> Result<serde_json::Value> {
-    let typed = TypedData::from_struct(agreement, Some(domain.clone()));
+    let typed = typed::<PerformanceAgreement>(domain, agreement_message(agreement))?;
     serde_json::to_value(typed).map_err(|e| Error::TypedData(e.to_string()))
 }
 
 /// The report as `eth_signTypedData_v4` JSON; signing it yields a signature over [`report_digest`].
 pub fn report_typed_data(report: &Report, domain: &Eip712Domain) -> Result<serde_json::Value> {
-    let typed = TypedData::from_struct(report, Some(domain.clone()));
+    let message = serde_json::json!({
+        "agreementId": report.agreementId, "period": report.period, "version": report.version,
+        "units": hex(report.units), "revenue": hex(report.revenue), "detailRoot": report.detailRoot,
+    });
+    let typed = typed::<Report>(domain, message)?;
     serde_json::to_value(typed).map_err(|e| Error::TypedData(e.to_string()))
 }
 
@@ -459,7 +492,7 @@ mod tests {
     use super::*;
 
     fn tiers(t: &[(u128, u128)]) -> Vec<Tier> {
-        t.iter().map(|&(fromUnits, rate)| Tier { fromUnits, rate }).collect()
+        t.iter().map(|&(from, rate)| Tier { fromUnits: from, rate }).collect()
     }
 
     #[test]
@@ -486,6 +519,45 @@ mod tests {
             pay(Metric::Revenue, &one, U256::from(3), U256::from(10)).unwrap(),
             U256::from(1)
         );
+    }
+
+    /// The typed data a wallet signs hashes to the id the contract computes, with values past
+    /// 2^64 (which alloy's own serialization cannot write) and at their maximum.
+    #[test]
+    fn typed_data_hashes_to_the_id_and_the_report_digest() {
+        let d = domain(31_337, Address::repeat_byte(7));
+        let a = PerformanceAgreement {
+            brand: Address::repeat_byte(1),
+            partner: Address::repeat_byte(2),
+            attester: Address::repeat_byte(3),
+            arbiter: Address::ZERO,
+            token: Address::repeat_byte(4),
+            termsHash: B256::repeat_byte(5),
+            metric: 2,
+            arbiterFeeBps: 250,
+            start: alloy::primitives::aliases::U40::from(1_700_000_000u64),
+            period: 86_400,
+            periods: 12,
+            reportWindow: 3_600,
+            lockWindow: 7_200,
+            arbitrationWindow: 3_600,
+            deadline: alloy::primitives::aliases::U40::MAX,
+            salt: U256::MAX,
+            tiers: tiers(&[(0, u128::MAX), (u128::from(u64::MAX) + 1, 1)]),
+        };
+        let typed: TypedData =
+            serde_json::from_value(agreement_typed_data(&a, &d).unwrap()).unwrap();
+        assert_eq!(typed.eip712_signing_hash().unwrap(), agreement_id(&a, &d));
+        let r = Report {
+            agreementId: B256::repeat_byte(9),
+            period: 3,
+            version: 2,
+            units: u128::MAX,
+            revenue: u128::from(u64::MAX) + 5,
+            detailRoot: B256::repeat_byte(8),
+        };
+        let typed: TypedData = serde_json::from_value(report_typed_data(&r, &d).unwrap()).unwrap();
+        assert_eq!(typed.eip712_signing_hash().unwrap(), report_digest(&r, &d));
     }
 
     #[test]

@@ -211,3 +211,87 @@ fn parties(r: sqlx::postgres::PgRow) -> Result<PartiesRow> {
         },
     })
 }
+
+/// One record of a stored tree, as an auditor pages through them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeRecord {
+    /// The conversion id.
+    pub conversion_id: String,
+    /// When it happened.
+    pub occurred_at: u64,
+    /// Its revenue.
+    pub revenue: alloy::primitives::U256,
+}
+
+/// A page of the records tree `root` was built from, by conversion id after `after`: the leaf
+/// map's rows from the one holding `after` on (one range scan of its primary key), then those
+/// records by primary key. The leaf map packs entries as `crate::records` writes them: the id's
+/// length (one byte), its bytes, the node index (4 bytes), in id order.
+pub async fn tree_records_page(
+    conn: &mut PgConnection,
+    chain_id: u64,
+    agreement_id: B256,
+    root: B256,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<TreeRecord>> {
+    let after = after.unwrap_or("");
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT entries FROM performance_tree_leaves \
+         WHERE chain_id = $1 AND agreement_id = $2 AND root = $3 \
+           AND first_id >= coalesce((SELECT max(first_id) FROM performance_tree_leaves \
+             WHERE chain_id = $1 AND agreement_id = $2 AND root = $3 \
+               AND first_id <= $4::text COLLATE \"C\"), '') \
+         ORDER BY first_id LIMIT $5",
+    )
+    .bind(i64_of(chain_id))
+    .bind(b(agreement_id))
+    .bind(b(root))
+    .bind(after)
+    .bind(i64::from(limit / 16 + 2))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: Vec<String> = Vec::new();
+    'rows: for entries in &rows {
+        let mut rest = entries.as_slice();
+        while let Some((&len, tail)) = rest.split_first() {
+            let corrupt = || crate::Error::Corrupt {
+                column: "performance_tree_leaves.entries",
+                value: format!("{} bytes, malformed", entries.len()),
+            };
+            let (id, tail) = tail.split_at_checked(usize::from(len)).ok_or_else(corrupt)?;
+            let (_, tail) = tail.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            rest = tail;
+            let id = std::str::from_utf8(id).map_err(|_| corrupt())?;
+            if id > after {
+                ids.push(id.to_owned());
+                if ids.len() >= limit as usize {
+                    break 'rows;
+                }
+            }
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT conversion_id, occurred_at, revenue::text AS revenue FROM conversion_records \
+         WHERE chain_id = $1 AND agreement_id = $2 AND conversion_id = ANY($3) \
+         ORDER BY conversion_id",
+    )
+    .bind(i64_of(chain_id))
+    .bind(b(agreement_id))
+    .bind(&ids)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let revenue: String = r.try_get("revenue")?;
+            Ok(TreeRecord {
+                conversion_id: r.try_get("conversion_id")?,
+                occurred_at: u64::try_from(r.try_get::<i64, _>("occurred_at")?).unwrap_or(0),
+                revenue: revenue.parse().map_err(|_| crate::Error::Corrupt {
+                    column: "revenue",
+                    value: revenue.clone(),
+                })?,
+            })
+        })
+        .collect()
+}

@@ -81,6 +81,7 @@ async fn call_at(
 async fn a_second_chain_is_served_apart_and_documented() -> Result<()> {
     let two = second_chain().await?;
     let more = ChainConfig {
+        performance: None,
         chain_id: 31_338,
         escrow: two.escrow,
         tokens: vec![two.usd],

@@ -11,7 +11,7 @@ use alloy::{
 };
 use eyre::{bail, Result};
 use pactum_api::{router, AppState, Config};
-use pactum_bindings::{MockStablecoin, PactumEscrow};
+use pactum_bindings::{MockStablecoin, PactumEscrow, PactumPerformance};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -65,6 +65,8 @@ pub(crate) async fn stack_on(
     let usd = MockStablecoin::deploy(provider.clone()).await?;
     let brand = keys[1].clone();
     usd.mint(brand.address(), U256::from(1_000_000_000_000u64)).send().await?.get_receipt().await?;
+    // Last, so that the escrow and the stablecoin keep their addresses.
+    let performance = PactumPerformance::deploy(provider.clone()).await?;
 
     let mut cfg = Config::new(anvil.chain_id(), *escrow.address());
     cfg.siwe_domain = "pactum.test".to_owned();
@@ -72,6 +74,7 @@ pub(crate) async fn stack_on(
     cfg.auditors = vec![keys[4].address()];
     cfg.auditor_api_keys = vec![AUDITOR_KEY.to_owned()];
     cfg.tokens.push(*usd.address());
+    cfg.performance = Some(*performance.address());
     tweak(&mut cfg);
     let base =
         serve_state(state(AppState::new(cfg.clone(), pool.clone(), anvil.endpoint_url()))).await?;
@@ -306,7 +309,8 @@ impl Stack {
 
     /// Runs the indexer until it has mirrored the head.
     pub(crate) async fn index(&self) -> Result<()> {
-        let cfg = pactum_indexer::Config::new(self.chain_id(), self.escrow, self.start_block);
+        let mut cfg = pactum_indexer::Config::new(self.chain_id(), self.escrow, self.start_block);
+        cfg.performance = self.cfg.performance;
         pactum_indexer::Indexer::new(cfg, self.anvil.endpoint_url(), self.pool.clone())
             .sync_to_head()
             .await?;

@@ -13,6 +13,7 @@ mod dashboard;
 mod helpers;
 mod lifecycle;
 mod lists;
+mod performance;
 #[path = "../../../notify/tests/common/receiver.rs"]
 mod receiver;
 mod reconciliation;
