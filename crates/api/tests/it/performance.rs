@@ -254,20 +254,13 @@ async fn a_performance_agreement_runs_from_draft_to_end_and_each_hostile_move_fa
         "{st} {rv}"
     );
     let r0b = report(&s, &id, attester, &at, 0).await?;
-    ensure!(
-        r0b["version"] == 2 && r0b["units"] == "4" && r0b["pay"] == dec(45 * UNIT),
-        "{r0b}"
-    );
+    ensure!(r0b["version"] == 2 && r0b["units"] == "4" && r0b["pay"] == dec(45 * UNIT), "{r0b}");
     let (_, view) = s.get(&format!("/v1/performance/agreements/{id}"), Some(&bt)).await?;
     ensure!(
-        view["periods"][0]["pay"] == dec(45 * UNIT)
-            && view["periods"][0]["firstUnits"] == "5",
+        view["periods"][0]["pay"] == dec(45 * UNIT) && view["periods"][0]["firstUnits"] == "5",
         "{view}"
     );
-    ensure!(
-        view["budget"] == dec(55 * UNIT),
-        "the reversed pay went back to the budget: {view}"
-    );
+    ensure!(view["budget"] == dec(55 * UNIT), "the reversed pay went back to the budget: {view}");
     // A "correction" that raises is refused by the contract, even signed by the attester.
     let raised = pactum_core::performance::Report {
         agreementId: id_hash,
