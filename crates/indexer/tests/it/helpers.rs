@@ -162,6 +162,8 @@ pub(crate) async fn dump(pool: &PgPool) -> Result<Vec<String>> {
         ("disputes", "chain_id, block_number, log_index"),
         ("terminations", "chain_id, block_number, log_index"),
         ("deferred_payments", "chain_id, block_number, log_index"),
+        ("performance_events", "chain_id, block_number, log_index"),
+        ("performance_agreements", "chain_id, id"),
     ] {
         let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT t::text FROM {table} t ORDER BY {order}"

@@ -3,4 +3,5 @@
 mod faults;
 mod helpers;
 mod lifecycle;
+mod performance;
 mod resilience;
