@@ -347,10 +347,22 @@ async fn openapi_document_covers_every_route() -> Result<()> {
         ("/v1/webhooks/{id}/rotate", "post"),
         ("/v1/webhooks/{id}/replay", "post"),
         ("/v1/webhooks/{id}/deliveries", "get"),
+        ("/v1/performance/agreements", "get"),
+        ("/v1/performance/agreements/typed-data", "post"),
+        ("/v1/performance/agreements/transactions", "post"),
+        ("/v1/performance/agreements/{id}", "get"),
+        ("/v1/performance/agreements/{id}/transactions", "post"),
+        ("/v1/performance/agreements/{id}/records", "post"),
+        ("/v1/performance/agreements/{id}/records/reversals", "post"),
+        ("/v1/performance/agreements/{id}/periods/{period}/report", "post"),
+        ("/v1/performance/agreements/{id}/periods/{period}/proof", "get"),
+        ("/v1/performance/agreements/{id}/periods/{period}/records", "get"),
+        ("/v1/performance/agreements/{id}/kpis", "get"),
+        ("/v1/performance/kpis", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
-    assert_eq!(paths.len(), 31, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 43, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["DraftInput"].is_object());
     // The reads and the audit bundle are typed (a generated client gets structs, not maps); the
     // bundle's type is the published JSON schema itself.
