@@ -134,8 +134,10 @@ pub fn check_record(record: &Record) -> Result<(), RecordError> {
     Ok(())
 }
 
-/// The staging table a batch is copied into: temporary (no WAL, private to the session), emptied at
-/// each commit and at the start of each batch.
+/// The staging table a batch is copied into: temporary (no WAL, private to the session), created
+/// by a session's first batch, emptied at each commit and at the start of each batch (a caller's
+/// transaction may ingest twice before it commits). `client_min_messages`, for the transaction:
+/// the "already exists, skipping" notice of every later batch is noise in the logs.
 const CREATE_STAGING: &str = "SET LOCAL client_min_messages = warning; \
     CREATE TEMP TABLE IF NOT EXISTS conversion_records_staging (\
       conversion_id TEXT COLLATE \"C\" NOT NULL, occurred_at BIGINT NOT NULL, \
