@@ -18,7 +18,7 @@ export function renderNav(signedIn: boolean) {
   if (!nav) return;
   nav.replaceChildren(
     ...(signedIn
-      ? [link('/', 'Dashboard'), link('/drafts/new', 'New agreement'), link('/audit', 'Audit')]
+      ? [link('/', 'Dashboard'), link('/drafts/new', 'New agreement'), link('/performance', 'Performance'), link('/audit', 'Audit')]
       : [link('/', 'How Pactum works'), link('/audit', 'Check an audit bundle')]),
   );
 }

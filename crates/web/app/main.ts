@@ -9,6 +9,7 @@ import { field, fieldError, h, setStatus, uid } from './dom';
 import { arbiterPanel, arbiterSteps, timeoutExits } from './arbiter';
 import { beside, carryOver, type Feedback } from './feedback';
 import { settlementCards } from './settle';
+import { performanceRoute, type PerfCtx } from './performance';
 import { auditSignedOut, invitation, landing, notAddressedToYou, renderNav } from './landing';
 import { aiWords, amount, DEFAULT_DISCLOSURE_LABELS, disclosureWords, duration, ownerWords, parseAmount, plural, short, tokenOf, when, zoneName } from './format';
 import { closePanel, onNotification, renderBell, startLive, stopLive } from './live';
@@ -49,6 +50,11 @@ document.addEventListener('click', (e) => {
   }
 });
 window.addEventListener('popstate', () => void render());
+// A performance proposal's link carries its terms and signatures in the fragment: opening another
+// one on the same page changes only the fragment.
+window.addEventListener('hashchange', () => {
+  if (location.pathname === '/performance/sign') void render();
+});
 
 // The wallet changed network or account: the header is redrawn; the screen is left alone so an
 // operation under way keeps its status. Each request checks the network and the account first.
@@ -85,6 +91,7 @@ async function drawScreen(live: boolean) {
     else if ((m = path.match(/^\/drafts\/([\w-]+)$/))) await draftPage(m[1]);
     else if ((m = path.match(/^\/agreements\/(0x[0-9a-fA-F]{64})$/))) await agreementPage(m[1]);
     else if (path === '/audit') await auditPage();
+    else if (path.startsWith('/performance') && (await performanceRoute(path, perfCtx))) return;
     else screen('Not found', h('p', {}, 'There is no page here. ', link('/', 'Go to the dashboard.')));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
@@ -131,6 +138,16 @@ function screen(title: string, ...content: (Node | null)[]) {
   main.replaceChildren(h('h1', {}, title), ...content.filter((c): c is Node => c !== null));
   main.focus({ preventScroll: true });
 }
+
+/** What the performance screens (app/performance.ts) borrow from this module. */
+const perfCtx: PerfCtx = {
+  screen: (title, ...content) => (requireSession() ? screen(title, ...content) : undefined),
+  link,
+  navigate,
+  render: () => render(),
+  walletOn: (chain) => walletOn(chain),
+  chainNow: (onChain) => chainNow(onChain),
+};
 
 // ---------------------------------------------------------------- live updates
 
