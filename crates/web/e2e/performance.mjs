@@ -1,0 +1,219 @@
+// The performance-pay scenario of the browser tests (run by e2e/run.mjs, after the escrow's steps,
+// on the primary chain): the brand drafts and signs a per-conversion agreement in the page, the
+// partner (the creator's wallet, phone width) checks the brand's signature in the link (an edited
+// link is refused) and signs, the brand funds it (approve + createAndFund); the attester (anvil's
+// 8th dev account, its own browser) uploads conversion records as CSV; anvil's time is moved past
+// period 0, the attester builds, signs and submits its report; the partner checks in the page that
+// a conversion was counted (the Merkle proof verified in the browser against the root on chain);
+// after the lock (anvil time) the partner releases the period and the page's paid figure is what
+// the partner's balance gained on chain.
+
+import { readFileSync } from 'node:fs';
+import { encodeFunctionData, erc20Abi } from 'viem';
+
+const DAY = 86_400;
+
+export async function performanceSteps(t) {
+  const { step, assert, stack, cfg, rpc, shot, state, signInVia, brand, creator, newParty, ACCOUNTS, CHAIN1 } = t;
+  const perf = { id: '', link: '', start: 0, attester: null };
+  const chain = cfg.chains.find((c) => c.chainId === CHAIN1);
+  const pusd = chain.tokens.find((x) => x.symbol === 'pUSD');
+  const balanceOf = async (who) => {
+    const r = await rpc(stack.rpcUrl, 'eth_call', [{ to: pusd.address, data: encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [who] }) }, 'latest']);
+    return BigInt(r.result);
+  };
+  const chainTime = async () => Number(BigInt((await rpc(stack.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
+  const warpTo = async (unix) => {
+    const now = await chainTime();
+    if (unix > now) await rpc(stack.rpcUrl, 'evm_increaseTime', [unix - now]);
+    await rpc(stack.rpcUrl, 'evm_mine', []);
+  };
+  // Signed in already after the escrow's steps; signs in when run alone (--only performance).
+  const signedIn = async (page) => {
+    const button = page.getByRole('button', { name: 'Connect wallet and sign in' });
+    const who = page.locator('[data-testid="signed-in-as"]');
+    await button.or(who).first().waitFor();
+    if (await button.isVisible()) await signInVia(page);
+  };
+  const text = async (page, testid) => (await page.locator(`[data-testid="${testid}"]`).innerText()).trim();
+  const decode = (url) => JSON.parse(Buffer.from(new URL(url).hash.replace('#offer=', ''), 'base64url').toString('utf8'));
+  const encode = (o) => Buffer.from(JSON.stringify(o), 'utf8').toString('base64url');
+
+  await step('performance, brand: drafts a per-conversion agreement from the form (two tiers, 1-day periods), signs it in the wallet and gets the partner’s link', async () => {
+    assert(chain.performance, `/v1/config names the performance contract of ${CHAIN1}: ${JSON.stringify(chain)}`);
+    const p = brand.page;
+    brand.wallet.chain = CHAIN1;
+    await p.goto(`${stack.base}/`);
+    await signedIn(p);
+    await p.getByRole('link', { name: 'Performance', exact: true }).click();
+    await p.getByRole('heading', { name: 'Performance agreements' }).waitFor();
+    await p.getByRole('link', { name: 'Draft a performance agreement' }).click();
+    await p.getByRole('heading', { name: 'New performance agreement' }).waitFor();
+    await p.getByLabel('Partner’s address').fill(ACCOUNTS.creator);
+    await p.getByLabel('Attester’s address').fill(ACCOUNTS.attester);
+    await p.getByLabel('Arbiter’s address (optional)').fill(ACCOUNTS.arbiter);
+    await p.getByLabel(/Arbiter’s fee/).fill('5');
+    await p.getByLabel('Token', { exact: true }).selectOption(pusd.address);
+    await p.getByLabel('Metric').selectOption('conversions');
+    const tiers = p.locator('li.milestone');
+    await tiers.nth(0).getByLabel('Pay per conversion (token units)').fill('10');
+    await p.getByRole('button', { name: 'Add a tier' }).click();
+    await tiers.nth(1).getByLabel('From how many units in a period').fill('3');
+    await tiers.nth(1).getByLabel('Pay per conversion (token units)').fill('15');
+    await p.getByLabel('Period length (days)').fill('1');
+    await p.getByLabel('Number of periods').fill('2');
+    await p.getByLabel('Report window after each period (days)').fill('1');
+    await p.getByLabel('Lock after a report (days)').fill('2');
+    await p.getByLabel('Arbiter’s window (days)').fill('1');
+    await p.getByLabel('The partner signs and you fund within (days)').fill('1');
+    await p.getByLabel('Budget to escrow at funding (token units)').fill('100');
+    const unlabelled = await p.evaluate(() => [...document.querySelectorAll('main input, main select, main textarea')].filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map((el) => el.outerHTML));
+    assert(unlabelled.length === 0, `every control has a label: ${unlabelled.join(' ')}`);
+    await shot(p, 'p01-performance-form');
+    const signed = brand.wallet.count('eth_signTypedData_v4');
+    await p.getByRole('button', { name: 'Sign and get the partner’s link' }).click();
+    await p.waitForURL(/\/performance\/sign#offer=/);
+    await p.locator('[data-testid="offer-link"]').waitFor();
+    assert(brand.wallet.count('eth_signTypedData_v4') === signed + 1, 'the brand signed once');
+    assert((await text(p, 'offer-status')).startsWith('Signed by the brand; the partner signs next.'), await text(p, 'offer-status'));
+    assert((await text(p, 'rate')) === '10 pUSD per conversion; 15 pUSD per conversion from the 4th of a period', `the rate in words: ${await text(p, 'rate')}`);
+    perf.link = await p.locator('[data-testid="offer-link"]').inputValue();
+    const offer = decode(perf.link);
+    assert(offer.agreement.salt && offer.brandSignature && offer.budget === '100000000' && !offer.partnerSignature, `the link carries the terms, the brand's signature and the budget: ${JSON.stringify(offer)}`);
+    assert(offer.agreement.tiers[1].fromUnits === 3 && offer.agreement.tiers[1].rate === '15000000' && offer.agreement.period === DAY, `the terms as typed: ${JSON.stringify(offer.agreement)}`);
+    perf.start = Number(offer.agreement.start);
+    await shot(p, 'p02-performance-offer-brand');
+  });
+
+  await step('performance, partner (phone): a link whose rate was raised on the way is refused before anything is signed; the real one is checked and signed', async () => {
+    const p = creator.page;
+    creator.wallet.chain = CHAIN1;
+    const signed = creator.wallet.count('eth_signTypedData_v4');
+    const forged = decode(perf.link);
+    forged.agreement.tiers[0].rate = '20000000';
+    await p.goto(`${stack.base}/performance/sign#offer=${encode(forged)}`);
+    await signedIn(p);
+    const refused = p.locator('[data-testid="offer-invalid"]');
+    await refused.waitFor();
+    assert((await refused.innerText()).includes('not the brand’s signature of these terms'), await refused.innerText());
+    assert((await p.getByRole('button', { name: 'Sign these terms with my wallet' }).count()) === 0, 'nothing to sign');
+    await p.goto(perf.link);
+    await p.locator('[data-testid="offer-status"]').filter({ hasText: 'Signed by the brand; the partner signs next.' }).waitFor();
+    await shot(p, 'p03-performance-offer-partner-phone');
+    await p.getByRole('button', { name: 'Sign these terms with my wallet' }).click();
+    await state(p, 'offer-sign', 'confirmed');
+    await p.locator('[data-testid="offer-status"]').filter({ hasText: 'Signed by the brand and the partner' }).waitFor();
+    assert(creator.wallet.count('eth_signTypedData_v4') === signed + 1, 'the partner signed once');
+    perf.link = await p.locator('[data-testid="offer-link"]').inputValue();
+    const offer = decode(perf.link);
+    assert(offer.brandSignature && offer.partnerSignature, 'the link back carries both signatures');
+  });
+
+  await step('performance, brand: opens the partner’s link and funds 100 pUSD (approve + createAndFund); the agreement page holds what the contract gained', async () => {
+    const p = brand.page;
+    const sent = brand.wallet.sent.length;
+    const before = await balanceOf(chain.performance);
+    await p.goto(perf.link);
+    await p.locator('[data-testid="offer-status"]').filter({ hasText: 'Signed by the brand and the partner' }).waitFor();
+    assert((await p.getByLabel('Budget (token units)').inputValue()) === '100', 'the budget from the link');
+    await p.getByRole('button', { name: 'Approve, then fund (two transactions)' }).click();
+    await p.waitForURL(/\/performance\/0x[0-9a-f]{64}$/, { timeout: 40_000 });
+    perf.id = new URL(p.url()).pathname.split('/').pop();
+    await p.locator('[data-testid="perf-budget"]').waitFor();
+    assert(brand.wallet.sent.length === sent + 2 && brand.wallet.sent.slice(sent).every((x) => x.chain === CHAIN1), `approve and createAndFund sent on ${CHAIN1}: ${JSON.stringify(brand.wallet.sent.slice(sent))}`);
+    assert((await text(p, 'perf-status')) === 'active', await text(p, 'perf-status'));
+    assert((await text(p, 'perf-budget')) === '100 pUSD' && (await text(p, 'perf-funded')) === '100 pUSD', `budget ${await text(p, 'perf-budget')}`);
+    assert((await balanceOf(chain.performance)) - before === 100_000_000n, 'the contract holds the 100 pUSD');
+    assert((await text(p, 'perf-role')) === 'brand', await text(p, 'perf-role'));
+    await p.getByRole('link', { name: 'Performance', exact: true }).click();
+    const row = p.locator(`[data-testid="performance-list"] tr[data-role="brand"]:has(a[href="/performance/${perf.id}"])`);
+    await row.waitFor();
+    await row.getByRole('link').click();
+    await p.locator('[data-testid="periods"]').waitFor();
+    await shot(p, 'p04-performance-agreement-brand');
+  });
+
+  await step('performance, attester: signs in, finds the agreement, uploads conversion records as CSV; an e-mail as a conversion id is refused under the field, nothing sent', async () => {
+    perf.attester = await newParty('attester', { width: 1280, height: 900 });
+    const p = perf.attester.page;
+    await p.goto(`${stack.base}/performance`);
+    await signInVia(p);
+    const row = p.locator(`[data-testid="performance-list"] tr[data-role="attester"]:has(a[href="/performance/${perf.id}"])`);
+    await row.waitFor();
+    await row.getByRole('link').click();
+    await p.getByRole('heading', { name: 'Conversion records' }).waitFor();
+    assert((await text(p, 'perf-role')) === 'attester', await text(p, 'perf-role'));
+    const csv = p.getByLabel('Records (CSV)');
+    await csv.fill(`jane@example.com,${perf.start + 300},10`);
+    await p.getByRole('button', { name: 'Upload the records' }).click();
+    const err = p.locator('[data-testid="field-error"]');
+    await err.waitFor();
+    assert((await err.innerText()).includes('pseudonymous'), await err.innerText());
+    assert((await p.locator('[data-status="perf-upload"]').count()) === 0, 'nothing was sent');
+    const lines = ['conversionId,occurredAt,revenue', ...[1, 2, 3, 4, 5].map((i) => `ord-${i},${perf.start + 600 + i * 60},25`)];
+    await csv.fill(lines.join('\n'));
+    await p.getByRole('button', { name: 'Upload the records' }).click();
+    const out = await state(p, 'perf-upload', 'confirmed');
+    assert(out.includes('5 new, 0 already there'), out);
+    const notOffered = await text(p, 'not-offered');
+    assert(notOffered.includes('No period to report now'), notOffered);
+    await shot(p, 'p05-performance-records-attester');
+  });
+
+  await step('performance: after period 0 ends (anvil time) the attester builds, signs and submits its report: 5 units, 3 × 10 + 2 × 15 = 60 pUSD locked, 40 left in the budget', async () => {
+    const p = perf.attester.page;
+    await warpTo(perf.start + DAY + 60);
+    await p.reload();
+    await p.getByLabel('Period', { exact: true }).first().waitFor();
+    const signed = perf.attester.wallet.count('eth_signTypedData_v4');
+    await p.getByRole('button', { name: 'Build, sign and submit the report' }).click();
+    const out = await state(p, 'perf-report', 'confirmed');
+    assert(out.includes('Period 0 reported: 5 units, pay 60 pUSD'), out);
+    assert(perf.attester.wallet.count('eth_signTypedData_v4') === signed + 1, 'the attester signed the report');
+    await p.locator('[data-testid="period-0-units"]').filter({ hasText: '5' }).waitFor();
+    assert((await text(p, 'period-0-pay')) === '60 pUSD', await text(p, 'period-0-pay'));
+    assert((await text(p, 'period-0-state')).startsWith('locked until'), await text(p, 'period-0-state'));
+    assert((await text(p, 'perf-reserved')) === '60 pUSD' && (await text(p, 'perf-budget')) === '40 pUSD', `reserved ${await text(p, 'perf-reserved')}, budget ${await text(p, 'perf-budget')}`);
+    assert((await text(p, 'kpi-units')) === '5 (5)', await text(p, 'kpi-units'));
+    await shot(p, 'p06-performance-reported-attester');
+  });
+
+  await step('performance, partner (phone): checks in the page that ord-3 was counted (the proof verified in the browser against the root on chain); an unknown id is not proven', async () => {
+    const p = creator.page;
+    await p.goto(`${stack.base}/performance/${perf.id}`);
+    await p.getByLabel('Conversion id').fill('ord-404');
+    await p.getByRole('button', { name: 'Check it' }).click();
+    const out = p.locator('[data-testid="proof-result"]');
+    await p.locator('[data-testid="proof-result"][data-verified="false"]').waitFor();
+    assert((await out.innerText()).includes('No such conversion in period 0'), await out.innerText());
+    await p.getByLabel('Conversion id').fill('ord-3');
+    await p.getByRole('button', { name: 'Check it' }).click();
+    await p.locator('[data-testid="proof-result"][data-verified="true"][data-onchain="true"]').waitFor();
+    const said = await out.innerText();
+    assert(said.startsWith('Counted.') && said.includes('ord-3'), said);
+    assert((await out.locator('li[data-status="pass"]').count()) === 3, 'leaf, proof and root on chain all pass');
+    const notOffered = await text(p, 'not-offered');
+    assert(notOffered.includes('period 0 is locked until'), `no release inside the lock, saying until when: ${notOffered}`);
+    assert((await p.getByRole('button', { name: /^Release period 0/ }).count()) === 0, 'no release offered');
+    await shot(p, 'p07-performance-proof-partner-phone');
+  });
+
+  await step('performance: after the lock (anvil time) the partner releases period 0 from the browser; the page shows 60 pUSD paid to the partner, what its balance gained on chain', async () => {
+    const p = creator.page;
+    const locked = (await t.apiGet(p, `/v1/performance/agreements/${perf.id}`)).periods[0].lockedUntil;
+    await warpTo(Number(locked) + 60);
+    const before = await balanceOf(ACCOUNTS.creator);
+    await p.reload();
+    await p.getByRole('button', { name: 'Release period 0 (60 pUSD)' }).click();
+    const out = await state(p, 'perf-release', 'confirmed');
+    assert(out.includes('Period 0 released: 60 pUSD to the partner'), out);
+    await p.locator('[data-testid="perf-partner-paid"]').filter({ hasText: '60 pUSD' }).waitFor();
+    assert((await text(p, 'period-0-state')) === 'paid' && (await text(p, 'period-0-paid')) === '60 pUSD', await text(p, 'period-0-state'));
+    assert((await text(p, 'perf-reserved')) === '0 pUSD', await text(p, 'perf-reserved'));
+    assert((await balanceOf(ACCOUNTS.creator)) - before === 60_000_000n, 'the partner gained 60 pUSD on chain');
+    const [download] = await Promise.all([p.waitForEvent('download'), p.getByRole('button', { name: 'Download the KPIs (CSV)' }).click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert(csv.startsWith('agreement_id,period,') && csv.includes(perf.id.slice(2)), `the KPIs as CSV: ${csv.slice(0, 300)}`);
+    await shot(p, 'p08-performance-released-partner-phone');
+  });
+}
