@@ -43,6 +43,7 @@ CREATE TABLE performance_agreements (
 CREATE INDEX performance_agreements_brand ON performance_agreements (chain_id, brand, block_number);
 CREATE INDEX performance_agreements_partner ON performance_agreements (chain_id, partner, block_number);
 CREATE INDEX performance_agreements_attester ON performance_agreements (chain_id, attester, block_number);
+CREATE INDEX performance_agreements_arbiter ON performance_agreements (chain_id, arbiter, block_number);
 CREATE INDEX performance_agreements_block ON performance_agreements (chain_id, block_number);
 
 -- Which performance contract a chain's mirror follows. The indexer refuses to start when this and

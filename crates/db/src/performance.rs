@@ -149,6 +149,8 @@ pub enum Side {
     Partner,
     /// The attester.
     Attester,
+    /// The arbiter.
+    Arbiter,
 }
 
 /// The agreements where `account` is on `side`, newest first, at most `limit` (an index scan of
@@ -171,6 +173,10 @@ pub async fn agreements_of(
         }
         Side::Attester => {
             "SELECT * FROM performance_agreements WHERE chain_id = $1 AND attester = $2 \
+             ORDER BY block_number DESC LIMIT $3"
+        }
+        Side::Arbiter => {
+            "SELECT * FROM performance_agreements WHERE chain_id = $1 AND arbiter = $2 \
              ORDER BY block_number DESC LIMIT $3"
         }
     };

@@ -57,9 +57,10 @@ pub struct Figures {
     pub paid: String,
     /// Pay still locked or disputed.
     pub pending: String,
-    /// Effective cost per acquisition: pay / units.
+    /// Effective cost per acquisition: pay / units, in the token's smallest unit (divide by
+    /// 10^decimals for whole tokens).
     pub cost_per_unit: Option<String>,
-    /// Revenue per unit of pay: revenue / pay.
+    /// Revenue per unit of pay: revenue / pay (both in the token's smallest unit: a plain ratio).
     pub revenue_per_pay: Option<String>,
     /// Reversal rate: (first units − final units) / first units.
     pub reversal_rate: Option<String>,
@@ -273,8 +274,8 @@ async fn agreement_kpis(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PartyQuery {
-    /// brand or partner (or attester).
-    #[param(pattern = r"^(brand|partner|attester)$")]
+    /// brand, partner, attester or arbiter.
+    #[param(pattern = r"^(brand|partner|attester|arbiter)$")]
     pub role: String,
     /// The chain (default: the primary).
     pub chain: Option<u64>,

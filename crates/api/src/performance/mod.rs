@@ -28,7 +28,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::{Caller, SignedIn},
     drafts::{Eip712TypedData, TxRequest},
-    error::{ActionJson, ApiError, ErrorBody, Json, Query, SessionErrors},
+    error::{ActionJson, ApiError, BodyErrors, ErrorBody, Json, Query, SessionErrors},
     AppState, Chain,
 };
 
@@ -152,6 +152,7 @@ pub struct PerformanceToSign {
     responses(
         (status = 200, description = "What both parties sign", body = PerformanceToSign),
         SessionErrors,
+        BodyErrors,
         (status = 400, description = "Terms the contract would refuse, with the reason: `invalid_parties`, `invalid_token`, `invalid_fee`, `invalid_tiers`, `invalid_window`, `invalid_term`, `deadline_in_past`, `invalid_amount`, `invalid_body`, `invalid_json`", body = ErrorBody),
         (status = 403, description = "The caller is neither the brand nor the partner (`forbidden`)", body = ErrorBody),
         (status = 404, description = "A chain not served, or without a performance contract (`unknown_chain`, `no_performance_contract`)", body = ErrorBody),
@@ -240,6 +241,7 @@ async fn check_signature(
     responses(
         (status = 200, description = "The brand's transactions: approve (if the allowance falls short), then createAndFund", body = PerformanceTransactions),
         SessionErrors,
+        BodyErrors,
         (status = 400, description = "Malformed or refused terms (as for typed-data), `invalid_signature`, `invalid_amount`", body = ErrorBody),
         (status = 403, description = "The caller is not the brand (`forbidden`)", body = ErrorBody),
         (status = 404, description = "A chain not served, or without a performance contract", body = ErrorBody),
@@ -552,8 +554,8 @@ async fn read(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// brand, partner or attester.
-    #[param(pattern = r"^(brand|partner|attester)$")]
+    /// brand, partner, attester or arbiter.
+    #[param(pattern = r"^(brand|partner|attester|arbiter)$")]
     pub role: String,
     /// The chain (default: the primary).
     pub chain: Option<u64>,
@@ -590,9 +592,10 @@ pub(crate) fn side(role: &str) -> Result<pactum_db::performance::Side, ApiError>
         "brand" => Ok(Side::Brand),
         "partner" => Ok(Side::Partner),
         "attester" => Ok(Side::Attester),
+        "arbiter" => Ok(Side::Arbiter),
         other => Err(ApiError::bad_request(
             "invalid_query",
-            format!("role is brand, partner or attester, not {other:?}"),
+            format!("role is brand, partner, attester or arbiter, not {other:?}"),
         )),
     }
 }
@@ -601,7 +604,7 @@ pub(crate) fn side(role: &str) -> Result<pactum_db::performance::Side, ApiError>
     get,
     path = "/v1/performance/agreements",
     tag = "performance",
-    summary = "The caller's performance agreements on one side (brand, partner or attester), newest first (at most 500)",
+    summary = "The caller's performance agreements on one side (brand, partner, attester or arbiter), newest first (at most 500)",
     params(ListQuery),
     responses(
         (status = 200, description = "The agreements", body = Vec<PerformanceRow>),
@@ -731,6 +734,7 @@ impl PerformanceAction {
     responses(
         (status = 200, description = "What to send", body = PerformanceTransactions),
         SessionErrors,
+        BodyErrors,
         (status = 400, description = "Malformed request (`invalid_body`, `missing_field`, `unknown_action`, `invalid_amount`, `invalid_bps`, `invalid_signature`)", body = ErrorBody),
         (status = 403, description = "An auditor (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such agreement, or not the caller's (`not_found`)", body = ErrorBody),

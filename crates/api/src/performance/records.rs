@@ -23,7 +23,7 @@ use super::{load, Loaded};
 use crate::{
     auth::SignedIn,
     drafts::Eip712TypedData,
-    error::{ApiError, ErrorBody, Query, SessionErrors},
+    error::{ApiError, BodyErrors, ErrorBody, Query, SessionErrors},
     AppState,
 };
 
@@ -76,6 +76,19 @@ pub struct UploadOutcome {
     pub unchanged: u64,
 }
 
+/// A period index from the path (a number, 0 to 519), or 400 `invalid_period`.
+fn parse_period(text: &str) -> Result<u32, ApiError> {
+    text.parse::<u32>().ok().filter(|p| *p < super::terms::MAX_PERIODS).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_period",
+            format!(
+                "{text:?} is not a period (a number from 0 to {})",
+                super::terms::MAX_PERIODS - 1
+            ),
+        )
+    })
+}
+
 /// The caller must be the agreement's attester.
 fn attester_only(l: &Loaded<'_>, who: alloy::primitives::Address) -> Result<(), ApiError> {
     if who != l.agreement.attester {
@@ -116,6 +129,7 @@ fn parse_upload(body: &[u8]) -> Result<RecordsUpload, ApiError> {
     responses(
         (status = 200, description = "Stored (or already there, identical)", body = UploadOutcome),
         SessionErrors,
+        BodyErrors,
         (status = 400, description = "Refused before anything is written: `personal_data_refused` (a field beyond conversionId, occurredAt, revenue), `invalid_records` (ids that look like e-mails or names, or not pseudonymous; the first are named), `record_outside_term`, `too_many_records`, `invalid_amount`, `invalid_body`, `invalid_json`", body = ErrorBody),
         (status = 403, description = "Not the attester (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such agreement, or not the caller's (`not_found`)", body = ErrorBody),
@@ -223,6 +237,7 @@ pub struct ReversalOutcome {
     responses(
         (status = 200, description = "Done", body = ReversalOutcome),
         SessionErrors,
+        BodyErrors,
         (status = 400, description = "Malformed (`invalid_body`, `too_many_records`)", body = ErrorBody),
         (status = 403, description = "Not the attester (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such agreement, or not the caller's (`not_found`)", body = ErrorBody),
@@ -294,12 +309,12 @@ pub struct ReportToSign {
     summary = "The attester's report of a period: the tree of its records is built and kept, and the Report typed data returned to sign",
     params(
         ("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id"),
-        ("period" = u32, Path, description = "The period, from 0"),
+        ("period" = u32, Path, maximum = 519, description = "The period, from 0"),
     ),
     responses(
         (status = 200, description = "What the attester signs", body = ReportToSign),
         SessionErrors,
-        (status = 400, description = "A period beyond the agreement (`invalid_period`)", body = ErrorBody),
+        (status = 400, description = "Malformed id (`invalid_id`), or a period beyond the agreement (`invalid_period`)", body = ErrorBody),
         (status = 403, description = "Not the attester (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such agreement, or not the caller's (`not_found`)", body = ErrorBody),
         (status = 409, description = "Not now: the period is not over (`period_not_over`), already final or disputed (`wrong_period_status`), its lock ended (`lock_ended`), or a correction would not lower it (`correction_raises`)", body = ErrorBody),
@@ -309,9 +324,10 @@ pub struct ReportToSign {
 async fn report(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
-    Path((id, period)): Path<(String, u32)>,
+    Path((id, period)): Path<(String, String)>,
 ) -> Result<crate::error::Json<ReportToSign>, ApiError> {
     let who = caller.party()?;
+    let period = parse_period(&period)?;
     let l = load(&state, caller, &id).await?;
     attester_only(&l, who)?;
     let a = &l.agreement;
@@ -455,33 +471,48 @@ pub struct ConversionProof {
     summary = "The Merkle proof that a conversion was counted in a period's report",
     params(
         ("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id"),
-        ("period" = u32, Path, description = "The period, from 0"),
+        ("period" = u32, Path, maximum = 519, description = "The period, from 0"),
         ProofQuery,
     ),
     responses(
         (status = 200, description = "The proof, checked against the root", body = ConversionProof),
         SessionErrors,
-        (status = 400, description = "Malformed query (`invalid_query`)", body = ErrorBody),
-        (status = 404, description = "No such agreement or not the caller's, no report for the period, or the conversion is not in the tree (`not_found`)", body = ErrorBody),
+        (status = 400, description = "Malformed request (`invalid_id`, `invalid_period`, `invalid_query`)", body = ErrorBody),
+        (status = 404, description = "No such agreement or not the caller's (`not_found`), no report on chain for the period (`not_reported`), or the conversion is not in the tree (`not_in_tree`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
 async fn proof(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
-    Path((id, period)): Path<(String, u32)>,
+    Path((id, period)): Path<(String, String)>,
     Query(q): Query<ProofQuery>,
 ) -> Result<crate::error::Json<ConversionProof>, ApiError> {
+    let period = parse_period(&period)?;
     let l = load(&state, caller, &id).await?;
     let current = l.ledger.periods.get(&u64::from(period));
     let accepted = current.filter(|p| p.version > 0).map(|p| p.detail_root);
     let root = match (q.root, accepted) {
         (Some(r), _) | (None, Some(r)) => r,
-        (None, None) => return Err(ApiError::not_found("report for this period")),
+        (None, None) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_reported",
+                format!(
+                    "period {period} has no report on chain yet (or name a stored tree's root)"
+                ),
+            ))
+        }
     };
     let row = db::proof(state.reads.pool(), l.chain.id, l.id, root, &q.conversion_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("conversion in this tree"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_in_tree",
+                format!("{:?} is not one of the records of the tree {root}", q.conversion_id),
+            )
+        })?;
     let on_chain = accepted == Some(root);
     Ok(crate::error::Json(ConversionProof {
         conversion_id: row.record.record.conversion_id,
@@ -547,13 +578,13 @@ pub struct TreeRecord {
     summary = "The records a period's tree was built from, paged, to recompute its root",
     params(
         ("id" = String, Path, pattern = r"^([0-9]{1,20}:)?0x[0-9a-fA-F]{64}$", description = "The agreement id"),
-        ("period" = u32, Path, description = "The period, from 0"),
+        ("period" = u32, Path, maximum = 519, description = "The period, from 0"),
         TreeRecordsQuery,
     ),
     responses(
         (status = 200, description = "A page of records", body = TreeRecords),
         SessionErrors,
-        (status = 400, description = "Malformed query (`invalid_query`)", body = ErrorBody),
+        (status = 400, description = "Malformed request (`invalid_id`, `invalid_period`, `invalid_query`)", body = ErrorBody),
         (status = 404, description = "No such agreement or not the caller's, or no such tree (`not_found`)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -561,9 +592,10 @@ pub struct TreeRecord {
 async fn tree_records(
     State(state): State<AppState>,
     SignedIn(caller): SignedIn,
-    Path((id, period)): Path<(String, u32)>,
+    Path((id, period)): Path<(String, String)>,
     Query(q): Query<TreeRecordsQuery>,
 ) -> Result<crate::error::Json<TreeRecords>, ApiError> {
+    let period = parse_period(&period)?;
     let l = load(&state, caller, &id).await?;
     let accepted =
         l.ledger.periods.get(&u64::from(period)).filter(|p| p.version > 0).map(|p| p.detail_root);

@@ -240,6 +240,25 @@ async fn a_performance_agreement_runs_from_draft_to_end_and_each_hostile_move_fa
         )
         .await?;
     ensure!(st == StatusCode::NOT_FOUND, "a stranger got a proof: {st}");
+    let (st, e) = s
+        .get(
+            &format!("/v1/performance/agreements/{id}/periods/0/proof?conversionId=ord-99"),
+            Some(&pt),
+        )
+        .await?;
+    ensure!(st == StatusCode::NOT_FOUND && e["error"]["code"] == "not_in_tree", "{st} {e}");
+    let (st, e) = s
+        .get(
+            &format!("/v1/performance/agreements/{id}/periods/1/proof?conversionId=ord-1"),
+            Some(&pt),
+        )
+        .await?;
+    ensure!(st == StatusCode::NOT_FOUND && e["error"]["code"] == "not_reported", "{st} {e}");
+    let (st, rows) = s.get("/v1/performance/agreements?role=arbiter", Some(&art)).await?;
+    ensure!(
+        st == StatusCode::OK && rows.as_array().map(Vec::len) == Some(1),
+        "the arbiter's list: {st} {rows}"
+    );
 
     // A reversal: the correction lowers units and pay; the difference returns to the budget.
     let (st, rv) = s
