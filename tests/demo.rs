@@ -50,6 +50,16 @@ async fn the_demo_plays_through_and_its_bundle_verifies() -> Result<()> {
         "the agreement is \"terminated\"; paid to creator \"600000000000000000\" wei, refunded to brand \"400000000000000000\" wei",
         // Every check of format 2 ran and passed (none skipped: the agreement was drafted here).
         "pactum verify: 20 checks, Verified",
+        // The performance agreement: 3×10 + 2×15 reported, one conversion reversed (45 pUSD), a
+        // proof checked against the root on chain; period 1 (20 pUSD) split by the arbiter after
+        // its 5% fee (9.50 to the partner); 45 + 9.50 paid, 1 to the arbiter, the rest back.
+        "reported period 0: 5 units, 60.00 pUSD locked",
+        "corrected the report (version 2): 4 units, 45.00 pUSD",
+        "the partner proved ord-1003 was counted",
+        "it is \"ended\"; paid to the partner 54.50 pUSD, to the arbiter 1.00 pUSD, back to the \
+         brand 44.50 pUSD",
+        "KPIs: 6 units (7 first reported), cost per conversion 10833333.333333 (smallest units), \
+         reversal rate 0.142857",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
     }

@@ -7,7 +7,8 @@
 //! the deal for cause (morality clause). Uncontested, the termination returns only the unearned
 //! escrow (the fourth milestone, never delivered); the delivered third stays the creator's, who
 //! claims it once its review window has passed in silence. Then the audit bundle is exported and
-//! verified against the node. Time is moved forward on anvil (`evm_increaseTime`), which is why
+//! verified against the node. Then a performance agreement plays out ([`performance`]). Time is
+//! moved forward on anvil (`evm_increaseTime`), which is why
 //! this runs against a dev chain only.
 //!
 //! The demo outlives a restart of the stack under it (`pactum dev --state … --database-url …`
@@ -37,11 +38,15 @@ use eyre::{bail, eyre, Context, Result};
 use pactum_core::siwe::SiweMessage;
 use serde_json::{json, Value};
 
-/// Anvil's well-known dev keys (accounts 1 to 3: brand, creator, arbiter).
-const DEV_KEYS: [&str; 3] = [
+mod performance;
+
+/// Anvil's well-known dev keys (accounts 1 to 3: brand, creator, arbiter; account 5: the
+/// attester of the performance agreement, since `pactum dev` makes account 4 an auditor).
+const DEV_KEYS: [&str; 4] = [
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 ];
 
 /// How long the demo waits for a stack that stopped answering to come back.
@@ -246,7 +251,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
         DEV_KEYS.iter().map(|k| k.parse()).collect::<Result<_, _>>()?;
     let (brand, creator, arbiter) = (&keys[0], &keys[1], &keys[2]);
     let mut wallet = EthereumWallet::from(brand.clone());
-    wallet.register_signer(creator.clone());
+    for k in &keys[1..] {
+        wallet.register_signer(k.clone());
+    }
     let url = args.rpc_url.parse().wrap_err_with(|| format!("RPC URL {:?}", args.rpc_url))?;
     // No pooled connections (see the module docs), for the API and the RPC alike.
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
@@ -433,5 +440,5 @@ pub(crate) async fn run(args: DemoArgs) -> Result<()> {
     if report.outcome != pactum_audit::Outcome::Verified || failed > 0 {
         return Err(eyre!("the audit bundle did not verify"));
     }
-    Ok(())
+    performance::play(&d, &keys, 14).await
 }
