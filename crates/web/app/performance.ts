@@ -23,7 +23,9 @@ import { api, ApiError, chainOf, getConfig, multiChain, networkName, session, ty
 import { field, fieldError, h, setStatus } from './dom';
 import { beside, type Feedback } from './feedback';
 import { amount, duration, parseAmount, short, tokenOf, when, zoneName } from './format';
-import { indexed, sendAll, signTypedData, SwitchDeclined, WalletRejected, WrongNetwork, type PreparedTx } from './wallet';
+import { verifyPerformance, type PerfReport } from './perfverify';
+import type { Rpc } from './verify';
+import { ensureChain, indexed, provider, sendAll, signTypedData, SwitchDeclined, walletRequest, WalletRejected, WrongNetwork, type PreparedTx } from './wallet';
 
 /** What main.ts lends the performance screens. */
 export interface PerfCtx {
@@ -669,6 +671,7 @@ async function agreementPage(ctx: PerfCtx, id: string) {
   if (named) parts.push(actionsCard(ctx, id, v, roles, now, tk));
   else parts.push(h('section', { class: 'card', 'aria-labelledby': 'pact-h' }, h('h2', { id: 'pact-h' }, 'What you can do'), h('p', {}, 'You read this agreement as an auditor: only those it names act on it. You can check that a conversion was counted, below.')));
   parts.push(proofCard(id, periods, tk));
+  parts.push(verifyCard(cfg, v));
   ctx.screen(`Performance agreement ${short(v.id)}`, ...parts);
 }
 
@@ -936,4 +939,74 @@ function proofCard(id: string, periods: any[], tk: TokenInfo): HTMLElement {
     }
   });
   return form;
+}
+
+/** A JSON-RPC node reached over HTTP(S) by URL. */
+function httpRpc(url: string): Rpc {
+  let next = 0;
+  return async (method, params) => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++next, method, params }) });
+    if (!res.ok) throw new Error(`the node answered HTTP ${res.status}`);
+    const body = await res.json();
+    if (body.error) throw new Error(body.error.message ?? JSON.stringify(body.error));
+    return body.result;
+  };
+}
+
+/** "Verify": the agreement id, its reports, their records and the contract's state checked here
+ *  against a node (app/perfverify.ts), the API trusted for nothing but the terms and the records. */
+function verifyCard(cfg: Config, v: any): HTMLElement {
+  const chain = Number(v.chainId);
+  const trusted = (perfChains(cfg).find((c) => c.chainId === chain)?.performance ?? null) as Hex | null;
+  const node = h('input', { name: 'perf-rpc-url', type: 'url', spellcheck: 'false', autocomplete: 'off', placeholder: 'https://\u2026 (empty: your wallet\u2019s node)' }) as HTMLInputElement;
+  const go = h('button', { type: 'button', class: 'primary' }, 'Verify against the chain');
+  const out = h('div', { 'data-testid': 'perf-verify-result', 'aria-live': 'polite' });
+  go.addEventListener('click', async () => {
+    delete out.dataset.outcome;
+    out.replaceChildren(h('p', { class: 'muted' }, 'Checking against the node\u2026'));
+    let rpc: Rpc;
+    if (node.value.trim()) rpc = httpRpc(node.value.trim());
+    else if (provider()) {
+      // The wallet's node must be the agreement's chain: the wallet is asked to switch first; if
+      // it will not, the check goes on and the contract check says which chain answered.
+      try {
+        await ensureChain(chain, 'this agreement is on network');
+      } catch {
+        /* reported by the contract check */
+      }
+      rpc = (method, params) => walletRequest(method, params);
+    } else {
+      out.dataset.outcome = 'undecided';
+      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'perf-verify-verdict' }, 'No node to ask: connect a wallet, or give a JSON-RPC URL of a node of the agreement\u2019s chain.'));
+      return;
+    }
+    try {
+      // The view read again now: what is checked is what the API says at this moment.
+      const fresh = await api<any>('GET', `/v1/performance/agreements/${v.id}`);
+      renderPerfReport(out, await verifyPerformance(fresh, rpc, trusted, chain));
+    } catch (e) {
+      out.dataset.outcome = 'undecided';
+      out.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-testid': 'perf-verify-verdict' }, `The check stopped: ${(e as Error).message}`));
+    }
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'pverify-h' }, h('h2', { id: 'pverify-h' }, 'Verify'),
+    h('p', {}, 'Checks this agreement against the chain, in this browser: the contract computes the agreement id from the terms shown; every report is read from the node\u2019s logs; each period\u2019s records, as Pactum gives them, must rebuild the Merkle root on chain (recomputed here) and add up to its units and revenue; the contract\u2019s own state of each period must be its latest report. Pactum\u2019s server is trusted for nothing but the terms and the records, and those are what is checked.'),
+    field('Node to check against (JSON-RPC URL)', node, 'Any node of the agreement\u2019s chain. Empty: your wallet\u2019s node.'),
+    h('div', { class: 'actions' }, go), out);
+}
+
+function renderPerfReport(target: HTMLElement, r: PerfReport) {
+  const failed = r.checks.filter((c) => c.status === 'fail').map((c) => c.title);
+  const errors = r.checks.filter((c) => c.status === 'error').map((c) => c.title);
+  target.dataset.outcome = r.outcome;
+  const verdict =
+    r.outcome === 'verified'
+      ? `Verified: all ${r.checks.length} checks passed, computed in this browser against the node.`
+      : r.outcome === 'not-verified'
+        ? `NOT verified: ${failed.length} of ${r.checks.length} checks failed: ${failed.join('; ')}.`
+        : `Not decided: ${errors.join('; ')} could not be checked (the node or Pactum did not answer).`;
+  const label = { pass: 'pass', fail: 'FAIL', error: 'ERROR' } as const;
+  target.replaceChildren(
+    h('p', { class: r.outcome === 'verified' ? 'ok' : 'error', role: 'alert', 'data-testid': 'perf-verify-verdict' }, verdict),
+    h('ul', { class: 'checks' }, r.checks.map((c) => h('li', { 'data-check': c.id, 'data-status': c.status }, h('strong', {}, `${label[c.status]} `), c.title, h('br', {}), h('small', { class: 'wrap' }, c.detail)))));
 }
