@@ -6,15 +6,24 @@
 // period 0, the attester builds, signs and submits its report; the partner checks in the page that
 // a conversion was counted (the Merkle proof verified in the browser against the root on chain);
 // after the lock (anvil time) the partner releases the period and the page's paid figure is what
-// the partner's balance gained on chain.
+// the partner's balance gained on chain. Then the page's Merkle root code (app/merkle.ts) is run
+// on OpenZeppelin's own fixture trees, and an auditor (anvil account 4) runs "Verify" on the
+// agreement: every check passes against the node; with one record dropped from (or a revenue
+// altered in) the API's records the root check fails; with a tier's rate altered in the API's
+// terms the agreement-id check fails; either way the verdict is not verified.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
 import { encodeFunctionData, erc20Abi } from 'viem';
+
+const web = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const DAY = 86_400;
 
 export async function performanceSteps(t) {
-  const { step, assert, stack, cfg, rpc, shot, state, signInVia, brand, creator, newParty, ACCOUNTS, CHAIN1 } = t;
+  const { step, assert, stack, cfg, rpc, shot, state, signInVia, brand, creator, auditor, newParty, ACCOUNTS, CHAIN1 } = t;
   const perf = { id: '', link: '', start: 0, attester: null };
   const chain = cfg.chains.find((c) => c.chainId === CHAIN1);
   const pusd = chain.tokens.find((x) => x.symbol === 'pUSD');
@@ -215,5 +224,124 @@ export async function performanceSteps(t) {
     const csv = readFileSync(await download.path(), 'utf8');
     assert(csv.startsWith('agreement_id,period,') && csv.includes(perf.id.slice(2)), `the KPIs as CSV: ${csv.slice(0, 300)}`);
     await shot(p, 'p08-performance-released-partner-phone');
+  });
+
+  await step('performance: the page’s Merkle root (app/merkle.ts) is OpenZeppelin’s StandardMerkleTree root and leaves on every fixture tree (crates/core/tests/fixtures/merkle.json)', async () => {
+    const src = readFileSync(path.join(web, 'app/merkle.ts'), 'utf8');
+    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const out = path.join(web, 'e2e/output/merkle.mjs');
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, js);
+    const m = await import(pathToFileURL(out).href);
+    const fx = JSON.parse(readFileSync(path.join(web, '../core/tests/fixtures/merkle.json'), 'utf8'));
+    assert(fx.library === '@openzeppelin/merkle-tree' && fx.trees.length >= 10, `the fixtures are OpenZeppelin's: ${fx.library}, ${fx.trees.length} trees`);
+    for (const tree of fx.trees) {
+      assert(m.merkleRoot(tree.records) === tree.root, `${tree.name}: root ${m.merkleRoot(tree.records)}, OpenZeppelin's ${tree.root}`);
+      assert(m.merkleRoot([...tree.records].reverse()) === tree.root, `${tree.name}: the root does not depend on the records' order`);
+      for (const r of tree.records) assert(m.leafOf(r) === r.leaf, `${tree.name}: leaf of ${r.conversionId}`);
+    }
+    const big = fx.trees.find((x) => x.records.length > 2);
+    assert(m.merkleRoot(big.records.slice(1)) !== big.root, 'a record fewer gives another root');
+    assert(m.merkleRoot([]) === null, 'no records, no tree');
+  });
+
+  // The auditor's page, its verdict and checks after pressing Verify.
+  const verify = async (p) => {
+    const out = p.locator('[data-testid="perf-verify-result"]');
+    await p.getByRole('button', { name: 'Verify against the chain' }).click();
+    await p.locator('[data-testid="perf-verify-result"][data-outcome]').waitFor({ timeout: 30_000 });
+    const checks = Object.fromEntries(await out.locator('li[data-check]').evaluateAll((els) => els.map((el) => [el.dataset.check, { status: el.dataset.status, text: el.textContent }])));
+    return { outcome: await out.getAttribute('data-outcome'), verdict: await text(p, 'perf-verify-verdict'), checks };
+  };
+  const ALL = ['contract', 'agreement-id', 'creation', 'reports', 'period-0-report', 'period-0-root', 'period-0-totals', 'period-0-state'];
+  const openAsAuditor = async () => {
+    const p = auditor.page;
+    await p.goto(`${stack.base}/performance`);
+    await signedIn(p);
+    await p.getByLabel('Agreement id').fill(perf.id);
+    await p.getByRole('button', { name: 'Open', exact: true }).click();
+    await p.getByRole('heading', { name: 'Verify', exact: true }).waitFor();
+    return p;
+  };
+
+  await step('performance, auditor: opens the agreement by id and runs Verify: the id, the creation, the report, the records’ root (recomputed in the browser), their count and revenue and getPeriod all pass against the node, read through the wallet', async () => {
+    const p = await openAsAuditor();
+    assert((await text(p, 'perf-role')) === 'an auditor', await text(p, 'perf-role'));
+    const logsBefore = auditor.wallet.count('eth_getLogs');
+    const callsBefore = auditor.wallet.count('eth_call');
+    const r = await verify(p);
+    const bad = Object.entries(r.checks).filter(([, c]) => c.status !== 'pass');
+    assert(r.outcome === 'verified' && bad.length === 0, `verified, every check passing: ${r.verdict} ${JSON.stringify(bad)}`);
+    assert(ALL.every((id) => r.checks[id]) && Object.keys(r.checks).length === ALL.length, `exactly the checks ${ALL}: ${Object.keys(r.checks)}`);
+    assert(r.verdict.startsWith('Verified'), r.verdict);
+    // The evidence is the node's: the root and figures of the ReportAccepted log anvil holds.
+    const logs = (await rpc(stack.rpcUrl, 'eth_getLogs', [{ address: chain.performance, topics: [null, perf.id], fromBlock: '0x0', toBlock: 'latest' }])).result;
+    const reportView = (await t.apiGet(p, `/v1/performance/agreements/${perf.id}`)).periods[0];
+    assert(r.checks['period-0-root'].text.includes(reportView.detailRoot) && r.checks['period-0-root'].text.includes('5 records'), r.checks['period-0-root'].text);
+    assert(logs.some((l) => l.data.includes(reportView.detailRoot.slice(2))), 'that root is in a log of the contract on anvil');
+    assert(r.checks['period-0-totals'].text.includes('5 records = 5 units') && r.checks['period-0-totals'].text.includes('revenue sum 125000000 = 125000000'), r.checks['period-0-totals'].text);
+    assert(r.checks['period-0-state'].text.includes('pay 60000000') && r.checks['period-0-state'].text.includes('version 1'), r.checks['period-0-state'].text);
+    assert(r.checks.contract.text.includes('/v1/config'), `how the contract is trusted is said: ${r.checks.contract.text}`);
+    assert(auditor.wallet.count('eth_getLogs') > logsBefore && auditor.wallet.count('eth_call') >= callsBefore + 2, 'the logs and the contract were read through the auditor’s wallet’s node');
+    await shot(p, 'p09-performance-verified-auditor');
+  });
+
+  await step('performance, auditor: a record dropped from (then a revenue altered in) the API’s records: the root check fails, the verdict is not verified', async () => {
+    const p = auditor.page;
+    const recordsPath = new RegExp(`/v1/performance/agreements/${perf.id}/periods/0/records\\?`);
+    let mode = 'drop';
+    let hits = 0;
+    const handler = async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      hits += 1;
+      if (mode === 'drop') json.records.splice(2, 1);
+      else json.records[0].revenue = String(BigInt(json.records[0].revenue) + 1n);
+      await route.fulfill({ response, json });
+    };
+    await p.route(recordsPath, handler);
+    try {
+      let r = await verify(p);
+      assert(hits > 0, 'the records came through the tampering route');
+      assert(r.outcome === 'not-verified' && r.verdict.startsWith('NOT verified'), `${r.outcome}: ${r.verdict}`);
+      assert(r.checks['period-0-root'].status === 'fail' && r.checks['period-0-root'].text.includes('4 records'), JSON.stringify(r.checks['period-0-root']));
+      assert(r.checks['period-0-totals'].status === 'fail' && r.checks['period-0-totals'].text.includes('4 records ≠ 5 units'), JSON.stringify(r.checks['period-0-totals']));
+      assert(['contract', 'agreement-id', 'creation', 'reports', 'period-0-report', 'period-0-state'].every((id) => r.checks[id].status === 'pass'), `the rest still pass: ${JSON.stringify(r.checks)}`);
+      await shot(p, 'p10-performance-records-tampered-auditor');
+      mode = 'revenue';
+      r = await verify(p);
+      assert(r.outcome === 'not-verified', `${r.outcome}: ${r.verdict}`);
+      assert(r.checks['period-0-root'].status === 'fail' && r.checks['period-0-root'].text.includes('5 records'), JSON.stringify(r.checks['period-0-root']));
+      assert(r.checks['period-0-totals'].status === 'fail' && r.checks['period-0-totals'].text.includes('revenue sum 125000001 ≠ 125000000'), JSON.stringify(r.checks['period-0-totals']));
+    } finally {
+      await p.unroute(recordsPath, handler);
+    }
+  });
+
+  await step('performance, auditor: the API’s terms with a tier’s rate altered: the contract’s hashAgreement of them is not the id, the id check fails, the verdict is not verified', async () => {
+    const p = auditor.page;
+    const viewPath = (url) => url.pathname === `/v1/performance/agreements/${perf.id}`;
+    let hits = 0;
+    const handler = async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      hits += 1;
+      json.agreement.tiers[0].rate = '11000000';
+      await route.fulfill({ response, json });
+    };
+    await p.route(viewPath, handler);
+    try {
+      await p.reload();
+      await p.getByRole('heading', { name: 'Verify', exact: true }).waitFor();
+      assert((await text(p, 'rate')).startsWith('11 pUSD per conversion'), `the page shows the altered terms: ${await text(p, 'rate')}`);
+      const r = await verify(p);
+      assert(hits >= 2, 'the terms came through the tampering route');
+      assert(r.outcome === 'not-verified' && r.verdict.includes('The agreement id is the terms’ hash'), `${r.outcome}: ${r.verdict}`);
+      assert(r.checks['agreement-id'].status === 'fail' && r.checks['agreement-id'].text.includes(`not the id ${perf.id}`), JSON.stringify(r.checks['agreement-id']));
+      assert(r.checks['period-0-root'].status === 'pass', 'the records are still the root’s');
+      await shot(p, 'p11-performance-terms-tampered-auditor');
+    } finally {
+      await p.unroute(viewPath, handler);
+    }
   });
 }
