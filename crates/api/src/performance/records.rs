@@ -27,6 +27,12 @@ use crate::{
     AppState,
 };
 
+/// Trees one period may have built (each a different record set: corrections and rebuilds).
+const MAX_TREES_PER_PERIOD: usize = 16;
+/// Records a period's tree may have: built within the request (about 1.3 s to build and 2.1 s to
+/// store a million on two cores, `scripts/bench-records`), well inside the request timeout.
+const MAX_RECORDS_PER_PERIOD: usize = 1_000_000;
+
 /// Records one upload may carry.
 pub const MAX_RECORDS_PER_UPLOAD: usize = 100_000;
 /// The body limit of an upload: 100,000 records of about 120 bytes of JSON each, with room.
@@ -317,7 +323,7 @@ pub struct ReportToSign {
         (status = 400, description = "Malformed id (`invalid_id`), or a period beyond the agreement (`invalid_period`)", body = ErrorBody),
         (status = 403, description = "Not the attester (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such agreement, or not the caller's (`not_found`)", body = ErrorBody),
-        (status = 409, description = "Not now: the period is not over (`period_not_over`), already final or disputed (`wrong_period_status`), its lock ended (`lock_ended`), or a correction would not lower it (`correction_raises`)", body = ErrorBody),
+        (status = 409, description = "Not now: the period is not over (`period_not_over`), past its report window (`report_window_closed`), after a termination (`period_not_reportable`), the agreement takes no reports (`wrong_status`), already final or disputed (`wrong_period_status`), its lock ended (`lock_ended`), a correction would not lower it (`correction_raises`), too many trees built (`too_many_trees`) or records (`period_too_large`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -353,7 +359,33 @@ async fn report(
                 format!("period {period} runs until {}", crate::time::rfc3339(to)),
             ))
         }
-        PeriodStatus::Unreported => {}
+        PeriodStatus::Unreported => {
+            // What the contract would refuse, refused before any record is read: a report of a
+            // period the agreement no longer takes (closing, ended, after a termination, past its
+            // report window).
+            let due = perf::period_end(a, index).saturating_add(u64::from(a.reportWindow));
+            if l.ledger.status != perf::Status::Active {
+                return Err(ApiError::conflict(
+                    "wrong_status",
+                    "the agreement takes no more reports (closing or ended)",
+                ));
+            }
+            if l.ledger.terminated_at > 0 && from >= l.ledger.terminated_at {
+                return Err(ApiError::conflict(
+                    "period_not_reportable",
+                    format!("period {period} starts after the agreement was ended for cause"),
+                ));
+            }
+            if now >= due {
+                return Err(ApiError::conflict(
+                    "report_window_closed",
+                    format!(
+                        "period {period}'s report window closed at {}",
+                        crate::time::rfc3339(due)
+                    ),
+                ));
+            }
+        }
         PeriodStatus::Locked if now >= current.locked_until => {
             return Err(ApiError::conflict(
                 "lock_ended",
@@ -369,7 +401,29 @@ async fn report(
         }
     }
     let mut conn = state.pool.acquire().await?;
+    // Every build of a new record set stores a tree; a bound keeps an attester (or anyone naming
+    // itself attester of an agreement of its own) from filling the disk.
+    let built = db::trees(&mut conn, l.chain.id, l.id, period).await?;
+    if built.len() >= MAX_TREES_PER_PERIOD {
+        return Err(ApiError::conflict(
+            "too_many_trees",
+            format!(
+                "period {period} already has {MAX_TREES_PER_PERIOD} trees built: report one of them \
+                 (the latest report's records are unchanged since)"
+            ),
+        ));
+    }
     let stored = db::period_records(&mut conn, l.chain.id, l.id, from, to, false).await?;
+    if stored.len() > MAX_RECORDS_PER_PERIOD {
+        return Err(ApiError::conflict(
+            "period_too_large",
+            format!(
+                "period {period} holds {} records; a report's tree is built within the request \
+                 for at most {MAX_RECORDS_PER_PERIOD}",
+                stored.len()
+            ),
+        ));
+    }
     let records: Vec<Record> = stored.into_iter().map(|s: StoredRecord| s.record).collect();
     let units = U256::from(records.len());
     let revenue = records.iter().fold(U256::ZERO, |s, r| s.saturating_add(r.revenue));
@@ -479,6 +533,7 @@ pub struct ConversionProof {
         SessionErrors,
         (status = 400, description = "Malformed request (`invalid_id`, `invalid_period`, `invalid_query`)", body = ErrorBody),
         (status = 404, description = "No such agreement or not the caller's (`not_found`), no report on chain for the period (`not_reported`), or the conversion is not in the tree (`not_in_tree`)", body = ErrorBody),
+        (status = 409, description = "The root is not a tree of this period's records, or the conversion did not occur in it (`root_not_for_period`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -504,6 +559,16 @@ async fn proof(
             ))
         }
     };
+    // Only a tree built for this period proves anything about it (the contract accepts any root,
+    // so the same root could be signed into two periods' reports).
+    let mut conn = state.reads.pool().acquire().await?;
+    if !db::trees(&mut conn, l.chain.id, l.id, period).await?.iter().any(|t| t.root == root) {
+        return Err(ApiError::conflict(
+            "root_not_for_period",
+            format!("{root} is not a tree built from period {period}'s records"),
+        ));
+    }
+    drop(conn);
     let row = db::proof(state.reads.pool(), l.chain.id, l.id, root, &q.conversion_id)
         .await?
         .ok_or_else(|| {
@@ -513,6 +578,16 @@ async fn proof(
                 format!("{:?} is not one of the records of the tree {root}", q.conversion_id),
             )
         })?;
+    let (start, end) = (
+        perf::period_start(&l.agreement, u64::from(period)),
+        perf::period_end(&l.agreement, u64::from(period)),
+    );
+    if !(start..end).contains(&row.record.record.occurred_at) {
+        return Err(ApiError::conflict(
+            "root_not_for_period",
+            format!("{:?} did not occur in period {period}", q.conversion_id),
+        ));
+    }
     let on_chain = accepted == Some(root);
     Ok(crate::error::Json(ConversionProof {
         conversion_id: row.record.record.conversion_id,

@@ -308,6 +308,17 @@ async fn a_performance_agreement_runs_from_draft_to_end_and_each_hostile_move_fa
     .await?;
     s.warp(DAY).await?;
     report(&s, &id, attester, &at, 1).await?;
+    // A root of another period proves nothing about this one, even if an attester signed it into
+    // this period's report too.
+    let (st, e) = s
+        .get(
+            &format!(
+                "/v1/performance/agreements/{id}/periods/1/proof?conversionId=ord-1&root={root0}"
+            ),
+            Some(&pt),
+        )
+        .await?;
+    ensure!(st == StatusCode::CONFLICT && e["error"]["code"] == "root_not_for_period", "{st} {e}");
     let (st, e) =
         act(&s, &id, &pt, json!({"action": "dispute", "period": 1, "reason": "no"})).await?;
     ensure!(st == StatusCode::CONFLICT && e["error"]["code"] == "not_your_action", "{st} {e}");
