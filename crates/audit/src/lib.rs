@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod deployments;
 pub mod num;
+pub mod performance;
 pub mod reconcile;
 pub mod verify;
 

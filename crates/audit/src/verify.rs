@@ -143,7 +143,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             format: REPORT_FORMAT.to_owned(),
             outcome: Outcome::Verified,
@@ -152,19 +152,25 @@ impl Report {
         }
     }
 
-    fn push(&mut self, id: &str, status: Status, detail: impl Into<String>) {
+    pub(crate) fn push(&mut self, id: &str, status: Status, detail: impl Into<String>) {
         self.checks.push(Check { id: id.to_owned(), status, detail: detail.into() });
     }
 
-    fn pass(&mut self, id: &str, detail: impl Into<String>) {
+    pub(crate) fn pass(&mut self, id: &str, detail: impl Into<String>) {
         self.push(id, Status::Pass, detail);
     }
 
-    fn fail(&mut self, id: &str, detail: impl Into<String>) {
+    pub(crate) fn fail(&mut self, id: &str, detail: impl Into<String>) {
         self.push(id, Status::Fail, detail);
     }
 
-    fn check(&mut self, id: &str, ok: bool, pass: impl Into<String>, fail: impl Into<String>) {
+    pub(crate) fn check(
+        &mut self,
+        id: &str,
+        ok: bool,
+        pass: impl Into<String>,
+        fail: impl Into<String>,
+    ) {
         if ok {
             self.pass(id, pass);
         } else {
@@ -172,11 +178,11 @@ impl Report {
         }
     }
 
-    fn error(&mut self, id: &str, detail: impl Into<String>) {
+    pub(crate) fn error(&mut self, id: &str, detail: impl Into<String>) {
         self.push(id, Status::Error, detail);
     }
 
-    fn finish(mut self) -> Self {
+    pub(crate) fn finish(mut self) -> Self {
         let has = |s| self.checks.iter().any(|c| c.status == s);
         self.outcome = if has(Status::Fail) {
             Outcome::Failed
@@ -434,6 +440,23 @@ pub fn exporter_digest(raw: &serde_json::Value) -> Result<B256, String> {
     Ok(keccak256(text.as_bytes()))
 }
 
+/// The exporter's signature of a bundle document of any format (the document without its
+/// `exporter` member): EIP-191 over [`exporter_digest`], as the verifier checks it.
+pub fn exporter_signature(
+    unsigned: &serde_json::Value,
+    key: &alloy::signers::local::PrivateKeySigner,
+) -> Result<crate::bundle::ExporterSignature, String> {
+    use alloy::signers::SignerSync;
+    let digest = exporter_digest(unsigned)?;
+    let sig = key
+        .sign_hash_sync(&alloy::primitives::eip191_hash_message(digest))
+        .map_err(|e| e.to_string())?;
+    Ok(crate::bundle::ExporterSignature {
+        address: key.address(),
+        signature: sig.as_bytes().to_vec().into(),
+    })
+}
+
 /// Checks a bundle (as parsed JSON, so that its exporter signature covers exactly what arrived)
 /// against a node.
 pub async fn verify(raw: &serde_json::Value, provider: &DynProvider, trust: &Trust) -> Report {
@@ -564,8 +587,20 @@ pub async fn verify(raw: &serde_json::Value, provider: &DynProvider, trust: &Tru
 }
 
 fn exporter(r: &mut Report, raw: &serde_json::Value, b: &Bundle, trust: &Trust) {
-    let Some(sig) = &b.exporter else {
-        match trust.exporter {
+    exporter_check(r, raw, b.exporter.as_ref(), trust.exporter);
+}
+
+/// The `exporter-signature` check of any bundle format: `sig` must recover, over
+/// [`exporter_digest`] of the document as received, to its stated address and, when the auditor
+/// names one, to the trusted exporter; an unsigned bundle fails only when one is required.
+pub(crate) fn exporter_check(
+    r: &mut Report,
+    raw: &serde_json::Value,
+    sig: Option<&crate::bundle::ExporterSignature>,
+    trusted: Option<Address>,
+) {
+    let Some(sig) = sig else {
+        match trusted {
             Some(want) => r.fail("exporter-signature", format!("unsigned; {want} must sign it")),
             None => r.push("exporter-signature", Status::Skipped, "the bundle is not signed"),
         }
@@ -576,12 +611,12 @@ fn exporter(r: &mut Report, raw: &serde_json::Value, b: &Bundle, trust: &Trust) 
             .map_err(|e| e.to_string())
     });
     match recovered {
-        Ok(a) if a == sig.address && trust.exporter.is_none_or(|t| t == a) => {
+        Ok(a) if a == sig.address && trusted.is_none_or(|t| t == a) => {
             r.pass("exporter-signature", format!("signed by {a}"));
         }
         Ok(a) if a == sig.address => r.fail(
             "exporter-signature",
-            format!("signed by {a}, not by the trusted exporter {}", trust.exporter.unwrap_or(a)),
+            format!("signed by {a}, not by the trusted exporter {}", trusted.unwrap_or(a)),
         ),
         Ok(a) => r.fail(
             "exporter-signature",
@@ -602,7 +637,7 @@ fn same_log(e: &Event, l: &Log) -> bool {
     same_place(e, l) && l.topics() == e.topics.as_slice() && l.data().data == e.data
 }
 
-fn place(l: &Log) -> String {
+pub(crate) fn place(l: &Log) -> String {
     format!("block {} log {}", l.block_number.unwrap_or_default(), l.log_index.unwrap_or_default())
 }
 
@@ -647,6 +682,17 @@ fn creation(r: &mut Report, b: &Bundle, agreement: &Agreement, logs: &[Log]) {
 }
 
 fn completeness(r: &mut Report, events: &[Event], logs: &[Log]) {
+    completeness_named(r, events, logs, decode_name);
+}
+
+/// The `events-complete` check of any contract's events: `events` are exactly `logs`, in order;
+/// `name` labels a log by its topic 0.
+pub(crate) fn completeness_named(
+    r: &mut Report,
+    events: &[Event],
+    logs: &[Log],
+    decode_name: fn(Option<&B256>) -> &'static str,
+) {
     if events.len() == logs.len() && events.iter().zip(logs).all(|(e, l)| same_log(e, l)) {
         return r.pass("events-complete", format!("all {} events, in chain order", logs.len()));
     }
