@@ -1,5 +1,7 @@
 //! `pactum verify`: checks an audit bundle against a node with `pactum-audit`'s verifier, trusting
 //! the escrow the auditor names (or the committed deployments file), never the bundle's own.
+//! A `pactum-performance-bundle/1` bundle goes to the performance verifier, trusting the contract
+//! named by `--performance`.
 //! Exit codes: 0 verified, 1 a check failed, 2 the bundle, the deployments or the node could not
 //! be read.
 
@@ -12,6 +14,7 @@ use alloy::{
 use clap::Args;
 use pactum_audit::{
     deployments::Deployments,
+    performance::PerformanceTrust,
     verify::{Report, Status, Trust},
 };
 
@@ -30,6 +33,11 @@ pub(crate) struct VerifyArgs {
     /// deployments/escrows.json, built in].
     #[arg(long, conflicts_with = "escrow")]
     deployments: Option<PathBuf>,
+    /// The performance contract to trust, for a `pactum-performance-bundle/1` bundle (required
+    /// for those: the deployments file names escrows only, and the bundle's own claim is never
+    /// trusted).
+    #[arg(long)]
+    performance: Option<Address>,
     /// Require the bundle to be signed by this exporter (a server's `exportSigner`).
     #[arg(long)]
     exporter: Option<Address>,
@@ -78,6 +86,20 @@ async fn verify(args: &VerifyArgs) -> Result<Report, String> {
     };
     let url = args.rpc_url.parse().map_err(|e| format!("RPC URL {:?}: {e}", args.rpc_url))?;
     let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+    // The bundle's `format` decides the verifier; the escrow's format 2 path is unchanged.
+    if raw.get("format").and_then(|f| f.as_str()) == Some(pactum_audit::performance::FORMAT) {
+        let contract = args.performance.ok_or_else(|| {
+            "a performance bundle: pass --performance 0x… (the performance contract to trust)"
+                .to_owned()
+        })?;
+        let trust = PerformanceTrust {
+            contract,
+            chain_id: None,
+            exporter: args.exporter,
+            historical: args.historical,
+        };
+        return Ok(pactum_audit::performance::verify_performance(&raw, &provider, &trust).await);
+    }
     let trust = match args.escrow {
         Some(escrow) => {
             Trust { escrow, chain_id: None, exporter: args.exporter, historical: args.historical }
