@@ -32,6 +32,7 @@ use crate::{
     AppState, Chain,
 };
 
+mod audit;
 pub mod kpis;
 pub mod records;
 mod refusal;
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(read))
         .routes(routes!(transactions))
+        .routes(routes!(audit::bundle))
         .merge(records::routes())
         .merge(kpis::routes())
 }

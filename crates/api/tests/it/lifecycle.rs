@@ -358,11 +358,12 @@ async fn openapi_document_covers_every_route() -> Result<()> {
         ("/v1/performance/agreements/{id}/periods/{period}/proof", "get"),
         ("/v1/performance/agreements/{id}/periods/{period}/records", "get"),
         ("/v1/performance/agreements/{id}/kpis", "get"),
+        ("/v1/performance/agreements/{id}/audit-bundle", "get"),
         ("/v1/performance/kpis", "get"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
-    assert_eq!(paths.len(), 43, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 44, "every documented path: {:?}", paths.keys().collect::<Vec<_>>());
     assert!(doc["components"]["schemas"]["DraftInput"].is_object());
     // The reads and the audit bundle are typed (a generated client gets structs, not maps); the
     // bundle's type is the published JSON schema itself.

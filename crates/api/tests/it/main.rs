@@ -14,6 +14,7 @@ mod helpers;
 mod lifecycle;
 mod lists;
 mod performance;
+mod performance_audit;
 #[path = "../../../notify/tests/common/receiver.rs"]
 mod receiver;
 mod reconciliation;
