@@ -5,12 +5,11 @@
 
 use alloy::{
     eips::BlockId,
-    primitives::{eip191_hash_message, Bytes, B256},
-    signers::SignerSync,
+    primitives::{Bytes, B256},
 };
 use pactum_audit::bundle::{
-    AgreementDoc, BlockRef, Bundle, Event, ExporterSignature, LogEntry, PartySignature, Role,
-    SignatureMethod, Summary, TermsDoc, TxRef, FORMAT,
+    AgreementDoc, BlockRef, Bundle, Event, LogEntry, PartySignature, Role, SignatureMethod,
+    Summary, TermsDoc, TxRef, FORMAT,
 };
 use sqlx::Connection;
 use utoipa::{openapi::OpenApi, Modify};
@@ -154,13 +153,10 @@ pub async fn bundle(
 /// of everything but the signature itself (`pactum_audit::verify::exporter_digest`).
 fn sign(state: &AppState, mut bundle: Bundle) -> Result<serde_json::Value, ApiError> {
     let unsigned = serde_json::to_value(&bundle).map_err(ApiError::internal)?;
-    let digest = pactum_audit::verify::exporter_digest(&unsigned).map_err(ApiError::internal)?;
-    let key = &state.cfg.export_key;
-    let sig = key.sign_hash_sync(&eip191_hash_message(digest)).map_err(ApiError::internal)?;
-    bundle.exporter = Some(ExporterSignature {
-        address: key.address(),
-        signature: sig.as_bytes().to_vec().into(),
-    });
+    bundle.exporter = Some(
+        pactum_audit::verify::exporter_signature(&unsigned, &state.cfg.export_key)
+            .map_err(ApiError::internal)?,
+    );
     serde_json::to_value(&bundle).map_err(ApiError::internal)
 }
 
