@@ -155,7 +155,7 @@ interface IPactumPerformance is IPullPayments {
     function MAX_WINDOW() external view returns (uint256);
     /// @notice A period is at most this long, in seconds.
     function MAX_PERIOD() external view returns (uint256);
-    /// @notice The agreement's end lies at most this far after its signatures' deadline.
+    /// @notice The agreement's end lies at most this far after its creation.
     function MAX_TERM() external view returns (uint256);
 
     /// @notice The agreement's id: its EIP-712 digest under this contract's domain.
