@@ -558,9 +558,30 @@ function chart(periods: any[], tk: TokenInfo): HTMLElement {
     h('figcaption', { class: 'muted' }, 'Per period: units as last reported (dark bar) and the pay they hold or were paid (light bar).'));
 }
 
-function periodState(p: any, now: number): string {
+/** How many periods the contract takes first reports of: all, or after a termination those that
+ *  started before it (the contract's `_reportable`); and until when the last of them can be. */
+function reportable(v: any): { count: number; until: number } {
+  const t = v.agreement;
+  let count = Number(t.periods);
+  if (v.terminatedBy) {
+    const at = Number(v.terminatedAt);
+    const start = Number(t.start);
+    if (at <= start) return { count: 0, until: 0 };
+    count = Math.min(count, Math.ceil((at - start) / Number(t.period)));
+  }
+  return { count, until: Number(t.start) + Number(t.period) * count + Number(t.reportWindow) };
+}
+
+/** When a period's first report can be sent: at its end, or at a termination that cut it short. */
+function reportOpens(v: any, p: any): number {
+  return v.terminatedBy ? Math.min(Number(p.endsAt), Number(v.terminatedAt)) : Number(p.endsAt);
+}
+
+function periodState(p: any, now: number, v: any): string {
   if (p.status === 'unreported') {
-    if (now < Number(p.endsAt)) return now < Number(p.startsAt) ? 'not started' : 'running';
+    if (Number(p.period) >= reportable(v).count) return `not reportable: it starts after the ${v.terminatedBy} ended the agreement for cause`;
+    if (v.status !== 'active') return 'no report: the agreement was closed';
+    if (now < reportOpens(v, p)) return now < Number(p.startsAt) ? 'not started' : 'running';
     return now < Number(p.reportDue) ? `report due by ${when(p.reportDue)}` : 'no report came in time';
   }
   if (p.status === 'locked') return now < Number(p.lockedUntil) ? `locked until ${when(p.lockedUntil)}` : `lock ended ${when(p.lockedUntil)}: to release`;
@@ -634,15 +655,15 @@ async function agreementPage(ctx: PerfCtx, id: string) {
       h('dt', {}, 'Budget left'), h('dd', { 'data-testid': 'perf-budget' }, amount(v.budget, tk)),
       h('dt', {}, 'Locked or disputed pay'), h('dd', { 'data-testid': 'perf-reserved' }, amount(v.reserved, tk)),
       h('dt', {}, 'Paid to the partner'), h('dd', { 'data-testid': 'perf-partner-paid' }, amount(v.partnerPaid, tk)),
-      h('dt', {}, 'Paid to the arbiter'), h('dd', {}, amount(v.arbiterPaid, tk)),
-      h('dt', {}, 'Returned to the brand'), h('dd', {}, amount(v.brandReturned, tk)),
+      h('dt', {}, 'Paid to the arbiter'), h('dd', { 'data-testid': 'perf-arbiter-paid' }, amount(v.arbiterPaid, tk)),
+      h('dt', {}, 'Returned to the brand'), h('dd', { 'data-testid': 'perf-returned' }, amount(v.brandReturned, tk)),
       h('dt', {}, 'Ends'), h('dd', {}, when(v.endsAt)))));
 
   const net = (a: bigint, b: bigint) => (a > b ? a - b : 0n);
   const rows = periods.map((p) => h('tr', { 'data-period': p.period },
     h('th', { scope: 'row' }, String(p.period)),
     h('td', {}, `${when(p.startsAt)} \u2013 ${when(p.endsAt)}`),
-    h('td', { 'data-testid': `period-${p.period}-state` }, periodState(p, now)),
+    h('td', { 'data-testid': `period-${p.period}-state` }, periodState(p, now, v)),
     h('td', { 'data-testid': `period-${p.period}-units` }, p.version ? String(p.units) : '\u2014'),
     h('td', { 'data-testid': `period-${p.period}-reversed` }, p.version ? String(net(BigInt(p.firstUnits), BigInt(p.units))) : '\u2014'),
     h('td', {}, p.version ? amount(p.revenue, tk) : '\u2014'),
@@ -718,6 +739,18 @@ function actionsCard(ctx: PerfCtx, id: string, v: any, roles: string[], now: num
   const blocks: HTMLElement[] = [];
   const notes: string[] = [];
   const button = (text: string, cls = '') => h('button', { type: 'button', class: cls }, text) as HTMLButtonElement;
+  const { count, until } = reportable(v);
+
+  // Ended (or revoked): the contract takes nothing more, and Pactum no records for it.
+  if (v.status === 'ended' || v.status === 'revoked')
+    return h('section', { 'aria-labelledby': 'pact-h' }, h('h2', { id: 'pact-h' }, 'What you can do'),
+      h('p', { 'data-testid': 'perf-over' }, v.status === 'ended'
+        ? 'Nothing: this agreement has ended. Every period is settled and the unreserved budget went back to the brand; the contract takes no more reports, disputes, payouts or top-ups.'
+        : 'Nothing: this agreement was revoked before it was funded.'));
+  if (v.terminatedBy && count < periods.length) {
+    const cut = periods.slice(count).map((p) => p.period);
+    notes.push(`${cut.length === 1 ? `Period ${cut[0]} starts` : `Periods ${cut.slice(0, -1).join(', ')} and ${cut[cut.length - 1]} start`} after the ${v.terminatedBy} ended the agreement for cause (${when(v.terminatedAt)}): never reported, never paid.`);
+  }
 
   if (roles.includes('attester')) {
     // Records: a CSV pasted or read from a file.
@@ -770,9 +803,9 @@ function actionsCard(ctx: PerfCtx, id: string, v: any, roles: string[], now: num
       field('Conversion ids to reverse (returns, fraud), separated by commas or lines', ids), h('div', { class: 'actions' }, reverse)));
 
     // Reports: a period over and not reported, or a locked one to correct.
-    const reportable = periods.filter((p) => (p.status === 'unreported' && now >= Number(p.endsAt) && now < Number(p.reportDue)) || (p.status === 'locked' && now < Number(p.lockedUntil)));
-    if (reportable.length) {
-      const pick = h('select', { name: 'reportPeriod' }, reportable.map((p) => h('option', { value: p.period }, p.status === 'locked' ? `Period ${p.period}: correct report v${p.version}` : `Period ${p.period}: first report`))) as HTMLSelectElement;
+    const toReport = periods.filter((p) => (p.status === 'unreported' && live && Number(p.period) < count && now >= reportOpens(v, p) && now < Number(p.reportDue)) || (p.status === 'locked' && now < Number(p.lockedUntil)));
+    if (toReport.length) {
+      const pick = h('select', { name: 'reportPeriod' }, toReport.map((p) => h('option', { value: p.period }, p.status === 'locked' ? `Period ${p.period}: correct report v${p.version}` : `Period ${p.period}: first report`))) as HTMLSelectElement;
       const rep = button('Build, sign and submit the report', 'primary');
       rep.addEventListener('click', async () => {
         const fb = beside('perf-report', rep);
@@ -827,6 +860,8 @@ function actionsCard(ctx: PerfCtx, id: string, v: any, roles: string[], now: num
       blocks.push(h('section', { class: 'card', 'aria-labelledby': 'topup-h' }, h('h3', { id: 'topup-h' }, 'Top up the budget'), field('Amount (token units)', more), h('div', { class: 'actions' }, go)));
     }
   }
+  if (roles.includes('partner') && !roles.includes('brand') && periods.some((p) => p.status === 'locked' && now < Number(p.lockedUntil)))
+    notes.push('No dispute: only the brand may dispute a report, while it is locked; undisputed, its pay is yours once the lock ends.');
   if ((roles.includes('brand') || roles.includes('partner')) && live && !v.terminatedBy) {
     const reason = h('input', { name: 'terminateReason', required: true }) as HTMLInputElement;
     const go = button('End the agreement for cause', 'danger');
@@ -879,12 +914,14 @@ function actionsCard(ctx: PerfCtx, id: string, v: any, roles: string[], now: num
     go.addEventListener('click', () => void act(ctx, beside('perf-timeout', go), id, { action: 'resolve-timeout', period: p.period }, `Period ${p.period} split: half to the partner`));
     rows.push(go);
   }
-  const last = periods[periods.length - 1];
-  if (live && (v.terminatedBy || (last && now >= Number(last.reportDue)) || periods.every((p) => p.status !== 'unreported'))) {
+  // Close: once every period the contract takes reports of is reported, or the last one's report
+  // window closed (the contract's `close`, `Performance_ReportsStillDue` otherwise).
+  const due = periods.slice(0, count).filter((p) => p.status === 'unreported');
+  if (live && (!due.length || now >= until)) {
     const go = button('Close: return the unreserved budget to the brand');
     go.addEventListener('click', () => void act(ctx, beside('perf-close', go), id, { action: 'close' }, 'Closed: the unreserved budget went back to the brand'));
     rows.push(go);
-  }
+  } else if (live) notes.push(`No close yet: ${due.length === 1 ? `period ${due[0].period} may still be reported` : `periods ${due.map((p) => p.period).join(', ')} may still be reported`}, until ${when(until)}; then anyone named may close it, returning the unreserved budget to the brand.`);
   if (rows.length) blocks.push(h('section', { class: 'card', 'aria-labelledby': 'rel-h' }, h('h3', { id: 'rel-h' }, 'Pay out'), h('p', {}, 'Anyone the agreement names may send these.'), h('div', { class: 'actions' }, rows)));
   else notes.push(periods.some((p) => p.status === 'locked') ? `Nothing to release yet: ${periods.filter((p) => p.status === 'locked').map((p) => `period ${p.period} is locked until ${when(p.lockedUntil)}`).join('; ')}.` : 'Nothing to release: no report is locked.');
 
