@@ -10,7 +10,14 @@
 // on OpenZeppelin's own fixture trees, and an auditor (anvil account 4) runs "Verify" on the
 // agreement: every check passes against the node; with one record dropped from (or a revenue
 // altered in) the API's records the root check fails; with a tier's rate altered in the API's
-// terms the agreement-id check fails; either way the verdict is not verified.
+// terms the agreement-id check fails; either way the verdict is not verified. Then to its end, in
+// the page as each role: the attester reports period 1 (2 conversions, 20 pUSD); the brand disputes
+// it (the partner is not offered that); the arbiter (anvil account 3) rules 50%: 1 pUSD fee (5%),
+// 9.5 to the partner, 9.5 back to the budget, as the balances on chain moved; the brand ends it for
+// cause during period 3: period 4 is shown not reportable, and no close is offered while periods 2
+// and 3 may still be reported; after their report window (anvil time) the brand closes it: its
+// balance grows by exactly the 29.5 pUSD unreserved, the agreement is ended and no role's page
+// offers anything; the auditor's Verify still passes, period 1 included.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,12 +30,12 @@ const web = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400;
 
 export async function performanceSteps(t) {
-  const { step, assert, stack, cfg, rpc, shot, state, signInVia, brand, creator, auditor, newParty, ACCOUNTS, CHAIN1 } = t;
+  const { step, assert, stack, cfg, rpc, shot, state, signInVia, brand, creator, auditor, arbiter, newParty, ACCOUNTS, CHAIN1 } = t;
   const perf = { id: '', link: '', start: 0, attester: null };
   const chain = cfg.chains.find((c) => c.chainId === CHAIN1);
   const pusd = chain.tokens.find((x) => x.symbol === 'pUSD');
   const balanceOf = async (who) => {
-    const r = await rpc(stack.rpcUrl, 'eth_call', [{ to: pusd.address, data: encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [who] }) }, 'latest']);
+    const r = await rpc(stack.rpcUrl, 'eth_call', [{ to: pusd.address, data: encodeFunctionData({ abi: erc20Abi, functionName: 'balanceOf', args: [who.toLowerCase()] }) }, 'latest']);
     return BigInt(r.result);
   };
   const chainTime = async () => Number(BigInt((await rpc(stack.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).result.timestamp));
@@ -48,7 +55,7 @@ export async function performanceSteps(t) {
   const decode = (url) => JSON.parse(Buffer.from(new URL(url).hash.replace('#offer=', ''), 'base64url').toString('utf8'));
   const encode = (o) => Buffer.from(JSON.stringify(o), 'utf8').toString('base64url');
 
-  await step('performance, brand: drafts a per-conversion agreement from the form (two tiers, 1-day periods), signs it in the wallet and gets the partner’s link', async () => {
+  await step('performance, brand: drafts a per-conversion agreement from the form (two tiers, five 1-day periods), signs it in the wallet and gets the partner’s link', async () => {
     assert(chain.performance, `/v1/config names the performance contract of ${CHAIN1}: ${JSON.stringify(chain)}`);
     const p = brand.page;
     brand.wallet.chain = CHAIN1;
@@ -70,8 +77,8 @@ export async function performanceSteps(t) {
     await tiers.nth(1).getByLabel('From how many units in a period').fill('3');
     await tiers.nth(1).getByLabel('Pay per conversion (token units)').fill('15');
     await p.getByLabel('Period length (days)').fill('1');
-    await p.getByLabel('Number of periods').fill('2');
-    await p.getByLabel('Report window after each period (days)').fill('1');
+    await p.getByLabel('Number of periods').fill('5');
+    await p.getByLabel('Report window after each period (days)').fill('2');
     await p.getByLabel('Lock after a report (days)').fill('2');
     await p.getByLabel('Arbiter’s window (days)').fill('1');
     await p.getByLabel('The partner signs and you fund within (days)').fill('1');
@@ -343,5 +350,156 @@ export async function performanceSteps(t) {
     } finally {
       await p.unroute(viewPath, handler);
     }
+  });
+
+  // The "What you can do" section of a page, and its buttons.
+  const actions = (p) => p.locator('section:has(> h2#pact-h)');
+  const card = (p, heading) => p.locator('section.card', { has: p.getByRole('heading', { name: heading, exact: true }) });
+  const openAgreement = async (p) => {
+    await p.goto(`${stack.base}/performance/${perf.id}`);
+    await signedIn(p);
+    await p.locator('[data-testid="periods"]').waitFor();
+  };
+
+  await step('performance, attester: uploads period 1’s records (2 conversions); with period 1 over (anvil time) it builds, signs and submits its report: 20 pUSD locked, 20 left in the budget', async () => {
+    const p = perf.attester.page;
+    await openAgreement(p);
+    const t1 = perf.start + DAY + 120;
+    await p.getByLabel('Records (CSV)').fill(['conversionId,occurredAt,revenue', `ord-7,${t1},30`, `ord-8,${t1 + 60},30`].join('\n'));
+    await p.getByRole('button', { name: 'Upload the records' }).click();
+    const up = await state(p, 'perf-upload', 'confirmed');
+    assert(up.includes('2 new, 0 already there'), up);
+    assert((await chainTime()) >= perf.start + 2 * DAY, 'period 1 is over on chain');
+    const pick = p.locator('select[name="reportPeriod"]');
+    const offered = await pick.locator('option').allInnerTexts();
+    assert(offered.includes('Period 1: first report') && !offered.some((o) => o.startsWith('Period 0')), `period 1 is offered, period 0 (paid) is not: ${offered}`);
+    await pick.selectOption('1');
+    await p.getByRole('button', { name: 'Build, sign and submit the report' }).click();
+    const out = await state(p, 'perf-report', 'confirmed');
+    assert(out.includes('Period 1 reported: 2 units, pay 20 pUSD'), out);
+    await p.locator('[data-testid="period-1-units"]').filter({ hasText: '2' }).waitFor();
+    assert((await text(p, 'period-1-pay')) === '20 pUSD', await text(p, 'period-1-pay'));
+    assert((await text(p, 'period-1-state')).startsWith('locked until'), await text(p, 'period-1-state'));
+    assert((await text(p, 'perf-reserved')) === '20 pUSD' && (await text(p, 'perf-budget')) === '20 pUSD', `reserved ${await text(p, 'perf-reserved')}, budget ${await text(p, 'perf-budget')}`);
+    await shot(p, 'p12-performance-period1-reported-attester');
+  });
+
+  await step('performance: the partner is not offered a dispute of period 1 (the page says only the brand may); the brand disputes it in the page: the period shows disputed', async () => {
+    const pp = creator.page;
+    await openAgreement(pp);
+    await pp.locator('[data-testid="period-1-state"]').filter({ hasText: 'locked until' }).waitFor();
+    assert((await pp.getByRole('button', { name: 'Dispute this period' }).count()) === 0, 'no dispute for the partner');
+    const said = await text(pp, 'not-offered');
+    assert(said.includes('only the brand may dispute a report'), said);
+    const p = brand.page;
+    await openAgreement(p);
+    const dispute = card(p, 'Dispute a report');
+    assert((await dispute.locator('select[name="disputePeriod"] option').allInnerTexts()).every((o) => o.startsWith('Period 1 (20 pUSD')), 'period 1 is the one to dispute');
+    await dispute.locator('select[name="disputePeriod"]').selectOption('1');
+    await dispute.getByLabel('Why').fill('bot traffic');
+    const sent = brand.wallet.sent.length;
+    await dispute.getByRole('button', { name: 'Dispute this period' }).click();
+    const out = await state(p, 'perf-dispute', 'confirmed');
+    assert(out.includes('Period 1 disputed'), out);
+    assert(brand.wallet.sent.length === sent + 1, 'one transaction, by the brand');
+    await p.locator('[data-testid="period-1-state"]').filter({ hasText: 'disputed' }).waitFor();
+    assert((await p.getByRole('button', { name: 'Dispute this period' }).count()) === 0, 'nothing left to dispute');
+    assert((await text(p, 'perf-reserved')) === '20 pUSD', await text(p, 'perf-reserved'));
+    await shot(p, 'p13-performance-disputed-brand');
+  });
+
+  await step('performance, arbiter (phone): opens it by id and rules 50% on period 1: resolved; 1 pUSD fee (5% of 20), 9.5 to the partner, 9.5 back to the budget, as the balances moved on chain', async () => {
+    const p = arbiter.page;
+    arbiter.wallet.chain = CHAIN1;
+    await p.goto(`${stack.base}/performance`);
+    await signedIn(p);
+    await p.getByLabel('Agreement id').fill(perf.id);
+    await p.getByRole('button', { name: 'Open', exact: true }).click();
+    await p.locator('[data-testid="periods"]').waitFor();
+    assert((await text(p, 'perf-role')) === 'arbiter', await text(p, 'perf-role'));
+    const partnerBefore = await balanceOf(ACCOUNTS.creator);
+    const arbiterBefore = await balanceOf(ACCOUNTS.arbiter);
+    const rule = card(p, 'Rule on a dispute');
+    await rule.locator('select[name="resolvePeriod"]').selectOption('1');
+    await rule.getByLabel('Partner’s share after your fee (%)').fill('50');
+    await rule.getByRole('button', { name: 'Rule' }).click();
+    const out = await state(p, 'perf-resolve', 'confirmed');
+    assert(out.includes('Period 1 resolved: 50% to the partner after your fee'), out);
+    await p.locator('[data-testid="period-1-state"]').filter({ hasText: 'resolved by the arbiter' }).waitFor();
+    assert((await text(p, 'period-1-paid')) === '9.5 pUSD', `period 1 paid the partner ${await text(p, 'period-1-paid')}`);
+    assert((await text(p, 'perf-arbiter-paid')) === '1 pUSD', `the arbiter's fee ${await text(p, 'perf-arbiter-paid')}`);
+    assert((await text(p, 'perf-partner-paid')) === '69.5 pUSD', await text(p, 'perf-partner-paid'));
+    assert((await text(p, 'perf-reserved')) === '0 pUSD' && (await text(p, 'perf-budget')) === '29.5 pUSD', `reserved ${await text(p, 'perf-reserved')}, budget ${await text(p, 'perf-budget')}`);
+    assert((await balanceOf(ACCOUNTS.creator)) - partnerBefore === 9_500_000n, 'the partner gained 9.5 pUSD on chain');
+    assert((await balanceOf(ACCOUNTS.arbiter)) - arbiterBefore === 1_000_000n, 'the arbiter gained its 1 pUSD fee on chain');
+    assert((await text(p, 'not-offered')).includes('No dispute waits for your ruling'), await text(p, 'not-offered'));
+    await shot(p, 'p14-performance-resolved-arbiter-phone');
+  });
+
+  await step('performance, brand: ends it for cause during period 3 in the page: period 4 is shown not reportable, the page says why no close yet; the attester is offered periods 2 and 3 only', async () => {
+    const p = brand.page;
+    await openAgreement(p);
+    const now = await chainTime();
+    assert(now >= perf.start + 3 * DAY && now < perf.start + 4 * DAY, `anvil's time is in period 3: ${now - perf.start}s after the start`);
+    const end = card(p, 'End it for cause');
+    await end.getByLabel('Why').fill('brand safety');
+    await end.getByRole('button', { name: 'End the agreement for cause' }).click();
+    const out = await state(p, 'perf-terminate', 'confirmed');
+    assert(out.includes('Ended for cause'), out);
+    await p.locator('[data-testid="perf-status"]').filter({ hasText: 'ended for cause by the brand' }).waitFor();
+    assert((await text(p, 'perf-status')).startsWith('active'), await text(p, 'perf-status'));
+    const p4 = await text(p, 'period-4-state');
+    assert(p4.startsWith('not reportable') && p4.includes('ended the agreement for cause'), `period 4: ${p4}`);
+    assert(!(await text(p, 'period-3-state')).startsWith('not reportable'), 'period 3 started before: still reportable');
+    const said = await text(p, 'not-offered');
+    assert(said.includes('Period 4 starts after the brand ended the agreement for cause'), said);
+    assert(said.includes('No close yet: periods 2, 3 may still be reported'), said);
+    for (const name of ['End the agreement for cause', 'Add to the budget', /^Close/]) assert((await p.getByRole('button', { name }).count()) === 0, `${name} is no longer offered`);
+    const view = await t.apiGet(p, `/v1/performance/agreements/${perf.id}`);
+    assert(view.terminatedBy === 'brand' && view.terminatedAt > 0, `terminated on chain, as indexed: ${view.terminatedBy} ${view.terminatedAt}`);
+    await shot(p, 'p15-performance-terminated-brand');
+    const a = perf.attester.page;
+    await openAgreement(a);
+    const offered = await a.locator('select[name="reportPeriod"] option').allInnerTexts();
+    assert(offered.join('|') === 'Period 2: first report|Period 3: first report', `the attester may report periods 2 and 3 (cut short), not 4: ${offered}`);
+  });
+
+  await step('performance: after the last report window (anvil time) the brand closes it in the page: its balance grows by exactly the 29.5 pUSD unreserved; the agreement is ended and no page offers anything', async () => {
+    const p = brand.page;
+    await warpTo(perf.start + 6 * DAY + 60);
+    await p.reload();
+    await p.locator('[data-testid="periods"]').waitFor();
+    assert((await text(p, 'period-2-state')) === 'no report came in time', await text(p, 'period-2-state'));
+    const before = await balanceOf(ACCOUNTS.brand);
+    const contractBefore = await balanceOf(chain.performance);
+    await p.getByRole('button', { name: 'Close: return the unreserved budget to the brand' }).click();
+    const out = await state(p, 'perf-close', 'confirmed');
+    assert(out.includes('Closed: the unreserved budget went back to the brand'), out);
+    await p.locator('[data-testid="perf-over"]').waitFor();
+    assert((await balanceOf(ACCOUNTS.brand)) - before === 29_500_000n, 'the brand gained exactly the 29.5 pUSD unreserved');
+    assert(contractBefore - (await balanceOf(chain.performance)) === 29_500_000n, 'the contract paid out exactly that');
+    assert((await text(p, 'perf-status')).startsWith('ended (ended for cause by the brand'), await text(p, 'perf-status'));
+    assert((await text(p, 'perf-budget')) === '0 pUSD' && (await text(p, 'perf-reserved')) === '0 pUSD' && (await text(p, 'perf-returned')) === '29.5 pUSD', `budget ${await text(p, 'perf-budget')}, returned ${await text(p, 'perf-returned')}`);
+    assert((await text(p, 'period-2-state')).startsWith('no report') && (await text(p, 'period-4-state')).startsWith('not reportable'), `${await text(p, 'period-2-state')} / ${await text(p, 'period-4-state')}`);
+    assert((await actions(p).locator('button').count()) === 0, 'the brand is offered nothing');
+    await shot(p, 'p16-performance-ended-brand');
+    for (const [who, page] of [['partner', creator.page], ['attester', perf.attester.page], ['arbiter', arbiter.page]]) {
+      await openAgreement(page);
+      await page.locator('[data-testid="perf-over"]').waitFor();
+      assert((await text(page, 'perf-status')).startsWith('ended'), `${who}: ${await text(page, 'perf-status')}`);
+      const left = await actions(page).locator('button, textarea, input, select').count();
+      assert(left === 0, `the ${who} is offered nothing: ${left} controls`);
+    }
+    await shot(perf.attester.page, 'p17-performance-ended-attester');
+  });
+
+  await step('performance, auditor: Verify on the ended agreement passes against the node, period 1’s report, records and disputed state included', async () => {
+    const p = await openAsAuditor();
+    const r = await verify(p);
+    const bad = Object.entries(r.checks).filter(([, c]) => c.status !== 'pass');
+    assert(r.outcome === 'verified' && bad.length === 0, `verified: ${r.verdict} ${JSON.stringify(bad)}`);
+    const want = [...ALL, 'period-1-report', 'period-1-root', 'period-1-totals', 'period-1-state'];
+    assert(want.every((id) => r.checks[id]) && Object.keys(r.checks).length === want.length, `exactly the checks ${want}: ${Object.keys(r.checks)}`);
+    assert(r.checks['period-1-totals'].text.includes('2 records = 2 units'), r.checks['period-1-totals'].text);
   });
 }

@@ -2221,7 +2221,7 @@ async function main() {
     writeFileSync(path.join(output, 'audit-fixtures.json'), JSON.stringify(table, null, 2));
 
     // Performance-based pay (e2e/performance.mjs): last, as it moves the primary chain's time on.
-    await performanceSteps({ step, assert, stack, cfg, rpc, shot, state, signInVia, apiGet, brand, creator, auditor, newParty, ACCOUNTS, CHAIN1 });
+    await performanceSteps({ step, assert, stack, cfg, rpc, shot, state, signInVia, apiGet, brand, creator, auditor, arbiter, newParty, ACCOUNTS, CHAIN1 });
 
     await step('axe-core: zero violations on every screen and state checked', async () => {
       writeFileSync(path.join(output, 'axe.json'), JSON.stringify(axeRuns, null, 2));
