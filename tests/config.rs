@@ -154,7 +154,8 @@ fn required() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The rows every long-running command has: the four required settings.
+/// The rows every long-running command has: the four required settings and the optional
+/// performance contract.
 fn required_rows() -> Vec<Row> {
     vec![
         text(
@@ -171,6 +172,13 @@ fn required_rows() -> Vec<Row> {
         ),
         number("chain_id", "PACTUM_CHAIN_ID", [11, 12, 13], None),
         text("escrow", "PACTUM_ESCROW", [&address(11), &address(12), &address(13)], None),
+        // Optional: the performance-pay contract beside the escrow.
+        text(
+            "performance",
+            "PACTUM_PERFORMANCE",
+            [&address(41), &address(42), &address(43)],
+            Some(Value::Null),
+        ),
     ]
 }
 
@@ -185,6 +193,7 @@ fn chains_row(start: bool) -> Row {
     let shown = |id: u64, tokens: Vec<String>, confirmations: Value| {
         json!({
             "chain_id": id, "rpc_url": format!("http://c{id}:1/"), "escrow": address(id as u8),
+            "performance": Value::Null,
             "start_block": if start { json!(id + 100) } else { Value::Null },
             // `pactum index` shows what each chain runs with: the top-level defaults unless set.
             "confirmations": if start && confirmations.is_null() { json!(0) } else { confirmations },
