@@ -20,6 +20,7 @@ use crate::{
 };
 
 sol! {
+    /// The two ERC-20 calls funding needs (the escrow's drafts and performance budgets).
     #[sol(rpc)]
     interface IERC20Allowance {
         function allowance(address owner, address spender) external view returns (uint256);

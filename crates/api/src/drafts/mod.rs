@@ -18,6 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 
 mod funding;
+pub(crate) use funding::IERC20Allowance;
 mod handlers;
 mod input;
 mod log;

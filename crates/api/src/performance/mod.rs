@@ -317,14 +317,6 @@ async fn create_transactions(
     Ok(Json(PerformanceTransactions { agreement_id: id, transactions }))
 }
 
-alloy::sol! {
-    #[sol(rpc)]
-    interface IERC20Approve {
-        function allowance(address owner, address spender) external view returns (uint256);
-        function approve(address spender, uint256 amount) external returns (bool);
-    }
-}
-
 /// An `approve` of `amount` when the owner's allowance falls short of it.
 async fn approve_if_short(
     chain: &Chain,
@@ -336,7 +328,7 @@ async fn approve_if_short(
     if amount.is_zero() {
         return Ok(Vec::new());
     }
-    let erc20 = IERC20Approve::new(token, chain.provider.clone());
+    let erc20 = crate::drafts::IERC20Allowance::new(token, chain.provider.clone());
     let allowance = erc20.allowance(owner, spender).call().await.map_err(ApiError::upstream)?;
     if allowance >= amount {
         return Ok(Vec::new());
@@ -346,7 +338,7 @@ async fn approve_if_short(
         chain_id: chain.id,
         from: owner,
         to: token,
-        data: IERC20Approve::approveCall { spender, amount }.abi_encode().into(),
+        data: crate::drafts::IERC20Allowance::approveCall { spender, amount }.abi_encode().into(),
         value: "0".into(),
     }])
 }

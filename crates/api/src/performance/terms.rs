@@ -88,14 +88,6 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::bad_request(code, message)
 }
 
-fn decimal(what: &str, v: &str) -> Result<U256, ApiError> {
-    if v.is_empty() || v.len() > 78 || !v.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(bad("invalid_amount", format!("{what} is a whole decimal number, not {v:?}")));
-    }
-    U256::from_str_radix(v, 10)
-        .map_err(|_| bad("invalid_amount", format!("{what} does not fit 256 bits")))
-}
-
 impl PerformanceTerms {
     /// The signed struct, after every check the contract makes at creation that does not need the
     /// chain (the deadline and the end date are measured by `now`, the chain's time).
@@ -137,7 +129,7 @@ impl PerformanceTerms {
             if i > 0 && t.from_units <= self.tiers[i - 1].from_units {
                 return Err(bad("invalid_tiers", "tiers ascend: each starts above the last"));
             }
-            let rate = decimal("a tier's rate", &t.rate)?;
+            let rate = super::amount("a tier's rate", &t.rate)?;
             if self.metric == Metric::Revenue && rate > U256::from(10_000) {
                 return Err(bad(
                     "invalid_tiers",
@@ -177,7 +169,7 @@ impl PerformanceTerms {
             return Err(bad("deadline_in_past", "the signatures' deadline has passed"));
         }
         let salt = match &self.salt {
-            Some(s) => decimal("salt", s)?,
+            Some(s) => super::amount("salt", s)?,
             None => U256::from_be_bytes(rand::random::<[u8; 32]>()),
         };
         let u40 = |what: &'static str, v: u64| {
