@@ -175,6 +175,18 @@ async fn a_performance_agreement_runs_from_draft_to_end_and_each_hostile_move_fa
         )
         .await?;
     ensure!(st == StatusCode::FORBIDDEN, "the partner uploaded records: {st} {e}");
+    // A record from outside the agreement's periods (before its start) is foreign to it.
+    let (st, e) = s
+        .post(
+            &format!("/v1/performance/agreements/{id}/records"),
+            Some(&at),
+            records(&["ord-1", "ord-0"], start - 1),
+        )
+        .await?;
+    ensure!(
+        st == StatusCode::BAD_REQUEST && e["error"]["code"] == "record_outside_term",
+        "{st} {e}"
+    );
     ensure!(s.count("conversion_records").await? == 0, "a refused upload wrote rows");
     let five = ["ord-1", "ord-2", "ord-3", "ord-4", "ord-5"];
     let (st, up) = s
